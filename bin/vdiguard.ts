@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/**
+ * The `vdiguard` command. Each component registers its own subcommands; this file only assembles
+ * them and turns errors into a message and an exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../lib/config.js';
+import { VdiguardError } from '../lib/errors.js';
+import { registerScorerCommands } from '../scorer/cli.js';
+import { registerGatewayCommands } from '../gateway/cli.js';
+
+const program = new Command('vdiguard')
+  .description('Continuous behavioural authentication gateway for remote desktops')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerScorerCommands(program);
+registerGatewayCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof ConfigError || err instanceof VdiguardError) {
+    process.stderr.write(`vdiguard: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,6 @@
+/** The scorer's subcommands of `vdiguard`. */
+import type { Command } from 'commander';
+
+export function registerScorerCommands(program: Command): void {
+  void program;
+}

@@ -1,0 +1,64 @@
+/**
+ * The schema, as an append-only list of migrations shared by PostgreSQL and PGlite. Never edit a
+ * migration that has shipped; add the next one.
+ *
+ * Nothing an agent typed is stored anywhere: profiles hold timing features only.
+ */
+export interface Migration {
+  readonly id: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'scorer profiles, sessions and decisions',
+    statements: [
+      `CREATE TABLE profiles (
+        agent_id    text PRIMARY KEY,
+        version     integer NOT NULL,
+        state       text NOT NULL CHECK (state IN ('enrolling', 'mature')),
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      )`,
+      // Every change of the learned behaviour is a new version, so an adaptation can be audited and
+      // undone. body: timing feature windows and model templates (JSON), never text.
+      `CREATE TABLE profile_versions (
+        agent_id    text NOT NULL REFERENCES profiles (agent_id) ON DELETE CASCADE,
+        version     integer NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        reason      text NOT NULL,
+        body        jsonb NOT NULL,
+        PRIMARY KEY (agent_id, version)
+      )`,
+      `CREATE TABLE sessions (
+        session_id      text PRIMARY KEY,
+        agent_id        text NOT NULL,
+        desktop_id      text NOT NULL,
+        client_address  text NOT NULL DEFAULT '',
+        started_at      timestamptz NOT NULL,
+        ended_at        timestamptz,
+        end_reason      text,
+        min_trust       double precision,
+        final_trust     double precision
+      )`,
+      `CREATE INDEX sessions_agent_started ON sessions (agent_id, started_at)`,
+      // The audit trail: who, when, trust, action and why. trail: the recent trust values
+      // (time, trust, modality, window score) that led to the decision.
+      `CREATE TABLE decisions (
+        id          bigserial PRIMARY KEY,
+        session_id  text NOT NULL,
+        agent_id    text NOT NULL,
+        decided_at  timestamptz NOT NULL,
+        source      text NOT NULL,
+        trust       double precision NOT NULL,
+        state       text NOT NULL,
+        action      text NOT NULL,
+        reason      text NOT NULL,
+        trail       jsonb NOT NULL DEFAULT '[]'
+      )`,
+      `CREATE INDEX decisions_agent_time ON decisions (agent_id, decided_at)`,
+      `CREATE INDEX decisions_session ON decisions (session_id)`,
+    ],
+  },
+];

@@ -19,6 +19,9 @@ export const MIGRATIONS: readonly Migration[] = [
         agent_id    text PRIMARY KEY,
         version     integer NOT NULL,
         state       text NOT NULL CHECK (state IN ('enrolling', 'mature')),
+        -- Behaviour enrolled so far, copied from the current version for listings.
+        keystrokes     integer NOT NULL DEFAULT 0,
+        mouse_actions  integer NOT NULL DEFAULT 0,
         updated_at  timestamptz NOT NULL DEFAULT now()
       )`,
       // Every change of the learned behaviour is a new version, so an adaptation can be audited and

@@ -1,0 +1,104 @@
+/**
+ * The audit trail: sessions and the decisions taken in them (who, when, trust, action, why).
+ * Records are plain values built by the caller; writing them is idempotent where a retry could
+ * repeat it.
+ */
+import type { Queryable } from '../../lib/db/db.js';
+
+export interface SessionStarted {
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly desktopId: string;
+  readonly clientAddress: string;
+  readonly startedAt: Date;
+}
+
+export interface SessionEnded {
+  readonly sessionId: string;
+  readonly endedAt: Date;
+  readonly reason: string;
+  /** Lowest and last trust of the session; null when nothing was scored. */
+  readonly minTrust: number | null;
+  readonly finalTrust: number | null;
+}
+
+/** One point of the trust trail that led to a decision. */
+export interface TrustPoint {
+  /** Session time of the window's last event, milliseconds. */
+  readonly atMs: number;
+  readonly trust: number;
+  readonly modality: string;
+  /** The window's standardised distance from the profile. */
+  readonly score: number;
+}
+
+export interface Decision {
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly decidedAt: Date;
+  /** Who decided: the scorer's verdict, the gateway's enforcement, or an admin. */
+  readonly source: 'scorer' | 'gateway' | 'admin';
+  readonly trust: number;
+  readonly state: string;
+  readonly action: string;
+  readonly reason: string;
+  readonly trail: readonly TrustPoint[];
+}
+
+export class AuditLog {
+  constructor(private readonly db: Queryable) {}
+
+  async sessionStarted(r: SessionStarted): Promise<void> {
+    await this.db.query(
+      `INSERT INTO sessions (session_id, agent_id, desktop_id, client_address, started_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id) DO NOTHING`,
+      [r.sessionId, r.agentId, r.desktopId, r.clientAddress, r.startedAt],
+    );
+  }
+
+  async sessionEnded(r: SessionEnded): Promise<void> {
+    await this.db.query(
+      `UPDATE sessions SET ended_at = $2, end_reason = $3, min_trust = $4, final_trust = $5 WHERE session_id = $1`,
+      [r.sessionId, r.endedAt, r.reason, r.minTrust, r.finalTrust],
+    );
+  }
+
+  async decision(d: Decision): Promise<void> {
+    await this.db.query(
+      `INSERT INTO decisions (session_id, agent_id, decided_at, source, trust, state, action, reason, trail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [d.sessionId, d.agentId, d.decidedAt, d.source, d.trust, d.state, d.action, d.reason, JSON.stringify(d.trail)],
+    );
+  }
+
+  /** Decisions, newest first, for one agent or session or all. */
+  async decisions(filter: { agentId?: string; sessionId?: string; limit?: number } = {}): Promise<Decision[]> {
+    const rows = await this.db.query<{
+      session_id: string;
+      agent_id: string;
+      decided_at: Date;
+      source: Decision['source'];
+      trust: number;
+      state: string;
+      action: string;
+      reason: string;
+      trail: TrustPoint[];
+    }>(
+      `SELECT session_id, agent_id, decided_at, source, trust, state, action, reason, trail FROM decisions
+        WHERE ($1::text IS NULL OR agent_id = $1) AND ($2::text IS NULL OR session_id = $2)
+        ORDER BY decided_at DESC, id DESC LIMIT $3`,
+      [filter.agentId ?? null, filter.sessionId ?? null, filter.limit ?? 100],
+    );
+    return rows.map((r) => ({
+      sessionId: r.session_id,
+      agentId: r.agent_id,
+      decidedAt: new Date(r.decided_at),
+      source: r.source,
+      trust: r.trust,
+      state: r.state,
+      action: r.action,
+      reason: r.reason,
+      trail: r.trail,
+    }));
+  }
+}

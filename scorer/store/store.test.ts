@@ -1,0 +1,89 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TEST_STORES } from '../../lib/testing/databases.js';
+import { ProfileStore } from './profiles.js';
+import { AuditLog } from './audit.js';
+import { emptyProfile, type ProfileBody } from '../profile/profile.js';
+import { VdiguardError } from '../../lib/errors.js';
+
+const withKeystrokes = (body: ProfileBody, units: number): ProfileBody => ({
+  ...body,
+  keystroke: { ...body.keystroke, units: body.keystroke.units + units, windows: [...body.keystroke.windows, [units, 1.5]] },
+});
+
+for (const store of TEST_STORES) {
+  describe(`profile store on ${store.name}`, { skip: store.skip }, () => {
+    test('each update is a new version built on the latest one', async () => {
+      const { db, drop } = await store.create();
+      try {
+        const profiles = new ProfileStore(db);
+        assert.equal(await profiles.get('ann'), null);
+        const v1 = await profiles.update('ann', 'enrolment', (cur) => ({ body: withKeystrokes(cur ?? emptyProfile(), 50), state: 'enrolling' }));
+        assert.equal(v1.version, 1);
+        const v2 = await profiles.update('ann', 'enrolment', (cur) => ({ body: withKeystrokes(cur!, 30), state: 'mature' }));
+        assert.equal(v2.version, 2);
+        const got = await profiles.get('ann');
+        assert.equal(got?.state, 'mature');
+        assert.equal(got?.keystrokes, 80);
+        assert.deepEqual(got?.body.keystroke.windows, [[50, 1.5], [30, 1.5]]);
+      } finally {
+        await drop();
+      }
+    });
+
+    test('concurrent updates of one agent both land', async () => {
+      const { db, drop } = await store.create();
+      try {
+        const profiles = new ProfileStore(db);
+        await profiles.update('bob', 'enrolment', () => ({ body: emptyProfile(), state: 'enrolling' }));
+        await Promise.all(
+          [1, 2, 3, 4].map(() => profiles.update('bob', 'enrolment', (cur) => ({ body: withKeystrokes(cur!, 10), state: 'enrolling' }))),
+        );
+        const got = await profiles.get('bob');
+        assert.equal(got?.version, 5);
+        assert.equal(got?.keystrokes, 40);
+      } finally {
+        await drop();
+      }
+    });
+
+    test('reset empties the profile; delete removes it; unknown agents are a not-found error', async () => {
+      const { db, drop } = await store.create();
+      try {
+        const profiles = new ProfileStore(db);
+        await profiles.update('cy', 'enrolment', () => ({ body: withKeystrokes(emptyProfile(), 60), state: 'mature' }));
+        const reset = await profiles.reset('cy');
+        assert.equal(reset.state, 'enrolling');
+        assert.equal(reset.keystrokes, 0);
+        assert.equal(await profiles.delete('cy'), 2);
+        assert.equal(await profiles.get('cy'), null);
+        for (const call of [() => profiles.reset('cy'), () => profiles.delete('cy')]) {
+          await assert.rejects(call(), (err: unknown) => err instanceof VdiguardError && err.code === 'not-found' && /"cy"/.test(err.message));
+        }
+      } finally {
+        await drop();
+      }
+    });
+
+    test('the audit trail keeps sessions and decisions with their trust trail', async () => {
+      const { db, drop } = await store.create();
+      try {
+        const audit = new AuditLog(db);
+        const t0 = new Date('2026-01-02T03:04:05Z');
+        await audit.sessionStarted({ sessionId: 's1', agentId: 'ann', desktopId: 'd1', clientAddress: '10.0.0.1', startedAt: t0 });
+        await audit.sessionStarted({ sessionId: 's1', agentId: 'ann', desktopId: 'd1', clientAddress: '10.0.0.1', startedAt: t0 });
+        const trail = [{ atMs: 1000, trust: 0.4, modality: 'keystroke', score: 3.2 }];
+        await audit.decision({ sessionId: 's1', agentId: 'ann', decidedAt: t0, source: 'scorer', trust: 0, state: 'mismatch', action: 'terminate', reason: 'r', trail });
+        await audit.sessionEnded({ sessionId: 's1', endedAt: t0, reason: 'terminated', minTrust: 0, finalTrust: 0 });
+        const [d] = await audit.decisions({ agentId: 'ann' });
+        assert.equal(d?.action, 'terminate');
+        assert.deepEqual(d?.trail, trail);
+        const sessions = await db.query<{ end_reason: string; min_trust: number }>('SELECT end_reason, min_trust FROM sessions');
+        assert.deepEqual(sessions, [{ end_reason: 'terminated', min_trust: 0 }]);
+        assert.deepEqual(await audit.decisions({ agentId: 'nobody' }), []);
+      } finally {
+        await drop();
+      }
+    });
+  });
+}

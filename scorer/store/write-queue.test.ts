@@ -51,7 +51,7 @@ test('a write the database rejects is reported and does not block the ones after
 });
 
 test('a full queue drops its oldest write and counts it', async () => {
-  const queue = new WriteQueue({ ...options, maxPending: 2 });
+  const queue = new WriteQueue({ ...options, maxPending: 3 });
   let release!: () => void;
   const blocked = new Promise<void>((resolve) => (release = resolve));
   const landed: string[] = [];

@@ -1,0 +1,133 @@
+/**
+ * Every setting of the scorer, declared once. `vdiguard scorer` flags override the environment.
+ */
+import { loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
+import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
+import { DEFAULT_TRUST_POLICY } from './trust/trust.js';
+
+const optional = <T>(s: Setting<T>): Setting<T> => s;
+
+export const SCORER_SETTINGS = {
+  listen: {
+    env: 'VDIGUARD_SCORER_LISTEN',
+    description: 'Address of the gRPC server (host:port).',
+    default: parseHostPort('127.0.0.1:50051'),
+    parse: parse.hostPort,
+  },
+  allowPlaintext: {
+    env: 'VDIGUARD_SCORER_ALLOW_PLAINTEXT',
+    description: 'Serve without TLS on an address other machines can reach. Only behind a mesh that encrypts.',
+    default: false,
+    parse: parse.boolean,
+  },
+  tlsCert: optional({
+    env: 'VDIGUARD_SCORER_TLS_CERT',
+    description: "File with the server's PEM certificate chain; with a key, the scorer serves TLS.",
+    parse: parse.string,
+  }),
+  tlsKey: optional({
+    env: 'VDIGUARD_SCORER_TLS_KEY',
+    description: "File with the server's PEM private key.",
+    parse: parse.string,
+  }),
+  tlsClientCa: optional({
+    env: 'VDIGUARD_SCORER_TLS_CLIENT_CA',
+    description: 'File with the PEM CA that signs client certificates; set it to require them (mTLS).',
+    parse: parse.string,
+  }),
+  databaseUrl: optional({
+    env: 'DATABASE_URL',
+    description: 'PostgreSQL URL for profiles and the audit trail; unset uses the embedded store in the data directory.',
+    parse: parse.postgresUrl,
+    secret: true,
+  }),
+  dataDir: {
+    env: 'VDIGUARD_DATA_DIR',
+    description: 'Directory of the embedded store and the generated admin token.',
+    default: './.vdiguard',
+    parse: parse.string,
+  },
+  adminToken: optional({
+    env: 'VDIGUARD_ADMIN_TOKEN',
+    description: 'Credential for profile administration (at least 24 characters). Unset: read from VDIGUARD_ADMIN_TOKEN_FILE, or generated there.',
+    parse: (raw: string) => {
+      if (raw.length < 24) throw new Error('must be at least 24 characters');
+      return raw;
+    },
+    secret: true,
+  }),
+  adminTokenFile: optional({
+    env: 'VDIGUARD_ADMIN_TOKEN_FILE',
+    description: 'File holding the admin credential; default <data dir>/admin-token, created (mode 0600) on first start.',
+    parse: parse.string,
+  }),
+  logLevel: {
+    env: 'VDIGUARD_LOG_LEVEL',
+    description: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    default: 'info' as LogLevel,
+    parse: parse.oneOf(...LOG_LEVELS),
+  },
+  matureKeystrokes: {
+    env: 'VDIGUARD_MATURE_KEYSTROKES',
+    description: 'Keystrokes enrolled before keyboard behaviour is enforced.',
+    default: 2000,
+    parse: parse.integer(100, 1_000_000),
+  },
+  matureMouseActions: {
+    env: 'VDIGUARD_MATURE_MOUSE_ACTIONS',
+    description: 'Mouse actions enrolled before mouse behaviour is enforced.',
+    default: 400,
+    parse: parse.integer(20, 1_000_000),
+  },
+  maxProfileWindows: {
+    env: 'VDIGUARD_PROFILE_WINDOWS',
+    description: 'Feature windows kept per modality in a profile; older ones give way to newer.',
+    default: 400,
+    parse: parse.integer(10, 100_000),
+  },
+  trustShift: {
+    env: 'VDIGUARD_TRUST_SHIFT',
+    description: "Shift of an impostor's window scores the trust test looks for, in the agent's standard deviations.",
+    default: DEFAULT_TRUST_POLICY.shift,
+    parse: parse.number(0.1, 10),
+  },
+  trustTerminateAt: {
+    env: 'VDIGUARD_TRUST_TERMINATE_AT',
+    description: 'Evidence (log-likelihood ratio) that terminates a session; higher means fewer false terminates and slower drops.',
+    default: DEFAULT_TRUST_POLICY.terminateAt,
+    parse: parse.number(1, 1000),
+  },
+  trustChallengeBelow: {
+    env: 'VDIGUARD_TRUST_CHALLENGE_BELOW',
+    description: 'Trust at or below which the agent is challenged for MFA (0 disables challenges).',
+    default: DEFAULT_TRUST_POLICY.challengeBelow,
+    parse: parse.number(0, 1),
+  },
+  adaptMaxScore: {
+    env: 'VDIGUARD_ADAPT_MAX_SCORE',
+    description: 'After a confirmed identity, windows scoring at most this (agent standard deviations) adapt the profile.',
+    default: 1.5,
+    parse: parse.number(0, 10),
+  },
+  maxBatchEvents: {
+    env: 'VDIGUARD_MAX_BATCH_EVENTS',
+    description: 'Events accepted in one batch; larger batches are refused.',
+    default: 5000,
+    parse: parse.integer(1, 1_000_000),
+  },
+  resumeGraceSeconds: {
+    env: 'VDIGUARD_RESUME_GRACE_SECONDS',
+    description: "How long a session's state is kept after its stream breaks, so the gateway can resume it.",
+    default: 120,
+    parse: parse.integer(0, 86_400),
+  },
+} as const;
+
+export type ScorerSettings = Settings<typeof SCORER_SETTINGS>;
+
+export function loadScorerSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<keyof typeof SCORER_SETTINGS, string>> = {},
+): ScorerSettings {
+  return loadSettings(SCORER_SETTINGS, env, overrides);
+}

@@ -1,0 +1,326 @@
+/**
+ * The scorer's core, apart from any transport: open, feed, confirm and close sessions; enrol and
+ * administer profiles. The gRPC services are thin shells around it.
+ *
+ * Database use is kept off the scoring path: a session loads its agent's profile once when it
+ * opens (from memory if the database is down and the profile was loaded before), and everything
+ * it writes (audit records, profile versions) goes through the retrying write queue.
+ */
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import type { Logger } from '../../lib/log.js';
+import { VdiguardError } from '../../lib/errors.js';
+import {
+  addWindows,
+  emptyProfile,
+  MODALITIES,
+  profileState,
+  stillRequired,
+  type MaturityPolicy,
+  type ModalityFitter,
+  type ProfileBody,
+} from '../profile/profile.js';
+import { ProfileStore, unknownAgent, type ProfileRecord, type ProfileSummary } from '../store/profiles.js';
+import { AuditLog } from '../store/audit.js';
+import { WriteQueue } from '../store/write-queue.js';
+import { ScoringSession, type Contribution, type ModalityPipeline, type SessionPolicy, type SessionVerdict } from '../session/session.js';
+import { validateBatch } from './validate.js';
+import type { Db } from '../../lib/db/db.js';
+import type { Modality } from '../profile/profile.js';
+
+export interface EngineOptions {
+  readonly db: Db;
+  readonly log: Logger;
+  readonly pipelines: readonly ModalityPipeline[];
+  readonly policy: SessionPolicy;
+  readonly maxBatchEvents: number;
+  /** Milliseconds a session's state is kept after its stream breaks. */
+  readonly resumeGraceMs: number;
+  /** Wall clock for audit records; tests inject their own. */
+  readonly now?: () => Date;
+}
+
+export interface SessionIdentity {
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly desktopId: string;
+  readonly clientAddress: string;
+}
+
+export interface OpenedSession {
+  readonly resumed: boolean;
+  readonly lastBatchSeq: number;
+  readonly profileState: 'absent' | 'enrolling' | 'mature';
+}
+
+export interface ProfileStatus extends ProfileSummary {
+  readonly keystrokesRequired: number;
+  readonly mouseActionsRequired: number;
+}
+
+interface LiveSession {
+  readonly identity: SessionIdentity;
+  readonly scoring: ScoringSession;
+  /** Set while no stream is attached: ends the session when the grace period runs out. */
+  detachTimer: NodeJS.Timeout | undefined;
+  attached: boolean;
+}
+
+/** Profiles kept in memory for sessions opened while the database is down. */
+const PROFILE_CACHE_SIZE = 5000;
+
+export class ScorerEngine {
+  private readonly sessions = new Map<string, LiveSession>();
+  private readonly profileCache = new Map<string, ProfileRecord | null>();
+  readonly profiles: ProfileStore;
+  readonly audit: AuditLog;
+  readonly writes: WriteQueue;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: EngineOptions) {
+    this.profiles = new ProfileStore(options.db);
+    this.audit = new AuditLog(options.db);
+    this.writes = new WriteQueue({ log: options.log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
+    this.now = options.now ?? (() => new Date());
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+
+  async openSession(id: SessionIdentity, resume: boolean): Promise<OpenedSession> {
+    requireId('session_id', id.sessionId);
+    requireId('agent_id', id.agentId);
+    const existing = this.sessions.get(id.sessionId);
+    if (existing) {
+      if (!resume) {
+        throw new VdiguardError('failed-precondition', `session ${id.sessionId} is already open; set resume to continue it after a lost stream`);
+      }
+      if (existing.identity.agentId !== id.agentId) {
+        throw new VdiguardError('permission-denied', `session ${id.sessionId} belongs to another agent and cannot be resumed as ${id.agentId}`);
+      }
+      if (existing.attached) {
+        throw new VdiguardError('failed-precondition', `session ${id.sessionId} is still attached to another stream`);
+      }
+      clearTimeout(existing.detachTimer);
+      existing.attached = true;
+      return { resumed: true, lastBatchSeq: existing.scoring.lastBatchSeq, profileState: existing.scoring.profileState };
+    }
+    const profile = await this.loadProfile(id.agentId);
+    const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy);
+    this.sessions.set(id.sessionId, { identity: id, scoring, detachTimer: undefined, attached: true });
+    this.writes.enqueue(`session ${id.sessionId} start`, () =>
+      this.audit.sessionStarted({ ...id, startedAt: this.now() }),
+    );
+    this.options.log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, resumed: false }, 'session opened');
+    return { resumed: false, lastBatchSeq: 0, profileState: profile ? scoring.profileState : 'absent' };
+  }
+
+  /** Scores a batch; batches the session has already applied (after a resume) are skipped. */
+  applyBatch(sessionId: string, seq: number, events: readonly InputEvent[]): SessionVerdict[] {
+    const live = this.live(sessionId);
+    const scoring = live.scoring;
+    if (seq !== 0 && seq <= scoring.lastBatchSeq) return [];
+    validateBatch(events, scoring.lastEventTimeMs, this.options.maxBatchEvents, seq);
+    if (scoring.terminated) return [];
+    const verdicts = scoring.push(events);
+    if (seq !== 0) scoring.lastBatchSeq = seq;
+    for (const v of verdicts) {
+      if (v.action !== 'none') this.recordDecision(live, 'scorer', v.trust, v.level, v.action, v.reason);
+    }
+    return verdicts;
+  }
+
+  /** False when the scorer does not hold the session (for example after a restart). */
+  confirmIdentity(sessionId: string): boolean {
+    const live = this.sessions.get(sessionId);
+    if (!live || live.scoring.terminated) return false;
+    live.scoring.confirmIdentity();
+    this.recordDecision(live, 'gateway', live.scoring.trust.trust, 'trusted', 'identity-confirmed', 'the agent passed a fresh MFA challenge');
+    return true;
+  }
+
+  /** The stream broke without a close: keep the state for a resume, then end the session. */
+  detach(sessionId: string): void {
+    const live = this.sessions.get(sessionId);
+    if (!live) return;
+    live.attached = false;
+    live.detachTimer = setTimeout(() => this.closeSession(sessionId, 'stream lost and not resumed'), this.options.resumeGraceMs);
+    live.detachTimer.unref();
+  }
+
+  closeSession(sessionId: string, reason: string): void {
+    const live = this.sessions.get(sessionId);
+    if (!live) return;
+    clearTimeout(live.detachTimer);
+    this.sessions.delete(sessionId);
+    const { scoring, identity } = live;
+    const scored = scoring.trust.windows > 0;
+    this.writes.enqueue(`session ${sessionId} end`, () =>
+      this.audit.sessionEnded({
+        sessionId,
+        endedAt: this.now(),
+        reason: reason || 'closed',
+        minTrust: scored ? scoring.trust.minTrust : null,
+        finalTrust: scored ? scoring.trust.trust : null,
+      }),
+    );
+    const contribution = scoring.contribution();
+    if (contribution.size > 0) {
+      this.writes.enqueue(`profile ${identity.agentId} from session ${sessionId}`, () =>
+        this.addToProfile(identity.agentId, contribution, scoring.profileState === 'mature' ? 'adaptation' : 'enrolment'),
+      );
+    }
+    this.options.log.info({ sessionId, agentId: identity.agentId, reason, minTrust: scoring.trust.minTrust }, 'session closed');
+  }
+
+  /** Enrols an agent from recorded events (time-ordered); returns the new profile status. */
+  async enroll(agentId: string, events: readonly InputEvent[]): Promise<{ status: ProfileStatus; accepted: number }> {
+    requireId('agent_id', agentId);
+    validateBatch(events, Number.NaN, Number.MAX_SAFE_INTEGER, 0);
+    const windows = new Map<Modality, { windows: number[][]; units: number }>();
+    const extractors = this.options.pipelines.map((p) => p.createExtractor());
+    for (const e of events) {
+      for (const x of extractors) {
+        for (const w of x.push(e)) {
+          const c = windows.get(w.modality) ?? { windows: [], units: 0 };
+          c.windows.push(w.vector);
+          c.units += w.count;
+          windows.set(w.modality, c);
+        }
+      }
+    }
+    const record = await this.addToProfile(agentId, windows, 'enrolment');
+    return { status: this.status(record), accepted: events.length };
+  }
+
+  async profileStatus(agentId: string): Promise<ProfileStatus> {
+    const summary = await this.profiles.summary(agentId);
+    if (!summary) throw unknownAgent(agentId);
+    return this.status(summary);
+  }
+
+  async listProfiles(): Promise<ProfileStatus[]> {
+    return (await this.profiles.list()).map((s) => this.status(s));
+  }
+
+  async resetProfile(agentId: string): Promise<ProfileStatus> {
+    const record = await this.profiles.reset(agentId);
+    this.cacheProfile(agentId, record);
+    return this.status(record);
+  }
+
+  async deleteProfile(agentId: string): Promise<number> {
+    const n = await this.profiles.delete(agentId);
+    this.profileCache.delete(agentId);
+    return n;
+  }
+
+  /** Ends every session and waits up to `timeoutMs` for their records to land. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    for (const id of [...this.sessions.keys()]) this.closeSession(id, 'scorer shutting down');
+    if (!(await this.writes.drain(timeoutMs))) this.writes.close();
+  }
+
+  private live(sessionId: string): LiveSession {
+    const live = this.sessions.get(sessionId);
+    if (!live) throw new VdiguardError('failed-precondition', `session ${sessionId} is not open on this scorer; open it first`);
+    return live;
+  }
+
+  private status(s: ProfileSummary & { body?: ProfileBody }): ProfileStatus {
+    const body = s.body ?? bodyWithUnits(s);
+    const maturity = this.options.policy.maturity;
+    return {
+      agentId: s.agentId,
+      version: s.version,
+      state: s.state,
+      keystrokes: s.keystrokes,
+      mouseActions: s.mouseActions,
+      updatedAt: s.updatedAt,
+      keystrokesRequired: stillRequired(body, 'keystroke', maturity),
+      mouseActionsRequired: stillRequired(body, 'mouse', maturity),
+    };
+  }
+
+  private async loadProfile(agentId: string): Promise<ProfileRecord | null> {
+    try {
+      const record = await this.profiles.get(agentId);
+      this.cacheProfile(agentId, record);
+      return record;
+    } catch (err) {
+      if (this.profileCache.has(agentId)) {
+        this.options.log.warn({ agentId, err: (err as Error).message }, 'database unavailable: using the profile held in memory');
+        return this.profileCache.get(agentId) ?? null;
+      }
+      throw new VdiguardError(
+        'unavailable',
+        `cannot load the profile of agent ${agentId}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  private cacheProfile(agentId: string, record: ProfileRecord | null): void {
+    this.profileCache.delete(agentId);
+    this.profileCache.set(agentId, record);
+    if (this.profileCache.size > PROFILE_CACHE_SIZE) {
+      const oldest = this.profileCache.keys().next().value as string;
+      this.profileCache.delete(oldest);
+    }
+  }
+
+  private async addToProfile(agentId: string, added: Map<Modality, Contribution>, reason: string): Promise<ProfileRecord> {
+    const maturity: MaturityPolicy = this.options.policy.maturity;
+    const record = await this.profiles.update(agentId, reason, (current) => {
+      let body = current ?? emptyProfile();
+      for (const m of MODALITIES) {
+        const c = added.get(m);
+        const pipeline = this.options.pipelines.find((p) => p.modality === m);
+        if (c && pipeline) body = addWindows(body, m, c, fitterOf(pipeline), maturity);
+      }
+      return { body, state: profileState(body, maturity) };
+    });
+    this.cacheProfile(agentId, record);
+    this.options.log.info({ agentId, version: record.version, state: record.state, reason }, 'profile updated');
+    return record;
+  }
+
+  private recordDecision(live: LiveSession, source: 'scorer' | 'gateway', trust: number, state: string, action: string, reason: string): void {
+    const { sessionId, agentId } = live.identity;
+    const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail] };
+    this.writes.enqueue(`decision ${action} in ${sessionId}`, () => this.audit.decision(decision));
+    this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');
+  }
+}
+
+/** A model's fit, with "too few windows" meaning "no template yet" rather than an error. */
+function fitterOf(p: ModalityPipeline): ModalityFitter {
+  return {
+    model: p.model.name,
+    fit: (windows) => {
+      try {
+        return p.model.fit(windows as number[][]);
+      } catch (err) {
+        if (err instanceof VdiguardError && err.code === 'failed-precondition') return null;
+        throw err;
+      }
+    },
+  };
+}
+
+/** Enough of a profile body to compute what is still required from a summary row. */
+function bodyWithUnits(s: ProfileSummary): ProfileBody {
+  const empty = emptyProfile();
+  return {
+    keystroke: { ...empty.keystroke, units: s.keystrokes },
+    mouse: { ...empty.mouse, units: s.mouseActions },
+  };
+}
+
+const MAX_ID_LENGTH = 200;
+
+function requireId(name: string, value: string): void {
+  if (!value || value.length > MAX_ID_LENGTH || /[\u0000-\u001f]/.test(value)) {
+    throw new VdiguardError('invalid-argument', `${name} must be 1 to ${MAX_ID_LENGTH} printable characters (got ${JSON.stringify(value.slice(0, 40))})`);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * One desktop session inside the scorer: events in, verdicts out. No I/O: the gRPC service feeds
+ * it and persists what it returns, which keeps the behaviour testable on recorded data.
+ *
+ * Per completed feature window: score it against the agent's template when that modality is ready,
+ * update trust, and decide. While the profile is enrolling, windows are scored for information
+ * only and never enforced. The session also gathers what it may add to the profile when it ends
+ * (see contribution()).
+ */
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import type { JsonValue } from '../../lib/json.js';
+import type { FeatureWindow, WindowExtractor } from '../features/types.js';
+import type { ModalityModel } from '../models/types.js';
+import {
+  emptyProfile,
+  isReady,
+  MODALITIES,
+  profileState,
+  stillRequired,
+  type MaturityPolicy,
+  type Modality,
+  type ProfileBody,
+  type ProfileState,
+} from '../profile/profile.js';
+import { confirmIdentity, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
+import type { TrustPoint } from '../store/audit.js';
+
+/** How one modality turns events into scores. */
+export interface ModalityPipeline {
+  readonly modality: Modality;
+  createExtractor(): WindowExtractor;
+  readonly model: ModalityModel<JsonValue>;
+}
+
+export interface SessionPolicy {
+  readonly trust: TrustPolicy;
+  readonly maturity: MaturityPolicy;
+  /** After a confirmed identity, windows scoring at most this adapt the profile. */
+  readonly adaptMaxScore: number;
+}
+
+export interface SessionVerdict {
+  readonly modality: Modality;
+  readonly trust: number;
+  readonly level: 'enrolling' | 'trusted' | 'suspect' | 'mismatch';
+  readonly action: TrustAction;
+  readonly reason: string;
+  /** The window's calibrated distance from the profile; NaN when it could not be scored. */
+  readonly windowScore: number;
+  readonly atTimeMs: number;
+  readonly windowsScored: number;
+  readonly profileState: ProfileState;
+}
+
+/** Windows a session may add to one modality of the profile, with the behaviour they cover. */
+export interface Contribution {
+  readonly windows: number[][];
+  readonly units: number;
+}
+
+/** Trust points kept for the audit trail of a decision. */
+const TRAIL_LENGTH = 20;
+
+export class ScoringSession {
+  private trustState: TrustState = INITIAL_TRUST;
+  private readonly extractors: Map<Modality, WindowExtractor>;
+  private readonly gathered = new Map<Modality, { windows: number[][]; units: number }>();
+  private readonly recent: TrustPoint[] = [];
+  private identityConfirmed = false;
+  /** Highest event batch applied; a resumed stream skips batches up to it. */
+  lastBatchSeq = 0;
+  /** Time of the last event accepted, ms; later events must not be earlier. */
+  lastEventTimeMs = Number.NaN;
+
+  constructor(
+    private readonly profile: ProfileBody | null,
+    private readonly pipelines: readonly ModalityPipeline[],
+    private readonly policy: SessionPolicy,
+  ) {
+    this.extractors = new Map(pipelines.map((p) => [p.modality, p.createExtractor()]));
+    for (const m of MODALITIES) this.gathered.set(m, { windows: [], units: 0 });
+  }
+
+  get profileState(): ProfileState {
+    return this.profile ? profileState(this.profile, this.policy.maturity) : 'enrolling';
+  }
+
+  get trust(): TrustState {
+    return this.trustState;
+  }
+
+  get trail(): readonly TrustPoint[] {
+    return this.recent;
+  }
+
+  get terminated(): boolean {
+    return this.trustState.terminated;
+  }
+
+  /** Feeds events (already validated, in time order) and returns a verdict per completed window. */
+  push(events: readonly InputEvent[]): SessionVerdict[] {
+    const verdicts: SessionVerdict[] = [];
+    for (const e of events) {
+      this.lastEventTimeMs = e.timeMs;
+      const modality: Modality | undefined =
+        e.kind?.$case === 'key' ? 'keystroke' : e.kind?.$case === 'mouse' ? 'mouse' : undefined;
+      const extractor = modality && this.extractors.get(modality);
+      if (!extractor) continue;
+      for (const w of extractor.push(e)) verdicts.push(this.judge(w));
+    }
+    return verdicts;
+  }
+
+  /** The agent passed a fresh MFA challenge: evidence is set aside and adaptation may begin. */
+  confirmIdentity(): void {
+    this.trustState = confirmIdentity(this.trustState);
+    this.identityConfirmed = true;
+  }
+
+  /**
+   * What this session may add to the profile, per modality:
+   * - a modality still enrolling takes every window, unless the session was challenged or ended
+   *   by the other modality (behaviour that does not match the agent does not enrol as the agent);
+   * - a ready modality adapts only from windows after a confirmed identity that stay within
+   *   `adaptMaxScore` of the profile, so a colluder cannot train the profile through the agent's MFA.
+   */
+  contribution(): Map<Modality, Contribution> {
+    const out = new Map<Modality, Contribution>();
+    for (const [m, g] of this.gathered) if (g.windows.length > 0) out.set(m, g);
+    return out;
+  }
+
+  private judge(w: FeatureWindow): SessionVerdict {
+    const modality = w.modality;
+    const ready = this.profile !== null && isReady(this.profile, modality, this.policy.maturity);
+    const template = this.profile?.[modality].template ?? null;
+    const pipeline = this.pipelines.find((p) => p.modality === modality);
+    const score = template !== null && pipeline ? pipeline.model.score(template, w.vector) : Number.NaN;
+    const mature = this.profileState === 'mature';
+
+    let action: TrustAction = 'none';
+    let level: SessionVerdict['level'] = 'enrolling';
+    if (mature && ready) {
+      const update = updateTrust(this.trustState, score, this.policy.trust);
+      this.trustState = update.state;
+      action = update.action;
+      level = update.level;
+    } else if (mature) {
+      level = this.trustState.terminated ? 'mismatch' : this.trustState.trust <= this.policy.trust.challengeBelow ? 'suspect' : 'trusted';
+    }
+    this.gather(w, ready, score);
+    if (!Number.isNaN(score) && ready) {
+      this.recent.push({ atMs: w.endTimeMs, trust: this.trustState.trust, modality, score });
+      if (this.recent.length > TRAIL_LENGTH) this.recent.shift();
+    }
+    return {
+      modality,
+      trust: this.trustState.trust,
+      level,
+      action,
+      reason: this.explain(level, modality, score),
+      windowScore: score,
+      atTimeMs: w.endTimeMs,
+      windowsScored: this.trustState.windows,
+      profileState: this.profileState,
+    };
+  }
+
+  private gather(w: FeatureWindow, ready: boolean, score: number): void {
+    const g = this.gathered.get(w.modality);
+    if (!g) return;
+    const accept = ready
+      ? this.identityConfirmed && !this.trustState.terminated && score <= this.policy.adaptMaxScore
+      : !this.trustState.challenged && !this.trustState.terminated;
+    if (!accept) return;
+    g.windows.push(w.vector);
+    g.units += w.count;
+  }
+
+  private explain(level: SessionVerdict['level'], modality: Modality, score: number): string {
+    const s = this.trustState;
+    const window = Number.isNaN(score) ? `${modality} window` : `${modality} window scored ${score.toFixed(2)}`;
+    switch (level) {
+      case 'enrolling': {
+        const p = this.profile ?? emptyProfile();
+        const need = MODALITIES.map((m) => `${stillRequired(p, m, this.policy.maturity)} more ${m === 'keystroke' ? 'keystrokes' : 'mouse actions'}`);
+        return `enrolling, not enforced: ${window}; profile needs ${need.join(' or ')}`;
+      }
+      case 'trusted':
+        return `consistent with the agent's profile: ${window}, evidence ${s.evidence.toFixed(1)} of ${this.policy.trust.terminateAt}`;
+      case 'suspect':
+        return `departs from the agent's profile: ${window}, evidence ${s.evidence.toFixed(1)} of ${this.policy.trust.terminateAt} over ${s.windows} windows`;
+      case 'mismatch':
+        return `does not match the agent's profile: evidence ${s.evidence.toFixed(1)} reached ${this.policy.trust.terminateAt} (last: ${window}, ${s.windows} windows scored)`;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { confirmIdentity, DEFAULT_TRUST_POLICY as P, INITIAL_TRUST, updateTrust, type TrustState, type TrustUpdate } from './trust.js';
+
+function run(scores: number[], from: TrustState = INITIAL_TRUST): TrustUpdate[] {
+  const out: TrustUpdate[] = [];
+  let state = from;
+  for (const s of scores) {
+    const u = updateTrust(state, s, P);
+    out.push(u);
+    state = u.state;
+  }
+  return out;
+}
+
+test('typical windows of the agent keep full trust', () => {
+  const updates = run([0.3, -0.5, 1.1, 0.2, -1.2, 0.8, 0.0, 1.4]);
+  assert.ok(updates.every((u) => u.action === 'none' && u.level === 'trusted'));
+  assert.ok(updates.at(-1)!.state.trust > 0.7);
+});
+
+test('a run of far windows challenges once, then terminates once', () => {
+  const updates = run([3, 3, 3, 3, 3, 3]);
+  const actions = updates.map((u) => u.action);
+  assert.equal(actions.filter((a) => a === 'challenge').length, 1);
+  assert.equal(actions.filter((a) => a === 'terminate').length, 1);
+  assert.ok(actions.indexOf('challenge') < actions.indexOf('terminate'));
+  assert.equal(updates.at(-1)!.level, 'mismatch');
+  assert.equal(updates.at(-1)!.state.trust, 0);
+});
+
+test('one extreme window cannot end a session on its own', () => {
+  const [u] = run([1e9]);
+  assert.notEqual(u!.action, 'terminate');
+  assert.ok(u!.state.trust > 0);
+});
+
+test('good behaviour before a takeover banks no credit against it', () => {
+  const takeover = [3, 3, 3, 3, 3];
+  const fresh = run(takeover).findIndex((u) => u.action === 'terminate');
+  const afterGood = run([...Array(200).fill(-2), ...takeover]).findIndex((u) => u.action === 'terminate') - 200;
+  assert.equal(afterGood, fresh);
+});
+
+test('NaN scores carry no evidence', () => {
+  const [a, b] = run([2.5, Number.NaN]);
+  assert.equal(b!.state.evidence, a!.state.evidence);
+  assert.equal(b!.state.windows, a!.state.windows);
+});
+
+test('a confirmed identity sets the evidence aside and allows a new challenge', () => {
+  const challenged = run([3, 3]).at(-1)!.state;
+  assert.ok(challenged.challenged && !challenged.terminated);
+  const confirmed = confirmIdentity(challenged);
+  assert.equal(confirmed.trust, 1);
+  assert.equal(run([3, 3], confirmed).filter((u) => u.action === 'challenge').length, 1);
+});
+
+test('trust stays in [0, 1], never rises while scores rise, and a terminated session stays terminated', () => {
+  fc.assert(
+    fc.property(fc.array(fc.double({ min: -50, max: 50, noNaN: true }), { maxLength: 60 }), (scores) => {
+      let state = INITIAL_TRUST;
+      for (const s of scores) {
+        const before = state;
+        state = updateTrust(state, s, P).state;
+        assert.ok(state.trust >= 0 && state.trust <= 1);
+        assert.ok(state.minTrust <= state.trust);
+        if (s > P.shift / 2) assert.ok(state.trust <= before.trust);
+        if (before.terminated) assert.ok(state.terminated);
+      }
+    }),
+  );
+});

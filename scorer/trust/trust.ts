@@ -1,0 +1,103 @@
+/**
+ * The trust engine: turns calibrated window scores into trust over time and a decision.
+ *
+ * Each window score z is standardised on the agent's own behaviour (about N(0,1) for the agent).
+ * The engine runs a one-sided CUSUM, the sequential likelihood-ratio test for "the scores have
+ * shifted up by `shift` standard deviations": each window adds the log-likelihood ratio
+ * shift*z - shift^2/2 of N(shift,1) against N(0,1), and the sum never drops below zero, so old good
+ * behaviour cannot bank credit against a takeover. Keyboard and mouse windows feed the same sum,
+ * which fuses both modalities' evidence over time.
+ *
+ * Trust falls linearly with the evidence: 1 with none, 0 at `terminateAt`.
+ */
+
+export interface TrustPolicy {
+  /** Upward shift of the window scores the test looks for, in the agent's standard deviations. */
+  readonly shift: number;
+  /** Evidence (natural-log likelihood ratio) at which the session is terminated. */
+  readonly terminateAt: number;
+  /** Trust at or below which the agent is challenged (0 disables challenges). */
+  readonly challengeBelow: number;
+  /** Window scores are clipped to +-maxScore so no single odd window ends a session. */
+  readonly maxScore: number;
+}
+
+export const DEFAULT_TRUST_POLICY: TrustPolicy = {
+  shift: 2,
+  terminateAt: 12,
+  challengeBelow: 0.5,
+  maxScore: 4,
+};
+
+export type TrustLevel = 'trusted' | 'suspect' | 'mismatch';
+export type TrustAction = 'none' | 'challenge' | 'terminate';
+
+export interface TrustState {
+  /** Accumulated evidence against the agent, >= 0. */
+  readonly evidence: number;
+  /** In [0, 1]. */
+  readonly trust: number;
+  readonly minTrust: number;
+  readonly windows: number;
+  /** A challenge is outstanding: it is not asked again until the identity is confirmed. */
+  readonly challenged: boolean;
+  readonly terminated: boolean;
+}
+
+export interface TrustUpdate {
+  readonly state: TrustState;
+  readonly level: TrustLevel;
+  /** What to do now: each action is returned once, when its threshold is first crossed. */
+  readonly action: TrustAction;
+}
+
+export const INITIAL_TRUST: TrustState = {
+  evidence: 0,
+  trust: 1,
+  minTrust: 1,
+  windows: 0,
+  challenged: false,
+  terminated: false,
+};
+
+/** Evidence one window adds (negative values pull the sum back towards zero). */
+export function windowEvidence(score: number, policy: TrustPolicy): number {
+  const z = Math.max(-policy.maxScore, Math.min(policy.maxScore, score));
+  return policy.shift * z - (policy.shift * policy.shift) / 2;
+}
+
+export function trustOf(evidence: number, policy: TrustPolicy): number {
+  return Math.max(0, 1 - evidence / policy.terminateAt);
+}
+
+export function levelOf(state: TrustState, policy: TrustPolicy): TrustLevel {
+  if (state.terminated) return 'mismatch';
+  return state.trust <= policy.challengeBelow ? 'suspect' : 'trusted';
+}
+
+/** The state after one scored window. NaN scores carry no evidence and leave trust as it was. */
+export function updateTrust(state: TrustState, score: number, policy: TrustPolicy): TrustUpdate {
+  if (state.terminated || Number.isNaN(score)) {
+    return { state, level: levelOf(state, policy), action: 'none' };
+  }
+  const evidence = Math.max(0, state.evidence + windowEvidence(score, policy));
+  const trust = trustOf(evidence, policy);
+  const terminated = evidence >= policy.terminateAt;
+  const challenge = !terminated && !state.challenged && trust <= policy.challengeBelow;
+  const next: TrustState = {
+    evidence,
+    trust,
+    minTrust: Math.min(state.minTrust, trust),
+    windows: state.windows + 1,
+    challenged: state.challenged || challenge,
+    terminated,
+  };
+  const action: TrustAction = terminated ? 'terminate' : challenge ? 'challenge' : 'none';
+  return { state: next, level: levelOf(next, policy), action };
+}
+
+/** The agent passed a fresh MFA challenge: the evidence so far is set aside. */
+export function confirmIdentity(state: TrustState): TrustState {
+  if (state.terminated) return state;
+  return { ...state, evidence: 0, trust: 1, challenged: false };
+}

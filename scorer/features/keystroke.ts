@@ -107,8 +107,12 @@ export class KeystrokeExtractor implements WindowExtractor {
     const { keysym, pressed } = k.value;
     const t = e.timeMs;
     if (pressed) {
-      if (!this.held.has(keysym)) {
-        // A press of a key already held is auto-repeat: not a new keystroke.
+      const prev = this.held.get(keysym);
+      // A press of a key already held is auto-repeat, not a new keystroke, unless the key has been
+      // "held" longer than maxDwellMs: then its release was lost and this is a new keystroke.
+      const i = prev === undefined ? -1 : prev - this.base;
+      if (prev === undefined || i < 0 || t - (this.press[i] as number) > this.options.maxDwellMs) {
+        if (i >= 0 && this.release[i] === PENDING) this.release[i] = Number.NaN;
         this.held.set(keysym, this.base + this.press.length);
         this.press.push(t);
         this.release.push(PENDING);

@@ -17,7 +17,9 @@ export const MAX_GAP_MS = 7 * 24 * 3600 * 1000;
 /** Largest accepted line, in characters: events are tiny, a longer line is corrupt. */
 export const MAX_LINE_CHARS = 64 * 1024;
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+import type { JsonValue } from '../../lib/json.js';
+
+export type { JsonValue };
 
 /** The first line of a recording. */
 export interface RecordingHeader {
@@ -104,6 +106,24 @@ function intField(o: Record<string, unknown>, name: string, min: number, max: nu
 }
 
 /**
+ * What is wrong with an event time that follows one at `previousTimeMs` (NaN for the first event),
+ * or null. Shared by recordings and the scorer's stream, which both carry the gateway's monotonic
+ * clock: times never decrease and never jump by more than MAX_GAP_MS.
+ */
+export function checkEventTime(t: unknown, previousTimeMs: number): { problem: string; hint: string } | null {
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > MAX_TIME_MS) {
+    return { problem: `timeMs must be a number of milliseconds from 0 to ${MAX_TIME_MS} (got ${JSON.stringify(t)})`, hint: 'fix the timestamp' };
+  }
+  if (t < previousTimeMs) {
+    return { problem: `timestamps decrease (${t} ms after ${previousTimeMs} ms)`, hint: 'events must be in time order; sort them, or offset a clock reset when importing' };
+  }
+  if (t - previousTimeMs > MAX_GAP_MS) {
+    return { problem: `absurd timestamp: ${t} ms is more than 7 days after the previous event (${previousTimeMs} ms)`, hint: 'check the unit (milliseconds) and the clock of the source' };
+  }
+  return null;
+}
+
+/**
  * Validates one event line. `previousTimeMs` is the time of the event before (NaN for the first):
  * times must not decrease and must not jump by more than MAX_GAP_MS.
  */
@@ -115,15 +135,9 @@ export function parseEventLine(line: string, previousTimeMs: number): InputEvent
     if (!KNOWN_EVENT_KEYS.has(k)) throw new LineError(`unknown event field "${k}"`, 'events have only timeMs and one of key or mouse');
   }
   const t = v.timeMs;
-  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > MAX_TIME_MS) {
-    throw new LineError(`timeMs must be a number of milliseconds from 0 to ${MAX_TIME_MS} (got ${JSON.stringify(t)})`, 'fix the timestamp');
-  }
-  if (t < previousTimeMs) {
-    throw new LineError(`timestamps decrease (${t} ms after ${previousTimeMs} ms)`, 'events must be in time order; sort them or offset a clock reset when importing');
-  }
-  if (t - previousTimeMs > MAX_GAP_MS) {
-    throw new LineError(`absurd timestamp: ${t} ms is more than 7 days after the previous event (${previousTimeMs} ms)`, 'check the unit (milliseconds) and the clock of the source');
-  }
+  const timeProblem = checkEventTime(t, previousTimeMs);
+  if (timeProblem) throw new LineError(timeProblem.problem, timeProblem.hint);
+  const timeMs = t as number;
   const hasKey = 'key' in v;
   const hasMouse = 'mouse' in v;
   if (hasKey === hasMouse) {
@@ -135,7 +149,7 @@ export function parseEventLine(line: string, previousTimeMs: number): InputEvent
     for (const f of Object.keys(k)) if (f !== 'keysym' && f !== 'pressed') throw new LineError(`unknown key field "${f}"`, 'a key has keysym and pressed');
     const keysym = intField(k, 'keysym', 0, 0x1fffffff, 'key');
     if (typeof k.pressed !== 'boolean') throw new LineError('key.pressed must be true or false', 'fix the event');
-    return { timeMs: t, kind: { $case: 'key', value: { keysym, pressed: k.pressed } } };
+    return { timeMs, kind: { $case: 'key', value: { keysym, pressed: k.pressed } } };
   }
   const m = v.mouse;
   if (!isObject(m)) throw new LineError('"mouse" must be an object', 'write {"x":N,"y":N,"buttonMask":N}');
@@ -145,7 +159,7 @@ export function parseEventLine(line: string, previousTimeMs: number): InputEvent
   const x = intField(m, 'x', -0x80000000, 0x7fffffff, 'mouse');
   const y = intField(m, 'y', -0x80000000, 0x7fffffff, 'mouse');
   const buttonMask = intField(m, 'buttonMask', 0, 31, 'mouse');
-  return { timeMs: t, kind: { $case: 'mouse', value: { x, y, buttonMask } } };
+  return { timeMs, kind: { $case: 'mouse', value: { x, y, buttonMask } } };
 }
 
 /** The header as one line (with its newline). */

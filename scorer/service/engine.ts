@@ -22,7 +22,8 @@ import {
 import { ProfileStore, unknownAgent, type ProfileRecord, type ProfileSummary } from '../store/profiles.js';
 import { AuditLog } from '../store/audit.js';
 import { WriteQueue } from '../store/write-queue.js';
-import { ScoringSession, type Contribution, type ModalityPipeline, type SessionPolicy, type SessionVerdict } from '../session/session.js';
+import { ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
+import type { ModalityPipeline } from '../models/pipelines.js';
 import { validateBatch } from './validate.js';
 import type { Db } from '../../lib/db/db.js';
 import type { Modality } from '../profile/profile.js';

@@ -17,8 +17,9 @@ export function validateBatch(events: readonly InputEvent[], previousTimeMs: num
   let previous = previousTimeMs;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as InputEvent;
-    const problem = checkEventTime(e.timeMs, previous) ?? (e.kind === undefined ? 'it is neither a key nor a mouse event' : null);
-    if (problem) throw new VdiguardError('invalid-argument', `batch ${seq}, event ${i}: ${problem}`);
+    const time = checkEventTime(e.timeMs, previous);
+    if (time) throw new VdiguardError('invalid-argument', `batch ${seq}, event ${i}: ${time.problem}; ${time.hint}`);
+    if (e.kind === undefined) throw new VdiguardError('invalid-argument', `batch ${seq}, event ${i}: neither a key nor a mouse event`);
     if (e.kind?.$case === 'mouse' && e.kind.value.buttonMask > 31) {
       throw new VdiguardError('invalid-argument', `batch ${seq}, event ${i}: mouse button mask ${e.kind.value.buttonMask} has bits beyond the five Guacamole defines`);
     }

@@ -8,9 +8,8 @@
  * (see contribution()).
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
-import type { JsonValue } from '../../lib/json.js';
 import type { FeatureWindow, WindowExtractor } from '../features/types.js';
-import type { ModalityModel } from '../models/types.js';
+import type { ModalityPipeline } from '../models/pipelines.js';
 import {
   emptyProfile,
   isReady,
@@ -24,13 +23,6 @@ import {
 } from '../profile/profile.js';
 import { confirmIdentity, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
-
-/** How one modality turns events into scores. */
-export interface ModalityPipeline {
-  readonly modality: Modality;
-  createExtractor(): WindowExtractor;
-  readonly model: ModalityModel<JsonValue>;
-}
 
 export interface SessionPolicy {
   readonly trust: TrustPolicy;

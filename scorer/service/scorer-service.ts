@@ -1,0 +1,70 @@
+/**
+ * The ScorerService over gRPC: one bidirectional stream per desktop session, and identity
+ * confirmation. Requests of a stream are handled strictly in order.
+ */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { ScorerServiceServer, SessionRequest, SessionResponse } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { VdiguardError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { ScorerEngine } from './engine.js';
+import { toProtoProfileState, toProtoVerdict } from './proto-map.js';
+import { toServiceError } from './errors.js';
+
+export function scorerService(engine: ScorerEngine, log: Logger): ScorerServiceServer {
+  return {
+    session: (call) => handleSessionStream(call, engine, log),
+    confirmIdentity(call, callback) {
+      const accepted = engine.confirmIdentity(call.request.sessionId);
+      callback(null, { accepted });
+    },
+  };
+}
+
+function handleSessionStream(call: ServerDuplexStream<SessionRequest, SessionResponse>, engine: ScorerEngine, log: Logger): void {
+  let sessionId: string | undefined;
+  let finished = false;
+  let queue = Promise.resolve();
+
+  const finish = (err?: unknown): void => {
+    if (finished) return;
+    finished = true;
+    if (sessionId) engine.detach(sessionId);
+    if (err === undefined) call.end();
+    else call.emit('error', toServiceError(err, log));
+  };
+
+  const handle = async (req: SessionRequest): Promise<void> => {
+    const kind = req.kind;
+    if (kind === undefined) throw new VdiguardError('invalid-argument', 'a session request must carry open, events or close');
+    if (kind.$case === 'open') {
+      if (sessionId) throw new VdiguardError('failed-precondition', 'open was sent twice on one stream');
+      const { sessionId: id, agentId, desktopId, client, resume } = kind.value;
+      const opened = await engine.openSession({ sessionId: id, agentId, desktopId, clientAddress: client?.address ?? '' }, resume);
+      sessionId = id;
+      call.write({
+        kind: {
+          $case: 'accepted',
+          value: { profileState: toProtoProfileState(opened.profileState), resumed: opened.resumed, lastBatchSeq: opened.lastBatchSeq },
+        },
+      });
+      return;
+    }
+    if (!sessionId) throw new VdiguardError('failed-precondition', `${kind.$case} before open: the first request of a stream must open the session`);
+    if (kind.$case === 'events') {
+      for (const v of engine.applyBatch(sessionId, kind.value.seq, kind.value.events)) {
+        call.write({ kind: { $case: 'verdict', value: toProtoVerdict(v) } });
+      }
+      return;
+    }
+    engine.closeSession(sessionId, kind.value.reason);
+    sessionId = undefined;
+    finish();
+  };
+
+  call.on('data', (req: SessionRequest) => {
+    queue = queue.then(() => (finished ? undefined : handle(req))).catch((err) => finish(err));
+  });
+  call.on('end', () => void queue.then(() => finish()));
+  call.on('cancelled', () => finish());
+  call.on('error', () => finish());
+}

@@ -1,0 +1,138 @@
+/**
+ * Starts the scorer: store, engine, and the gRPC server with the scoring, admin and standard
+ * health services. Plaintext is only for loopback unless explicitly allowed; with a certificate it
+ * serves TLS, and with a client CA it requires client certificates (mTLS).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { ProfileAdminServiceService, ScorerServiceService } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { formatHostPort, isLoopback } from '../../lib/config.js';
+import { openDb, type Db } from '../../lib/db/db.js';
+import { VdiguardError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { ScorerSettings } from '../config.js';
+import { defaultPipelines, type ModalityPipeline } from '../models/pipelines.js';
+import { ScorerEngine } from './engine.js';
+import { scorerService } from './scorer-service.js';
+import { adminService } from './admin-service.js';
+
+export interface RunningScorer {
+  /** host:port actually bound (the port is chosen by the system when 0 was asked). */
+  readonly address: string;
+  readonly engine: ScorerEngine;
+  readonly adminToken: string;
+  close(): Promise<void>;
+}
+
+export interface ScorerDeps {
+  readonly log: Logger;
+  /** An open store; by default one is opened from the settings and closed with the scorer. */
+  readonly db?: Db;
+  readonly pipelines?: readonly ModalityPipeline[];
+}
+
+export const SCORER_SERVICE_NAME = 'vdiguard.scorer.v1.ScorerService';
+
+export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): Promise<RunningScorer> {
+  const credentials = serverCredentials(settings);
+  const adminToken = resolveAdminToken(settings);
+  const db = deps.db ?? (await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') }));
+  const ownsDb = deps.db === undefined;
+  const { log } = deps;
+  const engine = new ScorerEngine({
+    db,
+    log,
+    pipelines: deps.pipelines ?? defaultPipelines(),
+    policy: {
+      trust: { shift: settings.trustShift, terminateAt: settings.trustTerminateAt, challengeBelow: settings.trustChallengeBelow, maxScore: 4 },
+      maturity: { keystrokes: settings.matureKeystrokes, mouseActions: settings.matureMouseActions, maxWindows: settings.maxProfileWindows },
+      adaptMaxScore: settings.adaptMaxScore,
+    },
+    maxBatchEvents: settings.maxBatchEvents,
+    resumeGraceMs: settings.resumeGraceSeconds * 1000,
+  });
+
+  const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  server.addService(ScorerServiceService, scorerService(engine, log));
+  server.addService(ProfileAdminServiceService, adminService(engine, adminToken, log, settings.maxBatchEvents));
+  const health = new HealthImplementation({ '': 'SERVING', [SCORER_SERVICE_NAME]: 'SERVING' });
+  health.addToServer(server);
+
+  const wanted = formatHostPort(settings.listen);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(wanted, credentials, (err, p) =>
+      err ? reject(new VdiguardError('unavailable', `cannot listen on ${wanted}: ${err.message}`)) : resolve(p),
+    ),
+  ).catch(async (err) => {
+    if (ownsDb) await db.close();
+    throw err;
+  });
+  const address = formatHostPort({ host: settings.listen.host, port });
+  log.info({ address, store: settings.databaseUrl ? 'postgres' : 'pglite', tls: Boolean(settings.tlsCert) }, 'scorer listening');
+
+  return {
+    address,
+    engine,
+    adminToken,
+    async close() {
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(SCORER_SERVICE_NAME, 'NOT_SERVING');
+      await engine.shutdown(5000);
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      if (ownsDb) await db.close();
+    },
+  };
+}
+
+function serverCredentials(s: ScorerSettings): ServerCredentials {
+  if (s.tlsCert || s.tlsKey) {
+    if (!s.tlsCert || !s.tlsKey) {
+      throw new VdiguardError('invalid-argument', 'TLS needs both VDIGUARD_SCORER_TLS_CERT and VDIGUARD_SCORER_TLS_KEY');
+    }
+    const clientCa = s.tlsClientCa ? readPem(s.tlsClientCa, 'VDIGUARD_SCORER_TLS_CLIENT_CA') : null;
+    return ServerCredentials.createSsl(
+      clientCa,
+      [{ cert_chain: readPem(s.tlsCert, 'VDIGUARD_SCORER_TLS_CERT'), private_key: readPem(s.tlsKey, 'VDIGUARD_SCORER_TLS_KEY') }],
+      clientCa !== null,
+    );
+  }
+  if (s.tlsClientCa) throw new VdiguardError('invalid-argument', 'VDIGUARD_SCORER_TLS_CLIENT_CA needs a server certificate and key too');
+  if (!isLoopback(s.listen.host) && !s.allowPlaintext) {
+    throw new VdiguardError(
+      'failed-precondition',
+      `refusing to serve plaintext on ${s.listen.host}, which other machines can reach: configure VDIGUARD_SCORER_TLS_CERT and VDIGUARD_SCORER_TLS_KEY (and a client CA for mTLS), or set VDIGUARD_SCORER_ALLOW_PLAINTEXT=true behind an encrypting mesh`,
+    );
+  }
+  return ServerCredentials.createInsecure();
+}
+
+function readPem(file: string, variable: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new VdiguardError('invalid-argument', `${variable}: cannot read ${file} (${(err as Error).message})`);
+  }
+}
+
+/**
+ * The admin credential: from the environment, else from the token file, else a new random token
+ * written to the token file (mode 0600) so that local CLI commands can find it.
+ */
+export function resolveAdminToken(s: Pick<ScorerSettings, 'adminToken' | 'adminTokenFile' | 'dataDir'>): string {
+  if (s.adminToken) return s.adminToken;
+  const file = s.adminTokenFile ?? join(s.dataDir, 'admin-token');
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token.length < 24) throw new VdiguardError('invalid-argument', `the admin token in ${file} is shorter than 24 characters; replace it or delete it to have a new one generated`);
+    return token;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const token = randomBytes(32).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+  return token;
+}

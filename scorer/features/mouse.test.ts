@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { ACTION_FEATURES, MOUSE_FEATURES, MouseExtractor } from './mouse.js';
+import { createExtractors } from './index.js';
+import { windowsOf } from './windows.js';
+import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
+import { convertBalabit, convertSapimouse, importSapimouseFile } from '../datasets/mouse-datasets.js';
+import { ScaledManhattan } from '../models/scaled-manhattan.js';
+import { measureWindows, type UserWindows } from '../models/measure.js';
+
+const m = (timeMs: number, x: number, y: number, buttonMask = 0): InputEvent => ({ timeMs, kind: { $case: 'mouse', value: { x, y, buttonMask } } });
+const at = (name: (typeof ACTION_FEATURES)[number]) => ACTION_FEATURES.indexOf(name);
+
+/** A straight move of `steps` points every 10 ms, then an optional click or drag. */
+function stroke(t0: number, x0: number, dx: number, steps: number): InputEvent[] {
+  return Array.from({ length: steps }, (_, i) => m(t0 + i * 10, x0 + i * dx, 100));
+}
+
+test('moves, clicks and drags become actions with their type and kinematics', () => {
+  const ev: InputEvent[] = [
+    ...stroke(0, 0, 10, 10), // move, then a pause
+    ...stroke(2000, 0, 5, 8),
+    m(2100, 35, 100, 1),
+    m(2180, 35, 100, 0), // click: point-and-click
+    ...stroke(4000, 0, 5, 6),
+    m(4100, 25, 100, 1),
+    m(4150, 60, 100, 1),
+    m(4200, 90, 100, 1),
+    m(4250, 120, 100, 1),
+    m(4300, 120, 100, 0), // drag-and-drop
+    ...stroke(6000, 0, 1, 6),
+  ];
+  const ex = new MouseExtractor({ windowActions: 1 });
+  const ws = windowsOf([...ev, m(9000, 0, 0)], ex);
+  const types = ws.map((w) => [w.vector[at('type.move')], w.vector[at('type.pointClick')], w.vector[at('type.dragDrop')]]);
+  assert.deepEqual(types, [
+    [1, 0, 0],
+    [0, 1, 0],
+    [1, 0, 0],
+    [0, 0, 1],
+    [1, 0, 0],
+  ]);
+  const move = ws[0]!.vector;
+  assert.equal(move.length, MOUSE_FEATURES.length);
+  assert.ok(Math.abs(move[at('straightness')]! - 1) < 1e-9);
+  assert.ok(Math.abs(move[at('logVelocity.mean')]! - Math.log(1 + 1e-3)) < 1e-6, '10 px per 10 ms');
+  assert.equal(move[at('direction.cos')], 1);
+  assert.equal(move[at('criticalPoints')], 0);
+  assert.ok(Math.abs(ws[1]!.vector[at('logClickMs')]! - Math.log(81)) < 1e-9);
+  assert.ok(Math.abs(ws[3]!.vector[at('logClickMs')]! - Math.log(201)) < 1e-9);
+  assert.equal(ws[1]!.startTimeMs, 2000);
+});
+
+test('a window is the mean of K actions; hop overlaps', () => {
+  const ev: InputEvent[] = [];
+  for (let a = 0; a < 6; a++) ev.push(...stroke(a * 1000, 0, a % 2 === 0 ? 10 : -10, 6));
+  ev.push(m(99_000, 0, 0));
+  const ws = windowsOf(ev, new MouseExtractor({ windowActions: 2, hopActions: 1 }));
+  assert.equal(ws.length, 5);
+  assert.equal(ws[0]!.vector[at('direction.cos')], 0, 'mean of right and left');
+  assert.equal(ws[0]!.count, 2);
+});
+
+test('the session extractor routes keys and mouse events', () => {
+  const ex = createExtractors({ keystroke: { windowKeys: 5 }, mouse: { windowActions: 1 } });
+  const ev: InputEvent[] = [...stroke(0, 0, 10, 6), m(5000, 0, 0)];
+  for (let i = 0; i < 5; i++) ev.push({ timeMs: 6000 + i * 100, kind: { $case: 'key', value: { keysym: 0x61, pressed: true } } }, { timeMs: 6050 + i * 100, kind: { $case: 'key', value: { keysym: 0x61, pressed: false } } });
+  assert.deepEqual(windowsOf(ev, ex).map((w) => w.modality), ['mouse', 'keystroke']);
+});
+
+test('mouse rows: masks tracked, wheel notches, timestamp resets, glitches skipped', () => {
+  const text = ['record timestamp,client timestamp,button,state,x,y', '0,0.0,NoButton,Move,1,2', '0,0.5,Left,Pressed,1,2', '0,0.6,NoButton,Drag,5,2', '0,0.1,Left,Released,5,2', '0,0.2,Scroll,Down,5,2', '0,0.3,NoButton,Move,65535,65535'].join('\n');
+  const r = convertBalabit(text, 'x/user3/session_1', { labels: new Map([['session_1', true]]) });
+  assert.equal(r.header.agent, 'user3');
+  assert.equal(r.header.illegal, true);
+  assert.deepEqual(r.skipped, { coordinateOutOfRange: 1 });
+  assert.deepEqual(r.events.map((e) => [e.timeMs, e.kind?.$case === 'mouse' ? e.kind.value.buttonMask : -1]), [
+    [0, 0],
+    [500, 1],
+    [600, 1],
+    [600, 0],
+    [700, 16],
+    [700, 0],
+  ]);
+  assert.throws(() => convertSapimouse(text, 'f.csv'), /f\.csv: not a SapiMouse session file/);
+});
+
+const skip = skipReason('sapimouse');
+
+test('real SapiMouse users: genuine windows score below other users (baseline AUC)', { skip }, async () => {
+  const members = (await listMembers('sapimouse')).filter((f) => f.endsWith('.csv'));
+  const users = [...new Set(members.map((f) => f.split('/')[1]!))].sort().slice(0, 16);
+  const wanted = members.filter((f) => users.includes(f.split('/')[1]!));
+  const dir = await extractMembers('sapimouse', wanted);
+  const uw: UserWindows[] = [];
+  for (const u of users) {
+    const mine = wanted.filter((f) => f.split('/')[1] === u);
+    const three = mine.find((f) => f.endsWith('3min.csv'))!;
+    const one = mine.find((f) => f.endsWith('1min.csv'))!;
+    const we = windowsOf((await importSapimouseFile(join(dir, three))).events, new MouseExtractor());
+    const wt = windowsOf((await importSapimouseFile(join(dir, one))).events, new MouseExtractor());
+    if (we.length >= 3 && wt.length > 0) uw.push({ id: u, enrol: we.map((w) => w.vector), test: wt.map((w) => w.vector) });
+  }
+  assert.ok(uw.length >= 12);
+  const r = measureWindows(uw, new ScaledManhattan(), 3);
+  // Measured about 0.78 on all 72 users; chance is 0.5.
+  assert.ok(r.auc > 0.65, `per-window AUC ${r.auc}`);
+});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { ACTION_FEATURES, MOUSE_FEATURES, MouseExtractor } from './mouse.js';
-import { createExtractors } from './index.js';
+import { defaultPipelines, RoutedExtractor } from '../models/pipelines.js';
 import { windowsOf } from './windows.js';
 import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
 import { convertBalabit, convertSapimouse, importSapimouseFile } from '../datasets/mouse-datasets.js';
@@ -63,8 +63,8 @@ test('a window is the mean of K actions; hop overlaps', () => {
   assert.equal(ws[0]!.count, 2);
 });
 
-test('the session extractor routes keys and mouse events', () => {
-  const ex = createExtractors({ keystroke: { windowKeys: 5 }, mouse: { windowActions: 1 } });
+test('the routed extractor sends keys and mouse events to their own extractors', () => {
+  const ex = new RoutedExtractor(defaultPipelines({ keystroke: { windowKeys: 5 }, mouse: { windowActions: 1 } }));
   const ev: InputEvent[] = [...stroke(0, 0, 10, 6), m(5000, 0, 0)];
   for (let i = 0; i < 5; i++) ev.push({ timeMs: 6000 + i * 100, kind: { $case: 'key', value: { keysym: 0x61, pressed: true } } }, { timeMs: 6050 + i * 100, kind: { $case: 'key', value: { keysym: 0x61, pressed: false } } });
   assert.deepEqual(windowsOf(ev, ex).map((w) => w.modality), ['mouse', 'keystroke']);

@@ -1,10 +1,13 @@
 /**
- * Which extractor and model serve each modality. The scorer service, enrolment and the evaluation
- * harness all build their pipelines here, so they always score the same way.
+ * Which extractor and model serve each modality, and which events go to which. The scorer
+ * service, enrolment and the evaluation harness all build their pipelines here, so they always
+ * score the same way.
  */
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { JsonValue } from '../../lib/json.js';
-import type { Modality, WindowExtractor } from '../features/types.js';
-import { KeystrokeExtractor } from '../features/keystroke.js';
+import type { FeatureWindow, Modality, WindowExtractor } from '../features/types.js';
+import { KeystrokeExtractor, type KeystrokeOptions } from '../features/keystroke.js';
+import { MouseExtractor, type MouseOptions } from '../features/mouse.js';
 import type { ModalityModel } from './types.js';
 import { ScaledManhattan } from './scaled-manhattan.js';
 
@@ -15,8 +18,43 @@ export interface ModalityPipeline {
   readonly model: ModalityModel<JsonValue>;
 }
 
-export function defaultPipelines(): ModalityPipeline[] {
+export interface PipelineOptions {
+  readonly keystroke?: KeystrokeOptions;
+  readonly mouse?: MouseOptions;
+}
+
+export function defaultPipelines(options: PipelineOptions = {}): ModalityPipeline[] {
   return [
-    { modality: 'keystroke', createExtractor: () => new KeystrokeExtractor(), model: new ScaledManhattan() as ModalityModel<JsonValue> },
+    {
+      modality: 'keystroke',
+      createExtractor: () => new KeystrokeExtractor(options.keystroke),
+      model: new ScaledManhattan() as ModalityModel<JsonValue>,
+    },
+    {
+      modality: 'mouse',
+      createExtractor: () => new MouseExtractor(options.mouse),
+      model: new ScaledManhattan() as ModalityModel<JsonValue>,
+    },
   ];
 }
+
+export function modalityOf(e: InputEvent): Modality | undefined {
+  const kind = e.kind?.$case;
+  return kind === 'key' ? 'keystroke' : kind === 'mouse' ? 'mouse' : undefined;
+}
+
+/** One extractor per pipeline, with each event routed to its modality's extractor. */
+export class RoutedExtractor implements WindowExtractor {
+  private readonly byModality: Map<Modality, WindowExtractor>;
+
+  constructor(pipelines: readonly ModalityPipeline[]) {
+    this.byModality = new Map(pipelines.map((p) => [p.modality, p.createExtractor()]));
+  }
+
+  push(e: InputEvent): FeatureWindow[] {
+    const modality = modalityOf(e);
+    return (modality && this.byModality.get(modality)?.push(e)) || NO_WINDOWS;
+  }
+}
+
+const NO_WINDOWS: FeatureWindow[] = Object.freeze([]) as unknown as FeatureWindow[];

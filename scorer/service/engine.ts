@@ -23,7 +23,7 @@ import { ProfileStore, unknownAgent, type ProfileRecord, type ProfileSummary } f
 import { AuditLog } from '../store/audit.js';
 import { WriteQueue } from '../store/write-queue.js';
 import { ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
-import type { ModalityPipeline } from '../models/pipelines.js';
+import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import { validateBatch } from './validate.js';
 import type { Db } from '../../lib/db/db.js';
 import type { Modality } from '../profile/profile.js';
@@ -179,15 +179,13 @@ export class ScorerEngine {
     requireId('agent_id', agentId);
     validateBatch(events, Number.NaN, Number.MAX_SAFE_INTEGER, 0);
     const windows = new Map<Modality, { windows: number[][]; units: number }>();
-    const extractors = this.options.pipelines.map((p) => p.createExtractor());
+    const extractor = new RoutedExtractor(this.options.pipelines);
     for (const e of events) {
-      for (const x of extractors) {
-        for (const w of x.push(e)) {
-          const c = windows.get(w.modality) ?? { windows: [], units: 0 };
-          c.windows.push(w.vector);
-          c.units += w.count;
-          windows.set(w.modality, c);
-        }
+      for (const w of extractor.push(e)) {
+        const c = windows.get(w.modality) ?? { windows: [], units: 0 };
+        c.windows.push(w.vector);
+        c.units += w.count;
+        windows.set(w.modality, c);
       }
     }
     const record = await this.addToProfile(agentId, windows, 'enrolment');

@@ -118,10 +118,10 @@ function readPem(file: string, variable: string): Buffer {
 }
 
 /**
- * The admin credential: from the environment, else from the token file, else a new random token
- * written to the token file (mode 0600) so that local CLI commands can find it.
+ * The admin credential: from the environment, else from the token file, else (for the server) a
+ * new random token written to the token file (mode 0600) so that local CLI commands can find it.
  */
-export function resolveAdminToken(s: Pick<ScorerSettings, 'adminToken' | 'adminTokenFile' | 'dataDir'>): string {
+export function resolveAdminToken(s: Pick<ScorerSettings, 'adminToken' | 'adminTokenFile' | 'dataDir'>, create = true): string {
   if (s.adminToken) return s.adminToken;
   const file = s.adminTokenFile ?? join(s.dataDir, 'admin-token');
   try {
@@ -130,6 +130,9 @@ export function resolveAdminToken(s: Pick<ScorerSettings, 'adminToken' | 'adminT
     return token;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (!create) {
+      throw new VdiguardError('unauthenticated', `no admin token: set VDIGUARD_ADMIN_TOKEN, or VDIGUARD_ADMIN_TOKEN_FILE (looked in ${file}, which the scorer creates on first start)`);
+    }
   }
   const token = randomBytes(32).toString('base64url');
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

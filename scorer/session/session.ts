@@ -8,8 +8,8 @@
  * (see contribution()).
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
-import type { FeatureWindow, WindowExtractor } from '../features/types.js';
-import type { ModalityPipeline } from '../models/pipelines.js';
+import type { FeatureWindow } from '../features/types.js';
+import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import {
   emptyProfile,
   isReady,
@@ -55,7 +55,7 @@ const TRAIL_LENGTH = 20;
 
 export class ScoringSession {
   private trustState: TrustState = INITIAL_TRUST;
-  private readonly extractors: Map<Modality, WindowExtractor>;
+  private readonly extractor: RoutedExtractor;
   private readonly gathered = new Map<Modality, { windows: number[][]; units: number }>();
   private readonly recent: TrustPoint[] = [];
   private identityConfirmed = false;
@@ -69,7 +69,7 @@ export class ScoringSession {
     private readonly pipelines: readonly ModalityPipeline[],
     private readonly policy: SessionPolicy,
   ) {
-    this.extractors = new Map(pipelines.map((p) => [p.modality, p.createExtractor()]));
+    this.extractor = new RoutedExtractor(pipelines);
     for (const m of MODALITIES) this.gathered.set(m, { windows: [], units: 0 });
   }
 
@@ -94,11 +94,7 @@ export class ScoringSession {
     const verdicts: SessionVerdict[] = [];
     for (const e of events) {
       this.lastEventTimeMs = e.timeMs;
-      const modality: Modality | undefined =
-        e.kind?.$case === 'key' ? 'keystroke' : e.kind?.$case === 'mouse' ? 'mouse' : undefined;
-      const extractor = modality && this.extractors.get(modality);
-      if (!extractor) continue;
-      for (const w of extractor.push(e)) verdicts.push(this.judge(w));
+      for (const w of this.extractor.push(e)) verdicts.push(this.judge(w));
     }
     return verdicts;
   }

@@ -1,0 +1,20 @@
+/** `vdiguard scorer`: runs the scoring service until SIGINT or SIGTERM. */
+import { createLogger } from '../../lib/log.js';
+import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
+import { startScorer } from '../service/server.js';
+
+export async function runScorer(overrides: Partial<Record<keyof typeof SCORER_SETTINGS, string>>): Promise<void> {
+  const settings = loadScorerSettings(process.env, overrides);
+  const log = createLogger(settings.logLevel, 'scorer');
+  const scorer = await startScorer(settings, { log });
+  process.stderr.write(`vdiguard scorer listening on ${scorer.address}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await scorer.close();
+}

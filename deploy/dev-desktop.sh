@@ -21,9 +21,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Packages: the RDP server, its X11 backend, a session, and the X tools the tests use (xwd takes a
-# screenshot to compare with the bridge's frames; xdotool reads the pointer position).
+# screenshot and netpbm converts it, to compare with the bridge's frames; xdotool reads the pointer).
 needed=()
-for pkg in xrdp xorgxrdp xterm x11-apps xdotool x11-xserver-utils; do
+for pkg in xrdp xorgxrdp xterm x11-apps xdotool x11-xserver-utils netpbm; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || needed+=("$pkg")
 done
 if [ ${#needed[@]} -gt 0 ]; then

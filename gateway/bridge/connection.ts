@@ -189,7 +189,11 @@ export class BridgeConnection {
     rdp.on('bitmap', (b) => fb.apply(b));
     rdp.on('error', (err) => this.rdpFailed(err));
     rdp.on('close', () => {
-      if (this.state !== 'closed') this.abort(GuacStatus.UPSTREAM_UNAVAILABLE, 'the desktop closed the connection');
+      if (this.state === 'connecting') {
+        this.abort(GuacStatus.UPSTREAM_ERROR, 'the desktop closed the connection during the RDP connection sequence (is it an RDP server with the TLS security layer?)');
+      } else if (this.state !== 'closed') {
+        this.abort(GuacStatus.UPSTREAM_UNAVAILABLE, 'the desktop closed the connection');
+      }
     });
     rdp.on('connect', () => {
       this.times.rdpConnected = performance.now();

@@ -18,6 +18,8 @@ export interface ClientOptions {
   readonly version?: string;
   /** Answer `sync` instructions (false simulates a client that stopped rendering). */
   acknowledge?: boolean;
+  /** Decode and paint images (false: only count them, for the benchmark). */
+  paint?: boolean;
 }
 
 export class TestClient {
@@ -106,7 +108,7 @@ export class TestClient {
       case 'end': {
         const s = this.streams.get(a[0] as string);
         this.streams.delete(a[0] as string);
-        if (s && s.layer === 0) {
+        if (s && s.layer === 0 && this.options.paint !== false) {
           const data = Buffer.from(s.chunks.join(''), 'base64');
           this.imageBytes += data.length;
           this.painting = this.painting.then(() => this.paint(data, s.x, s.y));

@@ -5,6 +5,8 @@ import { importDataset } from './datasets/import.js';
 import { DATASET_KINDS, type DatasetKind } from './datasets/types.js';
 import { measureAalto, measureSapimouse } from './models/measure-datasets.js';
 import { runScorer } from './commands/scorer.js';
+import { formatMigrate, runMigrate } from './commands/migrate.js';
+import { loadScorerSettings } from './config.js';
 import { readRecordingEvents } from './recording/reader.js';
 import { writeRecording } from './recording/writer.js';
 import { splitIndex } from './recording/split.js';
@@ -42,6 +44,15 @@ export function registerScorerCommands(program: Command): void {
     .option('--listen <host:port>', 'address to serve on (VDIGUARD_SCORER_LISTEN; default 127.0.0.1:50051)')
     .option('--data <dir>', 'data directory of the embedded store (VDIGUARD_DATA_DIR; default ./.vdiguard)')
     .action((o: { listen?: string; data?: string }) => runScorer({ listen: o.listen, dataDir: o.data }));
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date (DATABASE_URL, or the embedded store) and print what was applied')
+    .option('--data <dir>', 'data directory of the embedded store (VDIGUARD_DATA_DIR; default ./.vdiguard)')
+    .action(async (o: { data?: string }) => {
+      const result = await runMigrate(loadScorerSettings(process.env, { dataDir: o.data }));
+      process.stdout.write(formatMigrate(result) + '\n');
+    });
 
   clientCommand(program, 'replay', false)
     .description('stream a recorded session through a running scorer and print each verdict')

@@ -28,7 +28,7 @@ export interface DbOptions {
 
 /** Opens the store and brings its schema up to date. */
 export async function openDb(options: DbOptions): Promise<Db> {
-  const db = options.databaseUrl ? await openPostgres(options.databaseUrl) : await openPglite(options.dataDir);
+  const db = await connectDb(options);
   try {
     await migrate(db);
   } catch (err) {
@@ -36,6 +36,11 @@ export async function openDb(options: DbOptions): Promise<Db> {
     throw err;
   }
   return db;
+}
+
+/** Opens the store as it is, without migrating it (`vdiguard migrate` migrates and reports). */
+export async function connectDb(options: DbOptions): Promise<Db> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(options.dataDir);
 }
 
 /** A URL safe to print: the password is replaced. */

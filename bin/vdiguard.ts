@@ -8,6 +8,7 @@ import { ConfigError } from '../lib/config.js';
 import { VdiguardError } from '../lib/errors.js';
 import { registerScorerCommands } from '../scorer/cli.js';
 import { registerGatewayCommands } from '../gateway/cli.js';
+import { registerHealthCommand } from '../lib/health.js';
 
 const program = new Command('vdiguard')
   .description('Continuous behavioural authentication gateway for remote desktops')
@@ -16,6 +17,7 @@ const program = new Command('vdiguard')
 
 registerScorerCommands(program);
 registerGatewayCommands(program);
+registerHealthCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -56,6 +56,10 @@ every render produces.
 {{- $problems = append $problems "otel.endpoint: set the OTLP endpoint (for example http://otel-collector.observability:4317) or otel.enabled=false" -}}
 {{- end -}}
 
+{{- if and (eq $v.engine.type "guacd") $v.engine.bridge.settings -}}
+{{- $problems = append $problems "engine.bridge.settings: only the built-in bridge reads them; set engine.type=bridge or remove them" -}}
+{{- end -}}
+
 {{- if and (eq $v.engine.type "guacd") $v.engine.bridge.desktopCaConfigMap -}}
 {{- $problems = append $problems "engine.bridge.desktopCaConfigMap: only the built-in bridge reads it; guacd checks certificates per connection (ignore-cert, security)" -}}
 {{- end -}}

@@ -72,13 +72,9 @@ export function valueAt(values: unknown, path: string): unknown {
   return node;
 }
 
+/** True when the path exists (parsed YAML has no undefined values, so a missing step is the only undefined). */
 export function hasPath(values: unknown, path: string): boolean {
-  let node: unknown = values;
-  for (const key of path.split('.')) {
-    if (!isMap(node) || !(key in node)) return false;
-    node = node[key];
-  }
-  return true;
+  return valueAt(values, path) !== undefined;
 }
 
 /** The schema node for a dotted values path, following $ref; undefined when the schema has no such property. */

@@ -30,6 +30,16 @@ describe('vdiguard migrate', () => {
     }
   });
 
+  test('creates the data directory of a new embedded store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vdiguard-migrate-new-'));
+    try {
+      const result = await runMigrate({ dataDir: join(dir, 'not', 'there', 'yet') });
+      assert.equal(result.applied.length, MIGRATIONS.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the command prints what it applied and exits 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vdiguard-migrate-cli-'));
     const env = { ...process.env, DATABASE_URL: '' };

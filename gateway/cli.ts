@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { VdiguardError } from '../lib/errors.js';
 import { runGateway } from './commands/gateway.js';
 import { addAgent, parseSecurity, provisioning, resetMfa, withStore } from './commands/admin.js';
+import { registerBridgeCommand } from './bridge/cli.js';
 
 export function registerGatewayCommands(program: Command): void {
   program
@@ -16,6 +17,7 @@ export function registerGatewayCommands(program: Command): void {
 
   registerAgentCommands(program);
   registerDesktopCommands(program);
+  registerBridgeCommand(program);
 }
 
 function registerAgentCommands(program: Command): void {

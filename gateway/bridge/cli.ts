@@ -1,0 +1,28 @@
+/** `vdiguard bridge`: runs the built-in RDP bridge as its own process. */
+import type { Command } from 'commander';
+import { loadSettings } from '../../lib/config.js';
+import { createLogger } from '../../lib/log.js';
+import { BRIDGE_SETTINGS } from './config.js';
+
+export function registerBridgeCommand(program: Command): void {
+  program
+    .command('bridge')
+    .description('Run the built-in RDP bridge: a guacd-compatible daemon (rdp only, TLS security, no NLA)')
+    .option('--listen <host:port>', 'address to accept Guacamole connections on (VDIGUARD_BRIDGE_LISTEN, default 127.0.0.1:4822)')
+    .action(async (opts: { listen?: string }) => {
+      const settings = loadSettings(BRIDGE_SETTINGS, process.env, { listen: opts.listen });
+      const log = createLogger(settings.logLevel, 'vdiguard-bridge');
+      // Loaded here, not at the top: node-rdpjs-2 (GPL/AGPL) enters only the bridge's own process.
+      const { BridgeServer } = await import('./server.js');
+      const server = new BridgeServer(settings, log);
+      await server.listen();
+      const stop = () => {
+        log.info('stopping');
+        void server.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      // Last line of defence: one connection's unforeseen library error must not end the others.
+      process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception contained'));
+    });
+}

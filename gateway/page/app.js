@@ -109,6 +109,7 @@ function connect(desktopId, ticket) {
   const tunnel = new Guacamole.WebSocketTunnel(`${scheme}//${location.host}/tunnel`);
   const c = new Guacamole.Client(tunnel);
   client = c;
+  state.client = c;
   const display = c.getDisplay();
   const screen = $('screen');
   screen.replaceChildren(display.getElement());

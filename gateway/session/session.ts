@@ -4,7 +4,7 @@
  *
  * - terminate: a Guacamole `error` instruction with a plain message to the browser, the desktop
  *   connection and the WebSocket closed, the login revoked, the decision recorded.
- * - challenge: input held (not forwarded), the page asks for a fresh TOTP code; a right code resumes
+ * - challenge: input held (not forwarded, still mirrored), the page asks for a fresh TOTP code; a right code resumes
  *   the session and tells the scorer the identity was confirmed; wrong codes or the time running
  *   out terminate.
  * - monitor mode records and alerts, and never holds or drops.

@@ -5,9 +5,10 @@
  * session's bounded mirror queue, which returns at once) and tells the connection to forward the
  * original chunk unchanged. It never waits for anything.
  *
- * While input is held (an MFA challenge), `key` and `mouse` are neither forwarded nor mirrored;
- * every other instruction (sync acknowledgements, nop, size) is forwarded re-encoded so the
- * desktop connection stays healthy. guacamole-common-js sends one instruction per WebSocket
+ * While input is held (an MFA challenge), `key` and `mouse` are not forwarded to the desktop but
+ * still mirrored (the scorer keeps weighing whoever is at the keyboard); every other instruction
+ * (sync acknowledgements, nop, size) is forwarded re-encoded so the desktop connection stays
+ * healthy. guacamole-common-js sends one instruction per WebSocket
  * message, so a hold never starts inside an instruction the desktop has partly received.
  *
  * What was typed never leaves the tap except as an event to the scorer's stream: the tap keeps no
@@ -34,7 +35,7 @@ export class InputTap {
   private readonly parser: GuacParser;
   /** True while an MFA challenge holds the agent's input. */
   holding = false;
-  /** Input events seen, and input instructions discarded while held (counts only). */
+  /** Input events seen, and input instructions not forwarded while held (counts only). */
   inputEvents = 0;
   heldEvents = 0;
 
@@ -50,15 +51,15 @@ export class InputTap {
       if (r.error) return { error: r.error };
       const ins = r.instruction;
       const isInput = ins.opcode === 'key' || ins.opcode === 'mouse';
-      if (isInput && this.holding) {
-        this.heldEvents++;
-        continue;
-      }
       if (isInput) {
         const event = toInputEvent(ins, at);
         if (event) {
           this.inputEvents++;
           this.o.onInput(event);
+        }
+        if (this.holding) {
+          this.heldEvents++;
+          continue;
         }
       }
       passed?.push(encode(ins));

@@ -47,6 +47,12 @@ export const GATEWAY_SETTINGS = {
     default: parseHostPort('127.0.0.1:4822'),
     parse: parse.hostPort,
   },
+  bridge: {
+    env: 'VDIGUARD_GATEWAY_BRIDGE',
+    description: '`builtin` starts the built-in RDP bridge (`vdiguard bridge`, its own process) on the guacd address; `off` expects guacd or a bridge already running there.',
+    default: 'builtin' as 'builtin' | 'off',
+    parse: parse.oneOf('builtin', 'off'),
+  },
   scorer: optional({
     env: 'VDIGUARD_GATEWAY_SCORER',
     description: 'Address of a running scorer (host:port); unset runs the scorer inside the gateway on the same store.',

@@ -2,6 +2,7 @@
  * `vdiguard agent ...` and `vdiguard desktop ...`: administer agents and desktops directly in the
  * store (PostgreSQL, or the embedded store while the gateway is stopped: PGlite allows one process).
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb, type Db } from '../../lib/db/db.js';
 import { VdiguardError } from '../../lib/errors.js';
@@ -18,6 +19,7 @@ export async function withStore<T>(fn: (store: GatewayStore, issuer: string) => 
   const ss = loadScorerSettings();
   let db: Db;
   try {
+    if (!ss.databaseUrl) mkdirSync(ss.dataDir, { recursive: true, mode: 0o700 });
     db = await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') });
   } catch (err) {
     throw new VdiguardError('unavailable', `${(err as Error).message} (with the embedded store, stop the gateway first, or use DATABASE_URL)`);

@@ -2,8 +2,9 @@
  * `vdiguard gateway`: the gateway on its settings, with the scorer inside the same process on the
  * same store unless VDIGUARD_GATEWAY_SCORER names a running one. Runs until SIGINT or SIGTERM.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatHostPort } from '../../lib/config.js';
+import { formatHostPort, isLoopback } from '../../lib/config.js';
 import { openDb, type Db } from '../../lib/db/db.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { loadScorerSettings, type ScorerSettings } from '../../scorer/config.js';
@@ -12,6 +13,8 @@ import { loadGatewaySettings, type GATEWAY_SETTINGS, type GatewaySettings } from
 import { resolveSecretKey } from '../auth/secret-box.js';
 import { scorerLink } from '../mirror/scorer-link.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
+import { startBridgeChild } from './bridge-child.js';
+import { VdiguardError } from '../../lib/errors.js';
 
 export interface System {
   readonly gateway: RunningGateway;
@@ -21,6 +24,7 @@ export interface System {
 
 /** Gateway (and embedded scorer) on one store; used by the command and the end-to-end tests. */
 export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: Logger, db?: Db): Promise<System> {
+  if (!db && !ss.databaseUrl) mkdirSync(ss.dataDir, { recursive: true, mode: 0o700 });
   const store = db ?? (await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') }));
   let scorer: RunningScorer | undefined;
   try {
@@ -52,8 +56,18 @@ export async function runGateway(overrides: Partial<Record<keyof typeof GATEWAY_
   const gs = loadGatewaySettings(process.env, overrides);
   const ss = loadScorerSettings(process.env, dataDir ? { dataDir } : {});
   const log = createLogger(ss.logLevel, 'vdiguard');
-  const system = await startSystem(gs, ss, log);
-  process.stderr.write(`vdiguard gateway on ${system.gateway.url} (desktops through ${formatHostPort(gs.guacd)}; scorer ${gs.scorer ?? system.scorer?.address})\n`);
+  if (gs.bridge === 'builtin' && !isLoopback(gs.guacd.host)) {
+    throw new VdiguardError('invalid-argument', `the built-in bridge listens on this machine only; VDIGUARD_GUACD is ${formatHostPort(gs.guacd)}: set VDIGUARD_GATEWAY_BRIDGE=off to use guacd there`);
+  }
+  const bridge = gs.bridge === 'builtin' ? startBridgeChild(gs.guacd, log.child({ component: 'bridge-supervisor' })) : undefined;
+  let system: System;
+  try {
+    system = await startSystem(gs, ss, log);
+  } catch (err) {
+    await bridge?.stop();
+    throw err;
+  }
+  process.stderr.write(`vdiguard gateway on ${system.gateway.url} (desktops through ${bridge ? 'the built-in bridge on ' : ''}${formatHostPort(gs.guacd)}; scorer ${gs.scorer ?? system.scorer?.address}; admin page ${system.gateway.url}/admin)\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'shutting down');
@@ -63,4 +77,5 @@ export async function runGateway(overrides: Partial<Record<keyof typeof GATEWAY_
     process.once('SIGTERM', stop);
   });
   await system.close();
+  await bridge?.stop();
 }

@@ -13,6 +13,7 @@ import { formatHostPort, isLoopback } from '../lib/config.js';
 import type { Db } from '../lib/db/db.js';
 import { VdiguardError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { profileStateToJSON } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { AuditLog } from '../scorer/store/audit.js';
 import { WriteQueue } from '../scorer/store/write-queue.js';
 import type { GatewaySettings } from './config.js';
@@ -161,7 +162,10 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       const list = await audit.decisions({ agentId: url.searchParams.get('agent') ?? undefined, sessionId: url.searchParams.get('session') ?? undefined, limit });
       return sendJson(res, 200, { decisions: list });
     }
-    if (route === 'GET /api/admin/profiles') return sendJson(res, 200, { profiles: await deps.scorer.profiles() });
+    if (route === 'GET /api/admin/profiles') {
+      const profiles = (await deps.scorer.profiles()).map((p) => ({ ...p, state: profileStateToJSON(p.state).replace('PROFILE_STATE_', '').toLowerCase() }));
+      return sendJson(res, 200, { profiles });
+    }
     if (route === 'GET /api/admin/agents') return sendJson(res, 200, { agents: await store.listAgents() });
     if (route === 'GET /api/admin/desktops') return sendJson(res, 200, { desktops: await store.listDesktops() });
     throw new VdiguardError('not-found', `no ${route}`);

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../../lib/log.js';
+import { encodeInstruction, GuacStatus } from '../guac/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -76,11 +77,27 @@ export function guacLiteFactory(o: ConnectionFactoryOptions) {
     if (display.width) query.width = String(display.width);
     if (display.height) query.height = String(display.height);
     if (display.dpi) query.dpi = String(display.dpi);
-    return new ClientConnection(clientOptions, ++connections, webSocket, query, {
+    const conn = new ClientConnection(clientOptions, ++connections, webSocket, query, {
       processConnectionSettings(s, cb) {
         s.connection = { ...s.connection, ...settings };
         cb(undefined, s);
       },
     });
+    // guacamole-lite puts a word ("SERVICE_UNAVAILABLE") where the protocol has a numeric status,
+    // which guacamole-common-js reads as NaN: send the matching Guacamole status instead.
+    (conn as unknown as { sendErrorToClient: (message: string, code?: string) => void }).sendErrorToClient = (message, code = '') =>
+      (conn as unknown as { send(text: string): void }).send(encodeInstruction('error', message, LITE_STATUS[code] ?? GuacStatus.UPSTREAM_ERROR));
+    return conn;
   };
 }
+
+/** guacamole-lite's error words and the Guacamole status each means. */
+const LITE_STATUS: Record<string, number> = {
+  SERVICE_UNAVAILABLE: GuacStatus.UPSTREAM_NOT_FOUND,
+  SERVICE_NOT_FOUND: GuacStatus.UPSTREAM_NOT_FOUND,
+  CONNECTION_TIMEOUT: GuacStatus.UPSTREAM_TIMEOUT,
+  CONNECTION_RESET: GuacStatus.UPSTREAM_UNAVAILABLE,
+  INACTIVITY_TIMEOUT: GuacStatus.CLIENT_TIMEOUT,
+  HANDSHAKE_ERROR: GuacStatus.UPSTREAM_ERROR,
+  CONNECTION_ERROR: GuacStatus.UPSTREAM_ERROR,
+};

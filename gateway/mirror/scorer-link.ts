@@ -5,6 +5,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { ScorerServiceClient, ProfileAdminServiceClient, ProfileStatus } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { adminClient, adminMetadata, scorerClient, type ScorerClientOptions } from '../../scorer/client.js';
+import { VdiguardError } from '../../lib/errors.js';
 import type { SessionStream } from './mirror.js';
 
 export interface ScorerLink {
@@ -29,7 +30,9 @@ export function scorerLink(o: ScorerClientOptions, adminToken: string | undefine
       admin ??= adminClient(o);
       const a = admin;
       return new Promise((resolve, reject) =>
-        a.listProfiles({}, adminMetadata(adminToken), { deadline: deadline(5000) }, (err, res) => (err ? reject(err) : resolve(res.profiles))),
+        a.listProfiles({}, adminMetadata(adminToken), { deadline: deadline(5000) }, (err, res) =>
+          err ? reject(new VdiguardError('unavailable', `the scorer did not list profiles: ${err.details || err.message}`)) : resolve(res.profiles),
+        ),
       );
     },
     close: () => {

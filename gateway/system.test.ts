@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { openDb } from '../lib/db/db.js';
+import { silentLogger } from '../lib/log.js';
+import { loadScorerSettings } from '../scorer/config.js';
+import { GuacStatus } from './guac/index.js';
+import { loadGatewaySettings } from './config.js';
+import { startSystem } from './commands/gateway.js';
+import { api, startHarness, TunnelClient } from './testing/harness.js';
+
+test('gateway with the scorer inside on one store: profile maturity through the admin API', async () => {
+  const db = await openDb({});
+  const token = randomBytes(24).toString('base64url');
+  const system = await startSystem(
+    loadGatewaySettings({ VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0', VDIGUARD_GATEWAY_SECRET_KEY: randomBytes(32).toString('base64') }),
+    loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: token, VDIGUARD_MATURE_KEYSTROKES: '100' }),
+    silentLogger(),
+    db,
+  );
+  try {
+    await system.scorer!.engine.enroll('alice', []);
+    const res = await api(system.gateway.url, '/api/admin/profiles', undefined, token);
+    assert.equal(res.status, 200);
+    const profiles = (res.body as { profiles: { agentId: string; state: string; keystrokesRequired: number }[] }).profiles;
+    assert.equal(profiles[0]?.agentId, 'alice');
+    assert.equal(profiles[0]?.state, 'enrolling');
+    assert.equal(profiles[0]?.keystrokesRequired, 100);
+  } finally {
+    await system.close();
+    await db.close();
+  }
+});
+
+test('guacd unreachable: a clear error with a numeric Guacamole status, the session ends, the gateway serves on', async () => {
+  const h = await startHarness();
+  try {
+    await h.guacd.close();
+    const { ticket } = await h.login();
+    const c = await TunnelClient.open(h.gateway.url, ticket);
+    const err = await c.waitFor((i) => i.opcode === 'error', 5000);
+    assert.equal(Number(err.args[1]), GuacStatus.UPSTREAM_NOT_FOUND);
+    assert.match(err.args[0] as string, /unavailable/i);
+    await c.closed;
+    assert.equal((await fetch(h.gateway.url + '/healthz')).status, 200);
+    assert.equal(h.gateway.sessions.size, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+test('admin profiles with an unreachable scorer: 503 with a reason, not a crash', async () => {
+  const h = await startHarness();
+  try {
+    const res = await api(h.gateway.url, '/api/admin/profiles', undefined, 'admin-token-for-tests-0123456789');
+    assert.equal(res.status, 503);
+    assert.match((res.body as { error: string }).error, /did not list profiles/);
+  } finally {
+    await h.close();
+  }
+});

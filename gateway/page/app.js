@@ -140,6 +140,15 @@ function connect(desktopId, ticket) {
   c.onerror = (status) => {
     if (state.ended || status.code === 0x020b || status.code === 0x0301) return ended(status.message || 'The session has ended.');
   };
+  // The connection is over, whichever side noticed first (an error instruction, the client
+  // disconnecting, or the WebSocket closing): once per connection, reconnect unless it was ended.
+  let over = false;
+  const lost = () => {
+    if (over || client !== c) return;
+    over = true;
+    detachInput();
+    if (!state.ended) reconnect();
+  };
   c.onstatechange = (s) => {
     if (s === Guacamole.Client.State.CONNECTED) {
       state.phase = 'connected';
@@ -147,10 +156,10 @@ function connect(desktopId, ticket) {
       overlay(null);
       attachInput();
     }
-    if (s === Guacamole.Client.State.DISCONNECTED && client === c) {
-      detachInput();
-      if (!state.ended) reconnect();
-    }
+    if (s === Guacamole.Client.State.DISCONNECTED) lost();
+  };
+  tunnel.onstatechange = (s) => {
+    if (s === Guacamole.Tunnel.State.CLOSED) lost();
   };
 
   const mouse = new Guacamole.Mouse(display.getElement());

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGateway } from './gateway.js';
+import { scorerLink } from './mirror/scorer-link.js';
 import { openDb } from '../lib/db/db.js';
 import { silentLogger } from '../lib/log.js';
 import { loadScorerSettings } from '../scorer/config.js';
@@ -57,5 +64,38 @@ test('admin profiles with an unreachable scorer: 503 with a reason, not a crash'
     assert.match((res.body as { error: string }).error, /did not list profiles/);
   } finally {
     await h.close();
+  }
+});
+
+test('HTTPS with a certificate; plain HTTP refused on an address other machines can reach', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vdiguard-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  } catch {
+    t.skip('openssl is not installed');
+    return;
+  }
+  const h = await startHarness({ env: { VDIGUARD_GATEWAY_TLS_CERT: join(dir, 'cert.pem'), VDIGUARD_GATEWAY_TLS_KEY: join(dir, 'key.pem') } });
+  try {
+    assert.match(h.gateway.url, /^https:\/\//);
+    const status = await new Promise<number>((resolve, reject) =>
+      httpsGet(`${h.gateway.url}/healthz`, { ca: readFileSync(join(dir, 'cert.pem')), checkServerIdentity: () => undefined }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject),
+    );
+    assert.equal(status, 200);
+  } finally {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const db = await openDb({});
+  try {
+    await assert.rejects(
+      startGateway(loadGatewaySettings({ VDIGUARD_GATEWAY_LISTEN: '0.0.0.0:0' }), { log: silentLogger(), db, secretKey: randomBytes(32), scorer: scorerLink({ address: '127.0.0.1:1' }, undefined), adminToken: 'x'.repeat(24) }),
+      /refusing to serve plain HTTP on 0\.0\.0\.0/,
+    );
+  } finally {
+    await db.close();
   }
 });

@@ -30,14 +30,12 @@ import { loadGatewaySettings } from '../config.js';
 import { startSystem, type System } from '../commands/gateway.js';
 import { hashPassword } from '../auth/password.js';
 import { newTotpSecret, totpCode } from '../auth/totp.js';
+import { CHROMIUM_SKIP, launchChromium } from '../testing/browser.js';
 
-const CHROMIUM = process.env.VDIGUARD_CHROMIUM ?? '/usr/bin/chromium';
 const SKIP: string | false =
   process.env.VDIGUARD_TEST_RDP !== '1'
     ? 'needs the xrdp dev desktop and chromium: run deploy/dev-desktop.sh, install chromium and set VDIGUARD_TEST_RDP=1 (.ci/run does all three)'
-    : !existsSync(CHROMIUM)
-      ? `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`
-      : false;
+    : CHROMIUM_SKIP;
 const SKIP_DATA = SKIP || skipReason('aalto');
 const DESKTOP_PASSWORD = process.env.VDIGUARD_DESKTOP_PASSWORD ?? 'vdiguard-test';
 const PASSWORD = 'e2e-password-1';
@@ -109,11 +107,7 @@ before(async () => {
   // The gateway's wall clock for TOTP is real; each login uses the next step's code.
   await addAgent('e2e-typist', 'vdiguard-test12');
   await addAgent('e2e-1020', 'vdiguard-test13');
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -5,13 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { Action } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { AGENT, PASSWORD, startHarness, until, type Harness } from '../testing/harness.js';
+import { CHROMIUM_SKIP, launchChromium } from '../testing/browser.js';
 
-const CHROMIUM = process.env.VDIGUARD_CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = existsSync(CHROMIUM) ? false : `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
+const SKIP = CHROMIUM_SKIP;
 
 let h: Harness;
 let browser: Browser;
@@ -19,11 +18,7 @@ let browser: Browser;
 before(async () => {
   if (SKIP) return;
   h = await startHarness();
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

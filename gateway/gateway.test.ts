@@ -1,4 +1,5 @@
 import { test, after, before } from 'node:test';
+import { pino } from 'pino';
 import assert from 'node:assert/strict';
 import { Action } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { GuacStatus } from './guac/index.js';
@@ -151,5 +152,29 @@ test('pages are served from the package: agent page, guacamole-common-js, admin 
     assert.equal(res.status, 200, path);
     assert.match(res.headers.get('content-type') ?? '', new RegExp(type));
     assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+  }
+});
+
+test('nothing typed reaches the logs, even at trace level', async () => {
+  const lines: string[] = [];
+  const log = pino({ level: 'trace' }, { write: (s: string) => void lines.push(s) });
+  const t = await startHarness({ log });
+  try {
+    const { ticket } = await t.login();
+    const c = await TunnelClient.open(t.gateway.url, ticket);
+    await c.waitFor((i) => i.opcode === 'size');
+    const conn = t.guacd.connections.at(-1)!;
+    // "q" (113) and a keysym nobody else uses (0x1234567).
+    const typed = '3.key,3.113,1.1;3.key,8.19088743,1.1;';
+    c.send(typed);
+    await until(() => conn.raw.includes(typed), 3000, 'forwarded');
+    c.send('3.key,x.1;');
+    await c.closed;
+    const all = lines.join('\n');
+    assert.ok(lines.length > 0, 'something was logged');
+    assert.doesNotMatch(all, /19088743|3\.key|keysym/);
+    assert.doesNotMatch(all, /rdp-secret|correct horse/, 'no credentials either');
+  } finally {
+    await t.close();
   }
 });

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { InputEvent, Verdict } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { EventEmitter } from 'node:events';
+import type { InputEvent, SessionRequest, Verdict } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { silentLogger } from '../../lib/log.js';
 import { startTcpProxy } from '../../lib/testing/tcp-proxy.js';
 import { scorerClient } from '../../scorer/client.js';
 import { startFakeScorer } from '../testing/fake-scorer.js';
 import { until } from '../testing/harness.js';
-import { Mirror } from './mirror.js';
+import { Mirror, type SessionStream } from './mirror.js';
 
 const key = (t: number, keysym = 97, pressed = true): InputEvent => ({ timeMs: t, kind: { $case: 'key', value: { keysym, pressed } } });
 
@@ -79,4 +80,45 @@ test('reconnects through a network cut and resumes: batches after the acknowledg
   client.close();
   await proxy.close();
   await scorer.close();
+});
+
+/** A Session stream whose buffer takes `capacity` writes before it asks the mirror to wait. */
+class SlowStream extends EventEmitter {
+  readonly written: SessionRequest[] = [];
+  capacity = 3;
+  write(req: SessionRequest): boolean {
+    this.written.push(req);
+    if (req.kind?.$case === 'open') setImmediate(() => this.emit('data', { kind: { $case: 'accepted', value: { profileState: 3, resumed: false, lastBatchSeq: 0 } } }));
+    return this.written.filter((w) => w.kind?.$case === 'events').length < this.capacity;
+  }
+  end(): void {}
+  cancel(): void {}
+}
+
+test('a slow scorer: the mirror waits for drain, keeps its buffer bounded, reports unscored, and recovers', async () => {
+  const stream = new SlowStream();
+  const scored: boolean[] = [];
+  const m = new Mirror({
+    connect: () => stream as unknown as SessionStream,
+    open: { sessionId: 's', agentId: 'a', desktopId: 'd', client: undefined },
+    batchMs: 1,
+    batchEvents: 10,
+    bufferEvents: 200,
+    onVerdict: () => undefined,
+    onScored: (s) => scored.push(s),
+    log: silentLogger(),
+  });
+  await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 1000; i++) m.push(key(i));
+  const batches = () => stream.written.filter((w) => w.kind?.$case === 'events').length;
+  assert.equal(batches(), 3, 'no writes past a full buffer');
+  assert.ok(m.dropped > 0 && m.dropped <= 1000 - 200 + 30, `dropped ${m.dropped}`);
+  assert.equal(scored.at(-1), false);
+  stream.capacity = 1000;
+  stream.emit('drain');
+  assert.equal(scored.at(-1), true, 'caught up');
+  const seqs = stream.written.flatMap((w) => (w.kind?.$case === 'events' ? [Number(w.kind.value.seq)] : []));
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in order');
+  assert.equal(new Set(seqs).size, seqs.length, 'each batch once');
+  m.close('end');
 });

@@ -50,6 +50,10 @@ export class Mirror {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs: number;
   private accepted = false;
+  /** The stream's buffer is full (write returned false): batches wait in `recent` until 'drain'. */
+  private congested = false;
+  /** Highest seq written to the current stream. */
+  private sentSeq = 0;
   private everAccepted = false;
   private scored = true;
   /** Events dropped because the buffer was full. */
@@ -102,15 +106,22 @@ export class Mirror {
       const batch = { seq: ++this.seq, events };
       this.recent.push(batch);
       this.recentEvents += events.length;
-      if (this.accepted) this.send(batch);
     }
-    // Keep only what a resume could need: a few batches once the stream is healthy.
-    while (this.accepted && this.recent.length > 64) this.forget();
+    this.sendPending();
   }
 
-  private send(batch: Batch): void {
-    this.stream?.write({ kind: { $case: 'events', value: { seq: batch.seq, events: batch.events } } });
-    this.batchesSent++;
+  /** Writes the batches the current stream has not had yet, until its buffer is full. */
+  private sendPending(): void {
+    if (!this.accepted || !this.stream) return;
+    for (const b of this.recent) {
+      if (this.congested) break;
+      if (b.seq <= this.sentSeq) continue;
+      this.sentSeq = b.seq;
+      this.batchesSent++;
+      if (!this.stream.write({ kind: { $case: 'events', value: { seq: b.seq, events: b.events } } })) this.congested = true;
+    }
+    // Keep only what a resume could need: a few batches already written.
+    while (this.recent.length > 64 && (this.recent[0] as Batch).seq <= this.sentSeq - 32) this.forget();
   }
 
   private forget(): void {
@@ -118,23 +129,27 @@ export class Mirror {
     if (b) this.recentEvents -= b.events.length;
   }
 
+  /** The buffer is full: the oldest events go. Batches already written are forgotten first (the scorer most likely has them). */
   private dropOldest(): void {
     const b = this.recent[0];
-    if (b && !this.accepted) {
+    if (b && b.seq <= this.sentSeq && this.accepted) {
+      this.forget();
+      return;
+    }
+    if (b) {
       this.forget();
       this.dropped += b.events.length;
     } else if (this.waiting.length > 0) {
       this.waiting.shift();
       this.dropped++;
-    } else if (b) {
-      this.forget();
     }
-    this.setScored(false, 'mirror buffer full: events dropped');
+    this.setScored(false, this.accepted ? 'the scorer is too slow: events dropped' : 'mirror buffer full: events dropped');
   }
 
   private connect(): void {
     if (this._state === 'closed') return;
     this.accepted = false;
+    this.congested = false;
     let stream: SessionStream;
     try {
       stream = this.o.connect();
@@ -144,6 +159,12 @@ export class Mirror {
     }
     this.stream = stream;
     stream.on('data', (res: SessionResponse) => this.onResponse(stream, res));
+    stream.on('drain', () => {
+      if (stream !== this.stream) return;
+      this.congested = false;
+      this.sendPending();
+      if (!this.congested && this.accepted) this.setScored(true, 'the scorer caught up');
+    });
     stream.on('error', (err: Error & { details?: string }) => {
       if (stream === this.stream) this.lost(`scorer stream failed: ${err.details ?? err.message}`);
     });
@@ -161,11 +182,11 @@ export class Mirror {
       // Batches the scorer applied are done; the rest go again, in order.
       while (this.recent.length > 0 && (this.recent[0] as Batch).seq <= after) this.forget();
       this.accepted = true;
+      this.sentSeq = after;
       if (this.everAccepted) this.o.log.info({ sessionId: this.o.open.sessionId, resumed, resent: this.recent.length }, 'mirror resumed');
       this.everAccepted = true;
       this.retryMs = this.o.backoff?.initialMs ?? 200;
       this._state = 'open';
-      for (const b of this.recent) this.send(b);
       this.flush();
       this.setScored(true, 'scorer stream open');
       return;

@@ -110,8 +110,8 @@ export const GATEWAY_SETTINGS = {
   },
   loginAttemptsPerAddress: {
     env: 'VDIGUARD_LOGIN_ATTEMPTS_PER_ADDRESS',
-    description: 'Login attempts allowed per client address per 15 minutes.',
-    default: 30,
+    description: 'Failed logins allowed per client address per 15 minutes (offices behind one NAT address share it).',
+    default: 50,
     parse: parse.integer(1, 100_000),
   },
   enforcement: {

@@ -95,7 +95,11 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         decisions,
         verifyCode: (agentId, code) => login.verifyCode(agentId, code),
         confirmIdentity: (sessionId) => deps.scorer.confirmIdentity(sessionId),
-        revokeLogin: (loginId) => login.revoke(loginId),
+        revokeLogin: (loginId) =>
+          void login.revoke(loginId).catch((err: Error) =>
+            // Refused on this replica already; other replicas would still accept it: log loudly.
+            log.error({ sessionId: id.sessionId, loginId, err: err.message }, 'could not record the revoked login'),
+          ),
         clock,
       },
       (event) => mirror?.push(event),
@@ -142,7 +146,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     }
     if (route === 'POST /api/challenge') {
       const body = await readJson(req);
-      const who = login.check(bearer(req));
+      const who = await login.check(bearer(req));
       const session = sessions.get(String(body.session ?? ''));
       if (!session || session.id.agentId !== who.agentId) throw new VdiguardError('not-found', 'no such session');
       return sendJson(res, 200, { outcome: await session.answerChallenge(body.code) });
@@ -224,8 +228,9 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       clearInterval(pruneTimer);
       for (const s of sessions.all()) s.closed('gateway shutting down');
       for (const c of wss.clients) c.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // keep-alive connections would hold close() open
+      await closed;
       if (!(await writes.drain(5000))) writes.close();
     },
   };

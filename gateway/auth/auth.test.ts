@@ -68,7 +68,7 @@ function tickets(now: { t: number }, revoked = new Set<string>()) {
     ttlMs: 60_000,
     now: () => now.t,
     markUsed: async (id) => (used.has(id) ? false : (used.add(id), true)),
-    isRevoked: (l) => revoked.has(l),
+    isRevoked: async (l) => revoked.has(l),
   });
 }
 

@@ -41,8 +41,8 @@ for (const s of TEST_STORES) {
       // Per agent: alice has failed twice (replay, wrong password); one more and she is locked.
       await assert.rejects(login.login({ agent: 'alice', password: 'bad', code: '000000' }, '10.0.0.2'), /wrong/);
       await assert.rejects(login.login({ agent: 'alice', password: 'password-1', code: totpCode(secret, now) }, '10.0.0.3'), /too many login attempts/);
-      // Per address: 10.0.0.1 has made 4 attempts; 4 more reach its limit of 8.
-      for (let i = 0; i < 4; i++) await assert.rejects(login.login({ agent: `nobody-${i}`, password: 'bad', code: '1' }, '10.0.0.1'), /wrong/);
+      // Per address: 10.0.0.1 has failed 3 times (its success does not count); 5 more reach its limit of 8.
+      for (let i = 0; i < 5; i++) await assert.rejects(login.login({ agent: `nobody-${i}`, password: 'bad', code: '1' }, '10.0.0.1'), /wrong/);
       await assert.rejects(login.login({ agent: 'carol', password: 'x', code: '1' }, '10.0.0.1'), /too many login attempts/);
 
       // A disabled agent cannot log in, and its logins get no new tickets.
@@ -53,8 +53,13 @@ for (const s of TEST_STORES) {
       await assert.rejects(login.login({ agent: 'alice', password: 'password-1', code: totpCode(secret, now) }, '10.0.0.9'), /wrong/);
       await assert.rejects(login.ticket(again.token, 'd1'), /no longer/);
       await store.setAgentStatus('alice', 'active');
-      login.revoke(login.check(again.token).loginId);
+      const pending = await login.ticket(again.token, 'd1');
+      await login.revoke((await login.check(again.token)).loginId);
       await assert.rejects(login.ticket(again.token, 'd1'), /login was ended/);
+      await assert.rejects(login.tickets.redeem(pending.ticket), /login was ended/, 'tickets issued before the revocation too');
+      // Another replica (same store and key) refuses it as well.
+      const replica = new LoginService({ store, box, log: silentLogger(), ticketMs: 60_000, totpSkewSteps: 1, attemptsPerAgent: 3, attemptsPerAddress: 8, now: () => now });
+      await assert.rejects(replica.ticket(again.token, 'd1'), /login was ended/);
 
       // Challenge codes share the replay protection.
       now += 30_000;

@@ -1,5 +1,6 @@
 /**
- * Agent login: password plus TOTP, rate-limited per agent and per address, yielding a login token
+ * Agent login: password plus TOTP, failures rate-limited per agent and per address (whole call
+ * centres share one address, so successes do not count), yielding a login token
  * (kept in the page's memory) and single-use connection tickets for the agent's desktops. Every
  * failure answers the same "wrong agent, password or code" so nothing tells which part was wrong.
  */
@@ -40,9 +41,9 @@ export class LoginService {
   readonly tickets: Tickets;
   private readonly perAgent: RateLimiter;
   private readonly perAddress: RateLimiter;
-  /** Logins ended by the gateway (a terminated session): their tickets are refused. */
-  private readonly revoked = new Map<string, number>();
   private readonly now: () => number;
+  /** Logins this replica revoked, effective at once (the store tells the other replicas). */
+  private readonly revokedHere = new Map<string, number>();
 
   constructor(private readonly o: LoginOptions) {
     this.now = o.now ?? Date.now;
@@ -53,7 +54,7 @@ export class LoginService {
       ttlMs: o.ticketMs,
       now: this.now,
       markUsed: (id, exp) => o.store.useTicket(id, exp),
-      isRevoked: (loginId) => this.revoked.has(loginId),
+      isRevoked: (loginId) => this.isRevoked(loginId),
     });
   }
 
@@ -63,13 +64,13 @@ export class LoginService {
     if (wait > 0) {
       throw new VdiguardError('resource-exhausted', `too many login attempts; try again in ${Math.ceil(wait / 60000)} minute(s)`);
     }
-    this.perAddress.record(address);
     const agent = agentId ? await this.o.store.agentSecrets(agentId) : undefined;
     const passwordOk = await verifyPassword(typeof req.password === 'string' ? req.password : '', agent?.passwordHash ?? (await dummyHash()));
     const step = agent && passwordOk ? matchTotp(agent.totpSecret, String(req.code ?? ''), this.now(), this.o.totpSkewSteps) : undefined;
     const fresh = step !== undefined && agent ? await this.o.store.useTotpStep(agent.agentId, step) : false;
     if (!agent || !passwordOk || step === undefined || !fresh || agent.status !== 'active') {
       if (agentId) this.perAgent.record(agentId);
+      this.perAddress.record(address);
       this.o.log.info({ agentId, address, outcome: !fresh && step !== undefined ? 'code reused' : agent?.status === 'disabled' ? 'disabled' : 'wrong credentials' }, 'login refused');
       throw new VdiguardError('unauthenticated', 'wrong agent, password or code');
     }
@@ -84,7 +85,7 @@ export class LoginService {
 
   /** A new connection ticket under an existing login (first connection or a reconnect). */
   async ticket(token: unknown, desktopId: unknown): Promise<{ ticket: string; desktopId: string; expiresAt: number }> {
-    const login = this.check(token);
+    const login = await this.check(token);
     const agent = await this.o.store.agentSecrets(login.agentId);
     if (!agent || agent.status !== 'active') throw new VdiguardError('unauthenticated', 'this agent may no longer log in');
     const id = typeof desktopId === 'string' ? desktopId : '';
@@ -95,9 +96,9 @@ export class LoginService {
   }
 
   /** The login behind a token; throws `unauthenticated` when it is invalid, expired or revoked. */
-  check(token: unknown): LoginClaims {
+  async check(token: unknown): Promise<LoginClaims> {
     const login = openLogin(this.o.box, token, this.now());
-    if (this.revoked.has(login.loginId)) throw new VdiguardError('unauthenticated', 'this login was ended; log in again');
+    if (await this.isRevoked(login.loginId)) throw new VdiguardError('unauthenticated', 'this login was ended; log in again');
     return login;
   }
 
@@ -111,8 +112,15 @@ export class LoginService {
     return ok;
   }
 
-  revoke(loginId: string): void {
-    this.revoked.set(loginId, this.now() + LOGIN_TTL_MS);
-    for (const [id, until] of this.revoked) if (until < this.now()) this.revoked.delete(id);
+  /** Ends a login for every replica: its token gets no more tickets, its open tickets are refused. */
+  async revoke(loginId: string): Promise<void> {
+    const until = this.now() + LOGIN_TTL_MS;
+    this.revokedHere.set(loginId, until);
+    for (const [id, t] of this.revokedHere) if (t < this.now()) this.revokedHere.delete(id);
+    await this.o.store.revokeLogin(loginId, new Date(until));
+  }
+
+  private async isRevoked(loginId: string): Promise<boolean> {
+    return this.revokedHere.has(loginId) || (await this.o.store.isLoginRevoked(loginId));
   }
 }

@@ -24,7 +24,7 @@ export interface TicketDeps {
   readonly box: SecretBox;
   /** Records a ticket id as used; false when it was used before. */
   readonly markUsed: (id: string, expiresAt: Date) => Promise<boolean>;
-  readonly isRevoked?: (loginId: string) => boolean;
+  readonly isRevoked?: (loginId: string) => Promise<boolean>;
   readonly ttlMs: number;
   readonly now?: () => number;
 }
@@ -44,13 +44,14 @@ export class Tickets {
   /** Checks a ticket and uses it up; throws `unauthenticated` with the reason otherwise. */
   async redeem(ticket: unknown): Promise<TicketClaims> {
     const claims = this.inspect(ticket);
+    if (await this.d.isRevoked?.(claims.loginId)) throw new VdiguardError('unauthenticated', 'this login was ended; log in again');
     if (!(await this.d.markUsed(claims.id, new Date(claims.exp)))) {
       throw new VdiguardError('unauthenticated', 'this connection ticket was already used; log in again');
     }
     return claims;
   }
 
-  /** Checks a ticket without using it up. */
+  /** Checks a ticket's seal and expiry, without using it up. */
   inspect(ticket: unknown): TicketClaims {
     const text = typeof ticket === 'string' ? this.d.box.open('ticket', ticket) : undefined;
     let claims: TicketClaims | undefined;
@@ -63,7 +64,6 @@ export class Tickets {
       throw new VdiguardError('unauthenticated', 'invalid connection ticket');
     }
     if (this.now() > claims.exp) throw new VdiguardError('unauthenticated', 'the connection ticket expired; log in again');
-    if (this.d.isRevoked?.(claims.loginId)) throw new VdiguardError('unauthenticated', 'this login was ended; log in again');
     return claims;
   }
 }

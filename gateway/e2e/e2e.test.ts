@@ -48,7 +48,6 @@ let db: Db;
 let bridge: ChildProcess | undefined;
 let browser: Browser;
 const secrets = new Map<string, string>();
-let clockMs = Date.now();
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -104,7 +103,6 @@ before(async () => {
     VDIGUARD_MATURE_KEYSTROKES: '300',
   });
   system = await startSystem({ ...gs }, ss, silentLogger(), db);
-  // The gateway's wall clock for TOTP is real; each login uses the next step's code.
   await addAgent('e2e-typist', 'vdiguard-test12');
   await addAgent('e2e-1020', 'vdiguard-test13');
   browser = await launchChromium();
@@ -118,14 +116,21 @@ after(async () => {
   bridge?.kill('SIGTERM');
 });
 
-/** A fresh TOTP code: each call moves to a later time step within the skew window or waits. */
+/**
+ * A TOTP code the agent has not used yet: the next time step per agent (one step ahead of now is
+ * within the default skew); when that is already used, wait for the clock to move on.
+ */
+const lastStep = new Map<string, number>();
 async function freshCode(agentId: string): Promise<string> {
-  const step = Math.floor(Date.now() / 30000);
-  const used = Math.floor(clockMs / 30000);
-  if (used >= step + 1) await new Promise((r) => setTimeout(r, (used - step) * 30000 + 1000));
-  clockMs = Math.max(Date.now(), clockMs + 30000);
-  // A code one step ahead is within the default skew of one step.
-  return totpCode(secrets.get(agentId) as string, Math.min(clockMs, Date.now() + 30000));
+  let now = Math.floor(Date.now() / 30000);
+  const last = lastStep.get(agentId) ?? now - 1;
+  if (last >= now + 1) {
+    await new Promise((r) => setTimeout(r, (last - now) * 30000 - (Date.now() % 30000) + 1000));
+    now = Math.floor(Date.now() / 30000);
+  }
+  const step = Math.max(now, last + 1);
+  lastStep.set(agentId, step);
+  return totpCode(secrets.get(agentId) as string, step * 30000 + 1000);
 }
 
 async function signIn(agentId: string): Promise<Page> {

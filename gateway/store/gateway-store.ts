@@ -141,9 +141,18 @@ export class GatewayStore {
     return rows.length > 0;
   }
 
-  /** Forgets used tickets and TOTP steps too old to matter. */
+  async revokeLogin(loginId: string, expiresAt: Date): Promise<void> {
+    await this.db.query('INSERT INTO revoked_logins (login_id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [loginId, expiresAt]);
+  }
+
+  async isLoginRevoked(loginId: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM revoked_logins WHERE login_id = $1', [loginId])).length > 0;
+  }
+
+  /** Forgets used tickets, revoked logins and TOTP steps too old to matter. */
   async prune(now = new Date()): Promise<void> {
     await this.db.query('DELETE FROM used_tickets WHERE expires_at < $1', [now]);
+    await this.db.query('DELETE FROM revoked_logins WHERE expires_at < $1', [now]);
     await this.db.query(`DELETE FROM totp_used_steps WHERE used_at < $1::timestamptz - interval '10 minutes'`, [now]);
   }
 

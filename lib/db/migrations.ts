@@ -66,7 +66,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     id: 2,
-    name: 'gateway agents, desktops, assignments, used TOTP steps and tickets',
+    name: 'gateway agents, desktops, assignments, used TOTP steps and tickets, revoked logins',
     statements: [
       // Agents who log in at the gateway. password_hash: scrypt, self-describing (see
       // gateway/auth/password.ts). totp_secret: the RFC 6238 key sealed with the gateway's key
@@ -111,6 +111,11 @@ export const MIGRATIONS: readonly Migration[] = [
       // across gateway replicas. Rows past expires_at can be deleted at any time.
       `CREATE TABLE used_tickets (
         ticket_id   text PRIMARY KEY,
+        expires_at  timestamptz NOT NULL
+      )`,
+      // Logins the gateway ended (a terminated session): no replica issues tickets under them.
+      `CREATE TABLE revoked_logins (
+        login_id    text PRIMARY KEY,
         expires_at  timestamptz NOT NULL
       )`,
     ],

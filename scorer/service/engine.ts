@@ -104,7 +104,7 @@ export class ScorerEngine {
       }
       clearTimeout(existing.detachTimer);
       existing.attached = true;
-      return { resumed: true, lastBatchSeq: existing.scoring.lastBatchSeq, profileState: existing.scoring.profileState };
+      return { resumed: true, lastBatchSeq: existing.scoring.lastBatchSeq, profileState: existing.scoring.openedProfileState };
     }
     const profile = await this.loadProfile(id.agentId);
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy);
@@ -113,7 +113,7 @@ export class ScorerEngine {
       this.audit.sessionStarted({ ...id, startedAt: this.now() }),
     );
     this.options.log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, resumed: false }, 'session opened');
-    return { resumed: false, lastBatchSeq: 0, profileState: profile ? scoring.profileState : 'absent' };
+    return { resumed: false, lastBatchSeq: 0, profileState: scoring.openedProfileState };
   }
 
   /** Scores a batch; batches the session has already applied (after a resume) are skipped. */
@@ -156,11 +156,13 @@ export class ScorerEngine {
     this.sessions.delete(sessionId);
     const { scoring, identity } = live;
     const scored = scoring.trust.windows > 0;
+    // The scorer's own decision is the reason of record; the client's words are kept beside it.
+    const endReason = scoring.terminated ? `terminated: behaviour did not match the agent (${reason || 'closed'})` : reason || 'closed';
     this.writes.enqueue(`session ${sessionId} end`, () =>
       this.audit.sessionEnded({
         sessionId,
         endedAt: this.now(),
-        reason: reason || 'closed',
+        reason: endReason,
         minTrust: scored ? scoring.trust.minTrust : null,
         finalTrust: scored ? scoring.trust.trust : null,
       }),

@@ -34,6 +34,9 @@ export interface ScorerDeps {
   readonly pipelines?: readonly ModalityPipeline[];
 }
 
+/** How long open streams get to finish when the scorer stops. */
+const SHUTDOWN_GRACE_MS = 5000;
+
 export const SCORER_SERVICE_NAME = 'vdiguard.scorer.v1.ScorerService';
 
 export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): Promise<RunningScorer> {
@@ -81,7 +84,14 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(SCORER_SERVICE_NAME, 'NOT_SERVING');
       await engine.shutdown(5000);
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // Streams the gateway keeps open would hold a graceful shutdown forever: cut them after a while.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), SHUTDOWN_GRACE_MS);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
       if (ownsDb) await db.close();
     },
   };

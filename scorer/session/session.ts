@@ -73,6 +73,11 @@ export class ScoringSession {
     for (const m of MODALITIES) this.gathered.set(m, { windows: [], units: 0 });
   }
 
+  /** 'absent' when the agent had no profile when the session opened. */
+  get openedProfileState(): ProfileState | 'absent' {
+    return this.profile ? this.profileState : 'absent';
+  }
+
   get profileState(): ProfileState {
     return this.profile ? profileState(this.profile, this.policy.maturity) : 'enrolling';
   }
@@ -93,6 +98,8 @@ export class ScoringSession {
   push(events: readonly InputEvent[]): SessionVerdict[] {
     const verdicts: SessionVerdict[] = [];
     for (const e of events) {
+      // A terminated session is over: the rest of its behaviour is neither judged nor gathered.
+      if (this.trustState.terminated) break;
       this.lastEventTimeMs = e.timeMs;
       for (const w of this.extractor.push(e)) verdicts.push(this.judge(w));
     }

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultPipelines, RoutedExtractor } from '../models/pipelines.js';
+import { addWindows, emptyProfile, type ProfileBody } from '../profile/profile.js';
+import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
+import { ALICE, MALLORY, typing } from '../testing/typist.js';
+import { ScoringSession, type SessionPolicy } from './session.js';
+
+const pipelines = defaultPipelines();
+const policy: SessionPolicy = {
+  trust: DEFAULT_TRUST_POLICY,
+  maturity: { keystrokes: 1000, mouseActions: 400, maxWindows: 400 },
+  adaptMaxScore: 1.5,
+};
+
+function enrolled(keystrokes: number, seed: number): ProfileBody {
+  const windows = [];
+  const x = new RoutedExtractor(pipelines);
+  for (const e of typing(ALICE, keystrokes, seed)) windows.push(...x.push(e));
+  const keystroke = pipelines.find((p) => p.modality === 'keystroke')!;
+  return addWindows(
+    emptyProfile(),
+    'keystroke',
+    { windows: windows.map((w) => w.vector), units: windows.reduce((n, w) => n + w.count, 0) },
+    { model: keystroke.model.name, fit: (w) => keystroke.model.fit(w as number[][]) },
+    policy.maturity,
+  );
+}
+
+test('without a profile every window is enrolling, never enforced, and all of it is contributed', () => {
+  const s = new ScoringSession(null, pipelines, policy);
+  const verdicts = s.push(typing(MALLORY, 500, 1));
+  assert.equal(verdicts.length, 10);
+  assert.ok(verdicts.every((v) => v.level === 'enrolling' && v.action === 'none' && Number.isNaN(v.windowScore)));
+  assert.match(verdicts[0]!.reason, /enrolling, not enforced: .*needs 1000 more keystrokes or 400 more mouse actions/);
+  assert.equal(s.contribution().get('keystroke')?.units, 500);
+});
+
+test('an immature profile is scored for information only', () => {
+  const s = new ScoringSession(enrolled(400, 2), pipelines, policy);
+  const verdicts = s.push(typing(MALLORY, 500, 3));
+  assert.ok(verdicts.every((v) => v.level === 'enrolling' && v.action === 'none'));
+  assert.ok(verdicts.some((v) => v.windowScore > 3), 'a different typist scores far from the template');
+});
+
+test('a mature profile keeps its agent and terminates an impostor', () => {
+  const profile = enrolled(1500, 4);
+  const agent = new ScoringSession(profile, pipelines, policy);
+  const own = agent.push(typing(ALICE, 1500, 5));
+  assert.ok(own.every((v) => v.action !== 'terminate'), 'the agent is not terminated');
+  assert.equal(agent.trust.minTrust > 0.3, true);
+
+  const takeover = new ScoringSession(profile, pipelines, policy);
+  const verdicts = takeover.push([...typing(ALICE, 300, 6), ...typing(MALLORY, 500, 7, 120_000)]);
+  const end = verdicts.findIndex((v) => v.action === 'terminate');
+  assert.ok(end >= 6, 'terminated only after the impostor took over');
+  assert.equal(verdicts[end]!.level, 'mismatch');
+  assert.match(verdicts[end]!.reason, /does not match the agent's profile/);
+  assert.equal(takeover.trail.length, end + 1, 'the trust trail holds every scored window');
+});
+
+test('a mature profile adapts only after a confirmed identity, and only from windows within reach', () => {
+  const profile = enrolled(1500, 8);
+  const unconfirmed = new ScoringSession(profile, pipelines, policy);
+  unconfirmed.push(typing(ALICE, 500, 9));
+  assert.equal(unconfirmed.contribution().size, 0, 'no adaptation without a passed MFA challenge');
+
+  const confirmed = new ScoringSession(profile, pipelines, policy);
+  confirmed.confirmIdentity();
+  confirmed.push(typing(ALICE, 500, 10));
+  const own = confirmed.contribution().get('keystroke');
+  assert.ok(own && own.windows.length >= 7, 'the agent adapts the profile after confirmation');
+
+  const colluder = new ScoringSession(profile, pipelines, policy);
+  colluder.confirmIdentity();
+  colluder.push(typing(MALLORY, 500, 11));
+  assert.equal(colluder.contribution().size, 0, "someone else's behaviour is out of reach and never adapts the profile");
+});

@@ -1,0 +1,71 @@
+/**
+ * Starts a real scorer on a loopback port for tests, on a given store, and gives gRPC clients
+ * and small helpers to drive a session stream.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import type { InputEvent, SessionRequest, SessionResponse } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import type { Db } from '../../lib/db/db.js';
+import { silentLogger } from '../../lib/log.js';
+import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
+import { startScorer, type RunningScorer } from '../service/server.js';
+import { scorerClient } from '../client.js';
+
+export interface TestScorer extends RunningScorer {
+  /** A file holding the admin token, for the CLI's admin functions. */
+  readonly adminTokenFile: string;
+}
+
+export async function startTestScorer(db: Db, env: Partial<Record<keyof typeof SCORER_SETTINGS, string>> = {}): Promise<TestScorer> {
+  const dir = mkdtempSync(join(tmpdir(), 'vdiguard-scorer-'));
+  const adminTokenFile = join(dir, 'admin-token');
+  writeFileSync(adminTokenFile, 'test-admin-token-0123456789abcdef\n', { mode: 0o600 });
+  const settings = loadScorerSettings({}, { listen: '127.0.0.1:0', dataDir: dir, adminTokenFile, ...env });
+  const scorer = await startScorer(settings, { log: silentLogger(), db });
+  return Object.assign(scorer, { adminTokenFile });
+}
+
+/** A session stream with its responses collected, and a promise for how it ended. */
+export interface TestStream {
+  readonly call: ClientDuplexStream<SessionRequest, SessionResponse>;
+  readonly responses: SessionResponse[];
+  /** Resolves with null when the server ended the stream normally, or with its error. */
+  readonly ended: Promise<ServiceError | null>;
+  /** Resolves once `n` responses have arrived. */
+  received(n: number): Promise<SessionResponse[]>;
+  close(): void;
+}
+
+export function openStream(address: string): TestStream {
+  const client = scorerClient({ address });
+  const call = client.session();
+  const responses: SessionResponse[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  call.on('data', (r: SessionResponse) => {
+    responses.push(r);
+    for (const w of waiters.filter((w) => responses.length >= w.n)) w.resolve();
+  });
+  const ended = new Promise<ServiceError | null>((resolve) => {
+    call.on('error', (err: ServiceError) => resolve(err));
+    call.on('end', () => resolve(null));
+  });
+  void ended.then(() => client.close());
+  return {
+    call,
+    responses,
+    ended,
+    received: (n) =>
+      responses.length >= n ? Promise.resolve(responses) : new Promise((resolve) => waiters.push({ n, resolve: () => resolve(responses) })),
+    close: () => client.close(),
+  };
+}
+
+export function openRequest(sessionId: string, agentId: string, resume = false): SessionRequest {
+  return { kind: { $case: 'open', value: { sessionId, agentId, desktopId: 'desk-1', resume, client: { address: '127.0.0.1', userAgent: 'test', screenWidth: 1024, screenHeight: 768 } } } };
+}
+
+export function eventsRequest(seq: number, events: InputEvent[]): SessionRequest {
+  return { kind: { $case: 'events', value: { seq, events } } };
+}

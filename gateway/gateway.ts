@@ -191,9 +191,10 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     res.end(file.body);
   };
 
-  const server: Server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  // A client that never finishes its request (or its WebSocket upgrade) is cut off after 10 s;
+  // timeouts are checked every second rather than Node's default 30.
+  const serverOptions = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 };
+  const server: Server = tls ? createHttpsServer({ ...tls, ...serverOptions }, handler) : createHttpServer(serverOptions, handler);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, handleProtocols: (p) => (p.has('guacamole') ? 'guacamole' : false) });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://gateway');

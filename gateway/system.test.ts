@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startGateway } from './gateway.js';
 import { scorerLink } from './mirror/scorer-link.js';
@@ -97,5 +98,25 @@ test('HTTPS with a certificate; plain HTTP refused on an address other machines 
     );
   } finally {
     await db.close();
+  }
+});
+
+test('a WebSocket upgrade that never completes is cut off, and the gateway serves on', async () => {
+  const h = await startHarness();
+  try {
+    const port = Number(new URL(h.gateway.url).port);
+    const s = connect(port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    s.write('GET /tunnel?ticket=x HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\n');
+    const started = Date.now();
+    const got: Buffer[] = [];
+    s.on('data', (d) => got.push(d));
+    await new Promise((r) => s.once('close', r));
+    const waited = Date.now() - started;
+    assert.ok(waited >= 9000 && waited < 13000, `closed after ${waited} ms`);
+    assert.match(Buffer.concat(got).toString(), /^(HTTP\/1\.1 408|$)/);
+    assert.equal((await fetch(h.gateway.url + '/healthz')).status, 200);
+  } finally {
+    await h.close();
   }
 });

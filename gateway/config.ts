@@ -3,7 +3,7 @@
  * Settings the gateway shares with the scorer (DATABASE_URL, VDIGUARD_DATA_DIR, VDIGUARD_ADMIN_TOKEN,
  * VDIGUARD_LOG_LEVEL) are declared in scorer/config.ts and read from there.
  */
-import { loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
+import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -18,6 +18,7 @@ export const GATEWAY_SETTINGS = {
     description: 'Address of the HTTP(S) server: agent page, login and admin APIs, WebSocket tunnel (host:port).',
     default: parseHostPort('127.0.0.1:8080'),
     parse: parse.hostPort,
+    format: formatHostPort,
   },
   allowPlaintext: {
     env: 'VDIGUARD_GATEWAY_ALLOW_PLAINTEXT',
@@ -46,6 +47,7 @@ export const GATEWAY_SETTINGS = {
     description: 'Address of guacd or the built-in bridge (host:port).',
     default: parseHostPort('127.0.0.1:4822'),
     parse: parse.hostPort,
+    format: formatHostPort,
   },
   bridge: {
     env: 'VDIGUARD_GATEWAY_BRIDGE',

@@ -23,6 +23,8 @@ export interface Setting<T> {
   readonly parse: (raw: string) => T;
   /** Never printed back (error messages show the variable name only). */
   readonly secret?: boolean;
+  /** How a value is written in the environment, for documentation (default String()). */
+  format?(value: T): string;
 }
 
 export type SettingsSpec = Record<string, Setting<unknown>>;
@@ -65,17 +67,10 @@ export function loadSettings<S extends SettingsSpec>(
 /** The README's configuration table for a spec, so the documentation cannot drift from the code. */
 export function settingsTable(spec: SettingsSpec): string {
   const rows = Object.values(spec).map((s) => {
-    const def = s.default === undefined ? '' : `\`${showDefault(s.default)}\``;
+    const def = s.default === undefined ? '' : `\`${s.format ? s.format(s.default) : String(s.default)}\``;
     return `| \`${s.env}\` | ${def} | ${s.description} |`;
   });
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
-}
-
-/** A default as the README shows it (host:port settings as text, not [object Object]). */
-function showDefault(value: unknown): string {
-  const hp = value as Partial<HostPort> | null;
-  if (typeof hp === 'object' && hp !== null && typeof hp.host === 'string' && typeof hp.port === 'number') return formatHostPort(hp as HostPort);
-  return String(value);
 }
 
 export const parse = {

@@ -1,7 +1,7 @@
 /**
  * Every setting of the scorer, declared once. `vdiguard scorer` flags override the environment.
  */
-import { loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
+import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { DEFAULT_TRUST_POLICY } from './trust/trust.js';
 
@@ -13,6 +13,7 @@ export const SCORER_SETTINGS = {
     description: 'Address of the gRPC server (host:port).',
     default: parseHostPort('127.0.0.1:50051'),
     parse: parse.hostPort,
+    format: formatHostPort,
   },
   allowPlaintext: {
     env: 'VDIGUARD_SCORER_ALLOW_PLAINTEXT',

@@ -1,5 +1,5 @@
 /** The bridge's settings: each declared once, read from VDIGUARD_BRIDGE_* (and `--listen`). */
-import { parse, parseHostPort, type Setting } from '../../lib/config.js';
+import { formatHostPort, parse, parseHostPort, type Setting } from '../../lib/config.js';
 import { LOG_LEVELS, type LogLevel } from '../../lib/log.js';
 
 export const BRIDGE_SETTINGS = {
@@ -8,6 +8,7 @@ export const BRIDGE_SETTINGS = {
     description: 'Address the bridge accepts Guacamole connections on (guacd\'s port by default).',
     default: parseHostPort('127.0.0.1:4822'),
     parse: parse.hostPort,
+    format: formatHostPort,
   },
   caFile: {
     env: 'VDIGUARD_BRIDGE_CA_FILE',

@@ -2,10 +2,13 @@
 import { createLogger } from '../../lib/log.js';
 import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
 import { startScorer } from '../service/server.js';
+import { startTelemetry } from '../../lib/telemetry/telemetry.js';
 
 export async function runScorer(overrides: Partial<Record<keyof typeof SCORER_SETTINGS, string>>): Promise<void> {
   const settings = loadScorerSettings(process.env, overrides);
   const log = createLogger(settings.logLevel, 'scorer');
+  // Before the scorer: its instruments bind to whatever provider exists when they are created.
+  const telemetry = startTelemetry('vdiguard-scorer');
   const scorer = await startScorer(settings, { log });
   process.stderr.write(`vdiguard scorer listening on ${scorer.address}\n`);
   await new Promise<void>((resolve) => {
@@ -17,4 +20,5 @@ export async function runScorer(overrides: Partial<Record<keyof typeof SCORER_SE
     process.once('SIGTERM', stop);
   });
   await scorer.close();
+  await telemetry.shutdown();
 }

@@ -19,6 +19,16 @@ test('a held mouse button also postpones the split; the wheel does not', () => {
   assert.equal(splitIndex(events, 0.8), 4);
 });
 
+test('a button whose release was lost does not hold the split forever', () => {
+  const events = [mouse(0, 1), mouse(100, 1), mouse(6000, 1), mouse(6100, 1)];
+  assert.equal(splitIndex(events, 0.5), 2);
+});
+
 test('rejects fractions outside (0, 1)', () => {
   assert.throws(() => splitIndex([], 1), /between 0 and 1/);
+});
+
+test('a key whose release was lost does not hold the split forever', () => {
+  const events = [key(0, 97, true), key(100, 98, true), key(150, 98, false), key(9000, 99, true), key(9100, 99, false), key(9200, 100, true)];
+  assert.equal(splitIndex(events, 0.3), 3, 'key 97 was never released; after 5 s it no longer counts');
 });

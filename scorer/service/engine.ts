@@ -26,6 +26,8 @@ import { ScoringSession, type Contribution, type SessionPolicy, type SessionVerd
 import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import { validateBatch } from './validate.js';
 import type { Db } from '../../lib/db/db.js';
+import type { Context, Span } from '@opentelemetry/api';
+import { ScorerTelemetry } from './telemetry.js';
 import type { Modality } from '../profile/profile.js';
 
 export interface EngineOptions {
@@ -61,10 +63,14 @@ export interface ProfileStatus extends ProfileSummary {
 interface LiveSession {
   readonly identity: SessionIdentity;
   readonly scoring: ScoringSession;
+  /** The session's trace span, ended when the session ends. */
+  readonly span: Span;
   /** Set while no stream is attached: ends the session when the grace period runs out. */
   detachTimer: NodeJS.Timeout | undefined;
   attached: boolean;
 }
+
+const STREAM_LOST = 'stream lost and not resumed';
 
 /** Profiles kept in memory for sessions opened while the database is down. */
 const PROFILE_CACHE_SIZE = 5000;
@@ -76,19 +82,22 @@ export class ScorerEngine {
   readonly audit: AuditLog;
   readonly writes: WriteQueue;
   private readonly now: () => Date;
+  private readonly telemetry: ScorerTelemetry;
 
   constructor(private readonly options: EngineOptions) {
     this.profiles = new ProfileStore(options.db);
     this.audit = new AuditLog(options.db);
     this.writes = new WriteQueue({ log: options.log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
     this.now = options.now ?? (() => new Date());
+    this.telemetry = new ScorerTelemetry(() => this.writes.pending);
   }
 
   get activeSessions(): number {
     return this.sessions.size;
   }
 
-  async openSession(id: SessionIdentity, resume: boolean): Promise<OpenedSession> {
+  /** `parent` is the trace context of the caller (the gateway's session span), when it sent one. */
+  async openSession(id: SessionIdentity, resume: boolean, parent?: Context): Promise<OpenedSession> {
     requireId('session_id', id.sessionId);
     requireId('agent_id', id.agentId);
     const existing = this.sessions.get(id.sessionId);
@@ -108,7 +117,8 @@ export class ScorerEngine {
     }
     const profile = await this.loadProfile(id.agentId);
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy);
-    this.sessions.set(id.sessionId, { identity: id, scoring, detachTimer: undefined, attached: true });
+    const span = this.telemetry.sessionOpened(id, parent);
+    this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true });
     this.writes.enqueue(`session ${id.sessionId} start`, () =>
       this.audit.sessionStarted({ ...id, startedAt: this.now() }),
     );
@@ -123,7 +133,9 @@ export class ScorerEngine {
     if (seq !== 0 && seq <= scoring.lastBatchSeq) return [];
     validateBatch(events, scoring.lastEventTimeMs, this.options.maxBatchEvents, seq);
     if (scoring.terminated) return [];
+    const started = performance.now();
     const verdicts = scoring.push(events);
+    this.telemetry.batchScored(events.length, verdicts, performance.now() - started);
     if (seq !== 0) scoring.lastBatchSeq = seq;
     for (const v of verdicts) {
       if (v.action !== 'none') this.recordDecision(live, 'scorer', v.trust, v.level, v.action, v.reason);
@@ -145,7 +157,7 @@ export class ScorerEngine {
     const live = this.sessions.get(sessionId);
     if (!live) return;
     live.attached = false;
-    live.detachTimer = setTimeout(() => this.closeSession(sessionId, 'stream lost and not resumed'), this.options.resumeGraceMs);
+    live.detachTimer = setTimeout(() => this.closeSession(sessionId, STREAM_LOST), this.options.resumeGraceMs);
     live.detachTimer.unref();
   }
 
@@ -167,6 +179,13 @@ export class ScorerEngine {
         finalTrust: scored ? scoring.trust.trust : null,
       }),
     );
+    this.telemetry.sessionClosed(live.span, {
+      outcome: scoring.terminated ? 'terminated' : reason === STREAM_LOST ? 'lost' : 'closed',
+      reason: endReason,
+      minTrust: scored ? scoring.trust.minTrust : null,
+      finalTrust: scored ? scoring.trust.trust : null,
+      windowsScored: scoring.trust.windows,
+    });
     const contribution = scoring.contribution();
     if (contribution.size > 0) {
       this.writes.enqueue(`profile ${identity.agentId} from session ${sessionId}`, () =>
@@ -290,6 +309,7 @@ export class ScorerEngine {
     const { sessionId, agentId } = live.identity;
     const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail] };
     this.writes.enqueue(`decision ${action} in ${sessionId}`, () => this.audit.decision(decision));
+    this.telemetry.decision(live.span, decision, live.identity.desktopId);
     this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/log.js';
 import type { ScorerEngine } from './engine.js';
 import { toProtoProfileState, toProtoVerdict } from './proto-map.js';
 import { toServiceError } from './errors.js';
+import { extractContext } from '../../lib/telemetry/grpc.js';
 
 export function scorerService(engine: ScorerEngine, log: Logger): ScorerServiceServer {
   return {
@@ -39,7 +40,7 @@ function handleSessionStream(call: ServerDuplexStream<SessionRequest, SessionRes
     if (kind.$case === 'open') {
       if (sessionId) throw new VdiguardError('failed-precondition', 'open was sent twice on one stream');
       const { sessionId: id, agentId, desktopId, client, resume } = kind.value;
-      const opened = await engine.openSession({ sessionId: id, agentId, desktopId, clientAddress: client?.address ?? '' }, resume);
+      const opened = await engine.openSession({ sessionId: id, agentId, desktopId, clientAddress: client?.address ?? '' }, resume, extractContext(call.metadata));
       sessionId = id;
       call.write({
         kind: {

@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import type { ClientDuplexStream, Metadata, ServiceError } from '@grpc/grpc-js';
 import type { InputEvent, SessionRequest, SessionResponse } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { Db } from '../../lib/db/db.js';
 import { silentLogger } from '../../lib/log.js';
@@ -38,9 +38,9 @@ export interface TestStream {
   close(): void;
 }
 
-export function openStream(address: string): TestStream {
+export function openStream(address: string, metadata?: Metadata): TestStream {
   const client = scorerClient({ address });
-  const call = client.session();
+  const call = metadata ? client.session(metadata) : client.session();
   const responses: SessionResponse[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   call.on('data', (r: SessionResponse) => {

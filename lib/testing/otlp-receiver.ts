@@ -1,0 +1,88 @@
+/**
+ * An OTLP/HTTP receiver for tests: accepts what the real OpenTelemetry exporters send with
+ * OTEL_EXPORTER_OTLP_PROTOCOL=http/json and keeps every request body, raw and parsed.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface OtlpReceiver {
+  readonly endpoint: string;
+  /** Raw bodies of every request, for searching what was exported. */
+  readonly raw: string[];
+  spans(): OtlpSpan[];
+  logRecords(): OtlpLogRecord[];
+  metricNames(): string[];
+  /** The sum of a counter over every export (cumulative: the last data point per series). */
+  counterTotal(name: string): number;
+  close(): Promise<void>;
+}
+
+export interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
+}
+
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: OtlpAttribute[];
+}
+
+export interface OtlpLogRecord {
+  eventName?: string;
+  traceId?: string;
+  spanId?: string;
+  body?: { stringValue?: string };
+  attributes: OtlpAttribute[];
+}
+
+type Json = Record<string, any>;
+
+export function attribute(attrs: OtlpAttribute[] | undefined, key: string): string | number | boolean | undefined {
+  const v = attrs?.find((a) => a.key === key)?.value;
+  if (!v) return undefined;
+  return v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.doubleValue ?? v.boolValue;
+}
+
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const bodies = new Map<string, Json[]>([['/v1/traces', []], ['/v1/logs', []], ['/v1/metrics', []]]);
+  const raw: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      raw.push(text);
+      try {
+        bodies.get(req.url ?? '')?.push(JSON.parse(text));
+      } catch {
+        // Kept in raw; the assertions say what was missing.
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const all = (path: string): Json[] => bodies.get(path) ?? [];
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    raw,
+    spans: () => all('/v1/traces').flatMap((b) => b.resourceSpans ?? []).flatMap((r: Json) => r.scopeSpans ?? []).flatMap((s: Json) => s.spans ?? []),
+    logRecords: () => all('/v1/logs').flatMap((b) => b.resourceLogs ?? []).flatMap((r: Json) => r.scopeLogs ?? []).flatMap((s: Json) => s.logRecords ?? []),
+    metricNames: () => [...new Set(metricsOf(all('/v1/metrics')).map((m) => m.name as string))],
+    counterTotal(name) {
+      const points = metricsOf(all('/v1/metrics'))
+        .filter((m) => m.name === name)
+        .flatMap((m) => m.sum?.dataPoints ?? []);
+      const last = points.at(-1);
+      return last ? Number(last.asInt ?? last.asDouble ?? 0) : 0;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+function metricsOf(bodies: Json[]): Json[] {
+  return bodies.flatMap((b) => b.resourceMetrics ?? []).flatMap((r: Json) => r.scopeMetrics ?? []).flatMap((s: Json) => s.metrics ?? []);
+}

@@ -1,0 +1,119 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Metadata } from '@grpc/grpc-js';
+import { context, trace } from '@opentelemetry/api';
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { attribute, startOtlpReceiver, type OtlpReceiver } from '../../lib/testing/otlp-receiver.js';
+import { startTelemetry, telemetryConfigured, type Telemetry } from '../../lib/telemetry/telemetry.js';
+import { injectContext } from '../../lib/telemetry/grpc.js';
+import { ATTR, DECISION_EVENT } from '../../lib/telemetry/attributes.js';
+import { TEST_STORES } from '../../lib/testing/databases.js';
+import type { Db } from '../../lib/db/db.js';
+import { ALICE, MALLORY, typing } from '../testing/typist.js';
+import { eventsRequest, openRequest, openStream, startTestScorer, type TestScorer } from '../testing/scorer-harness.js';
+import { enroll } from '../commands/admin.js';
+import { writeRecording } from '../recording/writer.js';
+import { decisionLogRecord, sessionEndAttributes } from './telemetry.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A card number and a password, typed with an impostor's timing so the session is terminated. */
+const SECRETS = ['4111111111111111', 'hunter2'];
+
+function typed(text: string, startMs: number): InputEvent[] {
+  const timings = typing(MALLORY, text.length, 42, startMs);
+  let i = 0;
+  return timings.map((e) => {
+    if (e.kind?.$case !== 'key') return e;
+    const index = e.kind.value.pressed ? i++ : i - 1;
+    return { ...e, kind: { $case: 'key', value: { ...e.kind.value, keysym: text.codePointAt(Math.max(0, index)) as number } } };
+  });
+}
+
+let receiver: OtlpReceiver;
+let telemetry: Telemetry;
+let db: Db;
+let drop: () => Promise<void>;
+let scorer: TestScorer;
+
+before(async () => {
+  receiver = await startOtlpReceiver();
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_BLRP_SCHEDULE_DELAY: '100' };
+  Object.assign(process.env, env);
+  telemetry = startTelemetry('vdiguard-scorer-test');
+  ({ db, drop } = await TEST_STORES[0]!.create());
+  scorer = await startTestScorer(db, { matureKeystrokes: '300' });
+});
+
+after(async () => {
+  await scorer.close();
+  await drop();
+  await receiver.close();
+});
+
+test('telemetry is off unless an OTLP endpoint is configured', () => {
+  assert.equal(telemetryConfigured({}), false);
+  assert.equal(telemetryConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), true);
+  assert.equal(telemetryConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }), false);
+});
+
+test('decision records and session attributes are built from identifiers and trust only', () => {
+  const record = decisionLogRecord(
+    { sessionId: 's', agentId: 'a', decidedAt: new Date(0), source: 'scorer', trust: 0, state: 'mismatch', action: 'terminate', reason: 'does not match', trail: [{ atMs: 1, trust: 0, modality: 'keystroke', score: 3 }] },
+    'desk',
+  );
+  assert.equal(record.eventName, DECISION_EVENT);
+  assert.deepEqual(Object.keys(record.attributes ?? {}).sort(), [ATTR.action, ATTR.agentId, ATTR.desktopId, ATTR.sessionId, ATTR.source, ATTR.trust, ATTR.trustState].sort());
+  assert.deepEqual(sessionEndAttributes({ outcome: 'closed', reason: 'r', minTrust: null, finalTrust: null, windowsScored: 0 }), {
+    [ATTR.outcome]: 'closed',
+    [ATTR.endReason]: 'r',
+    [ATTR.windowsScored]: 0,
+  });
+});
+
+test("a session's span joins the gateway's trace, its decisions are correlated log records, and nothing typed is exported", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vdiguard-otel-'));
+  const file = join(dir, 'enrol.jsonl');
+  await writeRecording(file, { format: 'vdiguard.recording.v1', agent: 'alice', source: 'test' }, typing(ALICE, 800, 1));
+  await enroll({ address: scorer.address, adminTokenFile: scorer.adminTokenFile, agent: 'alice', file });
+
+  const gatewaySpan = trace.getTracer('test-gateway').startSpan('gateway.session');
+  const metadata = injectContext(new Metadata(), trace.setSpan(context.active(), gatewaySpan));
+  const s = openStream(scorer.address, metadata);
+  s.call.write(openRequest('traced-1', 'alice'));
+  let events: InputEvent[] = [];
+  for (let round = 0, t = 0; round < 12; round++, t = events.at(-1)!.timeMs + 500) {
+    events = events.concat(typed(SECRETS[round % 2]!, t));
+  }
+  s.call.write(eventsRequest(1, events));
+  s.call.write({ kind: { $case: 'close', value: { reason: 'done' } } });
+  s.call.end();
+  assert.equal(await s.ended, null);
+  gatewaySpan.end();
+  await scorer.engine.writes.drain(5000);
+  await telemetry.shutdown();
+
+  const gatewayId = gatewaySpan.spanContext();
+  const session = receiver.spans().find((sp) => sp.name === 'scorer.session' && attribute(sp.attributes, ATTR.sessionId) === 'traced-1');
+  assert.ok(session, 'the scorer exported its session span');
+  assert.equal(session.traceId, gatewayId.traceId, "the scorer's span is in the gateway's trace");
+  assert.equal(session.parentSpanId, gatewayId.spanId);
+  assert.equal(attribute(session.attributes, ATTR.agentId), 'alice');
+  assert.equal(attribute(session.attributes, ATTR.outcome), 'terminated');
+  assert.equal(attribute(session.attributes, ATTR.trustFinal), 0);
+
+  const decision = receiver.logRecords().find((r) => attribute(r.attributes, ATTR.action) === 'terminate');
+  assert.ok(decision, 'the terminate decision was exported as a log record');
+  assert.equal(decision.eventName, DECISION_EVENT);
+  assert.equal(decision.traceId, gatewayId.traceId);
+  assert.equal(decision.spanId, session.spanId, 'the decision is correlated with the session span');
+
+  assert.ok(receiver.metricNames().includes('vdiguard.scorer.verdicts'));
+  assert.equal(receiver.counterTotal('vdiguard.scorer.events'), events.length, 'every event received is counted');
+
+  const exported = receiver.raw.join('\n');
+  assert.ok(exported.length > 1000, 'something substantial was exported');
+  for (const secret of SECRETS) assert.equal(exported.includes(secret), false, `"${secret}" was typed and must not be exported`);
+  assert.equal(/keysym/i.test(exported), false, 'no key identities in any span, log or metric');
+});

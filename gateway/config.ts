@@ -38,7 +38,7 @@ export const GATEWAY_SETTINGS = {
   }),
   trustProxy: {
     env: 'VDIGUARD_GATEWAY_TRUST_PROXY',
-    description: 'Proxies in front of the gateway whose X-Forwarded-For / X-Forwarded-Proto to honour (0: ignore those headers).',
+    description: 'Proxies in front of the gateway whose X-Forwarded-For to honour for the client address (0: ignore the header).',
     default: 0,
     parse: parse.integer(0, 10),
   },

@@ -96,7 +96,13 @@ before(async () => {
   bridge = spawn(process.execPath, [bin, 'bridge', '--listen', `127.0.0.1:${bridgePort}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, VDIGUARD_BRIDGE_LOG_LEVEL: 'warn' } });
   await waitForPort(bridgePort, 15000);
   db = await openDb({});
-  const gs = loadGatewaySettings({ VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0', VDIGUARD_GUACD: `127.0.0.1:${bridgePort}`, VDIGUARD_CHALLENGE_SECONDS: '60' });
+  const gs = loadGatewaySettings({
+    VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0',
+    VDIGUARD_GUACD: `127.0.0.1:${bridgePort}`,
+    VDIGUARD_CHALLENGE_SECONDS: '60',
+    // Keys from the environment: nothing is written into the working directory.
+    VDIGUARD_GATEWAY_SECRET_KEY: randomBytes(32).toString('base64'),
+  });
   const ss = loadScorerSettings({
     VDIGUARD_SCORER_LISTEN: '127.0.0.1:0',
     VDIGUARD_ADMIN_TOKEN: randomBytes(24).toString('base64url'),

@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { settingsTable, type SettingsSpec } from './config.js';
 import { SCORER_SETTINGS } from '../scorer/config.js';
 import { BRIDGE_SETTINGS } from '../gateway/bridge/config.js';
+import { GATEWAY_SETTINGS } from '../gateway/config.js';
 
 /** Every documented settings table, by the name used in the README's markers. */
 export const DOCUMENTED_SETTINGS: Record<string, SettingsSpec> = {
   scorer: SCORER_SETTINGS,
   bridge: BRIDGE_SETTINGS,
+  gateway: GATEWAY_SETTINGS,
 };
 
 export function withSettingsTables(readme: string): string {

@@ -64,4 +64,60 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX decisions_session ON decisions (session_id)`,
     ],
   },
+  {
+    id: 2,
+    name: 'gateway agents, desktops, assignments, used TOTP steps and tickets, revoked logins',
+    statements: [
+      // Agents who log in at the gateway. password_hash: scrypt, self-describing (see
+      // gateway/auth/password.ts). totp_secret: the RFC 6238 key sealed with the gateway's key
+      // (AES-256-GCM), never stored in the clear.
+      `CREATE TABLE agents (
+        agent_id      text PRIMARY KEY,
+        display_name  text NOT NULL,
+        password_hash text NOT NULL,
+        totp_secret   text NOT NULL,
+        status        text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now()
+      )`,
+      // Desktops the gateway connects to. The credentials are sealed like TOTP secrets and never
+      // leave the gateway (the browser only ever learns the desktop id and name).
+      `CREATE TABLE desktops (
+        desktop_id     text PRIMARY KEY,
+        display_name   text NOT NULL,
+        host           text NOT NULL,
+        port           integer NOT NULL CHECK (port BETWEEN 1 AND 65535),
+        security       text NOT NULL DEFAULT 'any',
+        domain         text NOT NULL DEFAULT '',
+        credentials    text NOT NULL,
+        ignore_cert    boolean NOT NULL DEFAULT false,
+        cert_fingerprints text NOT NULL DEFAULT '',
+        created_at     timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE TABLE desktop_assignments (
+        desktop_id  text NOT NULL REFERENCES desktops (desktop_id) ON DELETE CASCADE,
+        agent_id    text NOT NULL REFERENCES agents (agent_id) ON DELETE CASCADE,
+        PRIMARY KEY (desktop_id, agent_id)
+      )`,
+      `CREATE INDEX desktop_assignments_agent ON desktop_assignments (agent_id)`,
+      // TOTP replay protection: a time step that let an agent in once never does again.
+      `CREATE TABLE totp_used_steps (
+        agent_id  text NOT NULL,
+        step      bigint NOT NULL,
+        used_at   timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (agent_id, step)
+      )`,
+      // Connection tickets are sealed and self-contained; this only makes each one single-use
+      // across gateway replicas. Rows past expires_at can be deleted at any time.
+      `CREATE TABLE used_tickets (
+        ticket_id   text PRIMARY KEY,
+        expires_at  timestamptz NOT NULL
+      )`,
+      // Logins the gateway ended (a terminated session): no replica issues tickets under them.
+      `CREATE TABLE revoked_logins (
+        login_id    text PRIMARY KEY,
+        expires_at  timestamptz NOT NULL
+      )`,
+    ],
+  },
 ];

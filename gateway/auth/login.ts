@@ -1,0 +1,126 @@
+/**
+ * Agent login: password plus TOTP, failures rate-limited per agent and per address (whole call
+ * centres share one address, so successes do not count), yielding a login token
+ * (kept in the page's memory) and single-use connection tickets for the agent's desktops. Every
+ * failure answers the same "wrong agent, password or code" so nothing tells which part was wrong.
+ */
+import { VdiguardError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { GatewayStore } from '../store/gateway-store.js';
+import { dummyHash, verifyPassword } from './password.js';
+import { RateLimiter } from './rate-limit.js';
+import type { SecretBox } from './secret-box.js';
+import { openLogin, sealLogin, Tickets, type LoginClaims } from './tickets.js';
+import { matchTotp } from './totp.js';
+
+const WINDOW_MS = 15 * 60 * 1000;
+/** How long a login may ask for tickets (reconnects) before the agent logs in again. */
+const LOGIN_TTL_MS = 12 * 60 * 60 * 1000;
+
+export interface LoginOptions {
+  readonly store: GatewayStore;
+  readonly box: SecretBox;
+  readonly log: Logger;
+  readonly ticketMs: number;
+  readonly totpSkewSteps: number;
+  readonly attemptsPerAgent: number;
+  readonly attemptsPerAddress: number;
+  readonly now?: () => number;
+}
+
+export interface LoginResult {
+  readonly token: string;
+  readonly agentId: string;
+  readonly displayName: string;
+  readonly desktops: { id: string; name: string }[];
+  /** Present when a desktop was named, or the agent has exactly one. */
+  readonly ticket?: { ticket: string; desktopId: string; expiresAt: number };
+}
+
+export class LoginService {
+  readonly tickets: Tickets;
+  private readonly perAgent: RateLimiter;
+  private readonly perAddress: RateLimiter;
+  private readonly now: () => number;
+  /** Logins this replica revoked, effective at once (the store tells the other replicas). */
+  private readonly revokedHere = new Map<string, number>();
+
+  constructor(private readonly o: LoginOptions) {
+    this.now = o.now ?? Date.now;
+    this.perAgent = new RateLimiter({ limit: o.attemptsPerAgent, windowMs: WINDOW_MS, now: this.now });
+    this.perAddress = new RateLimiter({ limit: o.attemptsPerAddress, windowMs: WINDOW_MS, now: this.now });
+    this.tickets = new Tickets({
+      box: o.box,
+      ttlMs: o.ticketMs,
+      now: this.now,
+      markUsed: (id, exp) => o.store.useTicket(id, exp),
+      isRevoked: (loginId) => this.isRevoked(loginId),
+    });
+  }
+
+  async login(req: { agent: unknown; password: unknown; code: unknown; desktop?: unknown }, address: string): Promise<LoginResult> {
+    const agentId = typeof req.agent === 'string' ? req.agent.slice(0, 100) : '';
+    const wait = Math.max(this.perAddress.retryAfterMs(address), agentId ? this.perAgent.retryAfterMs(agentId) : 0);
+    if (wait > 0) {
+      throw new VdiguardError('resource-exhausted', `too many login attempts; try again in ${Math.ceil(wait / 60000)} minute(s)`);
+    }
+    const agent = agentId ? await this.o.store.agentSecrets(agentId) : undefined;
+    const passwordOk = await verifyPassword(typeof req.password === 'string' ? req.password : '', agent?.passwordHash ?? (await dummyHash()));
+    const step = agent && passwordOk ? matchTotp(agent.totpSecret, String(req.code ?? ''), this.now(), this.o.totpSkewSteps) : undefined;
+    const fresh = step !== undefined && agent ? await this.o.store.useTotpStep(agent.agentId, step) : false;
+    if (!agent || !passwordOk || step === undefined || !fresh || agent.status !== 'active') {
+      if (agentId) this.perAgent.record(agentId);
+      this.perAddress.record(address);
+      this.o.log.info({ agentId, address, outcome: !fresh && step !== undefined ? 'code reused' : agent?.status === 'disabled' ? 'disabled' : 'wrong credentials' }, 'login refused');
+      throw new VdiguardError('unauthenticated', 'wrong agent, password or code');
+    }
+    this.perAgent.reset(agent.agentId);
+    const desktops = (await this.o.store.listDesktops(agent.agentId)).map((d) => ({ id: d.desktopId, name: d.displayName }));
+    const { token, claims } = sealLogin(this.o.box, agent.agentId, LOGIN_TTL_MS, this.now());
+    this.o.log.info({ agentId, address, loginId: claims.loginId }, 'login');
+    const wanted = typeof req.desktop === 'string' && req.desktop ? req.desktop : desktops.length === 1 ? desktops[0]?.id : undefined;
+    const ticket = wanted ? await this.ticket(token, wanted) : undefined;
+    return { token, agentId: agent.agentId, displayName: agent.displayName, desktops, ticket };
+  }
+
+  /** A new connection ticket under an existing login (first connection or a reconnect). */
+  async ticket(token: unknown, desktopId: unknown): Promise<{ ticket: string; desktopId: string; expiresAt: number }> {
+    const login = await this.check(token);
+    const agent = await this.o.store.agentSecrets(login.agentId);
+    if (!agent || agent.status !== 'active') throw new VdiguardError('unauthenticated', 'this agent may no longer log in');
+    const id = typeof desktopId === 'string' ? desktopId : '';
+    if (!id || !(await this.o.store.desktopFor(login.agentId, id))) {
+      throw new VdiguardError('not-found', `no desktop ${JSON.stringify(id.slice(0, 100))} for this agent`);
+    }
+    return { ...this.tickets.issue(login.agentId, id, login.loginId), desktopId: id };
+  }
+
+  /** The login behind a token; throws `unauthenticated` when it is invalid, expired or revoked. */
+  async check(token: unknown): Promise<LoginClaims> {
+    const login = openLogin(this.o.box, token, this.now());
+    if (await this.isRevoked(login.loginId)) throw new VdiguardError('unauthenticated', 'this login was ended; log in again');
+    return login;
+  }
+
+  /** A fresh TOTP code for a challenge: same replay protection and per-agent limit as a login. */
+  async verifyCode(agentId: string, code: unknown): Promise<boolean> {
+    if (this.perAgent.retryAfterMs(agentId) > 0) return false;
+    const agent = await this.o.store.agentSecrets(agentId);
+    const step = agent && agent.status === 'active' ? matchTotp(agent.totpSecret, String(code ?? ''), this.now(), this.o.totpSkewSteps) : undefined;
+    const ok = step !== undefined && (await this.o.store.useTotpStep(agentId, step));
+    if (!ok) this.perAgent.record(agentId);
+    return ok;
+  }
+
+  /** Ends a login for every replica: its token gets no more tickets, its open tickets are refused. */
+  async revoke(loginId: string): Promise<void> {
+    const until = this.now() + LOGIN_TTL_MS;
+    this.revokedHere.set(loginId, until);
+    for (const [id, t] of this.revokedHere) if (t < this.now()) this.revokedHere.delete(id);
+    await this.o.store.revokeLogin(loginId, new Date(until));
+  }
+
+  private async isRevoked(loginId: string): Promise<boolean> {
+    return this.revokedHere.has(loginId) || (await this.o.store.isLoginRevoked(loginId));
+  }
+}

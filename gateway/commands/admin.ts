@@ -1,0 +1,60 @@
+/**
+ * `vdiguard agent ...` and `vdiguard desktop ...`: administer agents and desktops directly in the
+ * store (PostgreSQL, or the embedded store while the gateway is stopped: PGlite allows one process).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDb, type Db } from '../../lib/db/db.js';
+import { VdiguardError } from '../../lib/errors.js';
+import { loadScorerSettings } from '../../scorer/config.js';
+import { loadGatewaySettings } from '../config.js';
+import { hashPassword } from '../auth/password.js';
+import { SecretBox, resolveSecretKey } from '../auth/secret-box.js';
+import { newTotpSecret, otpauthUri } from '../auth/totp.js';
+import { GatewayStore, RDP_SECURITY, type RdpSecurity } from '../store/gateway-store.js';
+import { terminalQr } from './qr.js';
+
+export async function withStore<T>(fn: (store: GatewayStore, issuer: string) => Promise<T>): Promise<T> {
+  const gs = loadGatewaySettings();
+  const ss = loadScorerSettings();
+  let db: Db;
+  try {
+    if (!ss.databaseUrl) mkdirSync(ss.dataDir, { recursive: true, mode: 0o700 });
+    db = await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') });
+  } catch (err) {
+    throw new VdiguardError('unavailable', `${(err as Error).message} (with the embedded store, stop the gateway first, or use DATABASE_URL)`);
+  }
+  try {
+    return await fn(new GatewayStore(db, new SecretBox(resolveSecretKey({ ...gs, dataDir: ss.dataDir }))), gs.totpIssuer);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Adds an agent; returns what to show: the provisioning URI and its QR code. */
+export async function addAgent(store: GatewayStore, issuer: string, a: { agentId: string; displayName: string; password: string }): Promise<{ uri: string; secret: string }> {
+  const secret = newTotpSecret();
+  let passwordHash: string;
+  try {
+    passwordHash = await hashPassword(a.password);
+  } catch (err) {
+    throw new VdiguardError('invalid-argument', (err as Error).message);
+  }
+  await store.addAgent({ agentId: a.agentId, displayName: a.displayName, passwordHash, totpSecret: secret });
+  return { uri: otpauthUri(issuer, a.agentId, secret), secret };
+}
+
+export async function resetMfa(store: GatewayStore, issuer: string, agentId: string): Promise<{ uri: string; secret: string }> {
+  const secret = newTotpSecret();
+  await store.setTotpSecret(agentId, secret);
+  return { uri: otpauthUri(issuer, agentId, secret), secret };
+}
+
+export function parseSecurity(raw: string): RdpSecurity {
+  if (!(RDP_SECURITY as readonly string[]).includes(raw)) throw new VdiguardError('invalid-argument', `--security must be one of ${RDP_SECURITY.join(', ')}`);
+  return raw as RdpSecurity;
+}
+
+export function provisioning(uri: string): string {
+  return `${uri}\n\n${terminalQr(uri)}\nScan the code with an authenticator app (or enter the secret in the URI by hand).\n`;
+}

@@ -1,0 +1,81 @@
+/**
+ * `vdiguard gateway`: the gateway on its settings, with the scorer inside the same process on the
+ * same store unless VDIGUARD_GATEWAY_SCORER names a running one. Runs until SIGINT or SIGTERM.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatHostPort, isLoopback } from '../../lib/config.js';
+import { openDb, type Db } from '../../lib/db/db.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { loadScorerSettings, type ScorerSettings } from '../../scorer/config.js';
+import { resolveAdminToken, startScorer, type RunningScorer } from '../../scorer/service/server.js';
+import { loadGatewaySettings, type GATEWAY_SETTINGS, type GatewaySettings } from '../config.js';
+import { resolveSecretKey } from '../auth/secret-box.js';
+import { scorerLink } from '../mirror/scorer-link.js';
+import { startGateway, type RunningGateway } from '../gateway.js';
+import { startBridgeChild } from './bridge-child.js';
+import { VdiguardError } from '../../lib/errors.js';
+
+export interface System {
+  readonly gateway: RunningGateway;
+  readonly scorer?: RunningScorer;
+  close(): Promise<void>;
+}
+
+/** Gateway (and embedded scorer) on one store; used by the command and the end-to-end tests. */
+export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: Logger, db?: Db): Promise<System> {
+  if (!db && !ss.databaseUrl) mkdirSync(ss.dataDir, { recursive: true, mode: 0o700 });
+  const store = db ?? (await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') }));
+  let scorer: RunningScorer | undefined;
+  try {
+    const adminToken = resolveAdminToken(ss);
+    if (!gs.scorer) scorer = await startScorer(ss, { log: log.child({ component: 'scorer' }), db: store });
+    const link = scorerLink(
+      { address: gs.scorer ?? scorer?.address ?? formatHostPort(ss.listen), tlsCa: gs.scorerTlsCa, tlsCert: gs.scorerTlsCert, tlsKey: gs.scorerTlsKey },
+      adminToken,
+    );
+    const gateway = await startGateway(gs, { log: log.child({ component: 'gateway' }), db: store, secretKey: resolveSecretKey({ ...gs, dataDir: ss.dataDir }), scorer: link, adminToken });
+    return {
+      gateway,
+      scorer,
+      async close() {
+        await gateway.close();
+        link.close();
+        await scorer?.close();
+        if (!db) await store.close();
+      },
+    };
+  } catch (err) {
+    await scorer?.close();
+    if (!db) await store.close();
+    throw err;
+  }
+}
+
+export async function runGateway(overrides: Partial<Record<keyof typeof GATEWAY_SETTINGS, string>>, dataDir?: string): Promise<void> {
+  const gs = loadGatewaySettings(process.env, overrides);
+  const ss = loadScorerSettings(process.env, dataDir ? { dataDir } : {});
+  const log = createLogger(ss.logLevel, 'vdiguard');
+  if (gs.bridge === 'builtin' && !isLoopback(gs.guacd.host)) {
+    throw new VdiguardError('invalid-argument', `the built-in bridge listens on this machine only; VDIGUARD_GUACD is ${formatHostPort(gs.guacd)}: set VDIGUARD_GATEWAY_BRIDGE=off to use guacd there`);
+  }
+  const bridge = gs.bridge === 'builtin' ? startBridgeChild(gs.guacd, log.child({ component: 'bridge-supervisor' })) : undefined;
+  let system: System;
+  try {
+    system = await startSystem(gs, ss, log);
+  } catch (err) {
+    await bridge?.stop();
+    throw err;
+  }
+  process.stderr.write(`vdiguard gateway on ${system.gateway.url} (desktops through ${bridge ? 'the built-in bridge on ' : ''}${formatHostPort(gs.guacd)}; scorer ${gs.scorer ?? system.scorer?.address}; admin page ${system.gateway.url}/admin)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await system.close();
+  await bridge?.stop();
+}

@@ -1,0 +1,183 @@
+/**
+ * Every setting of the gateway, declared once. `vdiguard gateway` flags override the environment.
+ * Settings the gateway shares with the scorer (DATABASE_URL, VDIGUARD_DATA_DIR, VDIGUARD_ADMIN_TOKEN,
+ * VDIGUARD_LOG_LEVEL) are declared in scorer/config.ts and read from there.
+ */
+import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
+
+const optional = <T>(s: Setting<T>): Setting<T> => s;
+
+export const MIRROR_POLICIES = ['fail-closed', 'fail-open'] as const;
+export type MirrorPolicy = (typeof MIRROR_POLICIES)[number];
+export const ENFORCEMENT_MODES = ['enforce', 'monitor'] as const;
+export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
+
+export const GATEWAY_SETTINGS = {
+  listen: {
+    env: 'VDIGUARD_GATEWAY_LISTEN',
+    description: 'Address of the HTTP(S) server: agent page, login and admin APIs, WebSocket tunnel (host:port).',
+    default: parseHostPort('127.0.0.1:8080'),
+    parse: parse.hostPort,
+    format: formatHostPort,
+  },
+  allowPlaintext: {
+    env: 'VDIGUARD_GATEWAY_ALLOW_PLAINTEXT',
+    description: 'Serve plain HTTP on an address other machines can reach. Only behind a TLS-terminating proxy.',
+    default: false,
+    parse: parse.boolean,
+  },
+  tlsCert: optional({
+    env: 'VDIGUARD_GATEWAY_TLS_CERT',
+    description: "File with the gateway's PEM certificate chain; with a key, the gateway serves HTTPS.",
+    parse: parse.string,
+  }),
+  tlsKey: optional({
+    env: 'VDIGUARD_GATEWAY_TLS_KEY',
+    description: "File with the gateway's PEM private key.",
+    parse: parse.string,
+  }),
+  trustProxy: {
+    env: 'VDIGUARD_GATEWAY_TRUST_PROXY',
+    description: 'Proxies in front of the gateway whose X-Forwarded-For to honour for the client address (0: ignore the header).',
+    default: 0,
+    parse: parse.integer(0, 10),
+  },
+  guacd: {
+    env: 'VDIGUARD_GUACD',
+    description: 'Address of guacd or the built-in bridge (host:port).',
+    default: parseHostPort('127.0.0.1:4822'),
+    parse: parse.hostPort,
+    format: formatHostPort,
+  },
+  bridge: {
+    env: 'VDIGUARD_GATEWAY_BRIDGE',
+    description: '`builtin` starts the built-in RDP bridge (`vdiguard bridge`, its own process) on the guacd address; `off` expects guacd or a bridge already running there.',
+    default: 'builtin' as 'builtin' | 'off',
+    parse: parse.oneOf('builtin', 'off'),
+  },
+  scorer: optional({
+    env: 'VDIGUARD_GATEWAY_SCORER',
+    description: 'Address of a running scorer (host:port); unset runs the scorer inside the gateway on the same store.',
+    parse: parse.string,
+  }),
+  scorerTlsCa: optional({
+    env: 'VDIGUARD_GATEWAY_SCORER_TLS_CA',
+    description: "PEM CA of the scorer's certificate (enables TLS to the scorer).",
+    parse: parse.string,
+  }),
+  scorerTlsCert: optional({
+    env: 'VDIGUARD_GATEWAY_SCORER_TLS_CERT',
+    description: "PEM client certificate for mTLS to the scorer.",
+    parse: parse.string,
+  }),
+  scorerTlsKey: optional({
+    env: 'VDIGUARD_GATEWAY_SCORER_TLS_KEY',
+    description: 'PEM client key for mTLS to the scorer.',
+    parse: parse.string,
+  }),
+  secretKey: optional({
+    env: 'VDIGUARD_GATEWAY_SECRET_KEY',
+    description: 'Base64 of 32 random bytes: seals tickets, TOTP secrets and desktop credentials. Unset: read from VDIGUARD_GATEWAY_SECRET_KEY_FILE, or generated there.',
+    parse: parseKey,
+    secret: true,
+  }),
+  secretKeyFile: optional({
+    env: 'VDIGUARD_GATEWAY_SECRET_KEY_FILE',
+    description: 'File holding the sealing key; default <data dir>/gateway-key, created (mode 0600) when first needed.',
+    parse: parse.string,
+  }),
+  ticketSeconds: {
+    env: 'VDIGUARD_TICKET_SECONDS',
+    description: 'Seconds within which a connection ticket must be opened; each ticket opens one connection.',
+    default: 60,
+    parse: parse.integer(5, 60),
+  },
+  totpSkewSteps: {
+    env: 'VDIGUARD_TOTP_SKEW_STEPS',
+    description: 'TOTP time steps (30 s) accepted either side of the current one, for clock skew.',
+    default: 1,
+    parse: parse.integer(0, 2),
+  },
+  totpIssuer: {
+    env: 'VDIGUARD_TOTP_ISSUER',
+    description: 'Issuer shown in authenticator apps.',
+    default: 'vdiguard',
+    parse: parse.string,
+  },
+  loginAttemptsPerAgent: {
+    env: 'VDIGUARD_LOGIN_ATTEMPTS_PER_AGENT',
+    description: 'Failed logins allowed per agent per 15 minutes before further attempts are refused.',
+    default: 5,
+    parse: parse.integer(1, 1000),
+  },
+  loginAttemptsPerAddress: {
+    env: 'VDIGUARD_LOGIN_ATTEMPTS_PER_ADDRESS',
+    description: 'Failed logins allowed per client address per 15 minutes (offices behind one NAT address share it).',
+    default: 50,
+    parse: parse.integer(1, 100_000),
+  },
+  enforcement: {
+    env: 'VDIGUARD_ENFORCEMENT',
+    description: '`enforce` acts on verdicts (challenge, terminate); `monitor` records and alerts but never holds or drops a session.',
+    default: 'enforce' as EnforcementMode,
+    parse: parse.oneOf(...ENFORCEMENT_MODES),
+  },
+  mirrorPolicy: {
+    env: 'VDIGUARD_MIRROR_POLICY',
+    description: '`fail-closed` ends sessions the scorer cannot follow for the grace period; `fail-open` keeps them, alerts and records it.',
+    default: 'fail-closed' as MirrorPolicy,
+    parse: parse.oneOf(...MIRROR_POLICIES),
+  },
+  mirrorGraceSeconds: {
+    env: 'VDIGUARD_MIRROR_GRACE_SECONDS',
+    description: 'How long a session may go unscored (scorer down or its buffer full) before the mirror policy applies.',
+    default: 15,
+    parse: parse.number(0.1, 3600),
+  },
+  mirrorBatchMs: {
+    env: 'VDIGUARD_MIRROR_BATCH_MS',
+    description: 'Longest time an input event waits in the mirror before its batch is sent to the scorer, ms.',
+    default: 100,
+    parse: parse.integer(1, 10_000),
+  },
+  mirrorBatchEvents: {
+    env: 'VDIGUARD_MIRROR_BATCH_EVENTS',
+    description: 'Most events in one batch to the scorer.',
+    default: 256,
+    parse: parse.integer(1, 5000),
+  },
+  mirrorBufferEvents: {
+    env: 'VDIGUARD_MIRROR_BUFFER_EVENTS',
+    description: "Events a session's mirror holds while the scorer is slow or away; beyond it the oldest are dropped and the gap counts as unscored.",
+    default: 20_000,
+    parse: parse.integer(100, 1_000_000),
+  },
+  challengeSeconds: {
+    env: 'VDIGUARD_CHALLENGE_SECONDS',
+    description: 'Time an agent has to answer an MFA challenge before the session ends.',
+    default: 120,
+    parse: parse.integer(10, 3600),
+  },
+  idleSeconds: {
+    env: 'VDIGUARD_TUNNEL_IDLE_SECONDS',
+    description: 'A tunnel whose browser sends nothing for this long is closed.',
+    default: 30,
+    parse: parse.integer(5, 3600),
+  },
+} as const;
+
+export type GatewaySettings = Settings<typeof GATEWAY_SETTINGS>;
+
+export function loadGatewaySettings(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<keyof typeof GATEWAY_SETTINGS, string>> = {},
+): GatewaySettings {
+  return loadSettings(GATEWAY_SETTINGS, env, overrides);
+}
+
+function parseKey(raw: string): Buffer {
+  const key = Buffer.from(raw.trim(), 'base64');
+  if (key.length !== 32) throw new Error('expected base64 of exactly 32 bytes (openssl rand -base64 32)');
+  return key;
+}
+export { parseKey as parseSecretKey };

@@ -1,0 +1,45 @@
+/**
+ * The pages the gateway serves: the agent's page, the admin page, and guacamole-common-js from its
+ * npm package (no CDN). Files are read once at start-up.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface StaticFile {
+  readonly type: string;
+  readonly body: Buffer;
+}
+
+/** gateway/page in the package (this module runs from gateway/http or dist/gateway/http). */
+function pageDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'gateway', 'page');
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the gateway page folder (package root not found)');
+}
+
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
+
+export function loadStaticFiles(): Map<string, StaticFile> {
+  const dir = pageDir();
+  const files = new Map<string, StaticFile>();
+  const add = (path: string, file: string): void => {
+    const ext = file.slice(file.lastIndexOf('.') + 1);
+    files.set(path, { type: TYPES[ext] ?? 'application/octet-stream', body: readFileSync(file) });
+  };
+  add('/', join(dir, 'index.html'));
+  add('/app.js', join(dir, 'app.js'));
+  add('/style.css', join(dir, 'style.css'));
+  add('/admin', join(dir, 'admin.html'));
+  add('/admin.js', join(dir, 'admin.js'));
+  const guac = fileURLToPath(import.meta.resolve('guacamole-common-js')).replace(/guacamole-common\.js$/, 'guacamole-common.min.js');
+  add('/guacamole-common.js', guac);
+  return files;
+}

@@ -1,0 +1,143 @@
+/**
+ * The Guacamole WebSocket tunnel, the one place where sockets meet a desktop session: redeem the
+ * ticket, look up the desktop, start the session (tap, mirror, enforcement) and hand guacamole-lite
+ * a socket whose browser -> guacd messages pass through the session's tap first.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { WebSocket, RawData } from 'ws';
+import type { HostPort } from '../../lib/config.js';
+import { VdiguardError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { encodeInstruction, GuacStatus } from '../guac/index.js';
+import type { LoginService } from '../auth/login.js';
+import type { GatewayStore } from '../store/gateway-store.js';
+import type { DesktopSession } from '../session/session.js';
+import type { DisplayRequest, GuacLiteConnection } from './guacamole-lite.js';
+
+export interface TunnelDeps {
+  readonly log: Logger;
+  readonly login: LoginService;
+  readonly store: GatewayStore;
+  readonly guacd: HostPort;
+  readonly connection: (ws: EventEmitter, settings: Record<string, string>, display: DisplayRequest) => GuacLiteConnection;
+  /** Creates and registers the session (its mirror included). */
+  readonly startSession: (id: { sessionId: string; agentId: string; desktopId: string; loginId: string; address: string; userAgent: string; width: number; height: number }) => DesktopSession;
+}
+
+/** The WebSocket as guacamole-lite sees it: messages from the browser arrive only through the tap. */
+class TappedSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+
+  constructor(private readonly ws: WebSocket) {
+    super();
+  }
+
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+
+  send(data: string, options: object, cb?: (err?: Error) => void): void {
+    this.ws.send(data, options, cb);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.ws.close(code, reason);
+  }
+}
+
+const CLOSE_GRACE_MS = 500;
+
+export async function openTunnel(ws: WebSocket, url: URL, address: string, userAgent: string, d: TunnelDeps): Promise<DesktopSession | undefined> {
+  const refuse = (message: string, status: number): void => {
+    if (ws.readyState === ws.OPEN) ws.send(encodeInstruction('error', message, status));
+    ws.close(1000);
+  };
+  // Messages that arrive while the ticket is checked would be lost; the browser sends none before
+  // the desktop answers, but a hostile one might: refuse them.
+  const early = (): void => refuse('Input before the connection was ready.', GuacStatus.CLIENT_BAD_REQUEST);
+  ws.once('message', early);
+  let claims;
+  let desktop;
+  try {
+    claims = await d.login.tickets.redeem(url.searchParams.get('ticket') ?? '');
+    desktop = await d.store.desktopFor(claims.agentId, claims.desktopId);
+    if (!desktop) throw new VdiguardError('not-found', 'this desktop is not available to you');
+  } catch (err) {
+    const e = err instanceof VdiguardError ? err : new VdiguardError('internal', 'the gateway could not check the ticket');
+    if (!(err instanceof VdiguardError)) d.log.error({ err: (err as Error).message }, 'ticket check failed');
+    d.log.info({ address, reason: e.message }, 'tunnel refused');
+    refuse(e.message, e.code === 'not-found' ? GuacStatus.RESOURCE_NOT_FOUND : GuacStatus.CLIENT_UNAUTHORIZED);
+    return undefined;
+  }
+  ws.off('message', early);
+  if (ws.readyState !== ws.OPEN) return undefined;
+
+  const display = displayOf(url);
+  const session = d.startSession({
+    sessionId: randomUUID(),
+    agentId: claims.agentId,
+    desktopId: claims.desktopId,
+    loginId: claims.loginId,
+    address,
+    userAgent,
+    width: display.width ?? 1024,
+    height: display.height ?? 768,
+  });
+  const socket = new TappedSocket(ws);
+  const settings: Record<string, string> = {
+    hostname: desktop.host,
+    port: String(desktop.port),
+    security: desktop.security,
+    domain: desktop.domain,
+    username: desktop.credentials.username,
+    password: desktop.credentials.password,
+    'ignore-cert': desktop.ignoreCert ? 'true' : '',
+    'cert-fingerprints': desktop.certFingerprints,
+    'disable-audio': 'true',
+    'resize-method': 'display-update',
+  };
+  const conn = d.connection(socket, settings, display);
+  let closing: NodeJS.Timeout | undefined;
+  session.attach({
+    toBrowser: (text) => {
+      if (ws.readyState === ws.OPEN) ws.send(text);
+    },
+    close: () => {
+      conn.close();
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000, 'session ended');
+      // A browser that never answers the close handshake is cut off.
+      closing ??= setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    },
+  });
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary) {
+      session.fromBrowser(Buffer.from([0xff])); // not Guacamole text: the tap ends the session
+      return;
+    }
+    const forward = session.fromBrowser(data as Buffer);
+    if (forward !== null) socket.emit('message', forward);
+  });
+  ws.on('close', () => {
+    clearTimeout(closing);
+    socket.emit('close');
+    session.closed('browser disconnected');
+    session.emit('socket-closed');
+  });
+  ws.on('error', () => undefined);
+  conn.on('close', () => session.closed('desktop connection closed'));
+  conn.connect(d.guacd);
+  // guacamole-lite leaves Nagle on: small input writes would wait for the previous one's ACK.
+  (conn as unknown as { guacdClient?: { guacdConnection?: { setNoDelay(on: boolean): void } } }).guacdClient?.guacdConnection?.setNoDelay(true);
+  return session;
+}
+
+function displayOf(url: URL): DisplayRequest {
+  const int = (name: string, min: number, max: number): number | undefined => {
+    const v = Number(url.searchParams.get(name));
+    return Number.isInteger(v) && v >= min && v <= max ? v : undefined;
+  };
+  return { width: int('width', 320, 8192), height: int('height', 200, 8192), dpi: int('dpi', 48, 384) };
+}

@@ -1,0 +1,218 @@
+/**
+ * The mirror: one ScorerService.Session stream per desktop session. The tap pushes events into a
+ * bounded queue (push returns at once and never throws); the mirror sends them in batches (every
+ * `batchMs`, or sooner when `batchEvents` are waiting), keeps recent batches until the scorer has
+ * surely applied them, and when the stream breaks reconnects with backoff and resumes the session
+ * (open with resume=true; the scorer says the last batch it applied, the mirror resends the rest).
+ *
+ * The mirror never decides what a missing scorer means: it reports `scored(false)` when it loses
+ * the scorer (or had to drop events) and `scored(true)` when it has it again, and the session
+ * applies the configured policy (fail-closed or fail-open) after the grace period.
+ */
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type { InputEvent, SessionOpen, SessionRequest, SessionResponse, Verdict } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import type { Logger } from '../../lib/log.js';
+
+export type SessionStream = ClientDuplexStream<SessionRequest, SessionResponse>;
+
+export interface MirrorOptions {
+  /** Opens a new Session stream to the scorer. */
+  readonly connect: () => SessionStream;
+  readonly open: Omit<SessionOpen, 'resume'>;
+  readonly batchMs: number;
+  readonly batchEvents: number;
+  /** Events held at most (waiting, plus sent but possibly not applied); the oldest go beyond it. */
+  readonly bufferEvents: number;
+  readonly onVerdict: (v: Verdict) => void;
+  /** false: the scorer cannot follow the session (lost, or events dropped); true: it can again. */
+  readonly onScored: (scored: boolean, why: string) => void;
+  readonly log: Logger;
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+}
+
+interface Batch {
+  readonly seq: number;
+  readonly events: InputEvent[];
+}
+
+export type MirrorState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export class Mirror {
+  private _state: MirrorState = 'connecting';
+  private stream: SessionStream | undefined;
+  /** Events not yet in a batch. */
+  private waiting: InputEvent[] = [];
+  /** Batches sent (or to send) that the scorer may not have applied yet, oldest first. */
+  private recent: Batch[] = [];
+  private recentEvents = 0;
+  private seq = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs: number;
+  private accepted = false;
+  /** The stream's buffer is full (write returned false): batches wait in `recent` until 'drain'. */
+  private congested = false;
+  /** Highest seq written to the current stream. */
+  private sentSeq = 0;
+  private everAccepted = false;
+  private scored = true;
+  /** Events dropped because the buffer was full. */
+  dropped = 0;
+  /** Batches written to a stream. */
+  batchesSent = 0;
+
+  constructor(private readonly o: MirrorOptions) {
+    this.retryMs = o.backoff?.initialMs ?? 200;
+    this.connect();
+  }
+
+  get state(): MirrorState {
+    return this._state;
+  }
+
+  /** Queues one event. O(1); never blocks, never throws. */
+  push(event: InputEvent): void {
+    if (this._state === 'closed') return;
+    this.waiting.push(event);
+    if (this.waiting.length + this.recentEvents > this.o.bufferEvents) this.dropOldest();
+    if (this.waiting.length >= this.o.batchEvents) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), this.o.batchMs);
+  }
+
+  /** Sends what is waiting, tells the scorer why the session ends, and closes the stream. */
+  close(reason: string): void {
+    if (this._state === 'closed') return;
+    this.flush();
+    this._state = 'closed';
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.retryTimer);
+    const s = this.stream;
+    this.stream = undefined;
+    if (s && this.accepted) {
+      s.write({ kind: { $case: 'close', value: { reason } } });
+      s.end();
+      // The scorer ends the stream after the close; do not hold the process for it.
+      setTimeout(() => s.cancel(), 2000).unref();
+    } else {
+      s?.cancel();
+    }
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    while (this.waiting.length > 0) {
+      const events = this.waiting.splice(0, this.o.batchEvents);
+      const batch = { seq: ++this.seq, events };
+      this.recent.push(batch);
+      this.recentEvents += events.length;
+    }
+    this.sendPending();
+  }
+
+  /** Writes the batches the current stream has not had yet, until its buffer is full. */
+  private sendPending(): void {
+    if (!this.accepted || !this.stream) return;
+    for (const b of this.recent) {
+      if (this.congested) break;
+      if (b.seq <= this.sentSeq) continue;
+      this.sentSeq = b.seq;
+      this.batchesSent++;
+      if (!this.stream.write({ kind: { $case: 'events', value: { seq: b.seq, events: b.events } } })) this.congested = true;
+    }
+    // Keep only what a resume could need: a few batches already written.
+    while (this.recent.length > 64 && (this.recent[0] as Batch).seq <= this.sentSeq - 32) this.forget();
+  }
+
+  private forget(): void {
+    const b = this.recent.shift();
+    if (b) this.recentEvents -= b.events.length;
+  }
+
+  /** The buffer is full: the oldest events go. Batches already written are forgotten first (the scorer most likely has them). */
+  private dropOldest(): void {
+    const b = this.recent[0];
+    if (b && b.seq <= this.sentSeq && this.accepted) {
+      this.forget();
+      return;
+    }
+    if (b) {
+      this.forget();
+      this.dropped += b.events.length;
+    } else if (this.waiting.length > 0) {
+      this.waiting.shift();
+      this.dropped++;
+    }
+    this.setScored(false, this.accepted ? 'the scorer is too slow: events dropped' : 'mirror buffer full: events dropped');
+  }
+
+  private connect(): void {
+    if (this._state === 'closed') return;
+    this.accepted = false;
+    this.congested = false;
+    let stream: SessionStream;
+    try {
+      stream = this.o.connect();
+    } catch (err) {
+      this.lost(`cannot reach the scorer: ${(err as Error).message}`);
+      return;
+    }
+    this.stream = stream;
+    stream.on('data', (res: SessionResponse) => this.onResponse(stream, res));
+    stream.on('drain', () => {
+      if (stream !== this.stream) return;
+      this.congested = false;
+      this.sendPending();
+      if (!this.congested && this.accepted) this.setScored(true, 'the scorer caught up');
+    });
+    stream.on('error', (err: Error & { details?: string }) => {
+      if (stream === this.stream) this.lost(`scorer stream failed: ${err.details ?? err.message}`);
+    });
+    stream.on('end', () => {
+      if (stream === this.stream) this.lost('scorer ended the stream');
+    });
+    stream.write({ kind: { $case: 'open', value: { ...this.o.open, resume: this.everAccepted } } });
+  }
+
+  private onResponse(stream: SessionStream, res: SessionResponse): void {
+    if (stream !== this.stream || !res.kind) return;
+    if (res.kind.$case === 'accepted') {
+      const { lastBatchSeq, resumed } = res.kind.value;
+      const after = resumed ? Number(lastBatchSeq) : 0;
+      // Batches the scorer applied are done; the rest go again, in order.
+      while (this.recent.length > 0 && (this.recent[0] as Batch).seq <= after) this.forget();
+      this.accepted = true;
+      this.sentSeq = after;
+      if (this.everAccepted) this.o.log.info({ sessionId: this.o.open.sessionId, resumed, resent: this.recent.length }, 'mirror resumed');
+      this.everAccepted = true;
+      this.retryMs = this.o.backoff?.initialMs ?? 200;
+      this._state = 'open';
+      this.flush();
+      this.setScored(true, 'scorer stream open');
+      return;
+    }
+    this.o.onVerdict(res.kind.value);
+  }
+
+  private lost(why: string): void {
+    if (this._state === 'closed') return;
+    const s = this.stream;
+    this.stream = undefined;
+    s?.removeAllListeners();
+    s?.on('error', () => undefined);
+    s?.cancel();
+    this.accepted = false;
+    this._state = 'reconnecting';
+    this.setScored(false, why);
+    this.o.log.warn({ sessionId: this.o.open.sessionId, why, retryMs: this.retryMs }, 'mirror lost the scorer');
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, this.o.backoff?.maxMs ?? 5000);
+  }
+
+  private setScored(scored: boolean, why: string): void {
+    if (scored === this.scored) return;
+    this.scored = scored;
+    this.o.onScored(scored, why);
+  }
+}

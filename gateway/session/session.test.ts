@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Action } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { silentLogger } from '../../lib/log.js';
+import type { Decision } from '../../scorer/store/audit.js';
+import { verdictOf } from '../testing/fake-scorer.js';
+import { DesktopSession, type SessionDeps } from './session.js';
+
+function session(o: Partial<SessionDeps> = {}, goodCode = '123456') {
+  const decisions: Decision[] = [];
+  const toBrowser: string[] = [];
+  const revoked: string[] = [];
+  let closed = 0;
+  const s = new DesktopSession(
+    { sessionId: 's1', agentId: 'alice', desktopId: 'd1', loginId: 'l1', address: '10.0.0.1' },
+    {
+      log: silentLogger(),
+      mode: 'enforce',
+      mirrorPolicy: 'fail-closed',
+      graceMs: 1000,
+      challengeMs: 1000,
+      decisions: { record: (d) => decisions.push(d) },
+      verifyCode: async (_a, code) => code === goodCode,
+      confirmIdentity: async () => true,
+      revokeLogin: (l) => revoked.push(l),
+      clock: () => performance.now(),
+      ...o,
+    },
+    () => undefined,
+  );
+  s.attach({ toBrowser: (t) => toBrowser.push(t), close: () => closed++ });
+  return { s, decisions, toBrowser, revoked, closed: () => closed };
+}
+
+test('a challenge not answered in time ends the session', async () => {
+  const { s, decisions, revoked, closed } = session({ challengeMs: 50 });
+  s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.4 }));
+  assert.equal(s.status, 'challenged');
+  assert.equal(s.tap.holding, true);
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(s.status, 'ended');
+  assert.deepEqual(decisions.map((d) => d.action), ['challenge', 'challenge-failed']);
+  assert.deepEqual(revoked, ['l1']);
+  assert.equal(closed(), 1);
+});
+
+test('three wrong codes end the session; a right one before that resumes it', async () => {
+  const a = session();
+  a.s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.4 }));
+  assert.equal(await a.s.answerChallenge('000000'), 'wrong');
+  assert.equal(await a.s.answerChallenge('123456'), 'resumed');
+  assert.equal(a.s.tap.holding, false);
+  assert.equal(await a.s.answerChallenge('123456'), 'not-challenged');
+
+  const b = session();
+  b.s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.4 }));
+  assert.equal(await b.s.answerChallenge('1'), 'wrong');
+  assert.equal(await b.s.answerChallenge('2'), 'wrong');
+  assert.equal(await b.s.answerChallenge('3'), 'ended');
+  assert.equal(b.s.status, 'ended');
+  assert.ok(b.toBrowser.some((t) => t.startsWith('5.error,')));
+});
+
+test('a terminate verdict during a challenge ends the session at once, with the trust trail recorded', () => {
+  const { s, decisions } = session();
+  s.onVerdict(verdictOf({ trust: 0.7, atTimeMs: 10 }));
+  s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.4, atTimeMs: 20 }));
+  s.onVerdict(verdictOf({ action: Action.ACTION_TERMINATE, trust: 0.05, atTimeMs: 30, reason: 'mismatch' }));
+  assert.equal(s.status, 'ended');
+  const term = decisions.at(-1)!;
+  assert.equal(term.action, 'terminate');
+  assert.equal(term.reason, 'mismatch');
+  assert.deepEqual(term.trail.map((p) => p.trust), [0.7, 0.4, 0.05]);
+  assert.equal(s.fromBrowser('3.key,2.97,1.1;'), null, 'nothing passes after the end');
+});
+
+test('the scorer back within the grace period: nothing happens', async () => {
+  const { s, decisions } = session({ graceMs: 50 });
+  s.onScored(false, 'lost');
+  await new Promise((r) => setTimeout(r, 20));
+  s.onScored(true, 'back');
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(s.status, 'active');
+  assert.equal(decisions.length, 0);
+});
+
+test('a failing decision sink never breaks enforcement', () => {
+  const { s } = session({ decisions: { record: () => { throw new Error('db down'); } } });
+  s.onVerdict(verdictOf({ action: Action.ACTION_TERMINATE, trust: 0 }));
+  assert.equal(s.status, 'ended');
+});

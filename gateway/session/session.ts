@@ -1,0 +1,262 @@
+/**
+ * One desktop session at the gateway: the agent, the desktop, the tap on its input, the mirror to
+ * the scorer and the enforcement of the scorer's verdicts.
+ *
+ * - terminate: a Guacamole `error` instruction with a plain message to the browser, the desktop
+ *   connection and the WebSocket closed, the login revoked, the decision recorded.
+ * - challenge: input held (not forwarded, still mirrored), the page asks for a fresh TOTP code; a right code resumes
+ *   the session and tells the scorer the identity was confirmed; wrong codes or the time running
+ *   out terminate.
+ * - monitor mode records and alerts, and never holds or drops.
+ * - the scorer lost for longer than the grace period: fail-closed terminates; fail-open keeps the
+ *   session, raises an alert and records it.
+ * The person at the keyboard is never told which behaviour ended the session.
+ */
+import { EventEmitter } from 'node:events';
+import { Action, TrustState, type InputEvent, type Verdict } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import type { Logger } from '../../lib/log.js';
+import type { TrustPoint } from '../../scorer/store/audit.js';
+import type { EnforcementMode, MirrorPolicy } from '../config.js';
+import { encodeInstruction, GuacStatus, type GuacStatusCode } from '../guac/index.js';
+import { InputTap, type TapResult } from '../tap/tap.js';
+import { gatewayDecision, type DecisionSink, type GatewayAction } from './decisions.js';
+
+/** Opcode of the gateway's own instructions to its page (guacamole-common-js ignores unknown ones). */
+export const PAGE_OPCODE = 'vdiguard';
+
+export const ENDED_MESSAGE = 'This session was ended by the security policy. Please contact your supervisor.';
+const PROTOCOL_MESSAGE = 'The connection sent data the gateway cannot accept, and was closed.';
+const CHALLENGE_ATTEMPTS = 3;
+const TRUST_LINE_POINTS = 600;
+
+export interface SessionControls {
+  /** Sends Guacamole text to the browser. */
+  toBrowser(text: string): void;
+  /** Closes the desktop connection and the WebSocket. */
+  close(): void;
+}
+
+export interface SessionDeps {
+  readonly log: Logger;
+  readonly mode: EnforcementMode;
+  readonly mirrorPolicy: MirrorPolicy;
+  readonly graceMs: number;
+  readonly challengeMs: number;
+  readonly decisions: DecisionSink;
+  readonly verifyCode: (agentId: string, code: unknown) => Promise<boolean>;
+  readonly confirmIdentity: (sessionId: string) => Promise<boolean>;
+  readonly revokeLogin: (loginId: string) => void;
+  /** Monotonic milliseconds (performance.now()). */
+  readonly clock: () => number;
+  readonly wallClock?: () => Date;
+}
+
+export interface SessionIdentity {
+  readonly sessionId: string;
+  readonly agentId: string;
+  readonly desktopId: string;
+  readonly loginId: string;
+  readonly address: string;
+}
+
+export type SessionStatus = 'active' | 'challenged' | 'ended';
+
+/** What the admin API shows of a session. */
+export interface SessionView extends Omit<SessionIdentity, 'loginId'> {
+  readonly startedAt: string;
+  readonly status: SessionStatus;
+  readonly trust: number;
+  readonly state: string;
+  readonly scored: boolean;
+  readonly inputEvents: number;
+  readonly trustLine: readonly { readonly t: number; readonly trust: number }[];
+}
+
+const STATE_NAMES: Record<number, string> = {
+  [TrustState.TRUST_STATE_ENROLLING]: 'enrolling',
+  [TrustState.TRUST_STATE_TRUSTED]: 'trusted',
+  [TrustState.TRUST_STATE_SUSPECT]: 'suspect',
+  [TrustState.TRUST_STATE_MISMATCH]: 'mismatch',
+};
+
+export class DesktopSession extends EventEmitter {
+  readonly tap: InputTap;
+  readonly startedAt: Date;
+  status: SessionStatus = 'active';
+  trust = 1;
+  state = 'unscored';
+  scored = true;
+  endReason = '';
+  /** Monotonic time the terminate verdict arrived, and the WebSocket was closed (for the benchmark). */
+  terminateVerdictAt: number | undefined;
+  private controls: SessionControls | undefined;
+  private readonly trail: TrustPoint[] = [];
+  private readonly line: { t: number; trust: number }[] = [];
+  private graceTimer: NodeJS.Timeout | undefined;
+  private challengeTimer: NodeJS.Timeout | undefined;
+  private challengeAttempts = 0;
+  private readonly wallClock: () => Date;
+
+  constructor(
+    readonly id: SessionIdentity,
+    private readonly d: SessionDeps,
+    onInput: (e: InputEvent) => void,
+  ) {
+    super();
+    this.wallClock = d.wallClock ?? (() => new Date());
+    this.startedAt = this.wallClock();
+    this.tap = new InputTap({ clock: d.clock, onInput });
+  }
+
+  /** Connects the session to its tunnel; before this, enforcement has nothing to act on. */
+  attach(controls: SessionControls): void {
+    this.controls = controls;
+    this.page('session', this.id.sessionId);
+  }
+
+  /** The hook on browser -> desktop data: what to forward, after the tap has seen it. */
+  fromBrowser(chunk: string | Buffer): string | Buffer | null {
+    if (this.status === 'ended') return null;
+    const r: TapResult = this.tap.push(chunk);
+    if (r.error) {
+      this.d.log.warn({ sessionId: this.id.sessionId, reason: r.error.reason }, 'protocol error from the browser');
+      this.end('protocol-error', r.error.message, { message: PROTOCOL_MESSAGE, status: r.error.guacStatus });
+      return null;
+    }
+    return r.forward;
+  }
+
+  onVerdict(v: Verdict): void {
+    if (this.status === 'ended') return;
+    this.trust = v.trust;
+    this.state = STATE_NAMES[v.state] ?? 'unknown';
+    const point = { atMs: v.atTimeMs, trust: v.trust, modality: v.modality === 1 ? 'keystroke' : 'mouse', score: Number.isNaN(v.windowScore) ? -1 : v.windowScore };
+    this.trail.push(point);
+    if (this.trail.length > 20) this.trail.shift();
+    this.line.push({ t: Date.now(), trust: v.trust });
+    if (this.line.length > TRUST_LINE_POINTS) this.line.shift();
+    this.emit('trust', v.trust);
+    if (v.action === Action.ACTION_TERMINATE) {
+      if (this.d.mode === 'monitor') return this.alert('monitor-terminate', v.reason);
+      this.terminateVerdictAt = this.d.clock();
+      this.end('terminate', v.reason);
+    } else if (v.action === Action.ACTION_CHALLENGE && this.status === 'active') {
+      if (this.d.mode === 'monitor') return this.alert('monitor-challenge', v.reason);
+      this.challenge(v.reason);
+    }
+  }
+
+  /** The mirror lost (false) or regained (true) the scorer. */
+  onScored(scored: boolean, why: string): void {
+    if (this.status === 'ended') return;
+    this.scored = scored;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    if (scored) return;
+    this.graceTimer = setTimeout(() => {
+      if (this.scored || this.status === 'ended') return;
+      const reason = `the scorer could not follow the session for ${Math.round(this.d.graceMs / 1000)} s (${why})`;
+      if (this.d.mirrorPolicy === 'fail-open') this.alert('fail-open', reason);
+      else this.end('fail-closed', reason, { message: 'The session was ended because it could not be verified. Please try again later.', status: GuacStatus.UPSTREAM_UNAVAILABLE });
+    }, this.d.graceMs);
+  }
+
+  /** Answers an MFA challenge; resolves to what happened. */
+  async answerChallenge(code: unknown): Promise<'resumed' | 'wrong' | 'ended' | 'not-challenged'> {
+    if (this.status !== 'challenged') return this.status === 'ended' ? 'ended' : 'not-challenged';
+    const ok = await this.d.verifyCode(this.id.agentId, code);
+    if (this.status !== 'challenged') return 'ended';
+    if (!ok) {
+      if (++this.challengeAttempts >= CHALLENGE_ATTEMPTS) {
+        this.end('challenge-failed', `wrong MFA code ${CHALLENGE_ATTEMPTS} times`);
+        return 'ended';
+      }
+      return 'wrong';
+    }
+    clearTimeout(this.challengeTimer);
+    this.status = 'active';
+    this.tap.holding = false;
+    this.record('challenge-passed', 'the agent passed a fresh MFA challenge');
+    this.page('resumed');
+    this.d.confirmIdentity(this.id.sessionId).catch((err: Error) =>
+      this.d.log.warn({ sessionId: this.id.sessionId, err: err.message }, 'scorer did not take the identity confirmation'),
+    );
+    return 'resumed';
+  }
+
+  /** An admin ends the session. */
+  kill(reason: string): void {
+    this.end('admin-kill', reason || 'ended by an administrator', undefined, 'admin');
+  }
+
+  /** The browser or desktop went away: end without a decision. */
+  closed(reason: string): void {
+    if (this.status === 'ended') return;
+    this.finish(reason);
+  }
+
+  view(): SessionView {
+    const { sessionId, agentId, desktopId, address } = this.id;
+    return {
+      sessionId,
+      agentId,
+      desktopId,
+      address,
+      startedAt: this.startedAt.toISOString(),
+      status: this.status,
+      trust: this.trust,
+      state: this.state,
+      scored: this.scored,
+      inputEvents: this.tap.inputEvents,
+      trustLine: this.line,
+    };
+  }
+
+  private challenge(reason: string): void {
+    this.status = 'challenged';
+    this.tap.holding = true;
+    this.challengeAttempts = 0;
+    this.record('challenge', reason);
+    this.page('challenge', String(Math.round(this.d.challengeMs / 1000)));
+    this.challengeTimer = setTimeout(() => this.end('challenge-failed', 'the MFA challenge was not answered in time'), this.d.challengeMs);
+  }
+
+  private alert(action: GatewayAction, reason: string): void {
+    this.d.log.warn({ sessionId: this.id.sessionId, agentId: this.id.agentId, action, trust: this.trust, reason }, 'security alert');
+    this.record(action, reason);
+  }
+
+  private end(action: GatewayAction, reason: string, shown = { message: ENDED_MESSAGE, status: GuacStatus.SESSION_CLOSED as GuacStatusCode }, source: 'gateway' | 'admin' = 'gateway'): void {
+    if (this.status === 'ended') return;
+    this.record(action, reason, source);
+    this.d.log.warn({ sessionId: this.id.sessionId, agentId: this.id.agentId, action, trust: this.trust, reason }, 'session ended by the gateway');
+    if (action !== 'protocol-error') this.d.revokeLogin(this.id.loginId);
+    this.page('ended');
+    this.controls?.toBrowser(encodeInstruction('error', shown.message, shown.status));
+    this.finish(`${action}: ${reason}`);
+  }
+
+  private finish(reason: string): void {
+    this.status = 'ended';
+    this.endReason = reason;
+    this.tap.holding = true;
+    clearTimeout(this.graceTimer);
+    clearTimeout(this.challengeTimer);
+    this.controls?.close();
+    this.emit('ended', reason);
+  }
+
+  private record(action: GatewayAction, reason: string, source: 'gateway' | 'admin' = 'gateway'): void {
+    try {
+      this.d.decisions.record(
+        gatewayDecision({ sessionId: this.id.sessionId, agentId: this.id.agentId, trust: this.trust, state: this.state, trail: this.trail }, action, reason, this.wallClock(), source),
+      );
+    } catch (err) {
+      this.d.log.error({ sessionId: this.id.sessionId, err: (err as Error).message }, 'decision not recorded');
+    }
+  }
+
+  private page(...args: string[]): void {
+    this.controls?.toBrowser(encodeInstruction(PAGE_OPCODE, ...args));
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The gateway's tables in the store it shares with the scorer (lib/db migration 2): agents,
+ * desktops and who may use them, used TOTP steps and used tickets. Secrets (TOTP keys, desktop
+ * credentials) are sealed with the gateway's key before they reach the database.
+ */
+import type { Db } from '../../lib/db/db.js';
+import { VdiguardError } from '../../lib/errors.js';
+import type { SecretBox } from '../auth/secret-box.js';
+
+export type AgentStatus = 'active' | 'disabled';
+
+export interface Agent {
+  readonly agentId: string;
+  readonly displayName: string;
+  readonly status: AgentStatus;
+  readonly createdAt: Date;
+}
+
+export interface AgentSecrets extends Agent {
+  readonly passwordHash: string;
+  /** Base32 TOTP secret, unsealed. */
+  readonly totpSecret: string;
+}
+
+/** RDP security negotiation, as guacd names it. */
+export const RDP_SECURITY = ['any', 'nla', 'tls', 'rdp', 'vmconnect'] as const;
+export type RdpSecurity = (typeof RDP_SECURITY)[number];
+
+export interface Desktop {
+  readonly desktopId: string;
+  readonly displayName: string;
+  readonly host: string;
+  readonly port: number;
+  readonly security: RdpSecurity;
+  readonly domain: string;
+  /** Skip the desktop certificate check (development desktops with self-signed certificates). */
+  readonly ignoreCert: boolean;
+  /** Pinned SHA-256 certificate fingerprints, comma separated (empty: the CA bundle decides). */
+  readonly certFingerprints: string;
+  /** Agents allowed to use it. */
+  readonly agents: readonly string[];
+}
+
+export interface DesktopCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface NewDesktop extends Omit<Desktop, 'agents'> {
+  readonly credentials: DesktopCredentials;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
+
+export function checkId(kind: string, id: string): void {
+  if (!ID.test(id)) throw new VdiguardError('invalid-argument', `${kind} id must be 1 to 100 letters, digits or . _ @ - (got ${JSON.stringify(id.slice(0, 40))})`);
+}
+
+interface AgentRow {
+  agent_id: string;
+  display_name: string;
+  status: AgentStatus;
+  created_at: Date;
+  password_hash: string;
+  totp_secret: string;
+}
+
+interface DesktopRow {
+  desktop_id: string;
+  display_name: string;
+  host: string;
+  port: number;
+  security: RdpSecurity;
+  domain: string;
+  ignore_cert: boolean;
+  cert_fingerprints: string;
+  credentials: string;
+  agents: string[] | null;
+}
+
+export class GatewayStore {
+  constructor(
+    readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
+
+  async addAgent(a: { agentId: string; displayName: string; passwordHash: string; totpSecret: string }): Promise<void> {
+    checkId('agent', a.agentId);
+    const rows = await this.db.query(
+      `INSERT INTO agents (agent_id, display_name, password_hash, totp_secret) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (agent_id) DO NOTHING RETURNING agent_id`,
+      [a.agentId, a.displayName, a.passwordHash, this.box.seal('totp-secret', a.totpSecret)],
+    );
+    if (rows.length === 0) throw new VdiguardError('failed-precondition', `agent ${a.agentId} already exists`);
+  }
+
+  async listAgents(): Promise<Agent[]> {
+    const rows = await this.db.query<AgentRow>('SELECT agent_id, display_name, status, created_at FROM agents ORDER BY agent_id');
+    return rows.map(agentOf);
+  }
+
+  /** The agent with its secrets, or undefined when unknown. */
+  async agentSecrets(agentId: string): Promise<AgentSecrets | undefined> {
+    const [row] = await this.db.query<AgentRow>('SELECT * FROM agents WHERE agent_id = $1', [agentId]);
+    if (!row) return undefined;
+    const totpSecret = this.box.open('totp-secret', row.totp_secret);
+    if (totpSecret === undefined) {
+      throw new VdiguardError('internal', `the TOTP secret of agent ${agentId} does not open with this gateway's key; is VDIGUARD_GATEWAY_SECRET_KEY the one it was created with?`);
+    }
+    return { ...agentOf(row), passwordHash: row.password_hash, totpSecret };
+  }
+
+  async setAgentStatus(agentId: string, status: AgentStatus): Promise<void> {
+    const rows = await this.db.query('UPDATE agents SET status = $2, updated_at = now() WHERE agent_id = $1 RETURNING agent_id', [agentId, status]);
+    if (rows.length === 0) throw unknown('agent', agentId);
+  }
+
+  async setTotpSecret(agentId: string, totpSecret: string): Promise<void> {
+    const rows = await this.db.query('UPDATE agents SET totp_secret = $2, updated_at = now() WHERE agent_id = $1 RETURNING agent_id', [
+      agentId,
+      this.box.seal('totp-secret', totpSecret),
+    ]);
+    if (rows.length === 0) throw unknown('agent', agentId);
+  }
+
+  /** Records a TOTP step as used by the agent; false when it was used before (a replay). */
+  async useTotpStep(agentId: string, step: number): Promise<boolean> {
+    const rows = await this.db.query(
+      'INSERT INTO totp_used_steps (agent_id, step) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING step',
+      [agentId, step],
+    );
+    return rows.length > 0;
+  }
+
+  /** Records a ticket as used; false when it was used before. */
+  async useTicket(ticketId: string, expiresAt: Date): Promise<boolean> {
+    const rows = await this.db.query('INSERT INTO used_tickets (ticket_id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING ticket_id', [
+      ticketId,
+      expiresAt,
+    ]);
+    return rows.length > 0;
+  }
+
+  async revokeLogin(loginId: string, expiresAt: Date): Promise<void> {
+    await this.db.query('INSERT INTO revoked_logins (login_id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [loginId, expiresAt]);
+  }
+
+  async isLoginRevoked(loginId: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM revoked_logins WHERE login_id = $1', [loginId])).length > 0;
+  }
+
+  /** Forgets used tickets, revoked logins and TOTP steps too old to matter. */
+  async prune(now = new Date()): Promise<void> {
+    await this.db.query('DELETE FROM used_tickets WHERE expires_at < $1', [now]);
+    await this.db.query('DELETE FROM revoked_logins WHERE expires_at < $1', [now]);
+    await this.db.query(`DELETE FROM totp_used_steps WHERE used_at < $1::timestamptz - interval '10 minutes'`, [now]);
+  }
+
+  async addDesktop(d: NewDesktop): Promise<void> {
+    checkId('desktop', d.desktopId);
+    if (!(RDP_SECURITY as readonly string[]).includes(d.security)) {
+      throw new VdiguardError('invalid-argument', `security must be one of ${RDP_SECURITY.join(', ')}`);
+    }
+    const rows = await this.db.query(
+      `INSERT INTO desktops (desktop_id, display_name, host, port, security, domain, credentials, ignore_cert, cert_fingerprints)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (desktop_id) DO NOTHING RETURNING desktop_id`,
+      [d.desktopId, d.displayName, d.host, d.port, d.security, d.domain, this.box.seal('desktop-credentials', JSON.stringify(d.credentials)), d.ignoreCert, d.certFingerprints],
+    );
+    if (rows.length === 0) throw new VdiguardError('failed-precondition', `desktop ${d.desktopId} already exists`);
+  }
+
+  async assign(desktopId: string, agentId: string): Promise<void> {
+    const [d] = await this.db.query('SELECT 1 FROM desktops WHERE desktop_id = $1', [desktopId]);
+    if (!d) throw unknown('desktop', desktopId);
+    const [a] = await this.db.query('SELECT 1 FROM agents WHERE agent_id = $1', [agentId]);
+    if (!a) throw unknown('agent', agentId);
+    await this.db.query('INSERT INTO desktop_assignments (desktop_id, agent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [desktopId, agentId]);
+  }
+
+  async listDesktops(agentId?: string): Promise<Desktop[]> {
+    const rows = await this.db.query<DesktopRow>(
+      `SELECT d.*, array_remove(array_agg(a.agent_id ORDER BY a.agent_id), NULL) AS agents
+         FROM desktops d LEFT JOIN desktop_assignments a ON a.desktop_id = d.desktop_id
+        GROUP BY d.desktop_id
+       HAVING $1::text IS NULL OR bool_or(a.agent_id = $1)
+        ORDER BY d.desktop_id`,
+      [agentId ?? null],
+    );
+    return rows.map(desktopOf);
+  }
+
+  /** A desktop the agent may use, with its credentials; undefined when unknown or not assigned. */
+  async desktopFor(agentId: string, desktopId: string): Promise<(Desktop & { credentials: DesktopCredentials }) | undefined> {
+    const [row] = await this.db.query<DesktopRow>(
+      `SELECT d.*, ARRAY[a.agent_id] AS agents FROM desktops d
+         JOIN desktop_assignments a ON a.desktop_id = d.desktop_id AND a.agent_id = $1
+        WHERE d.desktop_id = $2`,
+      [agentId, desktopId],
+    );
+    if (!row) return undefined;
+    const text = this.box.open('desktop-credentials', row.credentials);
+    if (text === undefined) throw new VdiguardError('internal', `the credentials of desktop ${desktopId} do not open with this gateway's key`);
+    return { ...desktopOf(row), credentials: JSON.parse(text) as DesktopCredentials };
+  }
+}
+
+function agentOf(r: AgentRow): Agent {
+  return { agentId: r.agent_id, displayName: r.display_name, status: r.status, createdAt: new Date(r.created_at) };
+}
+
+function desktopOf(r: DesktopRow): Desktop {
+  return {
+    desktopId: r.desktop_id,
+    displayName: r.display_name,
+    host: r.host,
+    port: r.port,
+    security: r.security,
+    domain: r.domain,
+    ignoreCert: r.ignore_cert,
+    certFingerprints: r.cert_fingerprints,
+    agents: r.agents ?? [],
+  };
+}
+
+function unknown(kind: string, id: string): VdiguardError {
+  return new VdiguardError('not-found', `no ${kind} ${JSON.stringify(id)}`);
+}

@@ -1,0 +1,153 @@
+/**
+ * A whole gateway for tests: a fresh store, the gateway on a free port in front of a fake guacd,
+ * talking to a fake scorer (or the real one), with one agent and one desktop. Plus a small
+ * Guacamole-over-WebSocket client.
+ */
+import { WebSocket } from 'ws';
+import { openDb, type Db } from '../../lib/db/db.js';
+import { silentLogger, type Logger } from '../../lib/log.js';
+import { loadGatewaySettings, type GatewaySettings } from '../config.js';
+import { startGateway, type RunningGateway } from '../gateway.js';
+import { hashPassword } from '../auth/password.js';
+import { totpCode, newTotpSecret } from '../auth/totp.js';
+import { scorerLink, type ScorerLink } from '../mirror/scorer-link.js';
+import { GuacParser, type Instruction } from '../guac/index.js';
+import { startFakeGuacd, type FakeGuacd } from './fake-guacd.js';
+import { startFakeScorer, type FakeScorer } from './fake-scorer.js';
+import { randomBytes } from 'node:crypto';
+
+export const AGENT = 'alice';
+export const PASSWORD = 'correct horse battery';
+export const DESKTOP = 'desk-1';
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+
+export interface Harness {
+  readonly gateway: RunningGateway;
+  readonly guacd: FakeGuacd;
+  readonly scorer: FakeScorer | undefined;
+  readonly db: Db;
+  readonly totpSecret: string;
+  /** A valid TOTP code for a time step not used yet (steps move on, so each call is fresh). */
+  code(): string;
+  login(): Promise<{ token: string; ticket: string }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(o: { env?: Record<string, string>; db?: Db; link?: ScorerLink; log?: Logger; scorerPort?: number } = {}): Promise<Harness> {
+  const db = o.db ?? (await openDb({}));
+  const guacd = await startFakeGuacd();
+  const scorer = o.link ? undefined : await startFakeScorer(o.scorerPort ?? 0);
+  const settings: GatewaySettings = loadGatewaySettings({
+    VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0',
+    VDIGUARD_GUACD: `127.0.0.1:${guacd.port}`,
+    VDIGUARD_LOGIN_ATTEMPTS_PER_ADDRESS: '10000',
+    VDIGUARD_LOGIN_ATTEMPTS_PER_AGENT: '1000',
+    VDIGUARD_MIRROR_BATCH_MS: '20',
+    ...o.env,
+  });
+  const link = o.link ?? scorerLink({ address: scorer?.address ?? '' }, ADMIN_TOKEN);
+  // The gateway's wall clock moves on one TOTP step per code the test asks for, so replay
+  // protection never refuses a test's own next login.
+  let now = Date.now();
+  const gateway = await startGateway(settings, { log: o.log ?? silentLogger(), db, secretKey: randomBytes(32), scorer: link, adminToken: ADMIN_TOKEN, now: () => now });
+  const totpSecret = newTotpSecret();
+  await gateway.store.addAgent({ agentId: AGENT, displayName: 'Alice', passwordHash: await hashPassword(PASSWORD, { N: 1024, r: 8, p: 1 }), totpSecret });
+  await gateway.store.addDesktop({
+    desktopId: DESKTOP,
+    displayName: 'Desk 1',
+    host: 'desktop.example',
+    port: 3389,
+    security: 'tls',
+    domain: '',
+    ignoreCert: true,
+    certFingerprints: '',
+    credentials: { username: 'alice-rdp', password: 'rdp-secret-π' },
+  });
+  await gateway.store.assign(DESKTOP, AGENT);
+  const code = (): string => {
+    now += 30_000;
+    return totpCode(totpSecret, now);
+  };
+  const h: Harness = {
+    gateway,
+    guacd,
+    scorer,
+    db,
+    totpSecret,
+    code,
+    async login() {
+      const res = await api(gateway.url, '/api/login', { agent: AGENT, password: PASSWORD, code: code() });
+      if (res.status !== 200) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
+      const body = res.body as { token: string; ticket: { ticket: string } };
+      return { token: body.token, ticket: body.ticket.ticket };
+    },
+    async close() {
+      await gateway.close();
+      if (!o.link) link.close();
+      await scorer?.close();
+      await guacd.close();
+      if (!o.db) await db.close();
+    },
+  };
+  return h;
+}
+
+export async function api(base: string, path: string, body?: unknown, token?: string, method = body === undefined ? 'GET' : 'POST'): Promise<{ status: number; body: unknown }> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+/** A Guacamole client over the tunnel, as guacamole-common-js speaks it. */
+export class TunnelClient {
+  readonly received: Instruction[] = [];
+  private readonly parser = new GuacParser({ maxElementLength: 1 << 20, maxInstructionLength: 1 << 21 });
+  readonly closed: Promise<{ code: number; at: number }>;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      for (const r of this.parser.push(data as Buffer)) if (r.instruction) this.received.push(r.instruction);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve({ code, at: performance.now() })));
+  }
+
+  static async open(base: string, ticket: string, extra = ''): Promise<TunnelClient> {
+    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/tunnel?ticket=${encodeURIComponent(ticket)}${extra}`, 'guacamole');
+    const c = new TunnelClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return c;
+  }
+
+  send(text: string): void {
+    this.ws.send(text);
+  }
+
+  /** Waits until an instruction matching `pred` has arrived (or throws after `ms`). */
+  async waitFor(pred: (i: Instruction) => boolean, ms = 3000): Promise<Instruction> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.received.find(pred);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`timed out; received ${this.received.map((i) => i.opcode).join(',')}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+}
+
+export async function until(pred: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

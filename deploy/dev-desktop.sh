@@ -51,11 +51,14 @@ XS
   chown "$user:" "/home/$user/.xsession"
 done
 
-# Start the daemons unless they already run (no systemd here).
+# Start the daemons unless they already run (no systemd here). A pid file left by a daemon that
+# no longer runs (a machine image, a restart) makes the daemon refuse to start: remove it first.
 if ! pgrep -x xrdp-sesman >/dev/null; then
+  rm -f /var/run/xrdp/xrdp-sesman.pid
   xrdp-sesman
 fi
 if ! pgrep -x xrdp >/dev/null; then
+  rm -f /var/run/xrdp/xrdp.pid
   xrdp
 fi
 for _ in $(seq 1 50); do

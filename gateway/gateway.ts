@@ -3,6 +3,9 @@
  * Guacamole WebSocket tunnel; sessions with their tap, mirror and enforcement. Dependencies (store,
  * logger, scorer link, clocks) come in explicitly.
  */
+import { Metadata } from '@grpc/grpc-js';
+import { GatewayTelemetry } from './telemetry.js';
+import { injectContext } from '../lib/telemetry/grpc.js';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -75,8 +78,19 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   });
   const writes = new WriteQueue({ log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
   const audit = new AuditLog(db);
-  const decisions: DecisionSink = { record: (d) => writes.enqueue(`gateway decision ${d.action} in ${d.sessionId}`, () => audit.decision(d)) };
   const sessions = new SessionRegistry();
+  const mirrors = new Set<Mirror>();
+  const telemetry = new GatewayTelemetry(
+    () => sessions.all().filter((s) => !s.scored && s.status !== 'ended').length,
+    () => [...mirrors].reduce((n, m) => n + m.dropped, 0),
+  );
+  const desktopOf = (sessionId: string): string => sessions.get(sessionId)?.id.desktopId ?? '';
+  const decisions: DecisionSink = {
+    record: (d) => {
+      writes.enqueue(`gateway decision ${d.action} in ${d.sessionId}`, () => audit.decision(d));
+      telemetry.decision(d, desktopOf(d.sessionId));
+    },
+  };
   const files = loadStaticFiles();
   const connection = guacLiteFactory({ log, idleMs: settings.idleSeconds * 1000 });
   const pruneTimer = setInterval(() => store.prune().catch(() => undefined), 60_000);
@@ -84,6 +98,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
 
   const startSession: Parameters<typeof openTunnel>[4]['startSession'] = (id) => {
     let mirror: Mirror | undefined;
+    const traceContext = telemetry.sessionStarted(id, telemetry.tunnelOpened(id.trace, id.tunnelStartedAt, id.address));
     const session = new DesktopSession(
       id,
       {
@@ -105,7 +120,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       (event) => mirror?.push(event),
     );
     mirror = new Mirror({
-      connect: () => deps.scorer.session(),
+      connect: () => deps.scorer.session(injectContext(new Metadata(), traceContext)),
       open: {
         sessionId: id.sessionId,
         agentId: id.agentId,
@@ -119,7 +134,12 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       onScored: (scored, why) => session.onScored(scored, why),
       log,
     });
-    session.once('ended', (reason: string) => mirror?.close(reason));
+    mirrors.add(mirror);
+    session.once('ended', (reason: string) => {
+      mirror?.close(reason);
+      if (mirror) mirrors.delete(mirror);
+      telemetry.sessionEnded(id.sessionId, { outcome: session.endAction ?? 'closed', reason, minTrust: session.minTrust, finalTrust: session.trust });
+    });
     sessions.add(session);
     log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session started');
     return session;
@@ -138,11 +158,11 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     const route = `${req.method} ${url.pathname}`;
     if (route === 'POST /api/login') {
       const body = await readJson(req);
-      return sendJson(res, 200, await login.login({ agent: body.agent, password: body.password, code: body.code, desktop: body.desktop }, address));
+      return sendJson(res, 200, await telemetry.request('gateway.login', address, () => login.login({ agent: body.agent, password: body.password, code: body.code, desktop: body.desktop }, address)));
     }
     if (route === 'POST /api/tickets') {
       const body = await readJson(req);
-      return sendJson(res, 200, await login.ticket(bearer(req), body.desktop));
+      return sendJson(res, 200, await telemetry.request('gateway.ticket', address, () => login.ticket(bearer(req), body.desktop)));
     }
     if (route === 'POST /api/challenge') {
       const body = await readJson(req);

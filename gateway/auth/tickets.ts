@@ -6,6 +6,7 @@
  * builds it server-side only after a ticket is redeemed.
  */
 import { randomBytes } from 'node:crypto';
+import { context, propagation } from '@opentelemetry/api';
 import { VdiguardError } from '../../lib/errors.js';
 import type { SecretBox } from './secret-box.js';
 
@@ -18,6 +19,8 @@ export interface TicketClaims {
   readonly loginId: string;
   /** Expiry, milliseconds since the Unix epoch. */
   readonly exp: number;
+  /** W3C traceparent of the login that issued it, so the desktop session joins the login's trace. */
+  readonly trace?: string;
 }
 
 export interface TicketDeps {
@@ -37,7 +40,9 @@ export class Tickets {
   }
 
   issue(agentId: string, desktopId: string, loginId: string): { ticket: string; expiresAt: number } {
-    const claims: TicketClaims = { id: randomBytes(16).toString('base64url'), agentId, desktopId, loginId, exp: this.now() + this.d.ttlMs };
+    const carrier: Record<string, string> = {};
+    propagation.inject(context.active(), carrier);
+    const claims: TicketClaims = { id: randomBytes(16).toString('base64url'), agentId, desktopId, loginId, exp: this.now() + this.d.ttlMs, trace: carrier.traceparent };
     return { ticket: this.d.box.seal('ticket', JSON.stringify(claims)), expiresAt: claims.exp };
   }
 

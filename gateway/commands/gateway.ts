@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatHostPort, isLoopback } from '../../lib/config.js';
 import { openDb, type Db } from '../../lib/db/db.js';
+import { startTelemetry } from '../../lib/telemetry/telemetry.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { loadScorerSettings, type ScorerSettings } from '../../scorer/config.js';
 import { resolveAdminToken, startScorer, type RunningScorer } from '../../scorer/service/server.js';
@@ -60,11 +61,14 @@ export async function runGateway(overrides: Partial<Record<keyof typeof GATEWAY_
     throw new VdiguardError('invalid-argument', `the built-in bridge listens on this machine only; VDIGUARD_GUACD is ${formatHostPort(gs.guacd)}: set VDIGUARD_GATEWAY_BRIDGE=off to use guacd there`);
   }
   const bridge = gs.bridge === 'builtin' ? startBridgeChild(gs.guacd, log.child({ component: 'bridge-supervisor' })) : undefined;
+  // Before the services: their instruments bind to whatever provider exists when they are created.
+  const telemetry = startTelemetry('vdiguard-gateway');
   let system: System;
   try {
     system = await startSystem(gs, ss, log);
   } catch (err) {
     await bridge?.stop();
+    await telemetry.shutdown();
     throw err;
   }
   process.stderr.write(`vdiguard gateway on ${system.gateway.url} (desktops through ${bridge ? 'the built-in bridge on ' : ''}${formatHostPort(gs.guacd)}; scorer ${gs.scorer ?? system.scorer?.address}; admin page ${system.gateway.url}/admin)\n`);
@@ -78,4 +82,5 @@ export async function runGateway(overrides: Partial<Record<keyof typeof GATEWAY_
   });
   await system.close();
   await bridge?.stop();
+  await telemetry.shutdown();
 }

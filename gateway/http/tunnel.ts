@@ -22,7 +22,20 @@ export interface TunnelDeps {
   readonly guacd: HostPort;
   readonly connection: (ws: EventEmitter, settings: Record<string, string>, display: DisplayRequest) => GuacLiteConnection;
   /** Creates and registers the session (its mirror included). */
-  readonly startSession: (id: { sessionId: string; agentId: string; desktopId: string; loginId: string; address: string; userAgent: string; width: number; height: number }) => DesktopSession;
+  readonly startSession: (id: {
+    sessionId: string;
+    agentId: string;
+    desktopId: string;
+    loginId: string;
+    address: string;
+    userAgent: string;
+    width: number;
+    height: number;
+    /** The login's trace context, carried by the ticket. */
+    trace: string | undefined;
+    /** When the ticket check began (epoch ms), for the tunnel's span. */
+    tunnelStartedAt: number;
+  }) => DesktopSession;
 }
 
 /** The WebSocket as guacamole-lite sees it: messages from the browser arrive only through the tap. */
@@ -61,6 +74,7 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
   ws.once('message', early);
   let claims;
   let desktop;
+  const tunnelStartedAt = Date.now();
   try {
     claims = await d.login.tickets.redeem(url.searchParams.get('ticket') ?? '');
     desktop = await d.store.desktopFor(claims.agentId, claims.desktopId);
@@ -85,6 +99,8 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
     userAgent,
     width: display.width ?? 1024,
     height: display.height ?? 768,
+    trace: claims.trace,
+    tunnelStartedAt,
   });
   const socket = new TappedSocket(ws);
   const settings: Record<string, string> = {

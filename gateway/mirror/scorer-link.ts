@@ -9,7 +9,8 @@ import { VdiguardError } from '../../lib/errors.js';
 import type { SessionStream } from './mirror.js';
 
 export interface ScorerLink {
-  session(): SessionStream;
+  /** A Session stream; `metadata` carries the trace context of the gateway's session. */
+  session(metadata?: Metadata): SessionStream;
   confirmIdentity(sessionId: string): Promise<boolean>;
   profiles(): Promise<ProfileStatus[]>;
   close(): void;
@@ -20,7 +21,7 @@ export function scorerLink(o: ScorerClientOptions, adminToken: string | undefine
   let admin: ProfileAdminServiceClient | undefined;
   const deadline = (ms: number): Date => new Date(Date.now() + ms);
   return {
-    session: () => client.session(),
+    session: (metadata) => client.session(metadata ?? new Metadata()),
     confirmIdentity: (sessionId) =>
       new Promise((resolve, reject) =>
         client.confirmIdentity({ sessionId }, new Metadata(), { deadline: deadline(5000) }, (err, res) => (err ? reject(err) : resolve(res.accepted))),

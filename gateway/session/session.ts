@@ -84,9 +84,13 @@ export class DesktopSession extends EventEmitter {
   readonly startedAt: Date;
   status: SessionStatus = 'active';
   trust = 1;
+  /** Lowest trust the scorer reported in this session. */
+  minTrust = 1;
   state = 'unscored';
   scored = true;
   endReason = '';
+  /** The gateway's action that ended the session; undefined when the browser or desktop went away. */
+  endAction: GatewayAction | undefined;
   /** Monotonic time the terminate verdict arrived, and the WebSocket was closed (for the benchmark). */
   terminateVerdictAt: number | undefined;
   private controls: SessionControls | undefined;
@@ -129,6 +133,7 @@ export class DesktopSession extends EventEmitter {
   onVerdict(v: Verdict): void {
     if (this.status === 'ended') return;
     this.trust = v.trust;
+    this.minTrust = Math.min(this.minTrust, v.trust);
     this.state = STATE_NAMES[v.state] ?? 'unknown';
     const point = { atMs: v.atTimeMs, trust: v.trust, modality: v.modality === 1 ? 'keystroke' : 'mouse', score: Number.isNaN(v.windowScore) ? -1 : v.windowScore };
     this.trail.push(point);
@@ -228,6 +233,7 @@ export class DesktopSession extends EventEmitter {
 
   private end(action: GatewayAction, reason: string, shown = { message: ENDED_MESSAGE, status: GuacStatus.SESSION_CLOSED as GuacStatusCode }, source: 'gateway' | 'admin' = 'gateway'): void {
     if (this.status === 'ended') return;
+    this.endAction = action;
     this.record(action, reason, source);
     this.d.log.warn({ sessionId: this.id.sessionId, agentId: this.id.agentId, action, trust: this.trust, reason }, 'session ended by the gateway');
     if (action !== 'protocol-error') this.d.revokeLogin(this.id.loginId);

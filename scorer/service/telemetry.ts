@@ -6,8 +6,9 @@
  * (lib/telemetry), or everything it does is a no-op.
  */
 import { INVALID_SPAN_CONTEXT, metrics, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { logs, SeverityNumber, type LogRecord } from '@opentelemetry/api-logs';
-import { ATTR, DECISION_EVENT } from '../../lib/telemetry/attributes.js';
+import { logs } from '@opentelemetry/api-logs';
+import { ATTR } from '../../lib/telemetry/attributes.js';
+import { decisionLogRecord } from '../../lib/telemetry/records.js';
 import type { Decision } from '../store/audit.js';
 import type { SessionVerdict } from '../session/session.js';
 
@@ -17,32 +18,6 @@ export interface SessionSummary {
   readonly minTrust: number | null;
   readonly finalTrust: number | null;
   readonly windowsScored: number;
-}
-
-const SEVERITY: Record<string, SeverityNumber> = {
-  terminate: SeverityNumber.WARN,
-  challenge: SeverityNumber.INFO2,
-  'identity-confirmed': SeverityNumber.INFO,
-};
-
-/** The log record of a security decision. */
-export function decisionLogRecord(d: Decision, desktopId: string): LogRecord {
-  return {
-    eventName: DECISION_EVENT,
-    severityNumber: SEVERITY[d.action] ?? SeverityNumber.INFO,
-    severityText: SEVERITY[d.action] === SeverityNumber.WARN ? 'WARN' : 'INFO',
-    body: d.reason,
-    timestamp: d.decidedAt,
-    attributes: {
-      [ATTR.sessionId]: d.sessionId,
-      [ATTR.agentId]: d.agentId,
-      [ATTR.desktopId]: desktopId,
-      [ATTR.action]: d.action,
-      [ATTR.source]: d.source,
-      [ATTR.trust]: d.trust,
-      [ATTR.trustState]: d.state,
-    },
-  };
 }
 
 /** The attributes a session span ends with. */

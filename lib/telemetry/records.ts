@@ -1,0 +1,28 @@
+/** Telemetry records built by pure functions, shared by the gateway and the scorer. */
+import { SeverityNumber, type LogRecord } from '@opentelemetry/api-logs';
+import { ATTR, DECISION_EVENT } from './attributes.js';
+import type { Decision } from '../../scorer/store/audit.js';
+
+/** Decisions that end or endanger a session are warnings; the rest are information. */
+const WARNINGS = new Set(['terminate', 'fail-closed', 'fail-open', 'challenge-failed', 'admin-kill', 'monitor-terminate', 'protocol-error']);
+
+/** The log record of a security decision, taken by the scorer, the gateway or an admin. */
+export function decisionLogRecord(d: Decision, desktopId: string): LogRecord {
+  const warning = WARNINGS.has(d.action);
+  return {
+    eventName: DECISION_EVENT,
+    severityNumber: warning ? SeverityNumber.WARN : SeverityNumber.INFO,
+    severityText: warning ? 'WARN' : 'INFO',
+    body: d.reason,
+    timestamp: d.decidedAt,
+    attributes: {
+      [ATTR.sessionId]: d.sessionId,
+      [ATTR.agentId]: d.agentId,
+      [ATTR.desktopId]: desktopId,
+      [ATTR.action]: d.action,
+      [ATTR.source]: d.source,
+      [ATTR.trust]: d.trust,
+      [ATTR.trustState]: d.state,
+    },
+  };
+}

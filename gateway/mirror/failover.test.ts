@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { Verdict } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { silentLogger } from '../../lib/log.js';
+import { startTcpProxy } from '../../lib/testing/tcp-proxy.js';
+import { TEST_STORES } from '../../lib/testing/databases.js';
+import { scorerClient } from '../../scorer/client.js';
+import { startTestScorer } from '../../scorer/testing/scorer-harness.js';
+import { ALICE, typing } from '../../scorer/testing/typist.js';
+import { until } from '../testing/harness.js';
+import { Mirror } from './mirror.js';
+
+test('when its scorer goes away, a session carries on with another scorer of the same store', async () => {
+  const { db, drop } = await TEST_STORES[0]!.create();
+  const first = await startTestScorer(db);
+  const second = await startTestScorer(db);
+  // The gateway reaches "the scorer" at one address, as through a Kubernetes Service.
+  const [host, port] = first.address.split(':') as [string, string];
+  let proxy = await startTcpProxy(host, Number(port));
+  const client = scorerClient({ address: `127.0.0.1:${proxy.port}` });
+  const verdicts: Verdict[] = [];
+  const sessionId = randomUUID();
+  const mirror = new Mirror({
+    connect: () => client.session(),
+    open: { sessionId, agentId: 'alice', desktopId: 'd1', client: { address: 'test', userAgent: 'test', screenWidth: 0, screenHeight: 0 } },
+    batchMs: 10,
+    batchEvents: 100,
+    bufferEvents: 10_000,
+    onVerdict: (v) => verdicts.push(v),
+    onScored: () => undefined,
+    log: silentLogger(),
+    backoff: { initialMs: 20, maxMs: 100 },
+  });
+  try {
+    const events = typing(ALICE, 400, 1);
+    for (const e of events.slice(0, 200)) mirror.push(e);
+    await until(() => verdicts.length >= 1, 5000, 'a verdict from the first scorer');
+    assert.equal(first.engine.activeSessions, 1);
+
+    // The first scorer's pod goes away; the Service now routes to the second one.
+    const listenPort = proxy.port;
+    await proxy.close();
+    await first.close();
+    const [host2, port2] = second.address.split(':') as [string, string];
+    proxy = await startTcpProxyOn(listenPort, host2, Number(port2));
+    for (const e of events.slice(200)) mirror.push(e);
+    await until(() => second.engine.activeSessions === 1 && verdicts.length >= 4, 10_000, 'verdicts from the second scorer');
+    assert.equal(mirror.dropped, 0, 'nothing was dropped on the way');
+  } finally {
+    mirror.close('done');
+    client.close();
+    await proxy.close();
+    await second.close();
+    await drop();
+  }
+});
+
+/** The forwarder again on the port the client already knows. */
+async function startTcpProxyOn(listenPort: number, host: string, port: number) {
+  for (let i = 0; ; i++) {
+    try {
+      return await startTcpProxy(host, port, listenPort);
+    } catch (err) {
+      if (i > 20) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

@@ -10,6 +10,7 @@ import { writeRecording } from './recording/writer.js';
 import { splitIndex } from './recording/split.js';
 import { formatVerdict, replay, verdictJson } from './commands/replay.js';
 import { adminCall, enroll, formatStatus, type AdminOptions } from './commands/admin.js';
+import { registerEvalCommands } from './eval/command.js';
 
 interface ClientFlags {
   scorer: string;
@@ -36,6 +37,7 @@ function clientOptions(f: ClientFlags): AdminOptions {
 }
 
 export function registerScorerCommands(program: Command): void {
+  registerEvalCommands(program);
   program
     .command('scorer')
     .description('run the scoring service (gRPC) on the embedded store, or PostgreSQL when DATABASE_URL is set')

@@ -60,7 +60,7 @@ const DEFAULTS = { windowActions: 20, pauseMs: 500, minPoints: 5, dragMinPx: 5, 
 export function mouseOptions(o: MouseOptions = {}): Required<MouseOptions> {
   const windowActions = o.windowActions ?? DEFAULTS.windowActions;
   const r = { ...DEFAULTS, ...o, windowActions, hopActions: o.hopActions ?? windowActions };
-  if (!Number.isInteger(r.windowActions) || r.windowActions < 1 || r.windowActions > 1000) throw new RangeError('windowActions must be a whole number from 1 to 1000');
+  if (!Number.isInteger(r.windowActions) || r.windowActions < 1 || r.windowActions > 100_000) throw new RangeError('windowActions must be a whole number from 1 to 100000');
   if (!Number.isInteger(r.hopActions) || r.hopActions < 1 || r.hopActions > r.windowActions) throw new RangeError('hopActions must be a whole number from 1 to windowActions');
   if (!(r.pauseMs > 0) || !(r.minPoints >= 3) || !(r.maxPoints >= r.minPoints)) throw new RangeError('pauseMs must be positive, minPoints at least 3 and maxPoints at least minPoints');
   return r;

@@ -23,7 +23,16 @@ export interface PipelineOptions {
   readonly mouse?: MouseOptions;
 }
 
+/** Builds a pipeline set for given extractor options (the evaluation varies window sizes). */
+export type PipelineFactory = (options?: PipelineOptions) => ModalityPipeline[];
+
+/** The production pipelines: what the scorer, enrolment and `vdiguard eval` use by default. */
 export function defaultPipelines(options: PipelineOptions = {}): ModalityPipeline[] {
+  return baselinePipelines(options);
+}
+
+/** The foundation issue's baseline (scaled Manhattan on both modalities), kept as the comparison row. */
+export function baselinePipelines(options: PipelineOptions = {}): ModalityPipeline[] {
   return [
     {
       modality: 'keystroke',

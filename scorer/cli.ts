@@ -5,6 +5,7 @@ import { importDataset } from './datasets/import.js';
 import { DATASET_KINDS, type DatasetKind } from './datasets/types.js';
 import { measureAalto, measureSapimouse } from './models/measure-datasets.js';
 import { runScorer } from './commands/scorer.js';
+import { runTrain } from './commands/train.js';
 import { readRecordingEvents } from './recording/reader.js';
 import { writeRecording } from './recording/writer.js';
 import { splitIndex } from './recording/split.js';
@@ -44,6 +45,15 @@ export function registerScorerCommands(program: Command): void {
     .option('--listen <host:port>', 'address to serve on (VDIGUARD_SCORER_LISTEN; default 127.0.0.1:50051)')
     .option('--data <dir>', 'data directory of the embedded store (VDIGUARD_DATA_DIR; default ./.vdiguard)')
     .action((o: { listen?: string; data?: string }) => runScorer({ listen: o.listen, dataDir: o.data }));
+
+  program
+    .command('train')
+    .description("refit every agent's templates against the deployment's own population of agents (new profile versions)")
+    .option('--data <dir>', 'data directory of the embedded store (VDIGUARD_DATA_DIR; default ./.vdiguard), or DATABASE_URL')
+    .action(async (o: { data?: string }) => {
+      const r = await runTrain({ dataDir: o.data });
+      process.stderr.write(`refitted ${r.agents} profiles against the population\n`);
+    });
 
   clientCommand(program, 'replay', false)
     .description('stream a recorded session through a running scorer and print each verdict')

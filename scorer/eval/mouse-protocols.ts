@@ -40,15 +40,27 @@ async function userDirs(dir: string, limit?: number): Promise<string[]> {
   return names.slice(0, limit ?? names.length);
 }
 
-function fitTemplate(factory: PipelineFactory, events: readonly InputEvent[][]): { template: JsonValue | null; model: string } {
+/** Each user's enrolment windows from the pipeline. */
+function enrolWindows(factory: PipelineFactory, events: readonly InputEvent[][]): number[][] {
   const p = pipelineOf(factory, 'mouse');
-  const windows = events.flatMap((ev) => vectorsOf(p, ev));
-  try {
-    return { template: p.model.fit(windows), model: p.model.name };
-  } catch (err) {
-    if (err instanceof VdiguardError && err.code === 'failed-precondition') return { template: null, model: p.model.name };
-    throw err;
-  }
+  return events.flatMap((ev) => vectorsOf(p, ev));
+}
+
+/**
+ * Templates of every user, each fitted with the other users' enrolment windows as the background
+ * (population negatives), as a deployment fits an agent against its other enrolled agents.
+ */
+function fitAll(factory: PipelineFactory, windows: readonly number[][][]): (JsonValue | null)[] {
+  const p = pipelineOf(factory, 'mouse');
+  return windows.map((own, i) => {
+    const others = windows.filter((_, j) => j !== i);
+    try {
+      return p.model.fit(own, { background: { agents: others.length, windows: others.flat() } });
+    } catch (err) {
+      if (err instanceof VdiguardError && err.code === 'failed-precondition') return null;
+      throw err;
+    }
+  });
 }
 
 export interface BalabitResult {
@@ -65,13 +77,18 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
   let sessions = 0;
   let unscored = 0;
   let seed = 1;
+  const train: InputEvent[][][] = [];
   for (const user of users) {
-    const train: InputEvent[][] = [];
+    const sessionsOfUser: InputEvent[][] = [];
     for (const f of (await readdir(join(o.data, 'training_files', user))).sort()) {
       const r = await importBalabitFile(join(o.data, 'training_files', user, f), { timestamp: o.timestamp });
-      train.push(jitterEvents(r.events, o.jitterMs, seed++));
+      sessionsOfUser.push(jitterEvents(r.events, o.jitterMs, seed++));
     }
-    const templates = o.rows.map((r) => fitTemplate(r.factory, train));
+    train.push(sessionsOfUser);
+  }
+  const templates = o.rows.map((spec) => fitAll(spec.factory, train.map((t) => enrolWindows(spec.factory, t))));
+  o.progress(`balabit: ${users.length} users enrolled from training_files`);
+  for (const [u, user] of users.entries()) {
     const tests = (await readdir(join(o.data, 'test_files', user))).filter((f) => labels.has(f)).sort();
     for (const f of tests) {
       const r = await importBalabitFile(join(o.data, 'test_files', user, f), { timestamp: o.timestamp });
@@ -80,7 +97,7 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
       sessions++;
       let missing = false;
       o.rows.forEach((spec, i) => {
-        const t = templates[i]?.template ?? null;
+        const t = templates[i]?.[u] ?? null;
         const v = wholeWindow(spec.factory, 'mouse', events, MIN_ACTIONS);
         let s = t !== null && v !== undefined ? pipelineOf(spec.factory, 'mouse').model.score(t, v) : Number.NaN;
         if (!Number.isFinite(s)) {
@@ -91,7 +108,7 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
       });
       if (missing) unscored++;
     }
-    o.progress(`balabit: ${user} enrolled from ${train.length} sessions, ${tests.length} labelled test sessions scored`);
+    o.progress(`balabit: ${user}: ${tests.length} labelled test sessions scored`);
   }
   return { rows, sessions, unscored };
 }
@@ -134,15 +151,16 @@ export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number
     const p = pipelineOf(spec.factory, 'mouse');
     const row: ScoredRow = { row: spec.row, model: p.model.name, genuine: [], impostor: [] };
     const vectors = probes.map((x) => wholeWindow(spec.factory, 'mouse', x.slice, MIN_ACTIONS));
-    for (const e of enrol) {
-      const { template } = fitTemplate(spec.factory, [e.events]);
-      if (template === null) continue;
+    const templates = fitAll(spec.factory, enrol.map((e) => enrolWindows(spec.factory, [e.events])));
+    enrol.forEach((e, u) => {
+      const template = templates[u] ?? null;
+      if (template === null) return;
       probes.forEach((x, i) => {
         const v = vectors[i];
         if (v === undefined) return;
         (x.user === e.user ? row.genuine : row.impostor).push(p.model.score(template, v));
       });
-    }
+    });
     o.progress(`sapimouse: ${spec.row} (${p.model.name}) scored`);
     rows.push(row);
   }

@@ -122,7 +122,9 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, a.enrol);
       await enroll({ ...client, agent: a.id, file });
     });
-    o.progress(`takeover: ${agents.length} agents enrolled through the admin API`);
+    // What `vdiguard train` does: refit every agent against the now-enrolled population.
+    await scorer.engine.refitProfiles();
+    o.progress(`takeover: ${agents.length} agents enrolled through the admin API and refitted against the population`);
 
     const genuineScores: number[] = [];
     const impostorScores: number[] = [];

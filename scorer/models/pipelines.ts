@@ -10,6 +10,7 @@ import { KeystrokeExtractor, type KeystrokeOptions } from '../features/keystroke
 import { MouseExtractor, type MouseOptions } from '../features/mouse.js';
 import type { ModalityModel } from './types.js';
 import { ScaledManhattan } from './scaled-manhattan.js';
+import { ActionMlp } from './action-mlp.js';
 
 /** How one modality turns events into calibrated window scores. */
 export interface ModalityPipeline {
@@ -28,7 +29,15 @@ export type PipelineFactory = (options?: PipelineOptions) => ModalityPipeline[];
 
 /** The production pipelines: what the scorer, enrolment and `vdiguard eval` use by default. */
 export function defaultPipelines(options: PipelineOptions = {}): ModalityPipeline[] {
-  return baselinePipelines(options);
+  const [keystroke] = baselinePipelines(options);
+  return [
+    keystroke as ModalityPipeline,
+    {
+      modality: 'mouse',
+      createExtractor: () => new MouseExtractor({ ...options.mouse, actionVectors: true }),
+      model: new ActionMlp() as unknown as ModalityModel<JsonValue>,
+    },
+  ];
 }
 
 /** The foundation issue's baseline (scaled Manhattan on both modalities), kept as the comparison row. */

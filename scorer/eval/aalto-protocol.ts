@@ -7,7 +7,7 @@
  * participants only, which are checked to be disjoint from the evaluated ones.
  */
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { VdiguardError } from '../../lib/errors.js';
 import { importAaltoFile } from '../datasets/aalto.js';
@@ -28,6 +28,8 @@ export interface AaltoEvalOptions {
   readonly lengths: readonly number[];
   readonly jitterMs: number;
   readonly users?: number;
+  /** Population participants to use (default 200). */
+  readonly populationUsers?: number;
   readonly progress: Progress;
 }
 
@@ -52,15 +54,24 @@ interface Participant {
 
 export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
   const files = await aaltoFiles(o.data, o.users);
-  let populationUsers = 0;
+  // The population: another folder (checked disjoint), or the same folder's participants after
+  // the evaluated ones.
+  let popFiles: string[] = [];
   if (o.population !== undefined) {
-    const pop = new Set((await aaltoFiles(o.population)).map((f) => parseInt(f, 10)));
-    const overlap = files.filter((f) => pop.has(parseInt(f, 10)));
-    if (overlap.length > 0) {
-      throw new VdiguardError('invalid-argument', `--population shares ${overlap.length} participants with --data (for example ${overlap[0]}); population models must be trained on other people`);
+    const same = resolve(o.population) === resolve(o.data);
+    const chosen = new Set(files.map((f) => parseInt(f, 10)));
+    const all = await aaltoFiles(o.population);
+    if (!same) {
+      const overlap = all.filter((f) => chosen.has(parseInt(f, 10)));
+      if (overlap.length > 0) {
+        throw new VdiguardError('invalid-argument', `--population shares ${overlap.length} participants with --data (for example ${overlap[0]}); population models must be trained on other people`);
+      }
     }
-    populationUsers = pop.size;
+    popFiles = all.filter((f) => !chosen.has(parseInt(f, 10))).slice(0, o.populationUsers ?? 200);
   }
+  const population: InputEvent[][] = [];
+  for (const f of popFiles) population.push(jitterEvents((await importAaltoFile(join(o.population as string, f))).events, o.jitterMs, 1_000_000 + population.length));
+  const populationUsers = population.length;
   const people: Participant[] = [];
   let seed = 1;
   for (const f of files) {
@@ -73,6 +84,9 @@ export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
   for (const spec of o.rows) {
     const enrolPipe = pipelineOf(spec.factory, 'keystroke', { keystroke: { windowKeys: ENROL_KEYS } });
     const model = enrolPipe.model;
+    // Population models learn from the population's enrolment sequences only.
+    const popWindows = population.map((ev) => vectorsOf(enrolPipe, ev).slice(0, ENROL_SEQUENCES)).filter((w) => w.length > 0);
+    const context = popWindows.length > 0 ? { background: { agents: popWindows.length, windows: popWindows.flat() } } : {};
     // Per participant: the template and the events after the enrolment sequences.
     const enrolled: { id: string; template: JsonValue; rest: InputEvent[] }[] = [];
     for (const p of people) {
@@ -80,7 +94,7 @@ export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
       if (w.length <= ENROL_SEQUENCES) continue;
       const end = (w[ENROL_SEQUENCES - 1] as { endTimeMs: number }).endTimeMs;
       const rest = p.events.filter((e) => e.timeMs > end);
-      enrolled.push({ id: p.id, template: model.fit(w.slice(0, ENROL_SEQUENCES).map((x) => x.vector)), rest });
+      enrolled.push({ id: p.id, template: model.fit(w.slice(0, ENROL_SEQUENCES).map((x) => x.vector), context), rest });
     }
     evaluated = enrolled.length;
     for (const len of o.lengths) {

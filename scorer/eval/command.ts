@@ -94,11 +94,12 @@ export function registerEvalCommands(program: Command): void {
   common(ev.command('aalto'))
     .description('TypeNet protocol: 5 enrolment sequences of 50 keystrokes, genuine and impostor sequences of 50/100/200')
     .requiredOption('--data <dir>', 'folder of <ID>_keystrokes.txt files to evaluate on')
-    .option('--population <dir>', 'folder of other participants, the only ones population models may train on (disjoint from --data)')
-    .action(async (f: CommonFlags & { data: string; population?: string }) => {
+    .option('--population <dir>', 'folder of other participants, the only ones population models may train on (disjoint from --data; the same folder means the participants after the --users evaluated ones)')
+    .option('--population-users <n>', 'population participants to use', '200')
+    .action(async (f: CommonFlags & { data: string; population?: string; populationUsers: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       const lengths = [50, 100, 200];
-      const r = await evalAalto({ data: f.data, population: f.population, rows: evalRows(), lengths, jitterMs, users: numberFlag('users', f.users, 2), progress: stderrProgress });
+      const r = await evalAalto({ data: f.data, population: f.population, rows: evalRows(), lengths, jitterMs, users: numberFlag('users', f.users, 2), populationUsers: numberFlag('population-users', f.populationUsers, 1), progress: stderrProgress });
       const at = (len: number): RowFigures[] => (r.byLength.get(len) ?? []).map(figuresOf);
       const main = at(50)[0] as RowFigures;
       const text = lengths.map((l) => `${l}-keystroke sequences:\n${table(at(l))}`).join('\n');

@@ -10,7 +10,7 @@ import { KeystrokeExtractor, type KeystrokeOptions } from '../features/keystroke
 import { MouseExtractor, type MouseOptions } from '../features/mouse.js';
 import type { ModalityModel } from './types.js';
 import { ScaledManhattan } from './scaled-manhattan.js';
-import { ActionMlp } from './action-mlp.js';
+import { ActionMlp, KeyMlp } from './unit-mlp.js';
 
 /** How one modality turns events into calibrated window scores. */
 export interface ModalityPipeline {
@@ -29,9 +29,12 @@ export type PipelineFactory = (options?: PipelineOptions) => ModalityPipeline[];
 
 /** The production pipelines: what the scorer, enrolment and `vdiguard eval` use by default. */
 export function defaultPipelines(options: PipelineOptions = {}): ModalityPipeline[] {
-  const [keystroke] = baselinePipelines(options);
   return [
-    keystroke as ModalityPipeline,
+    {
+      modality: 'keystroke',
+      createExtractor: () => new KeystrokeExtractor({ ...options.keystroke, keyVectors: true }),
+      model: new KeyMlp() as unknown as ModalityModel<JsonValue>,
+    },
     {
       modality: 'mouse',
       createExtractor: () => new MouseExtractor({ ...options.mouse, actionVectors: true }),

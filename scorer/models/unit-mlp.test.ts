@@ -7,7 +7,10 @@ import { ACTION_FEATURES, MouseExtractor } from '../features/mouse.js';
 import { windowsOf } from '../features/windows.js';
 import { emptyProfile } from '../profile/profile.js';
 import { seededRandom } from '../../lib/random.js';
-import { ActionMlp, meanOfActions } from './action-mlp.js';
+import { ActionMlp, KeyMlp, meanOfActions } from './unit-mlp.js';
+import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js';
+import { ALICE, MALLORY, typing } from '../testing/typist.js';
+import { KeystrokeExtractor } from '../features/keystroke.js';
 import { rocAuc } from './metrics.js';
 import { mlpLogit, trainMlp } from './mlp.js';
 import { PopulationSample } from './population.js';
@@ -77,7 +80,7 @@ test('SapiMouse users: the classifier against the others beats the fallback, and
     users.forEach((u, i) => {
       const others = users.filter((_, j) => j !== i);
       const t = model.fit(u.enrol, withPopulation ? { background: { agents: others.length, windows: others.flatMap((o) => o.enrol) } } : {});
-      assert.equal(t.kind, withPopulation ? 'action-mlp' : 'fallback');
+      assert.equal(t.kind, withPopulation ? 'mlp' : 'fallback');
       assert.deepEqual(JSON.parse(JSON.stringify(t)), t, 'the template is plain JSON');
       users.forEach((o, j) => o.test.forEach((v) => (i === j ? g : im).push(model.score(t, v))));
     });
@@ -88,4 +91,21 @@ test('SapiMouse users: the classifier against the others beats the fallback, and
   assert.ok(withPop.auc > 0.8, `population AUC ${withPop.auc}`);
   assert.ok(withPop.auc > fallback.auc, `population ${withPop.auc} vs fallback ${fallback.auc}`);
   assert.ok(withPop.g.every(Number.isFinite));
+});
+
+test('key vectors: window features, then per keystroke its class, previous class and timings; the key model fuses both', () => {
+  const ex = () => new KeystrokeExtractor({ keyVectors: true });
+  const alice = windowsOf(typing(ALICE, 600, 1), ex()).map((w) => w.vector);
+  const mallory = windowsOf(typing(MALLORY, 300, 2), ex()).map((w) => w.vector);
+  assert.equal(alice[0]!.length, KEYSTROKE_FEATURES.length + 50 * KEY_UNIT_FEATURES.length);
+  const plain = windowsOf(typing(ALICE, 600, 1), new KeystrokeExtractor()).map((w) => w.vector);
+  assert.deepEqual(alice[0]!.slice(0, KEYSTROKE_FEATURES.length), plain[0]);
+  const others = [3, 4, 5, 6, 7].flatMap((seed) => windowsOf(typing({ dwellMs: 80 + 15 * seed, flightMs: 180 + 30 * seed, spread: 0.3 }, 300, seed), ex()).map((w) => w.vector));
+  const m = new KeyMlp({ epochs: 10 });
+  const t = m.fit(alice.slice(0, 6), { background: { agents: 5, windows: others } });
+  assert.equal(t.kind, 'mlp');
+  assert.ok(t.fallback !== null, 'the key model keeps the window-statistics template beside the classifier');
+  const own = alice.slice(6).map((v) => m.score(t, v));
+  const imp = mallory.map((v) => m.score(t, v));
+  assert.ok(Math.max(...own) < Math.min(...imp), `own ${own} vs impostor ${imp}`);
 });

@@ -1,6 +1,8 @@
 /**
- * The mouse model: a per-agent classifier of single mouse actions against other agents' actions
- * (population negatives), whose per-action log-odds are averaged over the window.
+ * Per-unit models: a per-agent classifier of single units of behaviour (mouse actions, keystrokes)
+ * against other agents' units (population negatives), whose per-unit log-odds are averaged over the
+ * window. A window vector is `header` values (the baseline's window features) followed by `stride`
+ * values per unit. `ActionMlp` (mouse) and `KeyMlp` (keyboard) are its two layouts.
  *
  * Per-action models are much stronger than models of window means (Antal & Egyed-Zsigmond, arXiv
  * 1810.04668: per-action classifiers against other users, aggregated over actions). Windows come
@@ -18,17 +20,29 @@
  */
 import { VdiguardError } from '../../lib/errors.js';
 import { ACTION_FEATURES } from '../features/mouse.js';
+import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js';
 import { mlpLogit, trainMlp, type MlpTraining, type MlpWeights } from './mlp.js';
 import { ScaledManhattan, type ScaledManhattanTemplate } from './scaled-manhattan.js';
 import type { FitContext, ModalityModel } from './types.js';
 
 const NF = ACTION_FEATURES.length;
+
+/** How a modality's window vectors hold their units. */
+export interface UnitLayout {
+  readonly name: string;
+  /** Values before the first unit (window-level features). */
+  readonly header: number;
+  /** Values per unit. */
+  readonly stride: number;
+  /** The vector the fallback (scaled Manhattan) template uses. */
+  readonly fallbackVector: (v: readonly number[]) => number[];
+}
 /** Clip of standardised features. */
 const CLIP = 5;
 
-export interface ActionMlpTemplate {
+export interface UnitMlpTemplate {
   [key: string]: number[] | number | string | MlpWeights[] | ScaledManhattanTemplate | null;
-  kind: 'action-mlp' | 'fallback';
+  kind: 'mlp' | 'fallback';
   /** Per-feature standardisation (action-mlp). */
   mean: number[];
   sd: number[];
@@ -42,7 +56,7 @@ export interface ActionMlpTemplate {
   fallback: ScaledManhattanTemplate | null;
 }
 
-export interface ActionMlpOptions extends MlpTraining {
+export interface UnitMlpOptions extends MlpTraining {
   /** Fewest other agents before the classifier is used (default 5). */
   minBackgroundAgents?: number;
   /** Most negative actions sampled from the background (default 4000). */
@@ -53,9 +67,14 @@ export interface ActionMlpOptions extends MlpTraining {
   minCalSd?: number;
   /** Pseudo-windows of prior weight on a calibration mean of 0 (default 20). */
   calPrior?: number;
+  /**
+   * Also keep the fallback (scaled Manhattan) template and average the two calibrated scores
+   * (default false). Keystrokes: the window statistics carry what single keystrokes do not.
+   */
+  fuse?: boolean;
 }
 
-/** Actions of a window vector (NF values each). */
+/** Actions of a mouse window vector (NF values each). */
 export function actionsOf(v: readonly number[]): number {
   return Math.floor(v.length / NF);
 }
@@ -79,44 +98,60 @@ export function meanOfActions(v: readonly number[]): number[] {
   return out;
 }
 
-function encode(v: readonly number[], a: number, mean: readonly number[], sd: readonly number[], out: Float64Array): Float64Array {
-  for (let j = 0; j < NF; j++) {
-    const x = v[a * NF + j] as number;
+/** Unit `a` of v (at offset `at`), standardised and clipped, then a missing indicator per value. */
+function encode(v: readonly number[], at: number, stride: number, mean: readonly number[], sd: readonly number[], out: Float64Array): Float64Array {
+  for (let j = 0; j < stride; j++) {
+    const x = v[at + j] as number;
     if (Number.isFinite(x)) {
       out[j] = Math.max(-CLIP, Math.min(CLIP, (x - (mean[j] as number)) / (sd[j] as number)));
-      out[NF + j] = 0;
+      out[stride + j] = 0;
     } else {
       out[j] = 0;
-      out[NF + j] = 1;
+      out[stride + j] = 1;
     }
   }
   return out;
 }
 
-function allActions(windows: readonly (readonly number[])[]): { v: readonly number[]; a: number }[] {
-  const out: { v: readonly number[]; a: number }[] = [];
-  for (const v of windows) for (let a = 0; a < actionsOf(v); a++) out.push({ v, a });
-  return out;
-}
+export const MOUSE_UNITS: UnitLayout = { name: 'action-mlp', header: 0, stride: NF, fallbackVector: meanOfActions };
+export const KEY_UNITS: UnitLayout = {
+  name: 'key-mlp',
+  header: KEYSTROKE_FEATURES.length,
+  stride: KEY_UNIT_FEATURES.length,
+  fallbackVector: (v) => v.slice(0, KEYSTROKE_FEATURES.length),
+};
 
-export class ActionMlp implements ModalityModel<ActionMlpTemplate> {
-  readonly name = 'action-mlp';
-  private readonly o: Required<ActionMlpOptions>;
+export class UnitMlp implements ModalityModel<UnitMlpTemplate> {
+  readonly name: string;
+  private readonly o: Required<UnitMlpOptions>;
   private readonly baseline = new ScaledManhattan();
-  private readonly buf = new Float64Array(2 * NF);
+  private readonly buf: Float64Array;
+  private readonly header: number;
+  private readonly stride: number;
 
-  constructor(options: ActionMlpOptions = {}) {
-    this.o = { minBackgroundAgents: 5, maxNegatives: 4000, minWindows: 4, minCalSd: 0.05, calPrior: 20, hidden: 16, epochs: 30, learningRate: 0.01, l2: 1e-4, batch: 64, seed: 1, ...options };
+  constructor(private readonly layout: UnitLayout, options: UnitMlpOptions = {}) {
+    this.name = layout.name;
+    this.header = layout.header;
+    this.stride = layout.stride;
+    this.buf = new Float64Array(2 * layout.stride);
+    this.o = { minBackgroundAgents: 5, maxNegatives: 4000, minWindows: 4, minCalSd: 0.05, calPrior: 20, fuse: false, hidden: 16, epochs: 30, learningRate: 0.01, l2: 1e-4, batch: 64, seed: 1, ...options };
   }
 
-  fit(windows: readonly number[][], context?: FitContext): ActionMlpTemplate {
+  fit(windows: readonly number[][], context?: FitContext): UnitMlpTemplate {
     const bg = context?.background;
     if (!bg || bg.agents < this.o.minBackgroundAgents || windows.length < this.o.minWindows) {
-      return { kind: 'fallback', mean: [], sd: [], nets: [], calMean: 0, calSd: 1, calActions: 0, fallback: this.baseline.fit(windows.map(meanOfActions)) };
+      return { kind: 'fallback', mean: [], sd: [], nets: [], calMean: 0, calSd: 1, calActions: 0, fallback: this.baseline.fit(windows.map(this.layout.fallbackVector)) };
     }
-    if (windows.some((w) => w.length % NF !== 0 || w.length === 0)) {
-      throw new VdiguardError('invalid-argument', 'action-mlp needs windows of whole actions (the mouse extractor with actionVectors)');
+    if (windows.some((w) => this.unitsOf(w) === 0 || (w.length - this.header) % this.stride !== 0)) {
+      throw new VdiguardError('invalid-argument', `${this.name} needs windows of whole units (the extractor with actionVectors / keyVectors)`);
     }
+    const NF = this.stride;
+    const allActions = (ws: readonly (readonly number[])[]): { v: readonly number[]; a: number }[] => {
+      /** a: the unit's offset in v. */
+      const out: { v: readonly number[]; a: number }[] = [];
+      for (const v of ws) for (let a = 0; a < this.unitsOf(v); a++) out.push({ v, a: this.header + a * NF });
+      return out;
+    };
     // Negatives: an even sample of the background's actions.
     const bgActions = allActions(bg.windows);
     const step = Math.max(1, bgActions.length / this.o.maxNegatives);
@@ -130,7 +165,7 @@ export class ActionMlp implements ModalityModel<ActionMlpTemplate> {
     const pooled = [...posRefs, ...negRefs];
     for (const { v, a } of pooled) {
       for (let j = 0; j < NF; j++) {
-        const x = v[a * NF + j] as number;
+        const x = v[a + j] as number;
         if (Number.isFinite(x)) {
           mean[j] = (mean[j] as number) + x;
           cnt[j] = (cnt[j] as number) + 1;
@@ -140,12 +175,12 @@ export class ActionMlp implements ModalityModel<ActionMlpTemplate> {
     for (let j = 0; j < NF; j++) mean[j] = (cnt[j] as number) > 0 ? (mean[j] as number) / (cnt[j] as number) : 0;
     for (const { v, a } of pooled) {
       for (let j = 0; j < NF; j++) {
-        const x = v[a * NF + j] as number;
+        const x = v[a + j] as number;
         if (Number.isFinite(x)) sd[j] = (sd[j] as number) + (x - (mean[j] as number)) ** 2;
       }
     }
     for (let j = 0; j < NF; j++) sd[j] = Math.max(Math.sqrt((sd[j] as number) / Math.max(1, cnt[j] as number)), 1e-6);
-    const rows = (refs: readonly { v: readonly number[]; a: number }[]): Float64Array[] => refs.map(({ v, a }) => encode(v, a, mean, sd, new Float64Array(2 * NF)));
+    const rows = (refs: readonly { v: readonly number[]; a: number }[]): Float64Array[] => refs.map(({ v, a }) => encode(v, a, NF, mean, sd, new Float64Array(2 * NF)));
     const neg = rows(negRefs);
     // Two halves of the agent's windows: each net trains on one half and calibrates on the other.
     const half = [0, 1].map((k) => windows.filter((_, i) => i % 2 === k));
@@ -164,24 +199,47 @@ export class ActionMlp implements ModalityModel<ActionMlpTemplate> {
     const calMean = (heldMean * held.length) / (held.length + this.o.calPrior);
     const calActions = posRefs.length / windows.length;
     const r6 = (x: number): number => Math.round(x * 1e6) / 1e6 + 0; // + 0: no -0, which JSON cannot keep
-    return { kind: 'action-mlp', mean: mean.map(r6), sd: sd.map(r6), nets, calMean, calSd: Math.max(calSd, this.o.minCalSd), calActions, fallback: null };
+    const fallback = this.o.fuse ? this.baseline.fit(windows.map(this.layout.fallbackVector)) : null;
+    return { kind: 'mlp', mean: mean.map(r6), sd: sd.map(r6), nets, calMean, calSd: Math.max(calSd, this.o.minCalSd), calActions, fallback };
   }
 
-  score(t: ActionMlpTemplate, vector: readonly number[]): number {
-    if (t.kind === 'fallback') return t.fallback ? this.baseline.score(t.fallback, meanOfActions(vector)) : Number.NaN;
-    const n = actionsOf(vector);
+  score(t: UnitMlpTemplate, vector: readonly number[]): number {
+    if (t.kind === 'fallback') return t.fallback ? this.baseline.score(t.fallback, this.layout.fallbackVector(vector)) : Number.NaN;
+    const n = this.unitsOf(vector);
     if (n === 0) return Number.NaN;
     const m = this.meanLogit(t.nets, vector, t.mean, t.sd);
-    return -(m - t.calMean) / (t.calSd * Math.sqrt(t.calActions / n));
+    const z = -(m - t.calMean) / (t.calSd * Math.sqrt(t.calActions / n));
+    if (t.fallback === null) return z;
+    const zb = this.baseline.score(t.fallback, this.layout.fallbackVector(vector));
+    return Number.isNaN(zb) ? z : (z + zb) / Math.SQRT2;
+  }
+
+  /** Units in a window vector. */
+  unitsOf(v: readonly number[]): number {
+    return Math.max(0, Math.floor((v.length - this.header) / this.stride));
   }
 
   private meanLogit(nets: readonly MlpWeights[], v: readonly number[], mean: readonly number[], sd: readonly number[]): number {
-    const n = actionsOf(v);
+    const n = this.unitsOf(v);
     let s = 0;
     for (let a = 0; a < n; a++) {
-      const x = encode(v, a, mean, sd, this.buf);
+      const x = encode(v, this.header + a * this.stride, this.stride, mean, sd, this.buf);
       for (const net of nets) s += mlpLogit(net, x);
     }
     return s / (n * nets.length);
+  }
+}
+
+/** The mouse model: per-action classifier (windows from the mouse extractor with actionVectors). */
+export class ActionMlp extends UnitMlp {
+  constructor(options: UnitMlpOptions = {}) {
+    super(MOUSE_UNITS, options);
+  }
+}
+
+/** The keyboard model: per-keystroke classifier (windows from the keystroke extractor with keyVectors). */
+export class KeyMlp extends UnitMlp {
+  constructor(options: UnitMlpOptions = {}) {
+    super(KEY_UNITS, { fuse: true, ...options });
   }
 }

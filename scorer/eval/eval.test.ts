@@ -24,6 +24,7 @@ test('jitter is reproducible, keeps arrival order and has about the asked spread
   const sd = Math.sqrt(d.reduce((s, x) => s + x * x, 0) / d.length);
   assert.ok(sd > 17 && sd < 23, `sd ${sd}`);
   assert.deepEqual(jitterEvents(ev, 0, 1), ev);
+  assert.ok(a[0]!.timeMs >= 0, 'no event before the first one was sent');
 });
 
 test('idle gaps are shortened, streams merge in time order, slices cut by time', () => {

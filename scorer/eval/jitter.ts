@@ -6,11 +6,14 @@
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { gaussian, seededRandom } from '../../lib/random.js';
 
-/** Events with N(0, sdMs^2) added to each time, then made non-decreasing (arrival order kept). */
+/**
+ * Events with N(0, sdMs^2) added to each time, then made non-decreasing (arrival order kept) and
+ * never before the first event's own time (times stay valid: >= 0 when they were).
+ */
 export function jitterEvents(events: readonly InputEvent[], sdMs: number, seed: number): InputEvent[] {
-  if (!(sdMs > 0)) return events.slice();
+  if (!(sdMs > 0) || events.length === 0) return events.slice();
   const rand = seededRandom(seed);
-  let last = -Infinity;
+  let last = (events[0] as InputEvent).timeMs;
   return events.map((e) => {
     const t = Math.max(last, e.timeMs + sdMs * gaussian(rand));
     last = t;

@@ -9,7 +9,11 @@ import type { Modality } from '../features/types.js';
 import type { Background } from './types.js';
 
 export interface PopulationOptions {
-  /** Windows kept per agent and modality, evenly spaced over the profile (default 40). */
+  /**
+   * Windows kept per agent and modality, evenly spaced over the profile (default 10: a keystroke
+   * window with keyVectors is ~1,400 numbers, so 500 agents hold ~7M; the models sample at most
+   * 4,000 negative units anyway).
+   */
   readonly windowsPerAgent?: number;
   /** Agents kept; beyond this, the earliest added are dropped (default 500). */
   readonly maxAgents?: number;
@@ -21,7 +25,7 @@ export class PopulationSample {
   private readonly maxAgents: number;
 
   constructor(o: PopulationOptions = {}) {
-    this.perAgent = o.windowsPerAgent ?? 40;
+    this.perAgent = o.windowsPerAgent ?? 10;
     this.maxAgents = o.maxAgents ?? 500;
   }
 

@@ -7,11 +7,13 @@ import { measureAalto, measureSapimouse } from './models/measure-datasets.js';
 import { runScorer } from './commands/scorer.js';
 import { formatMigrate, runMigrate } from './commands/migrate.js';
 import { loadScorerSettings } from './config.js';
+import { runTrain } from './commands/train.js';
 import { readRecordingEvents } from './recording/reader.js';
 import { writeRecording } from './recording/writer.js';
 import { splitIndex } from './recording/split.js';
 import { formatVerdict, replay, verdictJson } from './commands/replay.js';
 import { adminCall, enroll, formatStatus, type AdminOptions } from './commands/admin.js';
+import { registerEvalCommands } from './eval/command.js';
 
 interface ClientFlags {
   scorer: string;
@@ -38,6 +40,7 @@ function clientOptions(f: ClientFlags): AdminOptions {
 }
 
 export function registerScorerCommands(program: Command): void {
+  registerEvalCommands(program);
   program
     .command('scorer')
     .description('run the scoring service (gRPC) on the embedded store, or PostgreSQL when DATABASE_URL is set')
@@ -52,6 +55,15 @@ export function registerScorerCommands(program: Command): void {
     .action(async (o: { data?: string }) => {
       const result = await runMigrate(loadScorerSettings(process.env, { dataDir: o.data }));
       process.stdout.write(formatMigrate(result) + '\n');
+    });
+
+  program
+    .command('train')
+    .description("refit every agent's templates against the deployment's own population of agents (new profile versions)")
+    .option('--data <dir>', 'data directory of the embedded store (VDIGUARD_DATA_DIR; default ./.vdiguard), or DATABASE_URL')
+    .action(async (o: { data?: string }) => {
+      const r = await runTrain({ dataDir: o.data });
+      process.stderr.write(`refitted ${r.agents} profiles against the population\n`);
     });
 
   clientCommand(program, 'replay', false)

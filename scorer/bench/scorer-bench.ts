@@ -84,6 +84,9 @@ async function benchEngine(all: Agent[]): Promise<void> {
     resumeGraceMs: 0,
   });
   for (const a of all) await engine.enroll(a.id, a.enrol);
+  // Population models: every agent refitted against the others (what `vdiguard train` does), so
+  // the figures are those of the classifiers, not of their fallback.
+  await engine.refitProfiles();
 
   const sessions = 200;
   for (let s = 0; s < sessions; s++) {

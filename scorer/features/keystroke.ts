@@ -7,7 +7,7 @@
  * press to release, and never leave the extractor.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
-import { isLetterClass, keyClassOf, KeyClass } from './keyclass.js';
+import { isLetterClass, keyClassOf, KeyClass, KEY_CLASS_NAMES } from './keyclass.js';
 import { logMs, medianOf, quantileSorted, sortPrefix } from './stats.js';
 import type { FeatureWindow, WindowExtractor } from './types.js';
 
@@ -20,6 +20,12 @@ export interface KeystrokeOptions {
   pauseMs?: number;
   /** A key held longer than this, ms, has no usable dwell (auto-repeat, lost release) (default 1500). */
   maxDwellMs?: number;
+  /**
+   * Window vector layout: false (default) = KEYSTROKE_FEATURES; true = KEYSTROKE_FEATURES followed
+   * by KEY_UNIT_FEATURES for each keystroke of the window, for models that score each keystroke.
+   * Key classes only: key identities never leave the extractor.
+   */
+  keyVectors?: boolean;
 }
 
 /** The keystroke feature names, in vector order. Times are natural logs of ms unless named `Ms`. */
@@ -51,12 +57,23 @@ export const KEYSTROKE_FEATURES = [
   'rate.pause',
 ] as const;
 
+/** Per-keystroke features (keyVectors): class and previous class one-hot, then timings. */
+export const KEY_UNIT_FEATURES: readonly string[] = [
+  ...KEY_CLASS_NAMES.map((c) => `class.${c}`),
+  ...KEY_CLASS_NAMES.map((c) => `previousClass.${c}`),
+  'logDwell',
+  'logFlightPP',
+  'flightRPSeconds',
+  'previous.logDwell',
+];
+const NC = KEY_CLASS_NAMES.length;
+
 const DEFAULTS = { windowKeys: 50, pauseMs: 1500, maxDwellMs: 1500 };
 
 /** The options with defaults applied, checked. */
 export function keystrokeOptions(o: KeystrokeOptions = {}): Required<KeystrokeOptions> {
   const windowKeys = o.windowKeys ?? DEFAULTS.windowKeys;
-  const r = { windowKeys, hopKeys: o.hopKeys ?? windowKeys, pauseMs: o.pauseMs ?? DEFAULTS.pauseMs, maxDwellMs: o.maxDwellMs ?? DEFAULTS.maxDwellMs };
+  const r = { windowKeys, hopKeys: o.hopKeys ?? windowKeys, pauseMs: o.pauseMs ?? DEFAULTS.pauseMs, maxDwellMs: o.maxDwellMs ?? DEFAULTS.maxDwellMs, keyVectors: o.keyVectors ?? false };
   if (!Number.isInteger(r.windowKeys) || r.windowKeys < 5 || r.windowKeys > 5000) throw new RangeError('windowKeys must be a whole number from 5 to 5000');
   if (!Number.isInteger(r.hopKeys) || r.hopKeys < 1 || r.hopKeys > r.windowKeys) throw new RangeError('hopKeys must be a whole number from 1 to windowKeys');
   if (!(r.pauseMs > 0) || !(r.maxDwellMs > 0)) throw new RangeError('pauseMs and maxDwellMs must be positive');
@@ -244,7 +261,34 @@ export class KeystrokeExtractor implements WindowExtractor {
     v[f++] = modifier / n;
     v[f++] = pairs > 0 ? rollover / pairs : Number.NaN;
     v[f++] = pairs > 0 ? pauses / pairs : Number.NaN;
+    if (this.options.keyVectors) this.appendKeys(v, s, n);
     return { modality: 'keystroke', vector: v, startTimeMs: press[s] as number, endTimeMs: endTime, count: n };
+  }
+
+  /** KEY_UNIT_FEATURES of keystrokes [s, s + n), appended to v. */
+  private appendKeys(v: number[], s: number, n: number): void {
+    const { press, release, cls } = this;
+    const { pauseMs } = this.options;
+    const dwell = (i: number): number => {
+      const r = release[i] as number;
+      return i < 0 || Number.isNaN(r) || r === PENDING ? Number.NaN : logMs(r - (press[i] as number));
+    };
+    for (let i = s; i < s + n; i++) {
+      const u = new Array<number>(2 * NC).fill(0);
+      u[cls[i] as number] = 1;
+      const hasPrev = i > 0;
+      if (hasPrev) u[NC + (cls[i - 1] as number)] = 1;
+      const pp = hasPrev ? (press[i] as number) - (press[i - 1] as number) : Number.NaN;
+      const inFlow = pp <= pauseMs;
+      const prevRelease = hasPrev ? (release[i - 1] as number) : Number.NaN;
+      u.push(
+        dwell(i),
+        inFlow ? logMs(pp) : Number.NaN,
+        inFlow && Number.isFinite(prevRelease) ? ((press[i] as number) - prevRelease) / 1000 : Number.NaN,
+        hasPrev && inFlow ? dwell(i - 1) : Number.NaN,
+      );
+      for (const x of u) v.push(x);
+    }
   }
 
   private addGroup(g: number, value: number): void {

@@ -24,6 +24,12 @@ export interface MouseOptions {
   dragMinPx?: number;
   /** Points kept per action; a longer move is cut into actions (default 1024). */
   maxPoints?: number;
+  /**
+   * Window vector layout: false (default) = the mean of each action feature (MOUSE_FEATURES);
+   * true = the window's actions' features one after another (ACTION_FEATURES.length per action),
+   * for models that score each action.
+   */
+  actionVectors?: boolean;
 }
 
 /** Per-action features (times in ms, distances in px; `log` = natural log). */
@@ -55,12 +61,12 @@ export const ACTION_FEATURES = [
 /** Window features: the mean of each action feature over the window's actions. */
 export const MOUSE_FEATURES: readonly string[] = ACTION_FEATURES.map((n) => `mean.${n}`);
 
-const DEFAULTS = { windowActions: 20, pauseMs: 500, minPoints: 5, dragMinPx: 5, maxPoints: 1024 };
+const DEFAULTS = { windowActions: 20, pauseMs: 500, minPoints: 5, dragMinPx: 5, maxPoints: 1024, actionVectors: false };
 
 export function mouseOptions(o: MouseOptions = {}): Required<MouseOptions> {
   const windowActions = o.windowActions ?? DEFAULTS.windowActions;
   const r = { ...DEFAULTS, ...o, windowActions, hopActions: o.hopActions ?? windowActions };
-  if (!Number.isInteger(r.windowActions) || r.windowActions < 1 || r.windowActions > 1000) throw new RangeError('windowActions must be a whole number from 1 to 1000');
+  if (!Number.isInteger(r.windowActions) || r.windowActions < 1 || r.windowActions > 100_000) throw new RangeError('windowActions must be a whole number from 1 to 100000');
   if (!Number.isInteger(r.hopActions) || r.hopActions < 1 || r.hopActions > r.windowActions) throw new RangeError('hopActions must be a whole number from 1 to windowActions');
   if (!(r.pauseMs > 0) || !(r.minPoints >= 3) || !(r.maxPoints >= r.minPoints)) throw new RangeError('pauseMs must be positive, minPoints at least 3 and maxPoints at least minPoints');
   return r;
@@ -176,24 +182,40 @@ export class MouseExtractor implements WindowExtractor {
     this.actionsSeen += 1;
   }
 
+  /** Mean of each action feature over actions [s, s + k) (NaN-ignoring). */
+  private meanOf(s: number, k: number): number[] {
+    const v = new Array<number>(NF);
+    for (let j = 0; j < NF; j++) {
+      let sum = 0;
+      let c = 0;
+      for (let a = s; a < s + k; a++) {
+        const x = (this.actions[a] as Float64Array)[j] as number;
+        if (!Number.isNaN(x)) {
+          sum += x;
+          c += 1;
+        }
+      }
+      v[j] = c > 0 ? sum / c : Number.NaN;
+    }
+    return v;
+  }
+
+  /** The features of actions [s, s + k), one action after another. */
+  private concatenated(s: number, k: number): number[] {
+    const v = new Array<number>(NF * k);
+    for (let a = 0; a < k; a++) {
+      const f = this.actions[s + a] as Float64Array;
+      for (let j = 0; j < NF; j++) v[a * NF + j] = f[j] as number;
+    }
+    return v;
+  }
+
   private emit(): FeatureWindow[] {
     const { windowActions, hopActions } = this.options;
     let out: FeatureWindow[] | undefined;
     while (this.actionsSeen - this.windowStart >= windowActions) {
       const s = this.windowStart - this.base;
-      const v = new Array<number>(NF);
-      for (let j = 0; j < NF; j++) {
-        let sum = 0;
-        let c = 0;
-        for (let a = s; a < s + windowActions; a++) {
-          const x = (this.actions[a] as Float64Array)[j] as number;
-          if (!Number.isNaN(x)) {
-            sum += x;
-            c += 1;
-          }
-        }
-        v[j] = c > 0 ? sum / c : Number.NaN;
-      }
+      const v = this.options.actionVectors ? this.concatenated(s, windowActions) : this.meanOf(s, windowActions);
       (out ??= []).push({
         modality: 'mouse',
         vector: v,

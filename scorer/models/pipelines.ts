@@ -10,6 +10,7 @@ import { KeystrokeExtractor, type KeystrokeOptions } from '../features/keystroke
 import { MouseExtractor, type MouseOptions } from '../features/mouse.js';
 import type { ModalityModel } from './types.js';
 import { ScaledManhattan } from './scaled-manhattan.js';
+import { ActionMlp, KeyMlp } from './unit-mlp.js';
 
 /** How one modality turns events into calibrated window scores. */
 export interface ModalityPipeline {
@@ -23,7 +24,27 @@ export interface PipelineOptions {
   readonly mouse?: MouseOptions;
 }
 
+/** Builds a pipeline set for given extractor options (the evaluation varies window sizes). */
+export type PipelineFactory = (options?: PipelineOptions) => ModalityPipeline[];
+
+/** The production pipelines: what the scorer, enrolment and `vdiguard eval` use by default. */
 export function defaultPipelines(options: PipelineOptions = {}): ModalityPipeline[] {
+  return [
+    {
+      modality: 'keystroke',
+      createExtractor: () => new KeystrokeExtractor({ ...options.keystroke, keyVectors: true }),
+      model: new KeyMlp() as unknown as ModalityModel<JsonValue>,
+    },
+    {
+      modality: 'mouse',
+      createExtractor: () => new MouseExtractor({ ...options.mouse, actionVectors: true }),
+      model: new ActionMlp() as unknown as ModalityModel<JsonValue>,
+    },
+  ];
+}
+
+/** The foundation issue's baseline (scaled Manhattan on both modalities), kept as the comparison row. */
+export function baselinePipelines(options: PipelineOptions = {}): ModalityPipeline[] {
   return [
     {
       modality: 'keystroke',

@@ -24,6 +24,8 @@ import { AuditLog } from '../store/audit.js';
 import { WriteQueue } from '../store/write-queue.js';
 import { ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
 import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
+import { PopulationSample } from '../models/population.js';
+import type { FitContext } from '../models/types.js';
 import { validateBatch } from './validate.js';
 import type { Db } from '../../lib/db/db.js';
 import type { Context, Span } from '@opentelemetry/api';
@@ -83,6 +85,8 @@ export class ScorerEngine {
   readonly writes: WriteQueue;
   private readonly now: () => Date;
   private readonly telemetry: ScorerTelemetry;
+  /** Other agents' windows, the background of population models (see models/population.ts). */
+  readonly population = new PopulationSample();
 
   constructor(private readonly options: EngineOptions) {
     this.profiles = new ProfileStore(options.db);
@@ -232,7 +236,29 @@ export class ScorerEngine {
   async deleteProfile(agentId: string): Promise<number> {
     const n = await this.profiles.delete(agentId);
     this.profileCache.delete(agentId);
+    this.population.delete(agentId);
     return n;
+  }
+
+  /** Fills the population sample from the stored profiles (at start). Returns the agents read. */
+  async loadPopulation(): Promise<number> {
+    const list = await this.profiles.list();
+    for (const s of list) {
+      const record = await this.profiles.get(s.agentId);
+      if (record) this.population.set(s.agentId, record.body);
+    }
+    return list.length;
+  }
+
+  /**
+   * Refits every agent's templates against the current population, each as a new profile version
+   * (`vdiguard train`; also what a deployment runs once it has enough agents for population
+   * models). Returns the profiles refitted.
+   */
+  async refitProfiles(): Promise<number> {
+    const list = await this.profiles.list();
+    for (const s of list) await this.addToProfile(s.agentId, new Map(), 'refit');
+    return list.length;
   }
 
   /** Ends every session and waits up to `timeoutMs` for their records to land. */
@@ -296,11 +322,15 @@ export class ScorerEngine {
       for (const m of MODALITIES) {
         const c = added.get(m);
         const pipeline = this.options.pipelines.find((p) => p.modality === m);
-        if (c && pipeline) body = addWindows(body, m, c, fitterOf(pipeline), maturity);
+        if (pipeline && (c || (added.size === 0 && body[m].windows.length > 0))) {
+          const context: FitContext = { background: this.population.background(m, agentId) };
+          body = addWindows(body, m, c ?? { windows: [], units: 0 }, fitterOf(pipeline, context), maturity);
+        }
       }
       return { body, state: profileState(body, maturity) };
     });
     this.cacheProfile(agentId, record);
+    this.population.set(agentId, record.body);
     this.options.log.info({ agentId, version: record.version, state: record.state, reason }, 'profile updated');
     return record;
   }
@@ -315,12 +345,12 @@ export class ScorerEngine {
 }
 
 /** A model's fit, with "too few windows" meaning "no template yet" rather than an error. */
-function fitterOf(p: ModalityPipeline): ModalityFitter {
+function fitterOf(p: ModalityPipeline, context: FitContext): ModalityFitter {
   return {
     model: p.model.name,
     fit: (windows) => {
       try {
-        return p.model.fit(windows as number[][]);
+        return p.model.fit(windows as number[][], context);
       } catch (err) {
         if (err instanceof VdiguardError && err.code === 'failed-precondition') return null;
         throw err;

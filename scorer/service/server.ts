@@ -15,7 +15,7 @@ import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { ScorerSettings } from '../config.js';
 import { defaultPipelines, type ModalityPipeline } from '../models/pipelines.js';
-import { ScorerEngine } from './engine.js';
+import { ScorerEngine, type EngineOptions } from './engine.js';
 import { scorerService } from './scorer-service.js';
 import { adminService } from './admin-service.js';
 
@@ -39,16 +39,12 @@ const SHUTDOWN_GRACE_MS = 5000;
 
 export const SCORER_SERVICE_NAME = 'vdiguard.scorer.v1.ScorerService';
 
-export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): Promise<RunningScorer> {
-  const credentials = serverCredentials(settings);
-  const adminToken = resolveAdminToken(settings);
-  const db = deps.db ?? (await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') }));
-  const ownsDb = deps.db === undefined;
-  const { log } = deps;
-  const engine = new ScorerEngine({
+/** The engine's options from the scorer settings (the service and `vdiguard train` share them). */
+export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pipelines?: readonly ModalityPipeline[]): EngineOptions {
+  return {
     db,
     log,
-    pipelines: deps.pipelines ?? defaultPipelines(),
+    pipelines: pipelines ?? defaultPipelines(),
     policy: {
       trust: { shift: settings.trustShift, terminateAt: settings.trustTerminateAt, challengeBelow: settings.trustChallengeBelow, maxScore: 4 },
       maturity: { keystrokes: settings.matureKeystrokes, mouseActions: settings.matureMouseActions, maxWindows: settings.maxProfileWindows },
@@ -56,7 +52,22 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
     },
     maxBatchEvents: settings.maxBatchEvents,
     resumeGraceMs: settings.resumeGraceSeconds * 1000,
-  });
+  };
+}
+
+export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): Promise<RunningScorer> {
+  const credentials = serverCredentials(settings);
+  const adminToken = resolveAdminToken(settings);
+  const db = deps.db ?? (await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') }));
+  const ownsDb = deps.db === undefined;
+  const { log } = deps;
+  const engine = new ScorerEngine(engineOptions(settings, db, log, deps.pipelines));
+  try {
+    const agents = await engine.loadPopulation();
+    log.info({ agents }, 'population sample loaded');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'population sample not loaded: population models fall back until profiles change');
+  }
 
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   server.addService(ScorerServiceService, scorerService(engine, log));

@@ -3,6 +3,7 @@
  * dwell and a flight time distribution (log-normal), so two typists differ the way two people do.
  * Seeded, so every run is the same.
  */
+import { gaussian, seededRandom } from '../../lib/random.js';
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 
 export interface Typist {
@@ -18,20 +19,7 @@ export const ALICE: Typist = { dwellMs: 95, flightMs: 210, spread: 0.25 };
 export const MALLORY: Typist = { dwellMs: 140, flightMs: 330, spread: 0.3 };
 
 /** A small seeded PRNG (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-}
+export const random = seededRandom;
 
 const TEXT_KEYS = 'the quick brown fox jumps over the lazy dog while agents answer calls '.split('');
 

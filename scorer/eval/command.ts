@@ -1,0 +1,140 @@
+/**
+ * `vdiguard eval <protocol>`: the evaluation protocols of the models issue on the real datasets,
+ * through the same pipelines (features, models) and, for `takeover`, the real gRPC scorer. Progress
+ * goes to stderr; stdout gets a table, or with --json one JSON object as its last line.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { VdiguardError } from '../../lib/errors.js';
+import { baselinePipelines, defaultPipelines } from '../models/pipelines.js';
+import { evalAalto } from './aalto-protocol.js';
+import { evalBalabit, evalSapimouse, type EvalRowSpec } from './mouse-protocols.js';
+import { plotSvg } from './plot.js';
+import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './summary.js';
+import { evalTakeover } from './takeover.js';
+
+/** The rows every protocol reports: the production pipelines, then the baseline for comparison. */
+export function evalRows(): EvalRowSpec[] {
+  const rows: EvalRowSpec[] = [{ row: 'default', factory: defaultPipelines }];
+  const dflt = defaultPipelines().map((p) => p.model.name).join('+');
+  const base = baselinePipelines().map((p) => p.model.name).join('+');
+  if (dflt !== base) rows.push({ row: 'baseline', factory: baselinePipelines });
+  return rows;
+}
+
+interface CommonFlags {
+  json?: boolean;
+  plot?: string;
+  jitterMs: string;
+  users?: string;
+}
+
+function numberFlag(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw new VdiguardError('invalid-argument', `--${name} must be a number >= ${min} (got ${value})`);
+  return n;
+}
+
+function common(c: Command): Command {
+  return c
+    .option('--json', 'print one JSON object as the last line')
+    .option('--plot <file>', 'write an SVG plot: ROC curves and score distributions')
+    .option('--jitter-ms <sd>', 'Gaussian network jitter added to event times, standard deviation in ms', '0')
+    .option('--users <n>', 'evaluate only the first n users or participants');
+}
+
+function table(rows: readonly RowFigures[]): string {
+  return rows.map((r) => `  ${r.row.padEnd(9)} ${r.model.padEnd(26)} AUC ${r.auc.toFixed(4)}  EER ${(r.eer * 100).toFixed(2)}%  (${r.genuine} genuine, ${r.impostor} impostor)`).join('\n');
+}
+
+async function finish(title: string, f: CommonFlags, scored: readonly ScoredRow[], json: Record<string, unknown>, text: string): Promise<void> {
+  if (f.plot) {
+    const figs = scored.map(figuresOf);
+    await writeFile(f.plot, plotSvg(title, scored, figs.map((x) => x.auc)));
+    process.stderr.write(`plot written to ${f.plot}\n`);
+  }
+  process.stdout.write(text + '\n');
+  if (f.json) process.stdout.write(JSON.stringify(json) + '\n');
+}
+
+export function registerEvalCommands(program: Command): void {
+  const ev = program.command('eval').description('evaluate the behaviour models on a dataset (protocols of docs/evaluation.md)');
+
+  common(ev.command('balabit'))
+    .description('Balabit challenge: enrol on training_files, one score per labelled test session, global AUC/EER')
+    .requiredOption('--data <dir>', 'the extracted balabit-mouse folder (training_files, test_files, labels.csv)')
+    .option('--timestamp <which>', 'client (RDP client) or record (network monitor) timestamps', 'client')
+    .action(async (f: CommonFlags & { data: string; timestamp: string }) => {
+      if (f.timestamp !== 'client' && f.timestamp !== 'record') throw new VdiguardError('invalid-argument', '--timestamp must be client or record');
+      const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      const r = await evalBalabit({ data: f.data, rows: evalRows(), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp });
+      const figs = r.rows.map(figuresOf);
+      const main = figs[0] as RowFigures;
+      await finish(`Balabit, ${f.timestamp} timestamps, jitter ${jitterMs} ms`, f, r.rows,
+        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, jitterMs, rows: figs },
+        `balabit: ${r.sessions} labelled sessions (${r.unscored} too short to score)\n${table(figs)}\n  published anchor: AUC 0.92 (Antal & Egyed-Zsigmond 2019); target AUC >= 0.95`);
+    });
+
+  common(ev.command('sapimouse'))
+    .description('SapiMouse: enrol on the 3-minute session, score 15-second slices of every 1-minute session against every user')
+    .requiredOption('--data <dir>', 'the extracted sapimouse folder (userN/...)')
+    .option('--slice-seconds <s>', 'seconds of behaviour per test slice', '15')
+    .action(async (f: CommonFlags & { data: string; sliceSeconds: string }) => {
+      const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      const sliceSeconds = numberFlag('slice-seconds', f.sliceSeconds, 1) ?? 15;
+      const r = await evalSapimouse({ data: f.data, rows: evalRows(), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, 2), sliceSeconds });
+      const figs = r.rows.map(figuresOf);
+      const main = figs[0] as RowFigures;
+      await finish(`SapiMouse, ${sliceSeconds} s slices, jitter ${jitterMs} ms`, f, r.rows,
+        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, jitterMs, rows: figs },
+        `sapimouse: ${r.users} users, ${r.slices} slices of ${sliceSeconds} s\n${table(figs)}\n  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96`);
+    });
+
+  common(ev.command('aalto'))
+    .description('TypeNet protocol: 5 enrolment sequences of 50 keystrokes, genuine and impostor sequences of 50/100/200')
+    .requiredOption('--data <dir>', 'folder of <ID>_keystrokes.txt files to evaluate on')
+    .option('--population <dir>', 'folder of other participants, the only ones population models may train on (disjoint from --data; the same folder means the participants after the --users evaluated ones)')
+    .option('--population-users <n>', 'population participants to use', '200')
+    .action(async (f: CommonFlags & { data: string; population?: string; populationUsers: string }) => {
+      const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      const lengths = [50, 100, 200];
+      const r = await evalAalto({ data: f.data, population: f.population, rows: evalRows(), lengths, jitterMs, users: numberFlag('users', f.users, 2), populationUsers: numberFlag('population-users', f.populationUsers, 1), progress: stderrProgress });
+      const at = (len: number): RowFigures[] => (r.byLength.get(len) ?? []).map(figuresOf);
+      const main = at(50)[0] as RowFigures;
+      const text = lengths.map((l) => `${l}-keystroke sequences:\n${table(at(l))}`).join('\n');
+      await finish(`Aalto, TypeNet protocol, 50-keystroke sequences, jitter ${jitterMs} ms`, f, r.byLength.get(50) ?? [],
+        {
+          protocol: 'aalto', eer: main.eer, auc: main.auc, users: r.users, populationUsers: r.populationUsers,
+          eer100: at(100)[0]?.eer, eer200: at(200)[0]?.eer, jitterMs,
+          rows: Object.fromEntries(lengths.map((l) => [String(l), at(l)])),
+        },
+        `aalto: ${r.users} participants\n${text}\n  published anchor: EER 2.2% at 50 keystrokes (TypeNet); target EER <= 5%`);
+    });
+
+  common(ev.command('takeover'))
+    .description('continuous authentication through the real gRPC scorer: synthetic agents, genuine and taken-over sessions')
+    .requiredOption('--keys <dir>', 'folder of Aalto <ID>_keystrokes.txt files')
+    .requiredOption('--mouse <dir>', 'the extracted sapimouse folder')
+    .option('--population <dir>', 'folder of other Aalto participants for population models (disjoint from --keys)')
+    .option('--takeover-at <f>', 'share of the genuine session before the impostor takes over', '0.3')
+    .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
+    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; takeoverAt: string; maxGapMs: string }) => {
+      const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      const r = await evalTakeover({
+        keys: f.keys,
+        mouse: f.mouse,
+        agents: numberFlag('users', f.users, 2),
+        takeoverAt: numberFlag('takeover-at', f.takeoverAt, 0) ?? 0.3,
+        maxGapMs: numberFlag('max-gap-ms', f.maxGapMs, 100) ?? 2000,
+        jitterMs,
+        progress: stderrProgress,
+      });
+      if (f.plot) {
+        await writeFile(f.plot, r.plot);
+        process.stderr.write(`plot written to ${f.plot}\n`);
+      }
+      process.stdout.write(r.text + '\n');
+      if (f.json) process.stdout.write(JSON.stringify(r.json) + '\n');
+    });
+}

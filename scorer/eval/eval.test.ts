@@ -1,0 +1,94 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
+import { compressIdle, jitterEvents, mergeStreams } from './jitter.js';
+import { plotSvg, rocPoints } from './plot.js';
+import { quantile, silentProgress } from './summary.js';
+import { evalSapimouse, timeSlices } from './mouse-protocols.js';
+import { evalAalto } from './aalto-protocol.js';
+import { evalTakeover } from './takeover.js';
+import { evalRows } from './command.js';
+
+const k = (timeMs: number, pressed = true): InputEvent => ({ timeMs, kind: { $case: 'key', value: { keysym: 0x61, pressed } } });
+
+test('jitter is reproducible, keeps arrival order and has about the asked spread', () => {
+  const ev = Array.from({ length: 2000 }, (_, i) => k(i * 100));
+  const a = jitterEvents(ev, 20, 7);
+  assert.deepEqual(a, jitterEvents(ev, 20, 7));
+  for (let i = 1; i < a.length; i++) assert.ok(a[i]!.timeMs >= a[i - 1]!.timeMs);
+  const d = a.map((e, i) => e.timeMs - ev[i]!.timeMs);
+  const sd = Math.sqrt(d.reduce((s, x) => s + x * x, 0) / d.length);
+  assert.ok(sd > 17 && sd < 23, `sd ${sd}`);
+  assert.deepEqual(jitterEvents(ev, 0, 1), ev);
+  assert.ok(a[0]!.timeMs >= 0, 'no event before the first one was sent');
+});
+
+test('idle gaps are shortened, streams merge in time order, slices cut by time', () => {
+  const c = compressIdle([k(0), k(100), k(10_000), k(10_050)], 2000);
+  assert.deepEqual(c.map((e) => e.timeMs), [0, 100, 2100, 2150]);
+  assert.deepEqual(mergeStreams([k(0), k(20)], [k(10), k(20, false)]).map((e) => e.timeMs), [0, 10, 20, 20]);
+  assert.deepEqual(timeSlices([k(0), k(14_999), k(15_000), k(40_000)], 15_000).map((s) => s.length), [2, 1, 1]);
+  assert.equal(quantile([3, 1, 2], 0.5), 2);
+  assert.ok(Number.isNaN(quantile([], 0.5)));
+});
+
+test('the ROC of a perfect separation reaches (0, 1); the plot is one SVG document', () => {
+  const pts = rocPoints([0, 1, 2], [5, 6]);
+  assert.ok(pts.some(([x, y]) => x === 0 && y === 1));
+  const svg = plotSvg('t <1>', [{ row: 'default', model: 'm', genuine: [0, 1], impostor: [3, 4] }], [1]);
+  assert.match(svg, /^<svg [^]*<\/svg>\n$/);
+  assert.match(svg, /t &lt;1&gt;/);
+});
+
+describe('evaluation protocols on slices of the real datasets', () => {
+  test('sapimouse: 4 users, genuine slices score lower than impostor slices on the whole', { skip: skipReason('sapimouse') }, async () => {
+    const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-4]\/.*\.csv$/.test(m));
+    const root = await extractMembers('sapimouse', members);
+    const r = await evalSapimouse({ data: join(root, 'sapimouse'), rows: evalRows(), jitterMs: 0, progress: silentProgress, users: 4, sliceSeconds: 15 });
+    assert.equal(r.users, 4);
+    const row = r.rows[0]!;
+    assert.ok(row.genuine.length >= 8 && row.impostor.length >= 3 * row.genuine.length);
+    assert.ok(quantile(row.genuine, 0.5) < quantile(row.impostor, 0.5));
+  });
+
+  test('aalto: the TypeNet protocol on 6 participants, population models on 6 others only', { skip: skipReason('aalto') }, async () => {
+    const files = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt'));
+    files.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
+    const root = await extractMembers('aalto', files.slice(0, 12));
+    const data = join(root, 'aalto-keystrokes');
+    const r = await evalAalto({ data, population: data, populationUsers: 6, rows: evalRows(), lengths: [50, 100], jitterMs: 5, users: 6, progress: silentProgress });
+    assert.equal(r.users, 6);
+    assert.equal(r.populationUsers, 6);
+    const row50 = r.byLength.get(50)![0]!;
+    assert.equal(row50.impostor.length, 6 * 5);
+    assert.ok(row50.genuine.every(Number.isFinite) && row50.impostor.every(Number.isFinite));
+    assert.ok(quantile(row50.genuine, 0.5) < quantile(row50.impostor, 0.5));
+    // A population folder that shares a participant with the evaluated ones is refused.
+    const other = mkdtempSync(join(tmpdir(), 'vdiguard-pop-'));
+    const first = files[0]!.split('/').pop()!;
+    symlinkSync(join(data, first), join(other, first));
+    await assert.rejects(evalAalto({ data, population: other, rows: evalRows(), lengths: [50], jitterMs: 0, users: 6, progress: silentProgress }), /other people/);
+  });
+
+  test('takeover through the gRPC scorer: 3 agents, figures under the issue names', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
+    const keys = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt'));
+    keys.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
+    const kr = await extractMembers('aalto', keys.slice(0, 3));
+    const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-3]\/.*\.csv$/.test(m)));
+    const r = await evalTakeover({ keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 3, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress });
+    for (const key of ['aniaMedian', 'aniaP95', 'secondsToDropMedian', 'secondsToDropP95', 'missedTakeovers', 'falseTerminatesPerHour']) assert.ok(key in r.json, key);
+    assert.equal(r.json.agents, 3);
+    assert.ok((r.json.genuineHours as number) > 0);
+    assert.match(r.plot, /<svg/);
+  });
+});
+
+test('the Balabit labels are read from the real file when present', { skip: skipReason('balabit') }, async () => {
+  const root = await extractMembers('balabit', ['balabit-mouse/labels.csv']);
+  const text = readFileSync(join(root, 'balabit-mouse', 'labels.csv'), 'utf8');
+  assert.match(text, /^filename,is_illegal\n/);
+});

@@ -1,0 +1,168 @@
+/**
+ * The mouse protocols of `vdiguard eval`.
+ * - balabit: enrol each user on its training_files sessions (windows of the pipeline's size); every
+ *   test session listed in labels.csv is one window of all its actions, scored against the user
+ *   whose folder it is in. One global ROC AUC and EER over the labelled sessions.
+ * - sapimouse: enrol each user on the 3-minute session; the 1-minute session of every user is cut
+ *   into 15-second slices, each one window, scored against every enrolled user.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { VdiguardError } from '../../lib/errors.js';
+import type { JsonValue } from '../../lib/json.js';
+import { importBalabitFile, importSapimouseFile, parseBalabitLabels } from '../datasets/mouse-datasets.js';
+import type { PipelineFactory } from '../models/pipelines.js';
+import { jitterEvents } from './jitter.js';
+import type { Progress, ScoredRow } from './summary.js';
+import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
+
+export interface EvalRowSpec {
+  readonly row: string;
+  readonly factory: PipelineFactory;
+}
+
+export interface MouseEvalOptions {
+  readonly data: string;
+  readonly rows: readonly EvalRowSpec[];
+  /** Gaussian jitter on event times, ms (0: none). */
+  readonly jitterMs: number;
+  readonly progress: Progress;
+  /** Users to evaluate (default all). */
+  readonly users?: number;
+}
+
+/** Fewest actions a test window needs to be scored at all. */
+const MIN_ACTIONS = 3;
+
+async function userDirs(dir: string, limit?: number): Promise<string[]> {
+  const names = (await readdir(dir)).filter((u) => /^user\d+$/.test(u)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+  return names.slice(0, limit ?? names.length);
+}
+
+/** Each user's enrolment windows from the pipeline. */
+function enrolWindows(factory: PipelineFactory, events: readonly InputEvent[][]): number[][] {
+  const p = pipelineOf(factory, 'mouse');
+  return events.flatMap((ev) => vectorsOf(p, ev));
+}
+
+/**
+ * Templates of every user, each fitted with the other users' enrolment windows as the background
+ * (population negatives), as a deployment fits an agent against its other enrolled agents.
+ */
+function fitAll(factory: PipelineFactory, windows: readonly number[][][]): (JsonValue | null)[] {
+  const p = pipelineOf(factory, 'mouse');
+  return windows.map((own, i) => {
+    const others = windows.filter((_, j) => j !== i);
+    try {
+      return p.model.fit(own, { background: { agents: others.length, windows: others.flat() } });
+    } catch (err) {
+      if (err instanceof VdiguardError && err.code === 'failed-precondition') return null;
+      throw err;
+    }
+  });
+}
+
+export interface BalabitResult {
+  readonly rows: ScoredRow[];
+  readonly sessions: number;
+  /** Labelled sessions with too few actions to score (scored 0, "no evidence either way"). */
+  readonly unscored: number;
+}
+
+export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 'record' }): Promise<BalabitResult> {
+  const labels = parseBalabitLabels(await readFile(join(o.data, 'labels.csv'), 'utf8'), join(o.data, 'labels.csv'));
+  const users = await userDirs(join(o.data, 'training_files'), o.users);
+  const rows: ScoredRow[] = o.rows.map((r) => ({ row: r.row, model: pipelineOf(r.factory, 'mouse').model.name, genuine: [], impostor: [] }));
+  let sessions = 0;
+  let unscored = 0;
+  let seed = 1;
+  const train: InputEvent[][][] = [];
+  for (const user of users) {
+    const sessionsOfUser: InputEvent[][] = [];
+    for (const f of (await readdir(join(o.data, 'training_files', user))).sort()) {
+      const r = await importBalabitFile(join(o.data, 'training_files', user, f), { timestamp: o.timestamp });
+      sessionsOfUser.push(jitterEvents(r.events, o.jitterMs, seed++));
+    }
+    train.push(sessionsOfUser);
+  }
+  const templates = o.rows.map((spec) => fitAll(spec.factory, train.map((t) => enrolWindows(spec.factory, t))));
+  o.progress(`balabit: ${users.length} users enrolled from training_files`);
+  for (const [u, user] of users.entries()) {
+    const tests = (await readdir(join(o.data, 'test_files', user))).filter((f) => labels.has(f)).sort();
+    for (const f of tests) {
+      const r = await importBalabitFile(join(o.data, 'test_files', user, f), { timestamp: o.timestamp });
+      const events = jitterEvents(r.events, o.jitterMs, seed++);
+      const illegal = labels.get(f) as boolean;
+      sessions++;
+      let missing = false;
+      o.rows.forEach((spec, i) => {
+        const t = templates[i]?.[u] ?? null;
+        const v = wholeWindow(spec.factory, 'mouse', events, MIN_ACTIONS);
+        let s = t !== null && v !== undefined ? pipelineOf(spec.factory, 'mouse').model.score(t, v) : Number.NaN;
+        if (!Number.isFinite(s)) {
+          missing = true;
+          s = 0;
+        }
+        (illegal ? rows[i]!.impostor : rows[i]!.genuine).push(s);
+      });
+      if (missing) unscored++;
+    }
+    o.progress(`balabit: ${user}: ${tests.length} labelled test sessions scored`);
+  }
+  return { rows, sessions, unscored };
+}
+
+/** Slices of `sliceMs` of the events (from the first event), each with at least one event. */
+export function timeSlices(events: readonly InputEvent[], sliceMs: number): InputEvent[][] {
+  if (events.length === 0) return [];
+  const start = (events[0] as InputEvent).timeMs;
+  const out: InputEvent[][] = [];
+  for (const e of events) {
+    const k = Math.floor((e.timeMs - start) / sliceMs);
+    (out[k] ??= []).push(e);
+  }
+  return out.filter((s) => s !== undefined);
+}
+
+export interface SapimouseResult {
+  readonly rows: ScoredRow[];
+  readonly users: number;
+  readonly slices: number;
+}
+
+export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number }): Promise<SapimouseResult> {
+  const users = await userDirs(o.data, o.users);
+  const enrol: { user: string; events: InputEvent[] }[] = [];
+  const probes: { user: string; slice: InputEvent[] }[] = [];
+  let seed = 1;
+  for (const u of users) {
+    const files = (await readdir(join(o.data, u))).sort();
+    const three = files.find((f) => f.endsWith('3min.csv'));
+    const one = files.find((f) => f.endsWith('1min.csv'));
+    if (!three || !one) continue;
+    enrol.push({ user: u, events: jitterEvents((await importSapimouseFile(join(o.data, u, three))).events, o.jitterMs, seed++) });
+    const test = jitterEvents((await importSapimouseFile(join(o.data, u, one))).events, o.jitterMs, seed++);
+    for (const slice of timeSlices(test, o.sliceSeconds * 1000)) probes.push({ user: u, slice });
+  }
+  o.progress(`sapimouse: ${enrol.length} users, ${probes.length} slices of ${o.sliceSeconds} s`);
+  const rows: ScoredRow[] = [];
+  for (const spec of o.rows) {
+    const p = pipelineOf(spec.factory, 'mouse');
+    const row: ScoredRow = { row: spec.row, model: p.model.name, genuine: [], impostor: [] };
+    const vectors = probes.map((x) => wholeWindow(spec.factory, 'mouse', x.slice, MIN_ACTIONS));
+    const templates = fitAll(spec.factory, enrol.map((e) => enrolWindows(spec.factory, [e.events])));
+    enrol.forEach((e, u) => {
+      const template = templates[u] ?? null;
+      if (template === null) return;
+      probes.forEach((x, i) => {
+        const v = vectors[i];
+        if (v === undefined) return;
+        (x.user === e.user ? row.genuine : row.impostor).push(p.model.score(template, v));
+      });
+    });
+    o.progress(`sapimouse: ${spec.row} (${p.model.name}) scored`);
+    rows.push(row);
+  }
+  return { rows, users: enrol.length, slices: probes.length };
+}

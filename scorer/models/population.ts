@@ -1,0 +1,68 @@
+/**
+ * The population a model may learn from: a bounded sample of each enrolled agent's windows per
+ * modality, held by the scorer in memory and rebuilt from the profile store at start. A model fitting
+ * agent A gets everyone else's windows as its background (never A's own), so per-agent classifiers
+ * learn "A versus the other agents of this deployment" and no weights trained elsewhere ship.
+ */
+import type { ProfileBody } from '../profile/profile.js';
+import type { Modality } from '../features/types.js';
+import type { Background } from './types.js';
+
+export interface PopulationOptions {
+  /**
+   * Windows kept per agent and modality, evenly spaced over the profile (default 10: a keystroke
+   * window with keyVectors is ~1,400 numbers, so 500 agents hold ~7M; the models sample at most
+   * 4,000 negative units anyway).
+   */
+  readonly windowsPerAgent?: number;
+  /** Agents kept; beyond this, the earliest added are dropped (default 500). */
+  readonly maxAgents?: number;
+}
+
+export class PopulationSample {
+  private readonly agents = new Map<string, Map<Modality, readonly (readonly number[])[]>>();
+  private readonly perAgent: number;
+  private readonly maxAgents: number;
+
+  constructor(o: PopulationOptions = {}) {
+    this.perAgent = o.windowsPerAgent ?? 10;
+    this.maxAgents = o.maxAgents ?? 500;
+  }
+
+  get size(): number {
+    return this.agents.size;
+  }
+
+  /** Records (or replaces) an agent's sample from its profile. */
+  set(agentId: string, body: ProfileBody): void {
+    const byModality = new Map<Modality, readonly (readonly number[])[]>();
+    for (const m of ['keystroke', 'mouse'] as const) byModality.set(m, evenSample(body[m].windows, this.perAgent));
+    this.agents.delete(agentId);
+    this.agents.set(agentId, byModality);
+    if (this.agents.size > this.maxAgents) this.agents.delete(this.agents.keys().next().value as string);
+  }
+
+  delete(agentId: string): void {
+    this.agents.delete(agentId);
+  }
+
+  /** Every other agent's windows of the modality (agents with none are not counted). */
+  background(modality: Modality, exceptAgent: string): Background {
+    const windows: (readonly number[])[] = [];
+    let agents = 0;
+    for (const [id, m] of this.agents) {
+      if (id === exceptAgent) continue;
+      const w = m.get(modality) ?? [];
+      if (w.length === 0) continue;
+      agents++;
+      windows.push(...w);
+    }
+    return { agents, windows };
+  }
+}
+
+function evenSample<T>(items: readonly T[], n: number): T[] {
+  if (items.length <= n) return items.slice();
+  const step = items.length / n;
+  return Array.from({ length: n }, (_, i) => items[Math.floor(i * step)] as T);
+}

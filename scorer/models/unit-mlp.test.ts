@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
+import { importSapimouseFile } from '../datasets/mouse-datasets.js';
+import { ACTION_FEATURES, MouseExtractor } from '../features/mouse.js';
+import { windowsOf } from '../features/windows.js';
+import { emptyProfile } from '../profile/profile.js';
+import { seededRandom } from '../../lib/random.js';
+import { ActionMlp, KeyMlp, meanOfActions } from './unit-mlp.js';
+import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js';
+import { ALICE, MALLORY, typing } from '../testing/typist.js';
+import { KeystrokeExtractor } from '../features/keystroke.js';
+import { rocAuc } from './metrics.js';
+import { mlpLogit, trainMlp } from './mlp.js';
+import { PopulationSample } from './population.js';
+
+const NF = ACTION_FEATURES.length;
+
+test('the MLP learns a non-linear boundary (a ring) and is deterministic', () => {
+  const r = seededRandom(3);
+  const point = (radius: number): Float64Array => {
+    const a = r() * 2 * Math.PI;
+    const d = radius + (r() - 0.5) * 0.4;
+    return Float64Array.from([d * Math.cos(a), d * Math.sin(a)]);
+  };
+  const pos = Array.from({ length: 200 }, () => point(1));
+  const neg = Array.from({ length: 400 }, () => point(2));
+  const m = trainMlp(pos, neg, { hidden: 16, epochs: 40, seed: 5 });
+  assert.deepEqual(m, trainMlp(pos, neg, { hidden: 16, epochs: 40, seed: 5 }));
+  const correct = pos.filter((x) => mlpLogit(m, x) > 0).length + neg.filter((x) => mlpLogit(m, x) < 0).length;
+  assert.ok(correct / 600 > 0.9, `accuracy ${correct / 600}`);
+});
+
+test('action vectors: K actions one after another, whose mean is the mean window', () => {
+  const ev = [];
+  for (let s = 0; s < 12; s++) for (let i = 0; i < 8; i++) ev.push({ timeMs: s * 1000 + i * 12, kind: { $case: 'mouse' as const, value: { x: 10 * i + s, y: 3 * i * (s % 3), buttonMask: 0 } } });
+  ev.push({ timeMs: 99_000, kind: { $case: 'mouse' as const, value: { x: 0, y: 0, buttonMask: 0 } } });
+  const concat = windowsOf(ev, new MouseExtractor({ windowActions: 4, actionVectors: true }));
+  const means = windowsOf(ev, new MouseExtractor({ windowActions: 4 }));
+  assert.equal(concat.length, means.length);
+  assert.ok(concat.length >= 2);
+  for (let i = 0; i < concat.length; i++) {
+    assert.equal(concat[i]!.vector.length, 4 * NF);
+    meanOfActions(concat[i]!.vector).forEach((x, j) => {
+      const y = means[i]!.vector[j] as number;
+      assert.ok(Number.isNaN(x) ? Number.isNaN(y) : Math.abs(x - y) < 1e-9, `feature ${j}`);
+    });
+  }
+});
+
+test('the population sample gives every other agent as background, evenly thinned', () => {
+  const p = new PopulationSample({ windowsPerAgent: 3, maxAgents: 2 });
+  const body = (v: number, n: number) => ({ ...emptyProfile(), mouse: { units: n, windows: Array.from({ length: n }, (_, i) => [v, i]), model: 'm', template: null } });
+  p.set('a', body(1, 10));
+  p.set('b', body(2, 2));
+  let bg = p.background('mouse', 'a');
+  assert.deepEqual(bg, { agents: 1, windows: [[2, 0], [2, 1]] });
+  assert.equal(p.background('mouse', 'b').windows.length, 3);
+  assert.equal(p.background('keystroke', 'b').agents, 0);
+  p.set('c', body(3, 1)); // the oldest agent goes
+  bg = p.background('mouse', 'nobody');
+  assert.deepEqual(bg.windows.map((w) => w[0]), [2, 2, 3]);
+});
+
+test('SapiMouse users: the classifier against the others beats the fallback, and falls back without a population', { skip: skipReason('sapimouse') }, async () => {
+  const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-6]\/.*\.csv$/.test(m));
+  const root = await extractMembers('sapimouse', members);
+  const users: { enrol: number[][]; test: number[][] }[] = [];
+  for (let u = 1; u <= 6; u++) {
+    const files = members.filter((m) => m.startsWith(`sapimouse/user${u}/`)).sort();
+    const read = async (suffix: string) => (await importSapimouseFile(join(root, files.find((f) => f.endsWith(suffix))!))).events;
+    const ex = () => new MouseExtractor({ actionVectors: true });
+    users.push({ enrol: windowsOf(await read('3min.csv'), ex()).map((w) => w.vector), test: windowsOf(await read('1min.csv'), ex()).map((w) => w.vector) });
+  }
+  const model = new ActionMlp();
+  const run = (withPopulation: boolean) => {
+    const g: number[] = [];
+    const im: number[] = [];
+    users.forEach((u, i) => {
+      const others = users.filter((_, j) => j !== i);
+      const t = model.fit(u.enrol, withPopulation ? { background: { agents: others.length, windows: others.flatMap((o) => o.enrol) } } : {});
+      assert.equal(t.kind, withPopulation ? 'mlp' : 'fallback');
+      assert.deepEqual(JSON.parse(JSON.stringify(t)), t, 'the template is plain JSON');
+      users.forEach((o, j) => o.test.forEach((v) => (i === j ? g : im).push(model.score(t, v))));
+    });
+    return { auc: rocAuc(g, im), g };
+  };
+  const withPop = run(true);
+  const fallback = run(false);
+  assert.ok(withPop.auc > 0.8, `population AUC ${withPop.auc}`);
+  assert.ok(withPop.auc > fallback.auc, `population ${withPop.auc} vs fallback ${fallback.auc}`);
+  assert.ok(withPop.g.every(Number.isFinite));
+});
+
+test('key vectors: window features, then per keystroke its class, previous class and timings; the key model fuses both', () => {
+  const ex = () => new KeystrokeExtractor({ keyVectors: true });
+  const alice = windowsOf(typing(ALICE, 600, 1), ex()).map((w) => w.vector);
+  const mallory = windowsOf(typing(MALLORY, 300, 2), ex()).map((w) => w.vector);
+  assert.equal(alice[0]!.length, KEYSTROKE_FEATURES.length + 50 * KEY_UNIT_FEATURES.length);
+  const plain = windowsOf(typing(ALICE, 600, 1), new KeystrokeExtractor()).map((w) => w.vector);
+  assert.deepEqual(alice[0]!.slice(0, KEYSTROKE_FEATURES.length), plain[0]);
+  const others = [3, 4, 5, 6, 7].flatMap((seed) => windowsOf(typing({ dwellMs: 80 + 15 * seed, flightMs: 180 + 30 * seed, spread: 0.3 }, 300, seed), ex()).map((w) => w.vector));
+  const m = new KeyMlp({ epochs: 10 });
+  const t = m.fit(alice.slice(0, 6), { background: { agents: 5, windows: others } });
+  assert.equal(t.kind, 'mlp');
+  assert.ok(t.fallback !== null, 'the key model keeps the window-statistics template beside the classifier');
+  const own = alice.slice(6).map((v) => m.score(t, v));
+  const imp = mallory.map((v) => m.score(t, v));
+  assert.ok(Math.max(...own) < Math.min(...imp), `own ${own} vs impostor ${imp}`);
+});

@@ -3,6 +3,7 @@
  * through the same pipelines (features, models) and, for `takeover`, the real gRPC scorer. Progress
  * goes to stderr; stdout gets a table, or with --json one JSON object as its last line.
  */
+import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { VdiguardError } from '../../lib/errors.js';
@@ -68,6 +69,7 @@ export function registerEvalCommands(program: Command): void {
     .action(async (f: CommonFlags & { data: string; timestamp: string }) => {
       if (f.timestamp !== 'client' && f.timestamp !== 'record') throw new VdiguardError('invalid-argument', '--timestamp must be client or record');
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      requireDatasetFolder('--data', f.data, 'balabit', (n) => ['training_files', 'test_files', 'labels.csv'].every((x) => n.includes(x)));
       const r = await evalBalabit({ data: f.data, rows: evalRows(), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
@@ -83,6 +85,7 @@ export function registerEvalCommands(program: Command): void {
     .action(async (f: CommonFlags & { data: string; sliceSeconds: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       const sliceSeconds = numberFlag('slice-seconds', f.sliceSeconds, 1) ?? 15;
+      requireDatasetFolder('--data', f.data, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
       const r = await evalSapimouse({ data: f.data, rows: evalRows(), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, 2), sliceSeconds });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
@@ -99,6 +102,8 @@ export function registerEvalCommands(program: Command): void {
     .action(async (f: CommonFlags & { data: string; population?: string; populationUsers: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       const lengths = [50, 100, 200];
+      requireDatasetFolder('--data', f.data, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
+      if (f.population) requireDatasetFolder('--population', f.population, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       const r = await evalAalto({ data: f.data, population: f.population, rows: evalRows(), lengths, jitterMs, users: numberFlag('users', f.users, 2), populationUsers: numberFlag('population-users', f.populationUsers, 1), progress: stderrProgress });
       const at = (len: number): RowFigures[] => (r.byLength.get(len) ?? []).map(figuresOf);
       const main = at(50)[0] as RowFigures;
@@ -121,6 +126,9 @@ export function registerEvalCommands(program: Command): void {
     .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
     .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; takeoverAt: string; maxGapMs: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
+      requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
+      if (f.population) requireDatasetFolder('--population', f.population, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       const r = await evalTakeover({
         keys: f.keys,
         mouse: f.mouse,
@@ -137,4 +145,23 @@ export function registerEvalCommands(program: Command): void {
       process.stdout.write(r.text + '\n');
       if (f.json) process.stdout.write(JSON.stringify(r.json) + '\n');
     });
+}
+
+/**
+ * Refuses a folder that is not the extracted dataset the protocol reads, before any work starts,
+ * saying what was expected (the protocols themselves would fail on the first missing file).
+ */
+function requireDatasetFolder(flag: string, dir: string, dataset: 'aalto' | 'balabit' | 'sapimouse', looksRight: (names: string[]) => boolean): void {
+  const expected = {
+    aalto: 'the aalto-keystrokes folder with <ID>_keystrokes.txt files',
+    balabit: 'the balabit-mouse folder with training_files, test_files and labels.csv',
+    sapimouse: 'the sapimouse folder with userN folders',
+  }[dataset];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    throw new VdiguardError('not-found', `${flag} ${dir}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass ${expected}, extracted from ../shared/datasets`);
+  }
+  if (!looksRight(names)) throw new VdiguardError('invalid-argument', `${flag} ${dir} is not ${expected}; extract the archive from ../shared/datasets and pass that folder`);
 }

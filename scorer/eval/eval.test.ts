@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
 import { compressIdle, jitterEvents, mergeStreams } from './jitter.js';
@@ -91,4 +93,21 @@ test('the Balabit labels are read from the real file when present', { skip: skip
   const root = await extractMembers('balabit', ['balabit-mouse/labels.csv']);
   const text = readFileSync(join(root, 'balabit-mouse', 'labels.csv'), 'utf8');
   assert.match(text, /^filename,is_illegal\n/);
+});
+
+test('a folder that is not the extracted dataset is refused before any work, saying what to pass', () => {
+  const cli = join(fileURLToPath(new URL('../../bin/vdiguard.js', import.meta.url)));
+  const empty = mkdtempSync(join(tmpdir(), 'vdiguard-not-a-dataset-'));
+  const cases: [string[], RegExp][] = [
+    [['eval', 'balabit', '--data', join(empty, 'missing')], /--data .*missing: cannot read it \(ENOENT\); pass the balabit-mouse folder with training_files, test_files and labels\.csv/],
+    [['eval', 'sapimouse', '--data', empty], /--data .* is not the sapimouse folder with userN folders/],
+    [['eval', 'aalto', '--data', empty], /--data .* is not the aalto-keystrokes folder/],
+    [['eval', 'takeover', '--keys', empty, '--mouse', empty], /--keys .* is not the aalto-keystrokes folder/],
+  ];
+  for (const [args, message] of cases) {
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /at async|node:internal/, 'a message, not a stack trace');
+  }
 });

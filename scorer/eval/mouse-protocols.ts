@@ -36,7 +36,17 @@ export interface MouseEvalOptions {
 const MIN_ACTIONS = 3;
 
 async function userDirs(dir: string, limit?: number): Promise<string[]> {
-  const names = (await readdir(dir)).filter((u) => /^user\d+$/.test(u)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (err) {
+    throw new VdiguardError(
+      'not-found',
+      `cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass the folder extracted from the dataset archive (for Balabit the one holding training_files, test_files and labels.csv)`,
+    );
+  }
+  const names = entries.filter((u) => /^user\d+$/.test(u)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+  if (names.length === 0) throw new VdiguardError('not-found', `${dir} holds no userN folders; pass the folder extracted from the dataset archive`);
   return names.slice(0, limit ?? names.length);
 }
 

@@ -1,4 +1,5 @@
 /** `vdiguard bridge`: runs the built-in RDP bridge as its own process. */
+import { untilSignalled } from '../../lib/signals.js';
 import type { Command } from 'commander';
 import { loadSettings } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
@@ -16,13 +17,10 @@ export function registerBridgeCommand(program: Command): void {
       const { BridgeServer } = await import('./server.js');
       const server = new BridgeServer(settings, log);
       await server.listen();
-      const stop = () => {
-        log.info('stopping');
-        void server.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
       // Last line of defence: one connection's unforeseen library error must not end the others.
       process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception contained'));
+      await untilSignalled(log);
+      await server.close();
+      process.exit(0);
     });
 }

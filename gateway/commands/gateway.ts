@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatHostPort, isLoopback } from '../../lib/config.js';
 import { openDb, type Db } from '../../lib/db/db.js';
+import { untilSignalled } from '../../lib/signals.js';
 import { startTelemetry } from '../../lib/telemetry/telemetry.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { loadScorerSettings, type ScorerSettings } from '../../scorer/config.js';
@@ -72,14 +73,7 @@ export async function runGateway(overrides: Partial<Record<keyof typeof GATEWAY_
     throw err;
   }
   process.stderr.write(`vdiguard gateway on ${system.gateway.url} (desktops through ${bridge ? 'the built-in bridge on ' : ''}${formatHostPort(gs.guacd)}; scorer ${gs.scorer ?? system.scorer?.address}; admin page ${system.gateway.url}/admin)\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilSignalled(log);
   await system.close();
   await bridge?.stop();
   await telemetry.shutdown();

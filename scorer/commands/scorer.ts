@@ -2,6 +2,7 @@
 import { createLogger } from '../../lib/log.js';
 import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
 import { startScorer } from '../service/server.js';
+import { untilSignalled } from '../../lib/signals.js';
 import { startTelemetry } from '../../lib/telemetry/telemetry.js';
 
 export async function runScorer(overrides: Partial<Record<keyof typeof SCORER_SETTINGS, string>>): Promise<void> {
@@ -11,14 +12,7 @@ export async function runScorer(overrides: Partial<Record<keyof typeof SCORER_SE
   const telemetry = startTelemetry('vdiguard-scorer');
   const scorer = await startScorer(settings, { log });
   process.stderr.write(`vdiguard scorer listening on ${scorer.address}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilSignalled(log);
   await scorer.close();
   await telemetry.shutdown();
 }

@@ -73,6 +73,13 @@ test('key and mouse with non-numeric arguments are forwarded but not mirrored', 
   assert.equal(events.length, 0);
 });
 
+test('button bits Guacamole does not define are forwarded to the desktop but never mirrored', () => {
+  const { tp, events } = tap();
+  const r = tp.push('5.mouse,1.7,1.8,2.37;5.mouse,1.7,1.8,10.4294967295;');
+  assert.equal(r.forward, '5.mouse,1.7,1.8,2.37;5.mouse,1.7,1.8,10.4294967295;');
+  assert.deepEqual(events.map((e) => (e.kind?.$case === 'mouse' ? e.kind.value.buttonMask : -1)), [5, 31]);
+});
+
 test('while held, input is mirrored but not forwarded; other instructions pass re-encoded', () => {
   const { tp, events } = tap();
   tp.holding = true;

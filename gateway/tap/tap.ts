@@ -69,6 +69,8 @@ export class InputTap {
   }
 }
 
+/** Left, middle, right, wheel up, wheel down. */
+const GUAC_BUTTONS = 0b11111;
 const UINT32 = /^\d{1,10}$/;
 const INT32 = /^-?\d{1,10}$/;
 
@@ -81,7 +83,9 @@ export function toInputEvent(ins: Instruction, timeMs: number): InputEvent | und
   }
   if (ins.opcode === 'mouse') {
     if (a === undefined || b === undefined || c === undefined || !INT32.test(a) || !INT32.test(b) || !UINT32.test(c)) return undefined;
-    return { timeMs, kind: { $case: 'mouse', value: { x: Number(a) | 0, y: Number(b) | 0, buttonMask: Number(c) >>> 0 } } };
+    // Only the five buttons Guacamole defines reach the scorer, which refuses other bits: a browser
+    // sending them must not get its batches refused and the session left unscored.
+    return { timeMs, kind: { $case: 'mouse', value: { x: Number(a) | 0, y: Number(b) | 0, buttonMask: Number(c) & GUAC_BUTTONS } } };
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import { injectContext } from '../lib/telemetry/grpc.js';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { sameSecret } from '../lib/secrets.js';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { formatHostPort, isLoopback } from '../lib/config.js';
@@ -145,13 +145,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     return session;
   };
 
-  const adminOk = (req: IncomingMessage): boolean => {
-    const got = bearer(req);
-    if (!got) return false;
-    const a = createHash('sha256').update(got).digest();
-    const b = createHash('sha256').update(deps.adminToken).digest();
-    return timingSafeEqual(a, b);
-  };
+  const adminOk = (req: IncomingMessage): boolean => sameSecret(bearer(req), deps.adminToken);
 
   const api = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const address = clientAddress(req, settings.trustProxy);

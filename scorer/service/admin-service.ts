@@ -2,7 +2,7 @@
  * ProfileAdminService over gRPC. Every call must present the admin credential as
  * `authorization: Bearer <token>` metadata; it is compared in constant time.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../../lib/secrets.js';
 import type { Metadata, sendUnaryData, ServerReadableStream, ServerUnaryCall } from '@grpc/grpc-js';
 import type { EnrollRequest, EnrollResponse, InputEvent, ProfileAdminServiceServer } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { VdiguardError } from '../../lib/errors.js';
@@ -15,10 +15,9 @@ import { toServiceError } from './errors.js';
 const MAX_ENROLL_EVENTS = 5_000_000;
 
 export function adminService(engine: ScorerEngine, adminToken: string, log: Logger, maxBatchEvents: number): ProfileAdminServiceServer {
-  const expected = digest(`Bearer ${adminToken}`);
   const authorize = (metadata: Metadata): void => {
     const presented = metadata.get('authorization')[0];
-    if (typeof presented !== 'string' || !timingSafeEqual(digest(presented), expected)) {
+    if (!sameSecret(typeof presented === 'string' ? presented : undefined, `Bearer ${adminToken}`)) {
       throw new VdiguardError('unauthenticated', 'profile administration needs the admin token as "authorization: Bearer <token>" metadata');
     }
   };
@@ -70,8 +69,4 @@ async function enrollFromStream(call: ServerReadableStream<EnrollRequest, Enroll
   if (agentId === undefined) throw new VdiguardError('invalid-argument', 'the enrolment stream ended before start named the agent');
   const { status, accepted } = await engine.enroll(agentId, events);
   return { profile: toProtoProfileStatus(status), eventsAccepted: accepted };
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
 }

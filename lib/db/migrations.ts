@@ -120,4 +120,23 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 3,
+    name: 'population models',
+    statements: [
+      // Networks trained on the deployment's own enrolled agents (`vdiguard train`), versioned so
+      // every agent template names the network it was fitted with and a retraining can be audited
+      // or rolled back. artifacts: the TensorFlow.js layers model (topology and weights), timings
+      // learned from many agents, never text.
+      `CREATE TABLE population_models (
+        name        text NOT NULL,
+        version     integer NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        agents      integer NOT NULL,
+        summary     jsonb NOT NULL DEFAULT '{}',
+        artifacts   jsonb NOT NULL,
+        PRIMARY KEY (name, version)
+      )`,
+    ],
+  },
 ];

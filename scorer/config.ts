@@ -4,6 +4,7 @@
 import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { DEFAULT_TRUST_POLICY } from './trust/trust.js';
+import { TF_BACKENDS, type TfBackendChoice } from './models/tf/runtime.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -67,6 +68,12 @@ export const SCORER_SETTINGS = {
     description: `Log level: ${LOG_LEVELS.join(', ')}.`,
     default: 'info' as LogLevel,
     parse: parse.oneOf(...LOG_LEVELS),
+  },
+  tfBackend: {
+    env: 'VDIGUARD_TF_BACKEND',
+    description: `TensorFlow.js backend of the models: ${TF_BACKENDS.join(', ')}. auto: TensorFlow's native library when @tensorflow/tfjs-node is installed, else WebAssembly.`,
+    default: 'auto' as TfBackendChoice,
+    parse: parse.oneOf(...TF_BACKENDS),
   },
   matureKeystrokes: {
     env: 'VDIGUARD_MATURE_KEYSTROKES',

@@ -28,6 +28,7 @@ import { ScorerEngine } from '../service/engine.js';
 import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
 import { enroll } from '../commands/admin.js';
 import { scorerClient } from '../client.js';
+import { initTf } from '../models/tf/runtime.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -268,6 +269,7 @@ async function benchGrpc(all: Agent[]): Promise<void> {
   }
 }
 
+process.stderr.write(`TensorFlow.js backend: ${await initTf()}\n`);
 const all = await agents();
 await benchEngine(all);
 await benchGrpc(all);

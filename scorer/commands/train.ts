@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
 import { ScorerEngine } from '../service/engine.js';
 import { engineOptions } from '../service/server.js';
+import { initTf } from '../models/tf/runtime.js';
 
 export async function runTrain(overrides: Partial<Record<keyof typeof SCORER_SETTINGS, string>>): Promise<{ agents: number }> {
   const settings = loadScorerSettings(process.env, overrides);
   const log = createLogger(settings.logLevel, 'train');
+  await initTf(settings.tfBackend);
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') });
   try {
     const engine = new ScorerEngine(engineOptions(settings, db, log));

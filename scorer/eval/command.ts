@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { VdiguardError } from '../../lib/errors.js';
 import { baselinePipelines, defaultPipelines } from '../models/pipelines.js';
+import { initTf, TF_BACKENDS, type TfBackendChoice } from '../models/tf/runtime.js';
 import { evalAalto } from './aalto-protocol.js';
 import { evalBalabit, evalSapimouse, type EvalRowSpec } from './mouse-protocols.js';
 import { plotSvg } from './plot.js';
@@ -60,7 +61,15 @@ async function finish(title: string, f: CommonFlags, scored: readonly ScoredRow[
 }
 
 export function registerEvalCommands(program: Command): void {
-  const ev = program.command('eval').description('evaluate the behaviour models on a dataset (protocols of docs/evaluation.md)');
+  const ev = program
+    .command('eval')
+    .description('evaluate the behaviour models on a dataset (protocols of docs/evaluation.md)')
+    .option('--tf-backend <name>', `TensorFlow.js backend: ${TF_BACKENDS.join(', ')}`, 'auto')
+    .hook('preAction', async (cmd) => {
+      const choice = cmd.opts().tfBackend as string;
+      if (!(TF_BACKENDS as readonly string[]).includes(choice)) throw new VdiguardError('invalid-argument', `--tf-backend must be one of ${TF_BACKENDS.join(', ')} (got ${choice})`);
+      process.stderr.write(`TensorFlow.js backend: ${await initTf(choice as TfBackendChoice)}\n`);
+    });
 
   common(ev.command('balabit'))
     .description('Balabit challenge: enrol on training_files, one score per labelled test session, global AUC/EER')

@@ -3,7 +3,7 @@
  */
 import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
-import { DEFAULT_TRUST_POLICY } from './trust/trust.js';
+import { DEFAULT_TRUST_POLICY, type TrustPolicy } from './trust/trust.js';
 import { TF_BACKENDS, type TfBackendChoice } from './models/tf/runtime.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
@@ -138,4 +138,9 @@ export function loadScorerSettings(
   overrides: Partial<Record<keyof typeof SCORER_SETTINGS, string>> = {},
 ): ScorerSettings {
   return loadSettings(SCORER_SETTINGS, env, overrides);
+}
+
+/** The trust engine's policy from the settings (the service and the evaluation share it). */
+export function trustPolicyOf(settings: ScorerSettings): TrustPolicy {
+  return { shift: settings.trustShift, terminateAt: settings.trustTerminateAt, challengeBelow: settings.trustChallengeBelow, maxScore: DEFAULT_TRUST_POLICY.maxScore };
 }

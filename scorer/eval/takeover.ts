@@ -31,6 +31,8 @@ import { compressIdle, jitterEvents, mergeStreams, shiftTo } from './jitter.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, quantile, round, type Progress, type ScoredRow } from './summary.js';
 import { pipelineOf } from './windows.js';
+import { simulateFalseTerminates, type GenuineScores } from './false-terminates.js';
+import { loadScorerSettings, trustPolicyOf } from '../config.js';
 
 export interface TakeoverOptions {
   readonly keys: string;
@@ -127,6 +129,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     o.progress(`takeover: ${agents.length} agents enrolled through the admin API and refitted against the population`);
 
     const genuineScores: number[] = [];
+    const genuineByAgent: GenuineScores[] = [];
     const impostorScores: number[] = [];
     let genuineMs = 0;
     let genuineActions = 0;
@@ -140,11 +143,14 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       // Genuine session.
       const gFile = join(dir, `${a.id}-genuine.jsonl`);
       await writeRecording(gFile, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, a.session);
-      const g = await replay({ ...client, file: gFile, agent: a.id, desktop: 'eval', speed: 0, batchMs: 100, onVerdict: (v) => { if (v.windowsScored > 0) genuineScores.push(v.windowScore); } });
+      const own: number[] = [];
+      const g = await replay({ ...client, file: gFile, agent: a.id, desktop: 'eval', speed: 0, batchMs: 100, onVerdict: (v) => { if (v.windowsScored > 0) own.push(v.windowScore); } });
+      genuineScores.push(...own);
       const start = (a.session[0] as InputEvent).timeMs;
       const end = (a.session[a.session.length - 1] as InputEvent).timeMs;
       const ranMs = g.terminated ? (g.terminatedAtMs ?? 0) : end - start;
       genuineMs += ranMs;
+      genuineByAgent.push({ scores: own, seconds: ranMs / 1000 });
       genuineActions += actionTimes(a.session).filter((t) => t - start <= ranMs).length;
       if (g.terminated) falseTerminates++;
 
@@ -175,6 +181,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     o.progress(`takeover: ${agents.length} genuine and ${agents.length} taken-over sessions streamed`);
 
     const hours = genuineMs / 3_600_000;
+    const simulated = simulateFalseTerminates(genuineByAgent, trustPolicyOf(loadScorerSettings({}, { ...TAKEOVER_SETTINGS, ...o.settings })));
     const json = {
       protocol: 'takeover',
       agents: agents.length,
@@ -186,6 +193,10 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       falseTerminatesPerHour: round(falseTerminates / hours),
       falseTerminates,
       genuineHours: round(hours),
+      // The bootstrap estimate (false-terminates.ts): the streamed hours cannot show 1 per 100 h.
+      falseTerminatesPer100hSimulated: round(simulated.per100Hours, 2),
+      simulatedHours: Math.round(simulated.hours),
+      simulatedAgentsAffected: simulated.agentsAffected,
       angaActionsPerFalseTerminate: falseTerminates > 0 ? Math.round(genuineActions / falseTerminates) : null,
       genuineActions,
       terminatedBeforeTakeover,
@@ -201,8 +212,9 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       `  seconds of activity before terminate: median ${json.secondsToDropMedian}, p95 ${json.secondsToDropP95}`,
       `  missed takeovers ${(json.missedTakeovers * 100).toFixed(1)}%, terminated before the takeover ${terminatedBeforeTakeover}`,
       `  false terminates ${falseTerminates} in ${hours.toFixed(2)} h of genuine activity (${json.falseTerminatesPerHour} per hour)`,
+      `  simulated from each agent's genuine window scores: ${json.falseTerminatesPer100hSimulated} false terminates per 100 h (${json.simulatedHours} h, ${simulated.agentsAffected} of ${simulated.agents} agents affected)`,
       `  in-session window scores: AUC ${fig.auc.toFixed(4)}, EER ${(fig.eer * 100).toFixed(2)}%`,
-      '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 0.01 false terminates per hour',
+      '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
     return { json, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
   } finally {

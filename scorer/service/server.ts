@@ -13,7 +13,7 @@ import { formatHostPort, isLoopback } from '../../lib/config.js';
 import { openDb, type Db } from '../../lib/db/db.js';
 import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import type { ScorerSettings } from '../config.js';
+import { trustPolicyOf, type ScorerSettings } from '../config.js';
 import { defaultPipelines, type ModalityPipeline } from '../models/pipelines.js';
 import { ScorerEngine, type EngineOptions } from './engine.js';
 import { initTf } from '../models/tf/runtime.js';
@@ -47,7 +47,7 @@ export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pip
     log,
     pipelines: pipelines ?? defaultPipelines(),
     policy: {
-      trust: { shift: settings.trustShift, terminateAt: settings.trustTerminateAt, challengeBelow: settings.trustChallengeBelow, maxScore: 4 },
+      trust: trustPolicyOf(settings),
       maturity: { keystrokes: settings.matureKeystrokes, mouseActions: settings.matureMouseActions, maxWindows: settings.maxProfileWindows },
       adaptMaxScore: settings.adaptMaxScore,
     },

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gaussian, seededRandom } from '../../lib/random.js';
+import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
+import { simulateFalseTerminates, type GenuineScores } from './false-terminates.js';
+
+function agent(seed: number, bias: number, n = 600): GenuineScores {
+  const random = seededRandom(seed);
+  // One window every 5 s of activity, as the takeover protocol sees.
+  return { scores: Array.from({ length: n }, () => gaussian(random) + bias), seconds: n * 5 };
+}
+
+const policy = { ...DEFAULT_TRUST_POLICY, terminateAt: 4 };
+
+test('calibrated scores meet a CUSUM average run length of the order theory gives', () => {
+  const est = simulateFalseTerminates([agent(1, 0), agent(2, 0)], policy, { hoursPerAgent: 200, blockWindows: 10, seed: 3 });
+  assert.equal(est.agents, 2);
+  assert.ok(Math.abs(est.hours - 400) < 1, `simulated ${est.hours} h`);
+  // Siegmund's approximation for this CUSUM (k = 1, h = 2 in score units): about 280 windows
+  // between false alarms, i.e. about 2.6 per hour at 720 windows an hour.
+  const perHour = est.per100Hours / 100;
+  assert.ok(perHour > 1.5 && perHour < 4, `${perHour} per hour`);
+});
+
+test('an agent the profile fits worse is terminated far more often, and counted as affected', () => {
+  const good = simulateFalseTerminates([agent(1, 0)], policy, { hoursPerAgent: 100, blockWindows: 10, seed: 3 });
+  const biased = simulateFalseTerminates([agent(1, 0.8)], policy, { hoursPerAgent: 100, blockWindows: 10, seed: 3 });
+  assert.ok(biased.per100Hours > 5 * good.per100Hours, `${biased.per100Hours} vs ${good.per100Hours}`);
+  assert.equal(biased.agentsAffected, 1);
+});
+
+test('a higher threshold means fewer simulated false terminates; no scores, no hours', () => {
+  const agents = [agent(4, 0.3), agent(5, 0)];
+  const low = simulateFalseTerminates(agents, policy, { hoursPerAgent: 50, blockWindows: 10, seed: 1 });
+  const high = simulateFalseTerminates(agents, { ...policy, terminateAt: 8 }, { hoursPerAgent: 50, blockWindows: 10, seed: 1 });
+  assert.ok(high.terminates < low.terminates, `${high.terminates} vs ${low.terminates}`);
+  const none = simulateFalseTerminates([{ scores: [], seconds: 0 }], policy);
+  assert.equal(none.agents, 0);
+  assert.ok(Number.isNaN(none.per100Hours));
+});

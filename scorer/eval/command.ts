@@ -133,7 +133,9 @@ export function registerEvalCommands(program: Command): void {
     .option('--population <dir>', 'folder of other Aalto participants for population models (disjoint from --keys)')
     .option('--takeover-at <f>', 'share of the genuine session before the impostor takes over', '0.3')
     .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
-    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; takeoverAt: string; maxGapMs: string }) => {
+    .option('--terminate-at <evidence>', "the scorer's terminate threshold (VDIGUARD_TRUST_TERMINATE_AT)")
+    .option('--sweep <list>', 'also report these lower terminate thresholds (comma-separated), from the same sessions')
+    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
@@ -146,6 +148,8 @@ export function registerEvalCommands(program: Command): void {
         maxGapMs: numberFlag('max-gap-ms', f.maxGapMs, 100) ?? 2000,
         jitterMs,
         progress: stderrProgress,
+        ...(f.terminateAt !== undefined ? { settings: { trustTerminateAt: f.terminateAt } } : {}),
+        ...(f.sweep !== undefined ? { sweep: f.sweep.split(',').map((x) => numberFlag('sweep', x.trim(), 1) as number) } : {}),
       });
       if (f.plot) {
         await writeFile(f.plot, r.plot);

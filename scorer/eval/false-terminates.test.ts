@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gaussian, seededRandom } from '../../lib/random.js';
 import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
-import { simulateFalseTerminates, type GenuineScores } from './false-terminates.js';
+import { firstTerminate, simulateFalseTerminates, type GenuineScores } from './false-terminates.js';
 
 function agent(seed: number, bias: number, n = 600): GenuineScores {
   const random = seededRandom(seed);
@@ -37,4 +37,12 @@ test('a higher threshold means fewer simulated false terminates; no scores, no h
   const none = simulateFalseTerminates([{ scores: [], seconds: 0 }], policy);
   assert.equal(none.agents, 0);
   assert.ok(Number.isNaN(none.per100Hours));
+});
+
+test('firstTerminate replays the trust engine over a score trace', () => {
+  const trace = [0.1, 3, 3, 3, 3, 3].map((score, i) => ({ score, atMs: 1000 * i }));
+  // Each 3 adds 2*3 - 2 = 4 evidence: 12 is reached at the third.
+  assert.equal(firstTerminate(trace, DEFAULT_TRUST_POLICY), 3000);
+  assert.equal(firstTerminate(trace.slice(0, 3), DEFAULT_TRUST_POLICY), null);
+  assert.equal(firstTerminate([{ score: Number.NaN, atMs: 0 }], { ...DEFAULT_TRUST_POLICY, terminateAt: 1 }), null);
 });

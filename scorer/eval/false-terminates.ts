@@ -73,3 +73,16 @@ export function simulateFalseTerminates(agents: readonly GenuineScores[], policy
   }
   return { terminates, hours, per100Hours: hours > 0 ? (100 * terminates) / hours : Number.NaN, agentsAffected, agents: used };
 }
+
+/** Every window a session fed to the trust engine, in order: its score and its time from the start. */
+export type ScoreTrace = readonly { readonly score: number; readonly atMs: number }[];
+
+/** When the trust engine, fed a session's window scores, first terminates (ms), or null. */
+export function firstTerminate(trace: ScoreTrace, policy: TrustPolicy): number | null {
+  let state = INITIAL_TRUST;
+  for (const w of trace) {
+    state = updateTrust(state, w.score, policy).state;
+    if (state.terminated) return w.atMs;
+  }
+  return null;
+}

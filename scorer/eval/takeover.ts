@@ -10,7 +10,10 @@
  *   (someone else at the keyboard and mouse) until the scorer terminates or the behaviour runs out.
  * Idle gaps are shortened to `maxGapMs`, so seconds count activity. Reports impostor actions
  * (keystrokes + mouse actions) and seconds of activity before the terminate verdict, the share of
- * takeovers never terminated, and false terminates per hour of genuine activity.
+ * takeovers never terminated, and false terminates per hour of genuine activity, measured and
+ * estimated for many more hours (false-terminates.ts). Every figure is computed from the window
+ * scores the scorer sent, replayed through the trust engine, after checking that replay agrees
+ * with the scorer's own terminate verdicts; so `sweep` can report lower thresholds from one run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -31,7 +34,8 @@ import { compressIdle, jitterEvents, mergeStreams, shiftTo } from './jitter.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, quantile, round, type Progress, type ScoredRow } from './summary.js';
 import { pipelineOf } from './windows.js';
-import { simulateFalseTerminates, type GenuineScores } from './false-terminates.js';
+import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores, type ScoreTrace } from './false-terminates.js';
+import type { TrustPolicy } from '../trust/trust.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
 
 export interface TakeoverOptions {
@@ -48,6 +52,12 @@ export interface TakeoverOptions {
   readonly settings?: Record<string, string>;
   /** Sessions streamed at once (default 4). */
   readonly concurrency?: number;
+  /**
+   * Terminate thresholds (trust evidence) to report besides the scorer's own, from the same
+   * sessions: the trust engine replayed over the scores the scorer sent. Only thresholds up to the
+   * scorer's are exact (a session's scores stop at its terminate), so larger ones are left out.
+   */
+  readonly sweep?: readonly number[];
 }
 
 export interface TakeoverResult {
@@ -128,92 +138,79 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     await scorer.engine.refitProfiles();
     o.progress(`takeover: ${agents.length} agents enrolled through the admin API and refitted against the population`);
 
-    const genuineScores: number[] = [];
-    const genuineByAgent: GenuineScores[] = [];
-    const impostorScores: number[] = [];
-    let genuineMs = 0;
-    let genuineActions = 0;
-    let falseTerminates = 0;
-    let terminatedBeforeTakeover = 0;
-    const ania: number[] = [];
-    const secondsToDrop: number[] = [];
-    let missed = 0;
-
+    const traces: AgentTraces[] = [];
     await pool(agents, o.concurrency ?? 4, async (a, i) => {
-      // Genuine session.
-      const gFile = join(dir, `${a.id}-genuine.jsonl`);
-      await writeRecording(gFile, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, a.session);
-      const own: number[] = [];
-      const g = await replay({ ...client, file: gFile, agent: a.id, desktop: 'eval', speed: 0, batchMs: 100, onVerdict: (v) => { if (v.windowsScored > 0) own.push(v.windowScore); } });
-      genuineScores.push(...own);
       const start = (a.session[0] as InputEvent).timeMs;
       const end = (a.session[a.session.length - 1] as InputEvent).timeMs;
-      const ranMs = g.terminated ? (g.terminatedAtMs ?? 0) : end - start;
-      genuineMs += ranMs;
-      genuineByAgent.push({ scores: own, seconds: ranMs / 1000 });
-      genuineActions += actionTimes(a.session).filter((t) => t - start <= ranMs).length;
-      if (g.terminated) falseTerminates++;
-
+      const stream = async (name: string, events: InputEvent[]): Promise<{ trace: ScoreTrace; terminatedAtMs: number | null }> => {
+        const file = join(dir, `${a.id}-${name}.jsonl`);
+        await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, events);
+        const trace: { score: number; atMs: number }[] = [];
+        let fed = 0;
+        // Only the windows the scorer fed to its trust engine (its count of them went up).
+        const onVerdict = (v: { windowsScored: number; windowScore: number }, at: number): void => {
+          if (v.windowsScored > fed) trace.push({ score: v.windowScore, atMs: at });
+          fed = v.windowsScored;
+        };
+        const r = await replay({ ...client, file, agent: a.id, desktop: 'eval', speed: 0, batchMs: 100, onVerdict });
+        return { trace, terminatedAtMs: r.terminatedAtMs };
+      };
+      const genuine = await stream('genuine', a.session);
       // Takeover session: this agent, then the next agent's behaviour.
       const imp = agents[(i + 1) % agents.length] as Agent;
       const cut = start + o.takeoverAt * (end - start);
-      const prefix = a.session.filter((e) => e.timeMs <= cut);
       const t0 = cut + 100;
       const impostor = shiftTo(imp.session, t0);
-      const tFile = join(dir, `${a.id}-takeover.jsonl`);
-      await writeRecording(tFile, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, [...prefix, ...impostor]);
-      const t = await replay({
-        ...client, file: tFile, agent: a.id, desktop: 'eval', speed: 0, batchMs: 100,
-        onVerdict: (v, at) => { if (v.windowsScored > 0 && start + at > t0) impostorScores.push(v.windowScore); },
+      const takeover = await stream('takeover', [...a.session.filter((e) => e.timeMs <= cut), ...impostor]);
+      traces.push({
+        agent: a.id,
+        genuine: genuine.trace,
+        genuineMs: end - start,
+        genuineActionsMs: actionTimes(a.session).map((t) => t - start),
+        takeover: takeover.trace,
+        takeoverAtMs: t0 - start,
+        impostorActionsMs: actionTimes(impostor).map((t) => t - start),
+        scorerTerminatedMs: { genuine: genuine.terminatedAtMs, takeover: takeover.terminatedAtMs },
       });
-      if (!t.terminated) {
-        missed++;
-        return;
-      }
-      const dropAt = start + (t.terminatedAtMs ?? 0);
-      if (dropAt < t0) {
-        terminatedBeforeTakeover++;
-        return;
-      }
-      secondsToDrop.push((dropAt - t0) / 1000);
-      ania.push(actionTimes(impostor).filter((x) => x <= dropAt).length);
     });
     o.progress(`takeover: ${agents.length} genuine and ${agents.length} taken-over sessions streamed`);
 
-    const hours = genuineMs / 3_600_000;
-    const simulated = simulateFalseTerminates(genuineByAgent, trustPolicyOf(loadScorerSettings({}, { ...TAKEOVER_SETTINGS, ...o.settings })));
+    // The scorer's own terminate verdicts, checked against the trust engine replayed over the
+    // scores it sent: that replay is what the sweep uses for lower thresholds.
+    const policy = trustPolicyOf(loadScorerSettings({}, { ...TAKEOVER_SETTINGS, ...o.settings }));
+    for (const t of traces) {
+      for (const kind of ['genuine', 'takeover'] as const) {
+        const offline = firstTerminate(t[kind], policy);
+        if (offline !== t.scorerTerminatedMs[kind]) {
+          throw new Error(`${t.agent} ${kind}: the scorer terminated at ${t.scorerTerminatedMs[kind]} ms but its trust replayed offline terminates at ${offline} ms`);
+        }
+      }
+    }
+    const main = outcomesAt(traces, policy);
+    const sweep = (o.sweep ?? []).filter((h) => h <= policy.terminateAt).map((h) => ({ terminateAt: h, ...figuresAt(outcomesAt(traces, { ...policy, terminateAt: h })) }));
+    const genuineScores = traces.flatMap((t) => t.genuine.map((w) => w.score));
+    const impostorScores = traces.flatMap((t) => t.takeover.filter((w) => w.atMs > t.takeoverAtMs).map((w) => w.score));
     const json = {
       protocol: 'takeover',
       agents: agents.length,
-      aniaMedian: round(quantile(ania, 0.5), 1),
-      aniaP95: round(quantile(ania, 0.95), 1),
-      secondsToDropMedian: round(quantile(secondsToDrop, 0.5), 2),
-      secondsToDropP95: round(quantile(secondsToDrop, 0.95), 2),
-      missedTakeovers: round(missed / agents.length),
-      falseTerminatesPerHour: round(falseTerminates / hours),
-      falseTerminates,
-      genuineHours: round(hours),
-      // The bootstrap estimate (false-terminates.ts): the streamed hours cannot show 1 per 100 h.
-      falseTerminatesPer100hSimulated: round(simulated.per100Hours, 2),
-      simulatedHours: Math.round(simulated.hours),
-      simulatedAgentsAffected: simulated.agentsAffected,
-      angaActionsPerFalseTerminate: falseTerminates > 0 ? Math.round(genuineActions / falseTerminates) : null,
-      genuineActions,
-      terminatedBeforeTakeover,
+      ...figuresAt(main),
+      terminateAt: policy.terminateAt,
       takeoverAt: o.takeoverAt,
       jitterMs: o.jitterMs,
       model: defaultPipelines().map((p) => `${p.modality}:${p.model.name}`).join(' '),
+      ...(sweep.length > 0 ? { sweep } : {}),
     };
     const row: ScoredRow = { row: 'in-session windows', model: json.model, genuine: genuineScores.filter(Number.isFinite), impostor: impostorScores.filter(Number.isFinite) };
     const fig = figuresOf(row);
     const text = [
-      `takeover: ${agents.length} agents through the gRPC scorer (${json.model}), jitter ${o.jitterMs} ms`,
+      `takeover: ${agents.length} agents through the gRPC scorer (${json.model}), jitter ${o.jitterMs} ms, terminate at ${policy.terminateAt}`,
       `  impostor actions before terminate: median ${json.aniaMedian}, p95 ${json.aniaP95}`,
       `  seconds of activity before terminate: median ${json.secondsToDropMedian}, p95 ${json.secondsToDropP95}`,
-      `  missed takeovers ${(json.missedTakeovers * 100).toFixed(1)}%, terminated before the takeover ${terminatedBeforeTakeover}`,
-      `  false terminates ${falseTerminates} in ${hours.toFixed(2)} h of genuine activity (${json.falseTerminatesPerHour} per hour)`,
-      `  simulated from each agent's genuine window scores: ${json.falseTerminatesPer100hSimulated} false terminates per 100 h (${json.simulatedHours} h, ${simulated.agentsAffected} of ${simulated.agents} agents affected)`,
+      `  missed takeovers ${(json.missedTakeovers * 100).toFixed(1)}%, terminated before the takeover ${json.terminatedBeforeTakeover}`,
+      `  false terminates ${json.falseTerminates} in ${json.genuineHours.toFixed(2)} h of genuine activity (${json.falseTerminatesPerHour} per hour)`,
+      `  simulated from each agent's genuine window scores: ${json.falseTerminatesPer100hSimulated} false terminates per 100 h (${json.simulatedHours} h, ${json.simulatedAgentsAffected} agents affected)`,
       `  in-session window scores: AUC ${fig.auc.toFixed(4)}, EER ${(fig.eer * 100).toFixed(2)}%`,
+      ...sweep.map((w) => `  terminate at ${w.terminateAt}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
       '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
     return { json, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
@@ -222,4 +219,75 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface AgentTraces {
+  agent: string;
+  genuine: ScoreTrace;
+  genuineMs: number;
+  /** Completion times of the agent's actions in its genuine session. */
+  genuineActionsMs: number[];
+  takeover: ScoreTrace;
+  takeoverAtMs: number;
+  impostorActionsMs: number[];
+  scorerTerminatedMs: { genuine: number | null; takeover: number | null };
+}
+
+interface Outcomes {
+  ania: number[];
+  secondsToDrop: number[];
+  missed: number;
+  terminatedBeforeTakeover: number;
+  falseTerminates: number;
+  genuineMs: number;
+  genuineActions: number;
+  simulated: FalseTerminateEstimate;
+  agents: number;
+}
+
+function outcomesAt(traces: readonly AgentTraces[], policy: TrustPolicy): Outcomes {
+  const out: Outcomes = { ania: [], secondsToDrop: [], missed: 0, terminatedBeforeTakeover: 0, falseTerminates: 0, genuineMs: 0, genuineActions: 0, simulated: simulateFalseTerminates([], policy), agents: traces.length };
+  const genuine: GenuineScores[] = [];
+  for (const t of traces) {
+    const g = firstTerminate(t.genuine, policy);
+    const ranMs = g ?? t.genuineMs;
+    if (g !== null) out.falseTerminates++;
+    out.genuineMs += ranMs;
+    out.genuineActions += t.genuineActionsMs.filter((x) => x <= ranMs).length;
+    genuine.push({ scores: t.genuine.filter((w) => w.atMs <= ranMs).map((w) => w.score), seconds: ranMs / 1000 });
+    const drop = firstTerminate(t.takeover, policy);
+    if (drop === null) out.missed++;
+    else if (drop < t.takeoverAtMs) out.terminatedBeforeTakeover++;
+    else {
+      out.secondsToDrop.push((drop - t.takeoverAtMs) / 1000);
+      out.ania.push(t.impostorActionsMs.filter((x) => x <= drop).length);
+    }
+  }
+  out.simulated = simulateFalseTerminates(genuine, policy);
+  return out;
+}
+
+function figuresAt(o: Outcomes): {
+  aniaMedian: number; aniaP95: number; secondsToDropMedian: number; secondsToDropP95: number; missedTakeovers: number;
+  falseTerminatesPerHour: number; falseTerminates: number; genuineHours: number; angaActionsPerFalseTerminate: number | null;
+  genuineActions: number; terminatedBeforeTakeover: number; falseTerminatesPer100hSimulated: number; simulatedHours: number; simulatedAgentsAffected: number;
+} {
+  const hours = o.genuineMs / 3_600_000;
+  return {
+    aniaMedian: round(quantile(o.ania, 0.5), 1),
+    aniaP95: round(quantile(o.ania, 0.95), 1),
+    secondsToDropMedian: round(quantile(o.secondsToDrop, 0.5), 2),
+    secondsToDropP95: round(quantile(o.secondsToDrop, 0.95), 2),
+    missedTakeovers: round(o.missed / o.agents),
+    falseTerminatesPerHour: round(o.falseTerminates / hours),
+    falseTerminates: o.falseTerminates,
+    genuineHours: round(hours),
+    angaActionsPerFalseTerminate: o.falseTerminates > 0 ? Math.round(o.genuineActions / o.falseTerminates) : null,
+    genuineActions: o.genuineActions,
+    terminatedBeforeTakeover: o.terminatedBeforeTakeover,
+    // The bootstrap estimate (false-terminates.ts): the streamed hours cannot show 1 per 100 h.
+    falseTerminatesPer100hSimulated: round(o.simulated.per100Hours, 2),
+    simulatedHours: Math.round(o.simulated.hours),
+    simulatedAgentsAffected: o.simulated.agentsAffected,
+  };
 }

@@ -5,6 +5,7 @@ import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type 
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { DEFAULT_TRUST_POLICY, type TrustPolicy } from './trust/trust.js';
 import { TF_BACKENDS, type TfBackendChoice } from './models/tf/runtime.js';
+import { terminateAtFor } from './trust/operating-point.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -105,6 +106,11 @@ export const SCORER_SETTINGS = {
     default: DEFAULT_TRUST_POLICY.terminateAt,
     parse: parse.number(1, 1000),
   },
+  trustFalseTerminatesPer100h: optional({
+    env: 'VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H',
+    description: 'Operating point as a policy: the false terminates per 100 agent-hours to aim for; sets the terminate threshold (overriding VDIGUARD_TRUST_TERMINATE_AT) assuming calibrated scores and 600 active windows an hour. Real rates are higher: see docs/evaluation.md.',
+    parse: parse.number(0.0001, 10_000),
+  }),
   trustChallengeBelow: {
     env: 'VDIGUARD_TRUST_CHALLENGE_BELOW',
     description: 'Trust at or below which the agent is challenged for MFA (0 disables challenges).',
@@ -142,5 +148,7 @@ export function loadScorerSettings(
 
 /** The trust engine's policy from the settings (the service and the evaluation share it). */
 export function trustPolicyOf(settings: ScorerSettings): TrustPolicy {
-  return { shift: settings.trustShift, terminateAt: settings.trustTerminateAt, challengeBelow: settings.trustChallengeBelow, maxScore: DEFAULT_TRUST_POLICY.maxScore };
+  const target = settings.trustFalseTerminatesPer100h;
+  const terminateAt = target === undefined ? settings.trustTerminateAt : terminateAtFor(target, settings.trustShift);
+  return { shift: settings.trustShift, terminateAt, challengeBelow: settings.trustChallengeBelow, maxScore: DEFAULT_TRUST_POLICY.maxScore };
 }

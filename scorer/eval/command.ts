@@ -134,7 +134,7 @@ export function registerEvalCommands(program: Command): void {
     .option('--takeover-at <f>', 'share of the genuine session before the impostor takes over', '0.3')
     .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
     .option('--terminate-at <evidence>', "the scorer's terminate threshold (VDIGUARD_TRUST_TERMINATE_AT)")
-    .option('--sweep <list>', 'also report these lower terminate thresholds (comma-separated), from the same sessions')
+    .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally shift:threshold (for example 10,12,3:16)')
     .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
@@ -149,7 +149,7 @@ export function registerEvalCommands(program: Command): void {
         jitterMs,
         progress: stderrProgress,
         ...(f.terminateAt !== undefined ? { settings: { trustTerminateAt: f.terminateAt } } : {}),
-        ...(f.sweep !== undefined ? { sweep: f.sweep.split(',').map((x) => numberFlag('sweep', x.trim(), 1) as number) } : {}),
+        ...(f.sweep !== undefined ? { sweep: f.sweep.split(',').map(sweepPolicy) } : {}),
       });
       if (f.plot) {
         await writeFile(f.plot, r.plot);
@@ -158,6 +158,14 @@ export function registerEvalCommands(program: Command): void {
       process.stdout.write(r.text + '\n');
       if (f.json) process.stdout.write(JSON.stringify(r.json) + '\n');
     });
+}
+
+/** One --sweep item: `threshold` or `shift:threshold`. */
+function sweepPolicy(item: string): { shift?: number; terminateAt: number } {
+  const parts = item.trim().split(':');
+  if (parts.length > 2) throw new VdiguardError('invalid-argument', `--sweep items are threshold or shift:threshold (got ${item})`);
+  const terminateAt = numberFlag('sweep', parts.at(-1), 1) as number;
+  return parts.length === 2 ? { shift: numberFlag('sweep', parts[0], 0.1) as number, terminateAt } : { terminateAt };
 }
 
 /**

@@ -13,7 +13,7 @@
  * takeovers never terminated, and false terminates per hour of genuine activity, measured and
  * estimated for many more hours (false-terminates.ts). Every figure is computed from the window
  * scores the scorer sent, replayed through the trust engine, after checking that replay agrees
- * with the scorer's own terminate verdicts; so `sweep` can report lower thresholds from one run.
+ * with the scorer's own terminate verdicts; so `sweep` can report other trust policies from one run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -53,11 +53,12 @@ export interface TakeoverOptions {
   /** Sessions streamed at once (default 4). */
   readonly concurrency?: number;
   /**
-   * Terminate thresholds (trust evidence) to report besides the scorer's own, from the same
-   * sessions: the trust engine replayed over the scores the scorer sent. Only thresholds up to the
-   * scorer's are exact (a session's scores stop at its terminate), so larger ones are left out.
+   * Trust policies (shift and terminate threshold) to report besides the scorer's own, from the
+   * same sessions: the trust engine replayed over the scores the scorer sent. A session's scores
+   * stop at the scorer's terminate, so a policy that would not have terminated it by then cannot be
+   * replayed and is left out: run the scorer with a high threshold to sweep widely.
    */
-  readonly sweep?: readonly number[];
+  readonly sweep?: readonly { readonly shift?: number; readonly terminateAt: number }[];
 }
 
 export interface TakeoverResult {
@@ -187,7 +188,10 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       }
     }
     const main = outcomesAt(traces, policy);
-    const sweep = (o.sweep ?? []).filter((h) => h <= policy.terminateAt).map((h) => ({ terminateAt: h, ...figuresAt(outcomesAt(traces, { ...policy, terminateAt: h })) }));
+    const sweep = (o.sweep ?? []).flatMap((p) => {
+      const swept = { ...policy, shift: p.shift ?? policy.shift, terminateAt: p.terminateAt };
+      return replayable(traces, swept) ? [{ shift: swept.shift, terminateAt: swept.terminateAt, ...figuresAt(outcomesAt(traces, swept)) }] : [];
+    });
     const genuineScores = traces.flatMap((t) => t.genuine.map((w) => w.score));
     const impostorScores = traces.flatMap((t) => t.takeover.filter((w) => w.atMs > t.takeoverAtMs).map((w) => w.score));
     const json = {
@@ -210,7 +214,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       `  false terminates ${json.falseTerminates} in ${json.genuineHours.toFixed(2)} h of genuine activity (${json.falseTerminatesPerHour} per hour)`,
       `  simulated from each agent's genuine window scores: ${json.falseTerminatesPer100hSimulated} false terminates per 100 h (${json.simulatedHours} h, ${json.simulatedAgentsAffected} agents affected)`,
       `  in-session window scores: AUC ${fig.auc.toFixed(4)}, EER ${(fig.eer * 100).toFixed(2)}%`,
-      ...sweep.map((w) => `  terminate at ${w.terminateAt}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
+      ...sweep.map((w) => `  shift ${w.shift}, terminate at ${w.terminateAt}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
       '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
     return { json, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
@@ -231,6 +235,11 @@ interface AgentTraces {
   takeoverAtMs: number;
   impostorActionsMs: number[];
   scorerTerminatedMs: { genuine: number | null; takeover: number | null };
+}
+
+/** Whether every session the scorer cut short would also have been terminated by `policy` by then. */
+function replayable(traces: readonly AgentTraces[], policy: TrustPolicy): boolean {
+  return traces.every((t) => (['genuine', 'takeover'] as const).every((kind) => t.scorerTerminatedMs[kind] === null || firstTerminate(t[kind], policy) !== null));
 }
 
 interface Outcomes {

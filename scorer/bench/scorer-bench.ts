@@ -22,6 +22,7 @@ import { extractMembers, listMembers, projectRoot } from '../datasets/archive.js
 import { importAaltoFile } from '../datasets/aalto.js';
 import { importSapimouseFile } from '../datasets/mouse-datasets.js';
 import { defaultPipelines, RoutedExtractor } from '../models/pipelines.js';
+import { initTf } from '../models/tf/runtime.js';
 import { splitIndex } from '../recording/split.js';
 import { writeRecording } from '../recording/writer.js';
 import { ScorerEngine } from '../service/engine.js';
@@ -268,6 +269,7 @@ async function benchGrpc(all: Agent[]): Promise<void> {
   }
 }
 
+await initTf();
 const all = await agents();
 await benchEngine(all);
 await benchGrpc(all);

@@ -10,11 +10,13 @@ import { openDb } from '../../lib/db/db.js';
 import { join } from 'node:path';
 import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
 import { ScorerEngine } from '../service/engine.js';
+import { initTf } from '../models/tf/runtime.js';
 import { engineOptions } from '../service/server.js';
 
 export async function runTrain(overrides: Partial<Record<keyof typeof SCORER_SETTINGS, string>>): Promise<{ agents: number }> {
   const settings = loadScorerSettings(process.env, overrides);
   const log = createLogger(settings.logLevel, 'train');
+  await initTf();
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') });
   try {
     const engine = new ScorerEngine(engineOptions(settings, db, log));

@@ -13,6 +13,7 @@ import { VdiguardError } from '../../lib/errors.js';
 import type { JsonValue } from '../../lib/json.js';
 import { importBalabitFile, importSapimouseFile, parseBalabitLabels } from '../datasets/mouse-datasets.js';
 import type { PipelineFactory } from '../models/pipelines.js';
+import { initTf } from '../models/tf/runtime.js';
 import { jitterEvents } from './jitter.js';
 import type { Progress, ScoredRow } from './summary.js';
 import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
@@ -81,6 +82,7 @@ export interface BalabitResult {
 }
 
 export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 'record' }): Promise<BalabitResult> {
+  await initTf();
   const labels = parseBalabitLabels(await readFile(join(o.data, 'labels.csv'), 'utf8'), join(o.data, 'labels.csv'));
   const users = await userDirs(join(o.data, 'training_files'), o.users);
   const rows: ScoredRow[] = o.rows.map((r) => ({ row: r.row, model: pipelineOf(r.factory, 'mouse').model.name, genuine: [], impostor: [] }));
@@ -142,6 +144,7 @@ export interface SapimouseResult {
 }
 
 export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number }): Promise<SapimouseResult> {
+  await initTf();
   const users = await userDirs(o.data, o.users);
   const enrol: { user: string; events: InputEvent[] }[] = [];
   const probes: { user: string; slice: InputEvent[] }[] = [];

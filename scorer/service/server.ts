@@ -16,6 +16,7 @@ import type { Logger } from '../../lib/log.js';
 import type { ScorerSettings } from '../config.js';
 import { defaultPipelines, type ModalityPipeline } from '../models/pipelines.js';
 import { ScorerEngine, type EngineOptions } from './engine.js';
+import { initTf } from '../models/tf/runtime.js';
 import { scorerService } from './scorer-service.js';
 import { adminService } from './admin-service.js';
 
@@ -61,6 +62,7 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
   const db = deps.db ?? (await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') }));
   const ownsDb = deps.db === undefined;
   const { log } = deps;
+  log.info({ backend: await initTf() }, 'TensorFlow.js ready');
   const engine = new ScorerEngine(engineOptions(settings, db, log, deps.pipelines));
   try {
     const agents = await engine.loadPopulation();

@@ -205,10 +205,10 @@ export class UnitMlp implements ModalityModel<UnitMlpTemplate> {
       members: 1,
       trim: 0,
       hidden: 16,
-      epochs: 10,
+      epochs: 30,
       learningRate: 0.01,
       l2: 1e-4,
-      batch: 256,
+      batch: 64,
       seed: 1,
       ...options,
     };
@@ -313,10 +313,15 @@ export class UnitMlp implements ModalityModel<UnitMlpTemplate> {
   }
 }
 
-/** The mouse model: per-action classifier (windows from the mouse extractor with actionVectors). */
+/**
+ * The mouse model: per-action classifier (windows from the mouse extractor with actionVectors). Three
+ * members and a 10% trimmed mean: each raised AUC on both SapiMouse and Balabit (an ensemble of
+ * seeds smooths single networks' quirks; one odd action, such as a drag across the screen, no longer
+ * moves a window's score much).
+ */
 export class ActionMlp extends UnitMlp {
   constructor(options: UnitMlpOptions = {}) {
-    super(MOUSE_UNITS, options);
+    super(MOUSE_UNITS, { members: 3, trim: 0.1, ...options });
   }
 }
 

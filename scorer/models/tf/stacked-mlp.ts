@@ -31,13 +31,18 @@ export interface NetTask {
 export interface StackedTraining {
   /** Hidden units per network (default 16). */
   hidden?: number;
-  /** Passes over the larger class of each task (default 10). */
+  /**
+   * Passes over each network's positives (default 30). The positives set the length: they are the
+   * scarce class (an agent's few minutes against a whole population), and more passes over a few
+   * hundred actions overfit them (measured on SapiMouse), while thousands want as many steps
+   * (Balabit).
+   */
   epochs?: number;
   /** Adam step size (default 0.01). */
   learningRate?: number;
   /** L2 penalty on the weights (not the biases) (default 1e-4). */
   l2?: number;
-  /** Rows per network per step, half of each class (default 256). */
+  /** Rows per network per step, half of each class (default 64). */
   batch?: number;
   seed?: number;
 }
@@ -63,7 +68,7 @@ export class StackedMlp {
       throw new VdiguardError('invalid-argument', 'every network needs positive and negative rows of the same width');
     }
     const H = o.hidden ?? 16;
-    const half = Math.max(1, Math.floor((o.batch ?? 256) / 2));
+    const half = Math.max(1, Math.floor((o.batch ?? 64) / 2));
     const seed = o.seed ?? 1;
     const l2 = o.l2 ?? 1e-4;
     const init = (k: number, rows: number, cols: number): Tensor => tf.initializers.glorotUniform({ seed: seed * 7919 + k }).apply([rows, cols]);
@@ -75,7 +80,7 @@ export class StackedMlp {
     );
     const rand = seededRandom(seed);
     const samplers = tasks.map((t) => ({ pos: new Shuffled(t.pos.count, rand), neg: new Shuffled(t.neg.count, rand) }));
-    const steps = Math.ceil(((o.epochs ?? 10) * Math.max(...tasks.map((t) => Math.max(t.pos.count, t.neg.count)))) / half);
+    const steps = Math.ceil(((o.epochs ?? 30) * Math.max(...tasks.map((t) => t.pos.count))) / half);
     const x = new Float32Array(K * 2 * half * D);
     const y = tf.tidy(() => tf.tile(tf.concat([tf.ones([1, half, 1]), tf.zeros([1, half, 1])], 1), [K, 1, 1]));
     const optimizer = tf.train.adam(o.learningRate ?? 0.01);

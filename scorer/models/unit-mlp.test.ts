@@ -36,7 +36,7 @@ test('stacked networks each learn their own non-linear boundary (a ring), determ
   // The second network learns the opposite labels: stacking must keep the networks apart.
   const tasks = [{ pos: inner, neg: outer }, { pos: outer, neg: inner }];
   const logits = (o: { seed: number }) => {
-    const nets = StackedMlp.train(tasks, { hidden: 16, epochs: 40, batch: 64, ...o });
+    const nets = StackedMlp.train(tasks, { hidden: 16, epochs: 20, batch: 64, ...o });
     try {
       return [0, 1].map((k) => [...nets.logits(k, inner), ...nets.logits(k, outer)]);
     } finally {

@@ -8,6 +8,9 @@
  *    events per second in 100 ms batches for `--seconds`: the scorer's CPU, and the decision
  *    latency from sending the batch that completes a window to receiving its verdict.
  *
+ * 3. Fit: milliseconds to fit a 400-window keystroke profile and a SapiMouse user's mouse template
+ *    against the other agents (what enrolment and `vdiguard train` cost per agent).
+ *
  * Options: --sessions N (1000) --rate EV_PER_S (20) --seconds S (30) --agents A (8)
  */
 import { spawn } from 'node:child_process';
@@ -22,13 +25,13 @@ import { extractMembers, listMembers, projectRoot } from '../datasets/archive.js
 import { importAaltoFile } from '../datasets/aalto.js';
 import { importSapimouseFile } from '../datasets/mouse-datasets.js';
 import { defaultPipelines, RoutedExtractor } from '../models/pipelines.js';
+import { initTf } from '../models/tf/runtime.js';
 import { splitIndex } from '../recording/split.js';
 import { writeRecording } from '../recording/writer.js';
 import { ScorerEngine } from '../service/engine.js';
 import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
 import { enroll } from '../commands/admin.js';
 import { scorerClient } from '../client.js';
-import { initTf } from '../models/tf/runtime.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -153,6 +156,30 @@ async function benchEngine(all: Agent[]): Promise<void> {
   );
 }
 
+async function benchFit(all: Agent[]): Promise<void> {
+  const pipelines = defaultPipelines();
+  const ms: Record<string, number> = {};
+  for (const p of pipelines) {
+    const windowsOf = (a: Agent): number[][] => {
+      const x = p.createExtractor();
+      return a.enrol.flatMap((e) => x.push(e)).map((w) => w.vector);
+    };
+    const [own, ...others] = all.map(windowsOf);
+    // A mature keystroke profile holds up to 400 windows; the datasets give a participant ~20, so
+    // they repeat (a fit's cost depends on the counts, not on the values).
+    const want = p.modality === 'keystroke' ? MATURITY.maxWindows : (own as number[][]).length;
+    const windows = Array.from({ length: want }, (_, i) => (own as number[][])[i % (own as number[][]).length] as number[]);
+    const context = { background: { agents: others.length, windows: others.flat() } };
+    p.model.fit(windows, context); // warm-up
+    const t0 = performance.now();
+    const runs = 3;
+    for (let r = 0; r < runs; r++) p.model.fit(windows, context);
+    ms[`${p.modality}FitMs`] = Math.round((performance.now() - t0) / runs);
+    ms[`${p.modality}Windows`] = windows.length;
+  }
+  console.log(JSON.stringify({ bench: 'fit', ...ms }));
+}
+
 function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]);
@@ -271,5 +298,6 @@ async function benchGrpc(all: Agent[]): Promise<void> {
 
 process.stderr.write(`TensorFlow.js backend: ${await initTf()}\n`);
 const all = await agents();
+await benchFit(all);
 await benchEngine(all);
 await benchGrpc(all);

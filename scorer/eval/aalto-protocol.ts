@@ -13,6 +13,7 @@ import { VdiguardError } from '../../lib/errors.js';
 import { importAaltoFile } from '../datasets/aalto.js';
 import { windowsOf } from '../features/windows.js';
 import type { JsonValue } from '../../lib/json.js';
+import { initTf } from '../models/tf/runtime.js';
 import { jitterEvents } from './jitter.js';
 import type { EvalRowSpec } from './mouse-protocols.js';
 import type { Progress, ScoredRow } from './summary.js';
@@ -53,6 +54,7 @@ interface Participant {
 }
 
 export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
+  await initTf();
   const files = await aaltoFiles(o.data, o.users);
   // The population: another folder (checked disjoint), or the same folder's participants after
   // the evaluated ones.

@@ -91,16 +91,18 @@ export function registerEvalCommands(program: Command): void {
     .description('SapiMouse: enrol on the 3-minute session, score 15-second slices of every 1-minute session against every user')
     .requiredOption('--data <dir>', 'the extracted sapimouse folder (userN/...)')
     .option('--slice-seconds <s>', 'seconds of behaviour per test slice', '15')
-    .action(async (f: CommonFlags & { data: string; sliceSeconds: string }) => {
+    .option('--outside-impostors', "split the users in two halves: populations from one half, each user's impostors from its own (never trained against)")
+    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       const sliceSeconds = numberFlag('slice-seconds', f.sliceSeconds, 1) ?? 15;
       requireDatasetFolder('--data', f.data, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
-      const r = await evalSapimouse({ data: f.data, rows: evalRows(), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, 2), sliceSeconds });
+      const outsideImpostors = f.outsideImpostors === true;
+      const r = await evalSapimouse({ data: f.data, rows: evalRows(), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
-      await finish(`SapiMouse, ${sliceSeconds} s slices, jitter ${jitterMs} ms`, f, r.rows,
-        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, jitterMs, rows: figs },
-        `sapimouse: ${r.users} users, ${r.slices} slices of ${sliceSeconds} s\n${table(figs)}\n  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96`);
+      await finish(`SapiMouse, ${sliceSeconds} s slices, jitter ${jitterMs} ms${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
+        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, jitterMs, outsideImpostors, rows: figs },
+        `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the other half, impostors from the own)' : ''}, ${r.slices} slices of ${sliceSeconds} s\n${table(figs)}\n  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96`);
     });
 
   common(ev.command('aalto'))

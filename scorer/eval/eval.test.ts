@@ -55,6 +55,11 @@ describe('evaluation protocols on slices of the real datasets', () => {
     const row = r.rows[0]!;
     assert.ok(row.genuine.length >= 8 && row.impostor.length >= 3 * row.genuine.length);
     assert.ok(quantile(row.genuine, 0.5) < quantile(row.impostor, 0.5));
+    // Halves {1, 2} and {3, 4}: each user's impostors are the one other user of its half, so every
+    // slice is an impostor exactly once, as it is genuine once.
+    const outside = await evalSapimouse({ data: join(root, 'sapimouse'), rows: evalRows(), jitterMs: 0, progress: silentProgress, users: 4, sliceSeconds: 15, outsideImpostors: true });
+    assert.equal(outside.rows[0]!.genuine.length, row.genuine.length);
+    assert.equal(outside.rows[0]!.impostor.length, row.genuine.length);
   });
 
   test('aalto: the TypeNet protocol on 6 participants, population models on 6 others only', { skip: skipReason('aalto') }, async () => {

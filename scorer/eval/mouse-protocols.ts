@@ -4,7 +4,10 @@
  *   test session listed in labels.csv is one window of all its actions, scored against the user
  *   whose folder it is in. One global ROC AUC and EER over the labelled sessions.
  * - sapimouse: enrol each user on the 3-minute session; the 1-minute session of every user is cut
- *   into 15-second slices, each one window, scored against every enrolled user.
+ *   into 15-second slices, each one window, scored against every enrolled user. With
+ *   `outsideImpostors`, the users are split in two halves: each user's population is the other
+ *   half, and its impostors come from its own half only, so no classifier has trained against
+ *   the impostors it is tested with (as with attackers from outside the deployment).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +16,7 @@ import { VdiguardError } from '../../lib/errors.js';
 import type { JsonValue } from '../../lib/json.js';
 import { importBalabitFile, importSapimouseFile, parseBalabitLabels } from '../datasets/mouse-datasets.js';
 import type { PipelineFactory } from '../models/pipelines.js';
+import { initTf } from '../models/tf/runtime.js';
 import { jitterEvents } from './jitter.js';
 import type { Progress, ScoredRow } from './summary.js';
 import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
@@ -57,13 +61,14 @@ function enrolWindows(factory: PipelineFactory, events: readonly InputEvent[][])
 }
 
 /**
- * Templates of every user, each fitted with the other users' enrolment windows as the background
- * (population negatives), as a deployment fits an agent against its other enrolled agents.
+ * Templates of every user, each fitted with other users' enrolment windows as the background
+ * (population negatives), as a deployment fits an agent against its other enrolled agents; by
+ * default all the others, or those `inPopulation(i, j)` allows.
  */
-function fitAll(factory: PipelineFactory, windows: readonly number[][][]): (JsonValue | null)[] {
+function fitAll(factory: PipelineFactory, windows: readonly number[][][], inPopulation: (user: number, other: number) => boolean = (i, j) => i !== j): (JsonValue | null)[] {
   const p = pipelineOf(factory, 'mouse');
   return windows.map((own, i) => {
-    const others = windows.filter((_, j) => j !== i);
+    const others = windows.filter((_, j) => j !== i && inPopulation(i, j));
     try {
       return p.model.fit(own, { background: { agents: others.length, windows: others.flat() } });
     } catch (err) {
@@ -81,6 +86,7 @@ export interface BalabitResult {
 }
 
 export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 'record' }): Promise<BalabitResult> {
+  await initTf();
   const labels = parseBalabitLabels(await readFile(join(o.data, 'labels.csv'), 'utf8'), join(o.data, 'labels.csv'));
   const users = await userDirs(join(o.data, 'training_files'), o.users);
   const rows: ScoredRow[] = o.rows.map((r) => ({ row: r.row, model: pipelineOf(r.factory, 'mouse').model.name, genuine: [], impostor: [] }));
@@ -141,7 +147,8 @@ export interface SapimouseResult {
   readonly slices: number;
 }
 
-export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number }): Promise<SapimouseResult> {
+export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number; outsideImpostors?: boolean }): Promise<SapimouseResult> {
+  await initTf();
   const users = await userDirs(o.data, o.users);
   const enrol: { user: string; events: InputEvent[] }[] = [];
   const probes: { user: string; slice: InputEvent[] }[] = [];
@@ -161,13 +168,15 @@ export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number
     const p = pipelineOf(spec.factory, 'mouse');
     const row: ScoredRow = { row: spec.row, model: p.model.name, genuine: [], impostor: [] };
     const vectors = probes.map((x) => wholeWindow(spec.factory, 'mouse', x.slice, MIN_ACTIONS));
-    const templates = fitAll(spec.factory, enrol.map((e) => enrolWindows(spec.factory, [e.events])));
+    const half = (u: number): number => (o.outsideImpostors && u >= enrol.length / 2 ? 1 : 0);
+    const halfOf = new Map(enrol.map((e, u) => [e.user, half(u)]));
+    const templates = fitAll(spec.factory, enrol.map((e) => enrolWindows(spec.factory, [e.events])), (i, j) => i !== j && (!o.outsideImpostors || half(i) !== half(j)));
     enrol.forEach((e, u) => {
       const template = templates[u] ?? null;
       if (template === null) return;
       probes.forEach((x, i) => {
         const v = vectors[i];
-        if (v === undefined) return;
+        if (v === undefined || halfOf.get(x.user) !== half(u)) return;
         (x.user === e.user ? row.genuine : row.impostor).push(p.model.score(template, v));
       });
     });

@@ -51,6 +51,22 @@ test('moves, clicks and drags become actions with their type and kinematics', ()
   assert.ok(Math.abs(ws[1]!.vector[at('logClickMs')]! - Math.log(81)) < 1e-9);
   assert.ok(Math.abs(ws[3]!.vector[at('logClickMs')]! - Math.log(201)) < 1e-9);
   assert.equal(ws[1]!.startTimeMs, 2000);
+  // Rightwards (angle 0) is the fifth of the eight 45° sectors counted from -180°.
+  assert.deepEqual(ACTION_FEATURES.map((n, j) => (n.startsWith('directionHistogram.') ? move[j] : null)).filter((x) => x !== null), [0, 0, 0, 0, 1, 0, 0, 0]);
+  assert.equal(move[at('turn.logTotal')], 0);
+  assert.equal(move[at('deviation.signed')], 0);
+  assert.equal(move[at('velocityPeaks')], 1, 'constant speed: one peak');
+  assert.ok(Number.isNaN(move[at('logGapBeforeMs')]!), 'no action before the first');
+  assert.ok(Math.abs(ws[1]!.vector[at('logGapBeforeMs')]! - Math.log(2000 - 90 + 1)) < 1e-9, 'from the last point of the move before');
+});
+
+test('signed deviation tells which side a curved move bulges to; homing is the time after 90% of the path', () => {
+  const arc = (sign: number): InputEvent[] => Array.from({ length: 11 }, (_, i) => m(i * 10, i * 10, 100 + sign * 20 * Math.sin((Math.PI * i) / 10)));
+  const [up, down] = [1, -1].map((sign) => windowsOf([...arc(sign), m(9000, 0, 0)], new MouseExtractor({ windowActions: 1 }))[0]!.vector);
+  assert.ok(up![at('deviation.signed')]! < 0 && Math.abs(up![at('deviation.signed')]! + down![at('deviation.signed')]!) < 1e-9, `${up![at('deviation.signed')]} vs ${down![at('deviation.signed')]}`);
+  const slowEnd = [...stroke(0, 0, 10, 10), ...[1, 2, 3, 4, 5].map((k) => m(90 + k * 100, 90 + k, 100)), m(9000, 0, 0)];
+  const homing = windowsOf(slowEnd, new MouseExtractor({ windowActions: 1 }))[0]!.vector[at('homingFraction')]!;
+  assert.ok(homing > 0.7 && homing < 1, `a creeping end is most of the time: ${homing}`);
 });
 
 test('a window is the mean of K actions; hop overlaps', () => {

@@ -32,7 +32,14 @@ export interface MouseOptions {
   actionVectors?: boolean;
 }
 
-/** Per-action features (times in ms, distances in px; `log` = natural log). */
+/** Bins of the direction histogram (fraction of the path moved in each 45° sector). */
+const DIRECTION_BINS = 8;
+
+/**
+ * Per-action features (times in ms, distances in px; `log` = natural log). Geometric ones
+ * (straightness, deviations, turning, direction histogram) survive the gateway's arrival-time
+ * jitter; timing ones carry more of the individual but blur with jitter.
+ */
 export const ACTION_FEATURES = [
   'type.move',
   'type.pointClick',
@@ -56,6 +63,13 @@ export const ACTION_FEATURES = [
   'accelTimeFraction',
   'logClickMs',
   'logPauseBeforeClickMs',
+  'logVelocity.sd',
+  'turn.logTotal',
+  'deviation.signed',
+  'velocityPeaks',
+  'homingFraction',
+  'logGapBeforeMs',
+  ...Array.from({ length: DIRECTION_BINS }, (_, i) => `directionHistogram.${i}` as const),
 ] as const;
 
 /** Window features: the mean of each action feature over the window's actions. */
@@ -95,6 +109,8 @@ export class MouseExtractor implements WindowExtractor {
   private actionStarts: number[] = [];
   /** Start time of the action being recorded (set by features()). */
   private startOf = 0;
+  /** Time of the last point of the previous action (NaN before the first). */
+  private previousEnd = Number.NaN;
   private actionsSeen = 0;
   private windowStart = 0;
   private base = 0;
@@ -238,7 +254,9 @@ export class MouseExtractor implements WindowExtractor {
   /** Features of points [s, e) as an action of `type`. */
   private features(type: number, s: number, e: number, clickMs: number, pauseBeforeMs: number): Float64Array {
     this.startOf = this.ts[s] as number;
-    return actionFeatures(this.xs, this.ys, this.ts, s, e, type, clickMs, pauseBeforeMs);
+    const f = actionFeatures(this.xs, this.ys, this.ts, s, e, type, clickMs, pauseBeforeMs, this.startOf - this.previousEnd);
+    this.previousEnd = this.ts[e - 1] as number;
+    return f;
   }
 }
 
@@ -252,6 +270,7 @@ export function actionFeatures(
   type: number,
   clickMs: number,
   pauseBeforeMs: number,
+  gapBeforeMs = Number.NaN,
 ): Float64Array {
   const f = new Float64Array(NF).fill(Number.NaN);
   const n = e - s;
@@ -276,6 +295,12 @@ export function actionFeatures(
   let prevV = Number.NaN;
   let prevA = Number.NaN;
   let prevAngle = Number.NaN;
+  let turnTotal = 0;
+  let vLogSq = 0;
+  const hist = new Float64Array(DIRECTION_BINS);
+  // Velocity peaks (sub-movements): local maxima of the step velocity above a third of the action's
+  // peak, counted after the loop from these.
+  const vs = new Float64Array(Math.max(0, e - s - 1));
   for (let i = s + 1; i < e; i++) {
     const dx = (xs[i] as number) - (xs[i - 1] as number);
     const dy = (ys[i] as number) - (ys[i - 1] as number);
@@ -286,6 +311,8 @@ export function actionFeatures(
     vSum += v;
     vSq += v * v;
     vLogSum += Math.log(v + 1e-3);
+    vLogSq += Math.log(v + 1e-3) ** 2;
+    vs[steps] = v;
     steps += 1;
     if (v > vMax) {
       vMax = v;
@@ -306,11 +333,13 @@ export function actionFeatures(
     prevV = v;
     if (d > 0) {
       const angle = Math.atan2(dy, dx);
+      hist[Math.min(DIRECTION_BINS - 1, Math.floor(((angle + Math.PI) / (2 * Math.PI)) * DIRECTION_BINS))] += d;
       if (!Number.isNaN(prevAngle)) {
         let da = angle - prevAngle;
         if (da > Math.PI) da -= 2 * Math.PI;
         else if (da < -Math.PI) da += 2 * Math.PI;
         wAbs += Math.abs(da) / dt;
+        turnTotal += Math.abs(da);
         const c = Math.abs(da) / d;
         cAbs += c;
         if (Math.abs(da) > Math.PI / 4) crit += 1;
@@ -323,12 +352,29 @@ export function actionFeatures(
   const ey = (ys[e - 1] as number) - (ys[s] as number);
   const chord = Math.hypot(ex, ey);
   let dev = 0;
+  let devSigned = 0;
   if (chord > 0) {
     for (let i = s + 1; i < e - 1; i++) {
       const px = (xs[i] as number) - (xs[s] as number);
       const py = (ys[i] as number) - (ys[s] as number);
-      dev = Math.max(dev, Math.abs(px * ey - py * ex) / chord);
+      const side = (px * ey - py * ex) / chord;
+      if (Math.abs(side) > dev) {
+        dev = Math.abs(side);
+        devSigned = side;
+      }
     }
+  }
+  let peaks = 0;
+  for (let i = 0; i < steps; i++) {
+    const v = vs[i] as number;
+    if (v > vMax / 3 && (i === 0 || v > (vs[i - 1] as number)) && (i === steps - 1 || v >= (vs[i + 1] as number))) peaks++;
+  }
+  // Homing: the time after 90% of the path is covered, the corrections before a target.
+  let covered = 0;
+  let homingFrom = Number.NaN;
+  for (let i = s + 1; i < e && Number.isNaN(homingFrom); i++) {
+    covered += Math.hypot((xs[i] as number) - (xs[i - 1] as number), (ys[i] as number) - (ys[i - 1] as number));
+    if (covered >= 0.9 * path) homingFrom = ts[i] as number;
   }
   let k = 0;
   f[k++] = type === MM ? 1 : 0;
@@ -354,6 +400,13 @@ export function actionFeatures(
   f[k++] = duration > 0 ? vMaxAt / duration : Number.NaN;
   f[k++] = Number.isNaN(clickMs) ? Number.NaN : Math.log(clickMs + 1);
   f[k++] = Number.isNaN(pauseBeforeMs) ? Number.NaN : Math.log(pauseBeforeMs + 1);
+  f[k++] = steps > 1 ? Math.sqrt(Math.max(vLogSq / steps - (vLogSum / steps) ** 2, 0)) : Number.NaN;
+  f[k++] = Math.log(turnTotal + 1);
+  f[k++] = chord > 0 ? devSigned / chord : Number.NaN;
+  f[k++] = steps > 0 ? peaks : Number.NaN;
+  f[k++] = duration > 0 && path > 0 ? ((ts[e - 1] as number) - homingFrom) / duration : Number.NaN;
+  f[k++] = Number.isFinite(gapBeforeMs) && gapBeforeMs >= 0 ? Math.log(gapBeforeMs + 1) : Number.NaN;
+  for (let b = 0; b < DIRECTION_BINS; b++) f[k++] = path > 0 ? (hist[b] as number) / path : Number.NaN;
   return f;
 }
 

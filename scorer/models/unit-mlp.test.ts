@@ -12,24 +12,43 @@ import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js'
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
 import { KeystrokeExtractor } from '../features/keystroke.js';
 import { rocAuc } from './metrics.js';
-import { mlpLogit, trainMlp } from './mlp.js';
+import { initTf } from './tf/runtime.js';
+import { StackedMlp, type Rows } from './tf/stacked-mlp.js';
 import { PopulationSample } from './population.js';
 
 const NF = ACTION_FEATURES.length;
 
-test('the MLP learns a non-linear boundary (a ring) and is deterministic', () => {
+test('stacked networks each learn their own non-linear boundary (a ring), deterministically', async () => {
+  await initTf('wasm');
   const r = seededRandom(3);
-  const point = (radius: number): Float64Array => {
-    const a = r() * 2 * Math.PI;
-    const d = radius + (r() - 0.5) * 0.4;
-    return Float64Array.from([d * Math.cos(a), d * Math.sin(a)]);
+  const ring = (radius: number, n: number): Rows => {
+    const data = new Float32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const a = r() * 2 * Math.PI;
+      const d = radius + (r() - 0.5) * 0.4;
+      data[2 * i] = d * Math.cos(a);
+      data[2 * i + 1] = d * Math.sin(a);
+    }
+    return { count: n, width: 2, data };
   };
-  const pos = Array.from({ length: 200 }, () => point(1));
-  const neg = Array.from({ length: 400 }, () => point(2));
-  const m = trainMlp(pos, neg, { hidden: 16, epochs: 40, seed: 5 });
-  assert.deepEqual(m, trainMlp(pos, neg, { hidden: 16, epochs: 40, seed: 5 }));
-  const correct = pos.filter((x) => mlpLogit(m, x) > 0).length + neg.filter((x) => mlpLogit(m, x) < 0).length;
-  assert.ok(correct / 600 > 0.9, `accuracy ${correct / 600}`);
+  const inner = ring(1, 200);
+  const outer = ring(2, 400);
+  // The second network learns the opposite labels: stacking must keep the networks apart.
+  const tasks = [{ pos: inner, neg: outer }, { pos: outer, neg: inner }];
+  const logits = (o: { seed: number }) => {
+    const nets = StackedMlp.train(tasks, { hidden: 16, epochs: 20, batch: 64, ...o });
+    try {
+      return [0, 1].map((k) => [...nets.logits(k, inner), ...nets.logits(k, outer)]);
+    } finally {
+      nets.dispose();
+    }
+  };
+  const [a, b] = logits({ seed: 5 });
+  assert.deepEqual([a, b], logits({ seed: 5 }));
+  const accuracy = (l: number[], innerPositive: boolean) => l.filter((x, i) => (x > 0) === (i < 200 === innerPositive)).length / l.length;
+  assert.ok(accuracy(a!, true) > 0.9, `accuracy ${accuracy(a!, true)}`);
+  assert.ok(accuracy(b!, false) > 0.9, `accuracy ${accuracy(b!, false)}`);
+  assert.notDeepEqual(logits({ seed: 6 })[0], a, 'another seed, other weights');
 });
 
 test('action vectors: K actions one after another, whose mean is the mean window', () => {
@@ -63,7 +82,8 @@ test('the population sample gives every other agent as background, evenly thinne
   assert.deepEqual(bg.windows.map((w) => w[0]), [2, 2, 3]);
 });
 
-test('SapiMouse users: the classifier against the others beats the fallback, and falls back without a population', { skip: skipReason('sapimouse') }, async () => {
+test('SapiMouse users: the classifier against the others separates them, own windows score about N(0,1), templates round-trip; without a population it falls back', { skip: skipReason('sapimouse') }, async () => {
+  await initTf('wasm');
   const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-6]\/.*\.csv$/.test(m));
   const root = await extractMembers('sapimouse', members);
   const users: { enrol: number[][]; test: number[][] }[] = [];
@@ -81,16 +101,24 @@ test('SapiMouse users: the classifier against the others beats the fallback, and
       const others = users.filter((_, j) => j !== i);
       const t = model.fit(u.enrol, withPopulation ? { background: { agents: others.length, windows: others.flatMap((o) => o.enrol) } } : {});
       assert.equal(t.kind, withPopulation ? 'mlp' : 'fallback');
-      assert.deepEqual(JSON.parse(JSON.stringify(t)), t, 'the template is plain JSON');
+      const copy = JSON.parse(JSON.stringify(t));
+      assert.deepEqual(copy, t, 'the template is plain JSON');
       users.forEach((o, j) => o.test.forEach((v) => (i === j ? g : im).push(model.score(t, v))));
+      if (i === 0) assert.deepEqual(u.test.map((v) => new ActionMlp().score(copy, v)), g, 'a template read back scores the same');
     });
-    return { auc: rocAuc(g, im), g };
+    return { auc: rocAuc(g, im), g, im };
   };
   const withPop = run(true);
   const fallback = run(false);
   assert.ok(withPop.auc > 0.8, `population AUC ${withPop.auc}`);
   assert.ok(withPop.auc > fallback.auc, `population ${withPop.auc} vs fallback ${fallback.auc}`);
   assert.ok(withPop.g.every(Number.isFinite));
+  // Calibrated on held-out halves of the enrolment session: another session of the agent lands
+  // near N(0,1), the other agents far above.
+  const mean = withPop.g.reduce((a, b) => a + b, 0) / withPop.g.length;
+  const sd = Math.sqrt(withPop.g.reduce((a, b) => a + (b - mean) ** 2, 0) / (withPop.g.length - 1));
+  assert.ok(Math.abs(mean) < 1.5 && sd > 0.5 && sd < 2, `own windows mean ${mean}, sd ${sd}`);
+  assert.ok(withPop.im.reduce((a, b) => a + b, 0) / withPop.im.length > mean + 2, 'impostor windows score well above');
 });
 
 test('key vectors: window features, then per keystroke its class, previous class and timings; the key model fuses both', () => {

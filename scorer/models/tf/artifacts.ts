@@ -1,21 +1,23 @@
 /**
  * TensorFlow.js models as data: the standard layers-model format (`model.json` with the topology
  * and a weights manifest, beside `weights.bin`) on disk, and the same artifacts as one JSON value
- * (weights base64) inside a profile version. Both round-trip through `tf.io` handlers, so a saved
- * model loads in any TensorFlow.js program.
+ * (weights base64) inside a profile version (an agent's template). Both are the layout `model.save`
+ * writes, so a saved model loads in any TensorFlow.js program. JSON conversion is synchronous, so the
+ * synchronous `ModalityModel` fit and score can use it.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
 import { VdiguardError } from '../../../lib/errors.js';
+import type { JsonValue } from '../../../lib/json.js';
 import { requireTf } from './runtime.js';
 
 /** A model's artifacts as JSON: what a profile version or a store row holds. */
 export interface TfModelJson {
-  [key: string]: unknown;
+  [key: string]: JsonValue;
   format: 'tfjs-layers';
-  modelTopology: unknown;
-  weightSpecs: unknown[];
+  modelTopology: JsonValue;
+  weightSpecs: JsonValue[];
   /** The weights' bytes, base64. */
   weightData: string;
 }
@@ -23,48 +25,68 @@ export interface TfModelJson {
 const MODEL_FILE = 'model.json';
 const WEIGHTS_FILE = 'weights.bin';
 
-async function artifactsOf(model: LayersModel): Promise<io.ModelArtifacts> {
-  const tf = requireTf();
-  let saved: io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (!saved?.weightData || !saved.weightSpecs) throw new VdiguardError('internal', 'TensorFlow.js saved a model without weights');
-  return saved;
+/**
+ * The model's artifacts, synchronously (weights read with dataSync), so a synchronous fit can put
+ * them into a template. The same layout as `model.save` writes: topology from `toJSON`, one
+ * float32 spec per weight under its original name.
+ */
+export function modelToJson(model: LayersModel): TfModelJson {
+  const weights = model.weights;
+  const parts = weights.map((w) => {
+    const t = w.read();
+    if (t.dtype !== 'float32') throw new VdiguardError('invalid-argument', `weight ${w.originalName} is ${t.dtype}; only float32 models are stored`);
+    return t.dataSync() as Float32Array;
+  });
+  const bytes = Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+  return {
+    format: 'tfjs-layers',
+    modelTopology: model.toJSON(null, false) as JsonValue,
+    weightSpecs: weights.map((w) => ({ name: w.originalName, shape: w.shape, dtype: 'float32' })),
+    weightData: bytes.toString('base64'),
+  };
 }
 
-function weightBytes(artifacts: io.ModelArtifacts): Buffer {
-  const data = artifacts.weightData;
-  const buffers = Array.isArray(data) ? data : data ? [data] : [];
-  return Buffer.concat(buffers.map((b) => Buffer.from(b)));
-}
-
-export async function modelToJson(model: LayersModel): Promise<TfModelJson> {
-  const a = await artifactsOf(model);
-  return { format: 'tfjs-layers', modelTopology: a.modelTopology, weightSpecs: a.weightSpecs ?? [], weightData: weightBytes(a).toString('base64') };
-}
-
-export async function modelFromJson(json: TfModelJson): Promise<LayersModel> {
+/** Builds the (Sequential) model from JSON, synchronously: a score call may need it. */
+export function modelFromJson(json: TfModelJson): LayersModel {
   if (json?.format !== 'tfjs-layers' || typeof json.weightData !== 'string') {
     throw new VdiguardError('invalid-argument', 'not a TensorFlow.js layers model (expected format "tfjs-layers" with base64 weightData)');
   }
+  return fromArtifacts(json.modelTopology, json.weightSpecs as unknown as io.WeightsManifestEntry[], Buffer.from(json.weightData, 'base64'));
+}
+
+function fromArtifacts(topology: unknown, specs: io.WeightsManifestEntry[], bytes: Buffer): LayersModel {
   const tf = requireTf();
-  const bytes = Buffer.from(json.weightData, 'base64');
-  return tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology as object,
-      weightSpecs: json.weightSpecs as io.WeightsManifestEntry[],
-      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    }),
-  );
+  const t = topology as { class_name?: string; config?: JsonValue } | null;
+  if (!t?.config || t.class_name !== 'Sequential') {
+    throw new VdiguardError('invalid-argument', `the model topology is ${t?.class_name ?? 'missing'}; the synchronous loader takes Sequential layers models (use tf.loadLayersModel for others)`);
+  }
+  const config = tsConfig(t.config) as unknown as Parameters<typeof tf.Sequential.fromConfig>[1];
+  const model = tf.Sequential.fromConfig(tf.Sequential, config) as LayersModel;
+  const named = tf.io.decodeWeights(new Uint8Array(bytes).buffer, specs);
+  try {
+    model.loadWeights(named);
+  } finally {
+    tf.dispose(Object.values(named));
+  }
+  return model;
+}
+
+/**
+ * Keras JSON (snake_case keys and enum values, as model.json holds them) to the config fromConfig
+ * takes: what tf.loadLayersModel does before it builds a model, which TensorFlow.js does not export
+ * (its loader is async only). Names are kept as they are.
+ */
+function tsConfig(v: JsonValue): JsonValue {
+  const camel = (s: string): string => s.replace(/_+(\w|$)/g, (_, c: string) => c.toUpperCase());
+  if (typeof v === 'string') return camel(v);
+  if (Array.isArray(v)) return v.map(tsConfig);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => (k === 'name' && typeof x === 'string' ? [k, x] : [camel(k), tsConfig(x)])));
 }
 
 /** Writes `model.json` and `weights.bin` into `dir` (created), each atomically. */
 export async function saveModelFiles(dir: string, model: LayersModel): Promise<void> {
-  const a = await artifactsOf(model);
+  const a = modelToJson(model);
   await mkdir(dir, { recursive: true });
   const manifest = {
     format: 'layers-model',
@@ -72,13 +94,12 @@ export async function saveModelFiles(dir: string, model: LayersModel): Promise<v
     modelTopology: a.modelTopology,
     weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: a.weightSpecs }],
   };
-  await writeAtomically(join(dir, WEIGHTS_FILE), weightBytes(a));
+  await writeAtomically(join(dir, WEIGHTS_FILE), Buffer.from(a.weightData, 'base64'));
   await writeAtomically(join(dir, MODEL_FILE), JSON.stringify(manifest));
 }
 
 /** Loads a model saved by `saveModelFiles` (or any single-shard TensorFlow.js layers model). */
 export async function loadModelFiles(dir: string): Promise<LayersModel> {
-  const tf = requireTf();
   let manifest: { modelTopology?: object; weightsManifest?: { paths: string[]; weights: io.WeightsManifestEntry[] }[] };
   try {
     manifest = JSON.parse(await readFile(join(dir, MODEL_FILE), 'utf8'));
@@ -93,9 +114,7 @@ export async function loadModelFiles(dir: string): Promise<LayersModel> {
   if (bytes.byteLength !== expected) {
     throw new VdiguardError('invalid-argument', `the weights in ${dir} hold ${bytes.byteLength} bytes where the manifest needs ${expected}; the files are truncated or from another model, retrain with \`vdiguard train\``);
   }
-  return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: manifest.modelTopology ?? {}, weightSpecs, weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }),
-  );
+  return fromArtifacts(manifest.modelTopology, weightSpecs, bytes);
 }
 
 async function writeAtomically(path: string, data: string | Buffer): Promise<void> {

@@ -86,6 +86,12 @@ export const SCORER_SETTINGS = {
     default: 400,
     parse: parse.integer(10, 100_000),
   },
+  fitWorkers: {
+    env: 'VDIGUARD_FIT_WORKERS',
+    description: 'Worker threads that fit profile templates (enrolment, adaptation, vdiguard train), so a fit never stalls live scoring. Each uses about one core while it fits.',
+    default: 1,
+    parse: parse.integer(1, 64),
+  },
   trustShift: {
     env: 'VDIGUARD_TRUST_SHIFT',
     description: "Shift of an impostor's window scores the trust test looks for, in the agent's standard deviations.",

@@ -37,13 +37,8 @@ export interface MaturityPolicy {
   readonly maxWindows: number;
 }
 
-/** What fits a template from windows; null when there are too few. */
-export type Fit = (windows: readonly (readonly number[])[]) => JsonValue | null;
-
-export interface ModalityFitter {
-  readonly model: string;
-  readonly fit: Fit;
-}
+/** Fits a template from windows (null when there are too few) and names the model that did. */
+export type Fit = (windows: readonly (readonly number[])[]) => Promise<{ readonly model: string; readonly template: JsonValue | null }>;
 
 export function emptyProfile(): ProfileBody {
   const empty: ModalityEnrolment = { units: 0, windows: [], model: '', template: null };
@@ -72,20 +67,16 @@ export function stillRequired(body: ProfileBody, modality: Modality, policy: Mat
  * The profile with `windows` (covering `units` keystrokes or actions) added to `modality` and the
  * template refitted. Also refits when the stored template came from another model.
  */
-export function addWindows(
+export async function addWindows(
   body: ProfileBody,
   modality: Modality,
   added: { windows: readonly (readonly number[])[]; units: number },
-  fitter: ModalityFitter,
+  fit: Fit,
   policy: MaturityPolicy,
-): ProfileBody {
+): Promise<ProfileBody> {
   const current = body[modality];
   const windows = [...current.windows, ...added.windows].slice(-policy.maxWindows);
-  const next: ModalityEnrolment = {
-    units: current.units + added.units,
-    windows,
-    model: fitter.model,
-    template: fitter.fit(windows),
-  };
+  const { model, template } = await fit(windows);
+  const next: ModalityEnrolment = { units: current.units + added.units, windows, model, template };
   return { ...body, [modality]: next };
 }

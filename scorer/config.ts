@@ -4,6 +4,7 @@
 import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { DEFAULT_TRUST_POLICY } from './trust/trust.js';
+import { DEFAULT_VERSIONS_KEPT } from './store/profiles.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -85,6 +86,12 @@ export const SCORER_SETTINGS = {
     description: 'Feature windows kept per modality in a profile; older ones give way to newer.',
     default: 400,
     parse: parse.integer(10, 100_000),
+  },
+  profileVersions: {
+    env: 'VDIGUARD_PROFILE_VERSIONS',
+    description: "Versions of each agent's profile kept (the latest included), for rollback and audit; a mature version is about 2.5 MB of JSON.",
+    default: DEFAULT_VERSIONS_KEPT,
+    parse: parse.integer(1, 1000),
   },
   fitWorkers: {
     env: 'VDIGUARD_FIT_WORKERS',

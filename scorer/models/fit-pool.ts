@@ -51,7 +51,16 @@ export function packWindows(windows: readonly (readonly number[])[]): PackedWind
   const offsets = new Uint32Array(windows.length + 1);
   for (let i = 0; i < windows.length; i++) offsets[i + 1] = (offsets[i] as number) + (windows[i] as readonly number[]).length;
   const values = new Float64Array(offsets[windows.length] as number);
-  for (let i = 0; i < windows.length; i++) values.set(windows[i] as readonly number[], offsets[i]);
+  // A window read back from the store has null where a feature was missing (JSON has no NaN);
+  // Float64Array would make that 0, a real value.
+  for (let i = 0; i < windows.length; i++) {
+    const row = windows[i] as readonly (number | null)[];
+    const at = offsets[i] as number;
+    for (let j = 0; j < row.length; j++) {
+      const x = row[j];
+      values[at + j] = typeof x === 'number' ? x : Number.NaN;
+    }
+  }
   return { values, offsets };
 }
 

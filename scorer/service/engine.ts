@@ -44,6 +44,8 @@ export interface EngineOptions {
    * (defaultPipelines), whatever `pipelines` the engine scores with.
    */
   readonly fitWorkers?: number;
+  /** Profile versions kept per agent (default DEFAULT_VERSIONS_KEPT). */
+  readonly profileVersions?: number;
   /** Wall clock for audit records; tests inject their own. */
   readonly now?: () => Date;
 }
@@ -97,7 +99,7 @@ export class ScorerEngine {
   private readonly profileUpdates = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: EngineOptions) {
-    this.profiles = new ProfileStore(options.db);
+    this.profiles = new ProfileStore(options.db, options.profileVersions);
     this.audit = new AuditLog(options.db);
     this.writes = new WriteQueue({ log: options.log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
     this.now = options.now ?? (() => new Date());

@@ -36,8 +36,8 @@ export interface ProfileNext {
 /** Attempts before an update whose agent keeps changing under it gives up. */
 const UPDATE_ATTEMPTS = 20;
 
-/** Versions kept per agent; older ones are pruned when a new one is written. */
-const VERSIONS_KEPT = 20;
+/** Versions kept per agent unless configured; older ones are pruned when a new one is written. */
+export const DEFAULT_VERSIONS_KEPT = 5;
 
 interface ProfileRow {
   agent_id: string;
@@ -52,7 +52,11 @@ interface ProfileRow {
 const SUMMARY_COLUMNS = 'p.agent_id, p.version, p.state, p.keystrokes, p.mouse_actions, p.updated_at';
 
 export class ProfileStore {
-  constructor(private readonly db: Db) {}
+  /** `versionsKept`: versions kept per agent (the latest included), for rollback and audit. */
+  constructor(
+    private readonly db: Db,
+    private readonly versionsKept = DEFAULT_VERSIONS_KEPT,
+  ) {}
 
   async get(agentId: string): Promise<ProfileRecord | null> {
     const rows = await this.db.query<ProfileRow>(
@@ -89,7 +93,7 @@ export class ProfileStore {
         );
         const [locked] = await tx.query<{ version: number }>('SELECT version FROM profiles WHERE agent_id = $1 FOR UPDATE', [agentId]);
         if ((locked?.version ?? 0) !== basedOn) return null;
-        return writeVersion(tx, agentId, basedOn + 1, next.state, next.body, reason);
+        return writeVersion(tx, agentId, basedOn + 1, next.state, next.body, reason, this.versionsKept);
       });
       if (written) return written;
       if (attempt >= UPDATE_ATTEMPTS) {
@@ -135,6 +139,7 @@ async function writeVersion(
   state: ProfileState,
   body: ProfileBody,
   reason: string,
+  versionsKept: number,
 ): Promise<ProfileRecord> {
   const keystrokes = body.keystroke.units;
   const mouseActions = body.mouse.units;
@@ -149,7 +154,7 @@ async function writeVersion(
     reason,
     JSON.stringify(body),
   ]);
-  await tx.query('DELETE FROM profile_versions WHERE agent_id = $1 AND version <= $2', [agentId, version - VERSIONS_KEPT]);
+  await tx.query('DELETE FROM profile_versions WHERE agent_id = $1 AND version <= $2', [agentId, version - versionsKept]);
   return { ...toSummary(rows[0] as ProfileRow), body };
 }
 

@@ -74,6 +74,19 @@ for (const store of TEST_STORES) {
       }
     });
 
+    test('only the configured number of versions is kept', async () => {
+      const { db, drop } = await store.create();
+      try {
+        const profiles = new ProfileStore(db, 2);
+        for (let i = 1; i <= 4; i++) await profiles.update('fay', 'enrolment', (cur) => ({ body: withKeystrokes(cur ?? emptyProfile(), i), state: 'enrolling' }));
+        const rows = await db.query<{ version: number }>('SELECT version FROM profile_versions WHERE agent_id = $1 ORDER BY version', ['fay']);
+        assert.deepEqual(rows.map((r) => r.version), [3, 4]);
+        assert.equal((await profiles.get('fay'))?.keystrokes, 10);
+      } finally {
+        await drop();
+      }
+    });
+
     test('reset empties the profile; delete removes it; unknown agents are a not-found error', async () => {
       const { db, drop } = await store.create();
       try {

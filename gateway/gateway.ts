@@ -132,6 +132,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       bufferEvents: settings.mirrorBufferEvents,
       onVerdict: (v) => session.onVerdict(v),
       onScored: (scored, why) => session.onScored(scored, why),
+      onRefused: (why) => session.onRefused(why),
       log,
     });
     mirrors.add(mirror);

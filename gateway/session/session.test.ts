@@ -89,3 +89,19 @@ test('a failing decision sink never breaks enforcement', () => {
   s.onVerdict(verdictOf({ action: Action.ACTION_TERMINATE, trust: 0 }));
   assert.equal(s.status, 'ended');
 });
+
+test('a refusal by the scorer applies the mirror policy at once, with a decision record', async () => {
+  const closed = session();
+  closed.s.onScored(false, 'lost'); // a grace timer running must not fire a second decision
+  closed.s.onRefused('INVALID_ARGUMENT: batch 2, event 0: timestamps decrease');
+  assert.equal(closed.s.status, 'ended');
+  assert.deepEqual(closed.decisions.map((d) => [d.action, d.reason]), [['fail-closed', "the scorer refused the session's input and no longer scores it (INVALID_ARGUMENT: batch 2, event 0: timestamps decrease)"]]);
+  assert.match(closed.toBrowser.at(-1)!, /could not be verified/);
+
+  const open = session({ mirrorPolicy: 'fail-open', graceMs: 20 });
+  open.s.onRefused('RESOURCE_EXHAUSTED: batch 3 has 6000 events');
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(open.s.status, 'active');
+  assert.equal(open.s.scored, false);
+  assert.deepEqual(open.decisions.map((d) => d.action), ['fail-open']);
+});

@@ -160,10 +160,17 @@ export class DesktopSession extends EventEmitter {
     if (scored) return;
     this.graceTimer = setTimeout(() => {
       if (this.scored || this.status === 'ended') return;
-      const reason = `the scorer could not follow the session for ${Math.round(this.d.graceMs / 1000)} s (${why})`;
-      if (this.d.mirrorPolicy === 'fail-open') this.alert('fail-open', reason);
-      else this.end('fail-closed', reason, { message: 'The session was ended because it could not be verified. Please try again later.', status: GuacStatus.UPSTREAM_UNAVAILABLE });
+      this.unverifiable(`the scorer could not follow the session for ${Math.round(this.d.graceMs / 1000)} s (${why})`);
     }, this.d.graceMs);
+  }
+
+  /** The scorer refused the session for good: no grace period, since waiting cannot change that. */
+  onRefused(why: string): void {
+    if (this.status === 'ended') return;
+    this.scored = false;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.unverifiable(`the scorer refused the session's input and no longer scores it (${why})`);
   }
 
   /** Answers an MFA challenge; resolves to what happened. */
@@ -224,6 +231,12 @@ export class DesktopSession extends EventEmitter {
     this.record('challenge', reason);
     this.page('challenge', String(Math.round(this.d.challengeMs / 1000)));
     this.challengeTimer = setTimeout(() => this.end('challenge-failed', 'the MFA challenge was not answered in time'), this.d.challengeMs);
+  }
+
+  /** The configured mirror policy, for a session the scorer cannot verify. */
+  private unverifiable(reason: string): void {
+    if (this.d.mirrorPolicy === 'fail-open') this.alert('fail-open', reason);
+    else this.end('fail-closed', reason, { message: 'The session was ended because it could not be verified. Please try again later.', status: GuacStatus.UPSTREAM_UNAVAILABLE });
   }
 
   private alert(action: GatewayAction, reason: string): void {

@@ -61,6 +61,8 @@ export interface OpenedSession {
   readonly resumed: boolean;
   readonly lastBatchSeq: number;
   readonly profileState: 'absent' | 'enrolling' | 'mature';
+  /** Events accepted in one batch. */
+  readonly maxBatchEvents: number;
 }
 
 export interface ProfileStatus extends ProfileSummary {
@@ -124,11 +126,12 @@ export class ScorerEngine {
         throw new VdiguardError('permission-denied', `session ${id.sessionId} belongs to another agent and cannot be resumed as ${id.agentId}`);
       }
       if (existing.attached) {
-        throw new VdiguardError('failed-precondition', `session ${id.sessionId} is still attached to another stream`);
+        // Usually the old stream broke and this scorer has not noticed yet: the gateway retries.
+        throw new VdiguardError('unavailable', `session ${id.sessionId} is still attached to another stream; retry once that stream has ended`);
       }
       clearTimeout(existing.detachTimer);
       existing.attached = true;
-      return { resumed: true, lastBatchSeq: existing.scoring.lastBatchSeq, profileState: existing.scoring.openedProfileState };
+      return { resumed: true, lastBatchSeq: existing.scoring.lastBatchSeq, profileState: existing.scoring.openedProfileState, maxBatchEvents: this.options.maxBatchEvents };
     }
     const profile = await this.loadProfile(id.agentId);
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy);
@@ -138,7 +141,7 @@ export class ScorerEngine {
       this.audit.sessionStarted({ ...id, startedAt: this.now() }),
     );
     this.options.log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, resumed: false }, 'session opened');
-    return { resumed: false, lastBatchSeq: 0, profileState: scoring.openedProfileState };
+    return { resumed: false, lastBatchSeq: 0, profileState: scoring.openedProfileState, maxBatchEvents: this.options.maxBatchEvents };
   }
 
   /** Scores a batch; batches the session has already applied (after a resume) are skipped. */

@@ -31,6 +31,7 @@ import { compressIdle, jitterEvents, mergeStreams, shiftTo } from './jitter.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, quantile, round, type Progress, type ScoredRow } from './summary.js';
 import { pipelineOf } from './windows.js';
+import { forEachConcurrently } from '../../lib/concurrency.js';
 
 export interface TakeoverOptions {
   readonly keys: string;
@@ -98,16 +99,6 @@ function actionTimes(events: readonly InputEvent[]): number[] {
   return [...keys, ...ends].sort((a, b) => a - b);
 }
 
-async function pool<T>(items: readonly T[], n: number, run: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await run(items[i] as T, i);
-    }
-  }));
-}
-
 export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> {
   const agents = await buildAgents(o);
   if (agents.length < 2) throw new Error('the takeover protocol needs at least 2 agents');
@@ -117,7 +108,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
   const scorer = await startTestScorer(db, { ...TAKEOVER_SETTINGS, ...o.settings });
   const client = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
   try {
-    await pool(agents, o.concurrency ?? 4, async (a) => {
+    await forEachConcurrently(agents, o.concurrency ?? 4, async (a) => {
       const file = join(dir, `${a.id}-enrol.jsonl`);
       await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, a.enrol);
       await enroll({ ...client, agent: a.id, file });
@@ -136,7 +127,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     const secondsToDrop: number[] = [];
     let missed = 0;
 
-    await pool(agents, o.concurrency ?? 4, async (a, i) => {
+    await forEachConcurrently(agents, o.concurrency ?? 4, async (a, i) => {
       // Genuine session.
       const gFile = join(dir, `${a.id}-genuine.jsonl`);
       await writeRecording(gFile, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, a.session);

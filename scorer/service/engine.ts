@@ -25,6 +25,7 @@ import { ScoringSession, type Contribution, type SessionPolicy, type SessionVerd
 import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import { PopulationSample } from '../models/population.js';
 import { FitPool } from '../models/fit-pool.js';
+import { forEachConcurrently } from '../../lib/concurrency.js';
 import { validateBatch } from './validate.js';
 import type { Db } from '../../lib/db/db.js';
 import type { Context, Span } from '@opentelemetry/api';
@@ -271,7 +272,10 @@ export class ScorerEngine {
    */
   async refitProfiles(): Promise<number> {
     const list = await this.profiles.list();
-    for (const s of list) await this.addToProfile(s.agentId, new Map(), 'refit');
+    // One agent per fit worker at a time: more would only queue in the pool.
+    await forEachConcurrently(list, this.options.fitWorkers ?? 1, async (s) => {
+      await this.addToProfile(s.agentId, new Map(), 'refit');
+    });
     return list.length;
   }
 

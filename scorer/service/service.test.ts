@@ -167,6 +167,8 @@ describe('scorer over gRPC: bad input and failures', () => {
     a.call.write(openRequest('twice', 'x'));
     await a.received(1);
     await expectStatus([openRequest('twice', 'x')], status.FAILED_PRECONDITION, /session twice is already open; set resume/);
+    // A resume while the old stream still looks attached is what a break the scorer has not noticed yet looks like: worth a retry.
+    await expectStatus([openRequest('twice', 'x', true)], status.UNAVAILABLE, /session twice is still attached to another stream; retry/);
     a.close();
   });
 

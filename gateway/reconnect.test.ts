@@ -4,7 +4,7 @@ import type { Db } from '../lib/db/db.js';
 import { TEST_STORES } from '../lib/testing/databases.js';
 import { startTestScorer, type TestScorer } from '../scorer/testing/scorer-harness.js';
 import { scorerLink } from './mirror/scorer-link.js';
-import { api, DESKTOP, startHarness, TunnelClient, until, type Harness } from './testing/harness.js';
+import { ADMIN_TOKEN, api, DESKTOP, startHarness, TunnelClient, until, type Harness } from './testing/harness.js';
 
 let db: Db;
 let drop: () => Promise<void>;
@@ -54,6 +54,8 @@ test('a reconnect of the same login continues the same gateway and scorer sessio
   first.client.ws.terminate(); // the network drops
   await until(() => h.gateway.sessions.get(first.sessionId)?.awaitingReconnect === true, 3000, 'session waiting for a reconnect');
   assert.equal(h.gateway.sessions.get(first.sessionId)?.status, 'active');
+  const listed = await api(h.gateway.url, '/api/admin/sessions', undefined, ADMIN_TOKEN);
+  assert.deepEqual((listed.body as { sessions: { sessionId: string; connected: boolean }[] }).sessions.map((s) => [s.sessionId, s.connected]), [[first.sessionId, false]]);
 
   // The page asks for a new ticket under the same login, as it does after a drop.
   const res = await api(h.gateway.url, '/api/tickets', { desktop: DESKTOP }, token);

@@ -74,6 +74,8 @@ export interface SessionView extends Omit<SessionIdentity, 'loginId'> {
   readonly trust: number;
   readonly state: string;
   readonly scored: boolean;
+  /** False while the connection is down and the session waits for a reconnect. */
+  readonly connected: boolean;
   readonly inputEvents: number;
   readonly trustLine: readonly { readonly t: number; readonly trust: number }[];
 }
@@ -259,6 +261,7 @@ export class DesktopSession extends EventEmitter {
       trust: this.trust,
       state: this.state,
       scored: this.scored,
+      connected: !this.awaitingReconnect,
       inputEvents: this.tap.inputEvents,
       trustLine: this.line,
     };

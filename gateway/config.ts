@@ -152,6 +152,12 @@ export const GATEWAY_SETTINGS = {
     default: 20_000,
     parse: parse.integer(100, 1_000_000),
   },
+  reconnectGraceSeconds: {
+    env: 'VDIGUARD_RECONNECT_GRACE_SECONDS',
+    description: "How long a desktop session whose connection dropped waits for the same login to reconnect to the same desktop; a reconnect in time continues the session (its trust, a pending challenge) instead of starting afresh. 0: every connection is a new session.",
+    default: 300,
+    parse: parse.integer(0, 86_400),
+  },
   challengeSeconds: {
     env: 'VDIGUARD_CHALLENGE_SECONDS',
     description: 'Time an agent has to answer an MFA challenge before the session ends.',

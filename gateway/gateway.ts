@@ -97,6 +97,11 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   pruneTimer.unref();
 
   const startSession: Parameters<typeof openTunnel>[4]['startSession'] = (id) => {
+    const waiting = sessions.awaitingReconnect(id.loginId, id.desktopId);
+    if (waiting) {
+      log.info({ sessionId: waiting.id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session continued after a reconnect');
+      return waiting;
+    }
     let mirror: Mirror | undefined;
     const traceContext = telemetry.sessionStarted(id, telemetry.tunnelOpened(id.trace, id.tunnelStartedAt, id.address));
     const session = new DesktopSession(
@@ -107,6 +112,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         mirrorPolicy: settings.mirrorPolicy,
         graceMs: settings.mirrorGraceSeconds * 1000,
         challengeMs: settings.challengeSeconds * 1000,
+        reconnectGraceMs: settings.reconnectGraceSeconds * 1000,
         decisions,
         verifyCode: (agentId, code) => login.verifyCode(agentId, code),
         confirmIdentity: (sessionId) => deps.scorer.confirmIdentity(sessionId),
@@ -132,6 +138,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       bufferEvents: settings.mirrorBufferEvents,
       onVerdict: (v) => session.onVerdict(v),
       onScored: (scored, why) => session.onScored(scored, why),
+      onRefused: (why) => session.onRefused(why),
       log,
     });
     mirrors.add(mirror);

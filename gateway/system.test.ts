@@ -40,6 +40,23 @@ test('gateway with the scorer inside on one store: profile maturity through the 
   }
 });
 
+test('with the scorer inside, mirror batches larger than it accepts are refused at start', async () => {
+  const db = await openDb({});
+  try {
+    await assert.rejects(
+      startSystem(
+        loadGatewaySettings({ VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0', VDIGUARD_MIRROR_BATCH_EVENTS: '600' }),
+        loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_MAX_BATCH_EVENTS: '500' }),
+        silentLogger(),
+        db,
+      ),
+      /VDIGUARD_MIRROR_BATCH_EVENTS \(600\) is above VDIGUARD_MAX_BATCH_EVENTS \(500\)/,
+    );
+  } finally {
+    await db.close();
+  }
+});
+
 test('guacd unreachable: a clear error with a numeric Guacamole status, the session ends, the gateway serves on', async () => {
   const h = await startHarness();
   try {

@@ -6,6 +6,7 @@ import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { DEFAULT_TRUST_POLICY, type TrustPolicy } from './trust/trust.js';
 import { TF_BACKENDS, type TfBackendChoice } from './models/tf/runtime.js';
 import { terminateAtFor } from './trust/operating-point.js';
+import { DEFAULT_VERSIONS_KEPT } from './store/profiles.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -93,6 +94,18 @@ export const SCORER_SETTINGS = {
     description: 'Feature windows kept per modality in a profile; older ones give way to newer.',
     default: 400,
     parse: parse.integer(10, 100_000),
+  },
+  profileVersions: {
+    env: 'VDIGUARD_PROFILE_VERSIONS',
+    description: "Versions of each agent's profile kept (the latest included), for rollback and audit; a mature version is about 2.5 MB of JSON.",
+    default: DEFAULT_VERSIONS_KEPT,
+    parse: parse.integer(1, 1000),
+  },
+  fitWorkers: {
+    env: 'VDIGUARD_FIT_WORKERS',
+    description: 'Worker threads that fit profile templates (enrolment, adaptation, vdiguard train), so a fit never stalls live scoring. Each uses about one core while it fits.',
+    default: 1,
+    parse: parse.integer(1, 64),
   },
   trustShift: {
     env: 'VDIGUARD_TRUST_SHIFT',

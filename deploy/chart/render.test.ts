@@ -76,6 +76,11 @@ describe('the chart rendered with text/template and sprig', { skip }, () => {
   const PROBLEMS: readonly { name: string; values: Values; message: RegExp }[] = [
     { name: 'TLS off without a mesh', values: { scorer: { tls: { enabled: false } } }, message: /scorer: TLS is off; set scorer\.tls\.enabled=true/ },
     { name: 'TLS and plaintext at once', values: { scorer: { allowPlaintext: true } }, message: /scorer\.allowPlaintext: cannot be true while scorer\.tls\.enabled/ },
+    {
+      name: 'mirror batches above what the scorer accepts',
+      values: { gateway: { settings: { VDIGUARD_MIRROR_BATCH_EVENTS: '600' } }, scorer: { settings: { VDIGUARD_MAX_BATCH_EVENTS: 500 } } },
+      message: /gateway\.settings: VDIGUARD_MIRROR_BATCH_EVENTS \(600\) is above scorer\.settings VDIGUARD_MAX_BATCH_EVENTS \(500\)/,
+    },
     { name: 'an Ingress without a host', values: { ingress: { hostname: '' } }, message: /ingress\.hostname: set the host name/ },
     { name: 'an Ingress without TLS', values: { ingress: { tls: false } }, message: /ingress\.tls: .* must serve HTTPS/ },
     { name: 'autoscaling bounds upside down', values: { gateway: { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 2 } } }, message: /gateway\.autoscaling: minReplicas \(5\) is above maxReplicas \(2\)/ },
@@ -96,6 +101,11 @@ describe('the chart rendered with text/template and sprig', { skip }, () => {
     const r = render([minimal, { ingress: { hostname: '', tls: false }, otel: { enabled: true } }]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /the values have 3 problem\(s\)/);
+  });
+
+  test('mirror batches up to what the scorer accepts pass', () => {
+    const r = render([minimal, { gateway: { settings: { VDIGUARD_MIRROR_BATCH_EVENTS: '500' } }, scorer: { settings: { VDIGUARD_MAX_BATCH_EVENTS: '500' } } }]);
+    assert.equal(r.status, 0, r.stderr);
   });
 
   const defaults = loadValues();

@@ -26,6 +26,12 @@ export interface System {
 
 /** Gateway (and embedded scorer) on one store; used by the command and the end-to-end tests. */
 export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: Logger, db?: Db): Promise<System> {
+  if (!gs.scorer && gs.mirrorBatchEvents > ss.maxBatchEvents) {
+    throw new VdiguardError(
+      'invalid-argument',
+      `VDIGUARD_MIRROR_BATCH_EVENTS (${gs.mirrorBatchEvents}) is above VDIGUARD_MAX_BATCH_EVENTS (${ss.maxBatchEvents}) of the scorer inside this gateway, which would refuse full batches: lower the first or raise the second`,
+    );
+  }
   if (!db && !ss.databaseUrl) mkdirSync(ss.dataDir, { recursive: true, mode: 0o700 });
   const store = db ?? (await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') }));
   let scorer: RunningScorer | undefined;

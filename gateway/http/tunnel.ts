@@ -21,7 +21,7 @@ export interface TunnelDeps {
   readonly store: GatewayStore;
   readonly guacd: HostPort;
   readonly connection: (ws: EventEmitter, settings: Record<string, string>, display: DisplayRequest) => GuacLiteConnection;
-  /** Creates and registers the session (its mirror included). */
+  /** Creates and registers the session (its mirror included), or continues one awaiting a reconnect. */
   readonly startSession: (id: {
     sessionId: string;
     agentId: string;
@@ -117,8 +117,8 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
   };
   const conn = d.connection(socket, settings, display);
   let closing: NodeJS.Timeout | undefined;
-  session.attach({
-    toBrowser: (text) => {
+  const controls = {
+    toBrowser: (text: string) => {
       if (ws.readyState === ws.OPEN) ws.send(text);
     },
     close: () => {
@@ -127,7 +127,8 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
       // A browser that never answers the close handshake is cut off.
       closing ??= setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
     },
-  });
+  };
+  session.attach(controls);
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (isBinary) {
       session.fromBrowser(Buffer.from([0xff])); // not Guacamole text: the tap ends the session
@@ -139,11 +140,11 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
   ws.on('close', () => {
     clearTimeout(closing);
     socket.emit('close');
-    session.closed('browser disconnected');
+    session.disconnected('browser disconnected', controls);
     session.emit('socket-closed');
   });
   ws.on('error', () => undefined);
-  conn.on('close', () => session.closed('desktop connection closed'));
+  conn.on('close', () => session.disconnected('desktop connection closed', controls));
   conn.connect(d.guacd);
   // guacamole-lite leaves Nagle on: small input writes would wait for the previous one's ACK.
   (conn as unknown as { guacdClient?: { guacdConnection?: { setNoDelay(on: boolean): void } } }).guacdClient?.guacdConnection?.setNoDelay(true);

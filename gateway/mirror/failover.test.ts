@@ -29,6 +29,7 @@ test('when its scorer goes away, a session carries on with another scorer of the
     bufferEvents: 10_000,
     onVerdict: (v) => verdicts.push(v),
     onScored: () => undefined,
+    onRefused: (why) => assert.fail(`an outage is no refusal (${why})`),
     log: silentLogger(),
     backoff: { initialMs: 20, maxMs: 100 },
   });

@@ -16,6 +16,7 @@ function mirrorTo(address: string, o: { batchMs?: number; batchEvents?: number; 
   const client = scorerClient({ address });
   const verdicts: Verdict[] = [];
   const scored: boolean[] = [];
+  const refused: string[] = [];
   const sessionId = randomUUID();
   const m = new Mirror({
     connect: () => client.session(),
@@ -25,10 +26,11 @@ function mirrorTo(address: string, o: { batchMs?: number; batchEvents?: number; 
     bufferEvents: o.bufferEvents ?? 10_000,
     onVerdict: (v) => verdicts.push(v),
     onScored: (s) => scored.push(s),
+    onRefused: (why) => refused.push(why),
     log: silentLogger(),
     backoff: { initialMs: 20, maxMs: 100 },
   });
-  return { m, client, verdicts, scored, sessionId };
+  return { m, client, verdicts, scored, refused, sessionId };
 }
 
 test('batches by count and by time, in order, with increasing seq; close reaches the scorer', async () => {
@@ -106,6 +108,7 @@ test('a slow scorer: the mirror waits for drain, keeps its buffer bounded, repor
     bufferEvents: 200,
     onVerdict: () => undefined,
     onScored: (s) => scored.push(s),
+    onRefused: (why) => assert.fail(`a slow scorer is no refusal (${why})`),
     log: silentLogger(),
   });
   await new Promise((r) => setImmediate(r));

@@ -7,9 +7,12 @@
  *
  * The mirror never decides what a missing scorer means: it reports `scored(false)` when it loses
  * the scorer (or had to drop events) and `scored(true)` when it has it again, and the session
- * applies the configured policy (fail-closed or fail-open) after the grace period.
+ * applies the configured policy (fail-closed or fail-open) after the grace period. A stream the
+ * scorer ends with a status that resending cannot change (the batch is invalid, too large, the
+ * session cannot be opened) is final: the mirror stops and reports `refused`, and the session
+ * applies its policy at once instead of the mirror resending the same batch forever.
  */
-import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { InputEvent, SessionOpen, SessionRequest, SessionResponse, Verdict } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { Logger } from '../../lib/log.js';
 
@@ -26,6 +29,8 @@ export interface MirrorOptions {
   readonly onVerdict: (v: Verdict) => void;
   /** false: the scorer cannot follow the session (lost, or events dropped); true: it can again. */
   readonly onScored: (scored: boolean, why: string) => void;
+  /** The scorer refused the session for good; the mirror has stopped. */
+  readonly onRefused: (why: string) => void;
   readonly log: Logger;
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
 }
@@ -36,6 +41,9 @@ interface Batch {
 }
 
 export type MirrorState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Statuses worth a reconnect: the scorer or the network may be back, and the batch may pass then. */
+const TRANSIENT = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.CANCELLED, status.ABORTED, status.UNKNOWN, status.INTERNAL]);
 
 export class Mirror {
   private _state: MirrorState = 'connecting';
@@ -56,6 +64,8 @@ export class Mirror {
   private sentSeq = 0;
   private everAccepted = false;
   private scored = true;
+  /** Events per batch: the configured size, or less when the scorer accepts fewer. */
+  private batchEvents: number;
   /** Events dropped because the buffer was full. */
   dropped = 0;
   /** Batches written to a stream. */
@@ -63,6 +73,7 @@ export class Mirror {
 
   constructor(private readonly o: MirrorOptions) {
     this.retryMs = o.backoff?.initialMs ?? 200;
+    this.batchEvents = o.batchEvents;
     this.connect();
   }
 
@@ -75,7 +86,7 @@ export class Mirror {
     if (this._state === 'closed') return;
     this.waiting.push(event);
     if (this.waiting.length + this.recentEvents > this.o.bufferEvents) this.dropOldest();
-    if (this.waiting.length >= this.o.batchEvents) this.flush();
+    if (this.waiting.length >= this.batchEvents) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), this.o.batchMs);
   }
 
@@ -83,9 +94,7 @@ export class Mirror {
   close(reason: string): void {
     if (this._state === 'closed') return;
     this.flush();
-    this._state = 'closed';
-    clearTimeout(this.flushTimer);
-    clearTimeout(this.retryTimer);
+    this.stop();
     const s = this.stream;
     this.stream = undefined;
     if (s && this.accepted) {
@@ -98,11 +107,17 @@ export class Mirror {
     }
   }
 
+  private stop(): void {
+    this._state = 'closed';
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.retryTimer);
+  }
+
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     while (this.waiting.length > 0) {
-      const events = this.waiting.splice(0, this.o.batchEvents);
+      const events = this.waiting.splice(0, this.batchEvents);
       const batch = { seq: ++this.seq, events };
       this.recent.push(batch);
       this.recentEvents += events.length;
@@ -165,8 +180,11 @@ export class Mirror {
       this.sendPending();
       if (!this.congested && this.accepted) this.setScored(true, 'the scorer caught up');
     });
-    stream.on('error', (err: Error & { details?: string }) => {
-      if (stream === this.stream) this.lost(`scorer stream failed: ${err.details ?? err.message}`);
+    stream.on('error', (err: Error & { code?: number; details?: string }) => {
+      if (stream !== this.stream) return;
+      const why = `${err.code === undefined ? '' : `${status[err.code] ?? err.code}: `}${err.details ?? err.message}`;
+      if (err.code !== undefined && !TRANSIENT.has(err.code)) this.refused(why);
+      else this.lost(`scorer stream failed: ${why}`);
     });
     stream.on('end', () => {
       if (stream === this.stream) this.lost('scorer ended the stream');
@@ -177,10 +195,11 @@ export class Mirror {
   private onResponse(stream: SessionStream, res: SessionResponse): void {
     if (stream !== this.stream || !res.kind) return;
     if (res.kind.$case === 'accepted') {
-      const { lastBatchSeq, resumed } = res.kind.value;
+      const { lastBatchSeq, resumed, maxBatchEvents } = res.kind.value;
       const after = resumed ? Number(lastBatchSeq) : 0;
       // Batches the scorer applied are done; the rest go again, in order.
       while (this.recent.length > 0 && (this.recent[0] as Batch).seq <= after) this.forget();
+      if (maxBatchEvents > 0 && maxBatchEvents < this.batchEvents) this.shrinkBatches(maxBatchEvents, after);
       this.accepted = true;
       this.sentSeq = after;
       if (this.everAccepted) this.o.log.info({ sessionId: this.o.open.sessionId, resumed, resent: this.recent.length }, 'mirror resumed');
@@ -194,13 +213,37 @@ export class Mirror {
     this.o.onVerdict(res.kind.value);
   }
 
+  /**
+   * The scorer accepts fewer events per batch than configured: a misconfiguration that would have
+   * every full batch refused. Batches it has not applied are cut again to its size, numbered on
+   * from the last one it applied.
+   */
+  private shrinkBatches(max: number, after: number): void {
+    this.o.log.error(
+      { sessionId: this.o.open.sessionId, mirrorBatchEvents: this.o.batchEvents, scorerMaxBatchEvents: max },
+      `VDIGUARD_MIRROR_BATCH_EVENTS (${this.o.batchEvents}) is above the scorer's VDIGUARD_MAX_BATCH_EVENTS (${max}): batches are cut to ${max}; set VDIGUARD_MIRROR_BATCH_EVENTS to at most ${max}`,
+    );
+    this.batchEvents = max;
+    this.waiting = [...this.recent.flatMap((b) => b.events), ...this.waiting];
+    this.recent = [];
+    this.recentEvents = 0;
+    this.seq = after;
+  }
+
+  /** Resending cannot help: stop, and let the session apply its policy now. */
+  private refused(why: string): void {
+    this.dropStream();
+    this.stop();
+    this.waiting = [];
+    this.recent = [];
+    this.recentEvents = 0;
+    this.o.log.error({ sessionId: this.o.open.sessionId, why }, 'the scorer refused the session: not resending');
+    this.o.onRefused(why);
+  }
+
   private lost(why: string): void {
     if (this._state === 'closed') return;
-    const s = this.stream;
-    this.stream = undefined;
-    s?.removeAllListeners();
-    s?.on('error', () => undefined);
-    s?.cancel();
+    this.dropStream();
     this.accepted = false;
     this._state = 'reconnecting';
     this.setScored(false, why);
@@ -208,6 +251,14 @@ export class Mirror {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, this.o.backoff?.maxMs ?? 5000);
+  }
+
+  private dropStream(): void {
+    const s = this.stream;
+    this.stream = undefined;
+    s?.removeAllListeners();
+    s?.on('error', () => undefined);
+    s?.cancel();
   }
 
   private setScored(scored: boolean, why: string): void {

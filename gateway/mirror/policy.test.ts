@@ -97,6 +97,7 @@ test('against the real scorer: a cut stream resumes the same scoring session and
     bufferEvents: 10_000,
     onVerdict: () => undefined,
     onScored: (s) => scored.push(s),
+    onRefused: (why) => assert.fail(`an outage is no refusal (${why})`),
     log: silentLogger(),
     backoff: { initialMs: 20, maxMs: 100 },
   });

@@ -42,7 +42,7 @@ async function refresh() {
       const kill = document.createElement('button');
       kill.textContent = 'Kill';
       kill.onclick = () => call(`/api/admin/sessions/${encodeURIComponent(s.sessionId)}/kill`, 'POST').then(refresh);
-      t.append(row([s.agentId, s.desktopId, new Date(s.startedAt).toLocaleString(), `${s.status}${s.scored ? '' : ' (unscored)'}`, `${s.trust.toFixed(2)} ${s.state}`, line(s.trustLine), kill]));
+      t.append(row([s.agentId, s.desktopId, new Date(s.startedAt).toLocaleString(), `${s.status}${s.scored ? '' : ' (unscored)'}${s.connected ? '' : ' (awaiting reconnect)'}`, `${s.trust.toFixed(2)} ${s.state}`, line(s.trustLine), kill]));
     }
     const { decisions } = await call('/api/admin/decisions?limit=50');
     const d = $('decisions');

@@ -1,7 +1,8 @@
 /**
  * The agent's page in Debian's chromium against the gateway with a guacd stand-in (no desktop
  * needed): sign-in, a challenge answered on the page, the plain message when a session is ended,
- * and the reconnect after the connection drops. Skipped when chromium is not installed.
+ * and the reconnect after the connection drops (which continues the session). Skipped when chromium
+ * is not installed.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -100,14 +101,18 @@ test('ended: a plain message without the reason, no reconnect, sign in again off
   await page.close();
 });
 
-test('the connection drops: the page reconnects on a new ticket by itself', { skip: SKIP }, async () => {
+test('the connection drops: the page reconnects on a new ticket by itself and continues the same session', { skip: SKIP }, async () => {
   const page = await signIn();
   const first = await sessionOf(page);
-  h.guacd.connections.at(-1)!.socket.destroy();
-  await page.waitForFunction((f) => {
-    const v = (window as unknown as { vdiguard: PageState }).vdiguard;
-    return v.phase === 'connected' && v.session !== f;
-  }, first, { timeout: 15000 });
-  assert.notEqual(await sessionOf(page), first);
+  const conn = h.guacd.connections.at(-1)!;
+  await page.keyboard.type('ab');
+  await until(() => h.scorer!.events(first).some((e) => e.kind?.$case === 'key'), 5000, 'keys at the scorer');
+  const connections = h.guacd.connections.length;
+  conn.socket.destroy();
+  await page.waitForFunction(() => (window as unknown as { vdiguard: PageState }).vdiguard.phase !== 'connected', undefined, { timeout: 15000 });
+  await phase(page, 'connected', 15000);
+  assert.ok(h.guacd.connections.length > connections, 'a new desktop connection');
+  assert.equal(await sessionOf(page), first, 'the same session, so its trust goes on');
+  assert.equal(h.scorer!.streams.filter((s) => s.open?.sessionId === first).length, 1, 'the same scorer stream');
   await page.close();
 });

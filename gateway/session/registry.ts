@@ -13,6 +13,11 @@ export class SessionRegistry {
     return this.sessions.get(id);
   }
 
+  /** The session of this login and desktop whose connection dropped, if it still waits for a reconnect. */
+  awaitingReconnect(loginId: string, desktopId: string): DesktopSession | undefined {
+    return [...this.sessions.values()].find((s) => s.awaitingReconnect && s.id.loginId === loginId && s.id.desktopId === desktopId);
+  }
+
   all(): DesktopSession[] {
     return [...this.sessions.values()];
   }

@@ -19,6 +19,7 @@ function session(o: Partial<SessionDeps> = {}, goodCode = '123456') {
       mirrorPolicy: 'fail-closed',
       graceMs: 1000,
       challengeMs: 1000,
+      reconnectGraceMs: 0,
       decisions: { record: (d) => decisions.push(d) },
       verifyCode: async (_a, code) => code === goodCode,
       confirmIdentity: async () => true,
@@ -28,8 +29,9 @@ function session(o: Partial<SessionDeps> = {}, goodCode = '123456') {
     },
     () => undefined,
   );
-  s.attach({ toBrowser: (t) => toBrowser.push(t), close: () => closed++ });
-  return { s, decisions, toBrowser, revoked, closed: () => closed };
+  const controls = { toBrowser: (t: string) => toBrowser.push(t), close: () => closed++ };
+  s.attach(controls);
+  return { s, decisions, toBrowser, revoked, controls, closed: () => closed };
 }
 
 test('a challenge not answered in time ends the session', async () => {
@@ -88,4 +90,65 @@ test('a failing decision sink never breaks enforcement', () => {
   const { s } = session({ decisions: { record: () => { throw new Error('db down'); } } });
   s.onVerdict(verdictOf({ action: Action.ACTION_TERMINATE, trust: 0 }));
   assert.equal(s.status, 'ended');
+});
+
+test('a refusal by the scorer applies the mirror policy at once, with a decision record', async () => {
+  const closed = session();
+  closed.s.onScored(false, 'lost'); // a grace timer running must not fire a second decision
+  closed.s.onRefused('INVALID_ARGUMENT: batch 2, event 0: timestamps decrease');
+  assert.equal(closed.s.status, 'ended');
+  assert.deepEqual(closed.decisions.map((d) => [d.action, d.reason]), [['fail-closed', "the scorer refused the session's input and no longer scores it (INVALID_ARGUMENT: batch 2, event 0: timestamps decrease)"]]);
+  assert.match(closed.toBrowser.at(-1)!, /could not be verified/);
+
+  const open = session({ mirrorPolicy: 'fail-open', graceMs: 20 });
+  open.s.onRefused('RESOURCE_EXHAUSTED: batch 3 has 6000 events');
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(open.s.status, 'active');
+  assert.equal(open.s.scored, false);
+  assert.deepEqual(open.decisions.map((d) => d.action), ['fail-open']);
+});
+
+test('a dropped connection after input waits for a reconnect, which continues the session and its pending challenge', async () => {
+  const { s, decisions, controls, toBrowser, closed } = session({ reconnectGraceMs: 60_000, challengeMs: 30_000 });
+  s.fromBrowser('3.key,2.97,1.1;');
+  s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.4 }));
+  s.fromBrowser('3.key,'); // half an instruction when the connection drops
+  s.disconnected('browser disconnected', controls);
+  assert.equal(s.status, 'challenged', 'dropping the connection does not get out of a challenge');
+  assert.equal(s.awaitingReconnect, true);
+  assert.equal(closed(), 1, 'the old connection is closed');
+
+  const again: string[] = [];
+  const fresh = { toBrowser: (t: string) => again.push(t), close: () => undefined };
+  s.attach(fresh);
+  assert.equal(s.awaitingReconnect, false);
+  assert.deepEqual(again.slice(0, 1), ['8.vdiguard,7.session,2.s1;']);
+  assert.match(again[1]!, /^8\.vdiguard,9\.challenge,2\.(29|30);$/, 'the page is asked for the code again, with the time left');
+  assert.equal(s.fromBrowser('3.key,2.98,1.1;'), null, 'the new connection parses from a clean start, and input stays held');
+  assert.equal(s.tap.inputEvents, 2);
+  s.disconnected('desktop connection closed', controls); // the old connection's late close
+  assert.equal(s.awaitingReconnect, false);
+  assert.equal(s.status, 'challenged');
+  assert.deepEqual(decisions.map((d) => d.action), ['challenge']);
+  assert.ok(toBrowser.length > 0);
+});
+
+test('no reconnect in time ends the session; without input or without a grace period it ends at once', async () => {
+  const waited = session({ reconnectGraceMs: 30 });
+  waited.s.fromBrowser('3.key,2.97,1.1;');
+  waited.s.disconnected('browser disconnected', waited.controls);
+  assert.equal(waited.s.status, 'active');
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(waited.s.status, 'ended');
+  assert.equal(waited.s.endReason, 'browser disconnected; no reconnect within 0 s');
+  assert.equal(waited.s.awaitingReconnect, false);
+
+  const idle = session({ reconnectGraceMs: 30_000 });
+  idle.s.disconnected('desktop connection closed', idle.controls);
+  assert.equal(idle.s.status, 'ended', 'nothing to continue');
+
+  const off = session();
+  off.s.fromBrowser('3.key,2.97,1.1;');
+  off.s.disconnected('browser disconnected', off.controls);
+  assert.equal(off.s.status, 'ended');
 });

@@ -10,6 +10,10 @@
  * - monitor mode records and alerts, and never holds or drops.
  * - the scorer lost for longer than the grace period: fail-closed terminates; fail-open keeps the
  *   session, raises an alert and records it.
+ * - the connection dropped (browser or desktop side) after input was seen: the session waits for
+ *   the same login to reconnect to the same desktop, and a reconnect continues it: the same scorer
+ *   session and trust, a pending challenge still pending. Dropping the connection therefore does
+ *   not reset trust, which is what a colluder would otherwise do.
  * The person at the keyboard is never told which behaviour ended the session.
  */
 import { EventEmitter } from 'node:events';
@@ -42,6 +46,8 @@ export interface SessionDeps {
   readonly mirrorPolicy: MirrorPolicy;
   readonly graceMs: number;
   readonly challengeMs: number;
+  /** How long a dropped connection may take to come back (0: never). */
+  readonly reconnectGraceMs: number;
   readonly decisions: DecisionSink;
   readonly verifyCode: (agentId: string, code: unknown) => Promise<boolean>;
   readonly confirmIdentity: (sessionId: string) => Promise<boolean>;
@@ -68,6 +74,8 @@ export interface SessionView extends Omit<SessionIdentity, 'loginId'> {
   readonly trust: number;
   readonly state: string;
   readonly scored: boolean;
+  /** False while the connection is down and the session waits for a reconnect. */
+  readonly connected: boolean;
   readonly inputEvents: number;
   readonly trustLine: readonly { readonly t: number; readonly trust: number }[];
 }
@@ -98,7 +106,11 @@ export class DesktopSession extends EventEmitter {
   private readonly line: { t: number; trust: number }[] = [];
   private graceTimer: NodeJS.Timeout | undefined;
   private challengeTimer: NodeJS.Timeout | undefined;
+  /** Monotonic time the pending challenge runs out. */
+  private challengeEndsAt = 0;
   private challengeAttempts = 0;
+  /** Set while the connection is down and a reconnect may continue the session. */
+  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly wallClock: () => Date;
 
   constructor(
@@ -112,10 +124,40 @@ export class DesktopSession extends EventEmitter {
     this.tap = new InputTap({ clock: d.clock, onInput });
   }
 
-  /** Connects the session to its tunnel; before this, enforcement has nothing to act on. */
+  /**
+   * Connects the session to its tunnel (the first, or the one of a reconnect); before this,
+   * enforcement has nothing to act on.
+   */
   attach(controls: SessionControls): void {
+    if (this.reconnectTimer) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      this.tap.newConnection();
+    }
     this.controls = controls;
     this.page('session', this.id.sessionId);
+    if (this.status === 'challenged') this.page('challenge', String(Math.max(1, Math.round((this.challengeEndsAt - this.d.clock()) / 1000))));
+  }
+
+  /** True while the connection is down and a reconnect of the same login may continue the session. */
+  get awaitingReconnect(): boolean {
+    return this.reconnectTimer !== undefined && this.status !== 'ended';
+  }
+
+  /**
+   * The connection of `controls` went away (browser or desktop side). A session that has seen input
+   * waits for a reconnect; one that has not has nothing to continue and ends.
+   */
+  disconnected(reason: string, controls: SessionControls): void {
+    if (this.status === 'ended' || controls !== this.controls) return;
+    if (this.d.reconnectGraceMs <= 0 || this.tap.inputEvents === 0) return this.closed(reason);
+    this.controls = undefined;
+    controls.close();
+    this.d.log.info({ sessionId: this.id.sessionId, agentId: this.id.agentId, reason }, 'connection lost: the session waits for a reconnect');
+    this.reconnectTimer = setTimeout(
+      () => this.closed(`${reason}; no reconnect within ${Math.round(this.d.reconnectGraceMs / 1000)} s`),
+      this.d.reconnectGraceMs,
+    );
   }
 
   /** The hook on browser -> desktop data: what to forward, after the tap has seen it. */
@@ -160,10 +202,17 @@ export class DesktopSession extends EventEmitter {
     if (scored) return;
     this.graceTimer = setTimeout(() => {
       if (this.scored || this.status === 'ended') return;
-      const reason = `the scorer could not follow the session for ${Math.round(this.d.graceMs / 1000)} s (${why})`;
-      if (this.d.mirrorPolicy === 'fail-open') this.alert('fail-open', reason);
-      else this.end('fail-closed', reason, { message: 'The session was ended because it could not be verified. Please try again later.', status: GuacStatus.UPSTREAM_UNAVAILABLE });
+      this.unverifiable(`the scorer could not follow the session for ${Math.round(this.d.graceMs / 1000)} s (${why})`);
     }, this.d.graceMs);
+  }
+
+  /** The scorer refused the session for good: no grace period, since waiting cannot change that. */
+  onRefused(why: string): void {
+    if (this.status === 'ended') return;
+    this.scored = false;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.unverifiable(`the scorer refused the session's input and no longer scores it (${why})`);
   }
 
   /** Answers an MFA challenge; resolves to what happened. */
@@ -212,6 +261,7 @@ export class DesktopSession extends EventEmitter {
       trust: this.trust,
       state: this.state,
       scored: this.scored,
+      connected: !this.awaitingReconnect,
       inputEvents: this.tap.inputEvents,
       trustLine: this.line,
     };
@@ -221,9 +271,16 @@ export class DesktopSession extends EventEmitter {
     this.status = 'challenged';
     this.tap.holding = true;
     this.challengeAttempts = 0;
+    this.challengeEndsAt = this.d.clock() + this.d.challengeMs;
     this.record('challenge', reason);
     this.page('challenge', String(Math.round(this.d.challengeMs / 1000)));
     this.challengeTimer = setTimeout(() => this.end('challenge-failed', 'the MFA challenge was not answered in time'), this.d.challengeMs);
+  }
+
+  /** The configured mirror policy, for a session the scorer cannot verify. */
+  private unverifiable(reason: string): void {
+    if (this.d.mirrorPolicy === 'fail-open') this.alert('fail-open', reason);
+    else this.end('fail-closed', reason, { message: 'The session was ended because it could not be verified. Please try again later.', status: GuacStatus.UPSTREAM_UNAVAILABLE });
   }
 
   private alert(action: GatewayAction, reason: string): void {
@@ -248,6 +305,8 @@ export class DesktopSession extends EventEmitter {
     this.tap.holding = true;
     clearTimeout(this.graceTimer);
     clearTimeout(this.challengeTimer);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     this.controls?.close();
     this.emit('ended', reason);
   }

@@ -32,7 +32,7 @@ export type TapResult =
   | { readonly forward?: undefined; readonly error: GuacProtocolError };
 
 export class InputTap {
-  private readonly parser: GuacParser;
+  private parser: GuacParser;
   /** True while an MFA challenge holds the agent's input. */
   holding = false;
   /** Input events seen, and input instructions not forwarded while held (counts only). */
@@ -41,6 +41,11 @@ export class InputTap {
 
   constructor(private readonly o: TapOptions) {
     this.parser = new GuacParser(o.limits);
+  }
+
+  /** A new connection of the same session (a reconnect): nothing half-parsed carries over. */
+  newConnection(): void {
+    this.parser = new GuacParser(this.o.limits);
   }
 
   push(chunk: string | Buffer): TapResult {

@@ -70,7 +70,7 @@ export async function startFakeScorer(port = 0): Promise<FakeScorer> {
         if (req.kind?.$case === 'open') {
           s.open = req.kind.value;
           const resumed = req.kind.value.resume;
-          call.write({ kind: { $case: 'accepted', value: { profileState: ProfileState.PROFILE_STATE_MATURE, resumed, lastBatchSeq: resumed ? fake.lastBatchSeq : 0 } } });
+          call.write({ kind: { $case: 'accepted', value: { profileState: ProfileState.PROFILE_STATE_MATURE, resumed, lastBatchSeq: resumed ? fake.lastBatchSeq : 0, maxBatchEvents: 0 } } });
         } else if (req.kind?.$case === 'events') {
           s.batches.push({ seq: Number(req.kind.value.seq), events: req.kind.value.events });
         } else if (req.kind?.$case === 'close') {

@@ -20,9 +20,12 @@ export async function runTrain(overrides: Partial<Record<keyof typeof SCORER_SET
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') });
   try {
     const engine = new ScorerEngine(engineOptions(settings, db, log));
-    await engine.loadPopulation();
-    const agents = await engine.refitProfiles();
-    return { agents };
+    try {
+      await engine.loadPopulation();
+      return { agents: await engine.refitProfiles() };
+    } finally {
+      await engine.shutdown(5000);
+    }
   } finally {
     await db.close();
   }

@@ -37,6 +37,7 @@ import { pipelineOf } from './windows.js';
 import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores, type ScoreTrace } from './false-terminates.js';
 import type { TrustPolicy } from '../trust/trust.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
+import { forEachConcurrently } from '../../lib/concurrency.js';
 
 export interface TakeoverOptions {
   readonly keys: string;
@@ -111,16 +112,6 @@ function actionTimes(events: readonly InputEvent[]): number[] {
   return [...keys, ...ends].sort((a, b) => a - b);
 }
 
-async function pool<T>(items: readonly T[], n: number, run: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await run(items[i] as T, i);
-    }
-  }));
-}
-
 export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> {
   const agents = await buildAgents(o);
   if (agents.length < 2) throw new Error('the takeover protocol needs at least 2 agents');
@@ -130,7 +121,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
   const scorer = await startTestScorer(db, { ...TAKEOVER_SETTINGS, ...o.settings });
   const client = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
   try {
-    await pool(agents, o.concurrency ?? 4, async (a) => {
+    await forEachConcurrently(agents, o.concurrency ?? 4, async (a) => {
       const file = join(dir, `${a.id}-enrol.jsonl`);
       await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, a.enrol);
       await enroll({ ...client, agent: a.id, file });
@@ -140,7 +131,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     o.progress(`takeover: ${agents.length} agents enrolled through the admin API and refitted against the population`);
 
     const traces: AgentTraces[] = [];
-    await pool(agents, o.concurrency ?? 4, async (a, i) => {
+    await forEachConcurrently(agents, o.concurrency ?? 4, async (a, i) => {
       const start = (a.session[0] as InputEvent).timeMs;
       const end = (a.session[a.session.length - 1] as InputEvent).timeMs;
       const stream = async (name: string, events: InputEvent[]): Promise<{ trace: ScoreTrace; terminatedAtMs: number | null }> => {

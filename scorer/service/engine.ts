@@ -16,7 +16,6 @@ import {
   profileState,
   stillRequired,
   type MaturityPolicy,
-  type ModalityFitter,
   type ProfileBody,
 } from '../profile/profile.js';
 import { ProfileStore, unknownAgent, type ProfileRecord, type ProfileSummary } from '../store/profiles.js';
@@ -25,7 +24,8 @@ import { WriteQueue } from '../store/write-queue.js';
 import { ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
 import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import { PopulationSample } from '../models/population.js';
-import type { FitContext } from '../models/types.js';
+import { FitPool } from '../models/fit-pool.js';
+import { forEachConcurrently } from '../../lib/concurrency.js';
 import { validateBatch } from './validate.js';
 import type { Db } from '../../lib/db/db.js';
 import type { Context, Span } from '@opentelemetry/api';
@@ -40,6 +40,13 @@ export interface EngineOptions {
   readonly maxBatchEvents: number;
   /** Milliseconds a session's state is kept after its stream breaks. */
   readonly resumeGraceMs: number;
+  /**
+   * Worker threads that fit templates (default 1). Fits always use the production pipelines
+   * (defaultPipelines), whatever `pipelines` the engine scores with.
+   */
+  readonly fitWorkers?: number;
+  /** Profile versions kept per agent (default DEFAULT_VERSIONS_KEPT). */
+  readonly profileVersions?: number;
   /** Wall clock for audit records; tests inject their own. */
   readonly now?: () => Date;
 }
@@ -55,6 +62,8 @@ export interface OpenedSession {
   readonly resumed: boolean;
   readonly lastBatchSeq: number;
   readonly profileState: 'absent' | 'enrolling' | 'mature';
+  /** Events accepted in one batch. */
+  readonly maxBatchEvents: number;
 }
 
 export interface ProfileStatus extends ProfileSummary {
@@ -87,13 +96,18 @@ export class ScorerEngine {
   private readonly telemetry: ScorerTelemetry;
   /** Other agents' windows, the background of population models (see models/population.ts). */
   readonly population = new PopulationSample();
+  /** Template fits, off the event loop that scores live sessions. */
+  private readonly fits: FitPool;
+  /** The profile update of each agent in progress; the next one waits for it. */
+  private readonly profileUpdates = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: EngineOptions) {
-    this.profiles = new ProfileStore(options.db);
+    this.profiles = new ProfileStore(options.db, options.profileVersions);
     this.audit = new AuditLog(options.db);
     this.writes = new WriteQueue({ log: options.log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
     this.now = options.now ?? (() => new Date());
     this.telemetry = new ScorerTelemetry(() => this.writes.pending);
+    this.fits = new FitPool({ size: options.fitWorkers ?? 1, log: options.log });
   }
 
   get activeSessions(): number {
@@ -113,11 +127,12 @@ export class ScorerEngine {
         throw new VdiguardError('permission-denied', `session ${id.sessionId} belongs to another agent and cannot be resumed as ${id.agentId}`);
       }
       if (existing.attached) {
-        throw new VdiguardError('failed-precondition', `session ${id.sessionId} is still attached to another stream`);
+        // Usually the old stream broke and this scorer has not noticed yet: the gateway retries.
+        throw new VdiguardError('unavailable', `session ${id.sessionId} is still attached to another stream; retry once that stream has ended`);
       }
       clearTimeout(existing.detachTimer);
       existing.attached = true;
-      return { resumed: true, lastBatchSeq: existing.scoring.lastBatchSeq, profileState: existing.scoring.openedProfileState };
+      return { resumed: true, lastBatchSeq: existing.scoring.lastBatchSeq, profileState: existing.scoring.openedProfileState, maxBatchEvents: this.options.maxBatchEvents };
     }
     const profile = await this.loadProfile(id.agentId);
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy);
@@ -127,7 +142,7 @@ export class ScorerEngine {
       this.audit.sessionStarted({ ...id, startedAt: this.now() }),
     );
     this.options.log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, resumed: false }, 'session opened');
-    return { resumed: false, lastBatchSeq: 0, profileState: scoring.openedProfileState };
+    return { resumed: false, lastBatchSeq: 0, profileState: scoring.openedProfileState, maxBatchEvents: this.options.maxBatchEvents };
   }
 
   /** Scores a batch; batches the session has already applied (after a resume) are skipped. */
@@ -257,7 +272,10 @@ export class ScorerEngine {
    */
   async refitProfiles(): Promise<number> {
     const list = await this.profiles.list();
-    for (const s of list) await this.addToProfile(s.agentId, new Map(), 'refit');
+    // One agent per fit worker at a time: more would only queue in the pool.
+    await forEachConcurrently(list, this.options.fitWorkers ?? 1, async (s) => {
+      await this.addToProfile(s.agentId, new Map(), 'refit');
+    });
     return list.length;
   }
 
@@ -265,6 +283,7 @@ export class ScorerEngine {
   async shutdown(timeoutMs: number): Promise<void> {
     for (const id of [...this.sessions.keys()]) this.closeSession(id, 'scorer shutting down');
     if (!(await this.writes.drain(timeoutMs))) this.writes.close();
+    await this.fits.close();
   }
 
   private live(sessionId: string): LiveSession {
@@ -315,16 +334,30 @@ export class ScorerEngine {
     }
   }
 
-  private async addToProfile(agentId: string, added: Map<Modality, Contribution>, reason: string): Promise<ProfileRecord> {
+  /**
+   * One update per agent at a time on this scorer: a concurrent one would lose the store's version
+   * check and fit again. Other scorers' updates of the same agent are caught by that check.
+   */
+  private addToProfile(agentId: string, added: Map<Modality, Contribution>, reason: string): Promise<ProfileRecord> {
+    const previous = this.profileUpdates.get(agentId) ?? Promise.resolve();
+    const update = previous.catch(() => undefined).then(() => this.updateProfile(agentId, added, reason));
+    this.profileUpdates.set(agentId, update);
+    const forget = (): void => {
+      if (this.profileUpdates.get(agentId) === update) this.profileUpdates.delete(agentId);
+    };
+    update.then(forget, forget);
+    return update;
+  }
+
+  private async updateProfile(agentId: string, added: Map<Modality, Contribution>, reason: string): Promise<ProfileRecord> {
     const maturity: MaturityPolicy = this.options.policy.maturity;
-    const record = await this.profiles.update(agentId, reason, (current) => {
+    const record = await this.profiles.update(agentId, reason, async (current) => {
       let body = current ?? emptyProfile();
       for (const m of MODALITIES) {
         const c = added.get(m);
-        const pipeline = this.options.pipelines.find((p) => p.modality === m);
-        if (pipeline && (c || (added.size === 0 && body[m].windows.length > 0))) {
-          const context: FitContext = { background: this.population.background(m, agentId) };
-          body = addWindows(body, m, c ?? { windows: [], units: 0 }, fitterOf(pipeline, context), maturity);
+        if (c || (added.size === 0 && body[m].windows.length > 0)) {
+          const background = this.population.background(m, agentId);
+          body = await addWindows(body, m, c ?? { windows: [], units: 0 }, (windows) => this.fits.fit({ modality: m, windows, background }), maturity);
         }
       }
       return { body, state: profileState(body, maturity) };
@@ -342,21 +375,6 @@ export class ScorerEngine {
     this.telemetry.decision(live.span, decision, live.identity.desktopId);
     this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');
   }
-}
-
-/** A model's fit, with "too few windows" meaning "no template yet" rather than an error. */
-function fitterOf(p: ModalityPipeline, context: FitContext): ModalityFitter {
-  return {
-    model: p.model.name,
-    fit: (windows) => {
-      try {
-        return p.model.fit(windows as number[][], context);
-      } catch (err) {
-        if (err instanceof VdiguardError && err.code === 'failed-precondition') return null;
-        throw err;
-      }
-    },
-  };
 }
 
 /** Enough of a profile body to compute what is still required from a summary row. */

@@ -45,7 +45,12 @@ function handleSessionStream(call: ServerDuplexStream<SessionRequest, SessionRes
       call.write({
         kind: {
           $case: 'accepted',
-          value: { profileState: toProtoProfileState(opened.profileState), resumed: opened.resumed, lastBatchSeq: opened.lastBatchSeq },
+          value: {
+            profileState: toProtoProfileState(opened.profileState),
+            resumed: opened.resumed,
+            lastBatchSeq: opened.lastBatchSeq,
+            maxBatchEvents: opened.maxBatchEvents,
+          },
         },
       });
       return;

@@ -53,6 +53,8 @@ export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pip
     },
     maxBatchEvents: settings.maxBatchEvents,
     resumeGraceMs: settings.resumeGraceSeconds * 1000,
+    fitWorkers: settings.fitWorkers,
+    profileVersions: settings.profileVersions,
   };
 }
 

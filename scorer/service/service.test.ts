@@ -153,7 +153,7 @@ describe('scorer over gRPC: bad input and failures', () => {
     const second = openStream(scorer.address);
     second.call.write(openRequest('resumable', 'resumer', true));
     const [accepted] = await second.received(1);
-    assert.deepEqual(accepted?.kind, { $case: 'accepted', value: { profileState: ProfileState.PROFILE_STATE_ABSENT, resumed: true, lastBatchSeq: 1 } });
+    assert.deepEqual(accepted?.kind, { $case: 'accepted', value: { profileState: ProfileState.PROFILE_STATE_ABSENT, resumed: true, lastBatchSeq: 1, maxBatchEvents: 5000 } });
     second.call.write(eventsRequest(1, typing(ALICE, 60, 5)));
     second.call.write(eventsRequest(2, typing(ALICE, 60, 6, 60_000)));
     second.call.write({ kind: { $case: 'close', value: { reason: 'done' } } });
@@ -167,6 +167,8 @@ describe('scorer over gRPC: bad input and failures', () => {
     a.call.write(openRequest('twice', 'x'));
     await a.received(1);
     await expectStatus([openRequest('twice', 'x')], status.FAILED_PRECONDITION, /session twice is already open; set resume/);
+    // A resume while the old stream still looks attached is what a break the scorer has not noticed yet looks like: worth a retry.
+    await expectStatus([openRequest('twice', 'x', true)], status.UNAVAILABLE, /session twice is still attached to another stream; retry/);
     a.close();
   });
 

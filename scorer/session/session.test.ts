@@ -13,7 +13,7 @@ const policy: SessionPolicy = {
   adaptMaxScore: 1.5,
 };
 
-function enrolled(keystrokes: number, seed: number): ProfileBody {
+async function enrolled(keystrokes: number, seed: number): Promise<ProfileBody> {
   const windows = [];
   const x = new RoutedExtractor(pipelines);
   for (const e of typing(ALICE, keystrokes, seed)) windows.push(...x.push(e));
@@ -22,7 +22,7 @@ function enrolled(keystrokes: number, seed: number): ProfileBody {
     emptyProfile(),
     'keystroke',
     { windows: windows.map((w) => w.vector), units: windows.reduce((n, w) => n + w.count, 0) },
-    { model: keystroke.model.name, fit: (w) => keystroke.model.fit(w as number[][]) },
+    async (w) => ({ model: keystroke.model.name, template: keystroke.model.fit(w as number[][]) }),
     policy.maturity,
   );
 }
@@ -36,15 +36,15 @@ test('without a profile every window is enrolling, never enforced, and all of it
   assert.equal(s.contribution().get('keystroke')?.units, 500);
 });
 
-test('an immature profile is scored for information only', () => {
-  const s = new ScoringSession(enrolled(400, 2), pipelines, policy);
+test('an immature profile is scored for information only', async () => {
+  const s = new ScoringSession(await enrolled(400, 2), pipelines, policy);
   const verdicts = s.push(typing(MALLORY, 500, 3));
   assert.ok(verdicts.every((v) => v.level === 'enrolling' && v.action === 'none'));
   assert.ok(verdicts.some((v) => v.windowScore > 3), 'a different typist scores far from the template');
 });
 
-test('a mature profile keeps its agent and terminates an impostor', () => {
-  const profile = enrolled(1500, 4);
+test('a mature profile keeps its agent and terminates an impostor', async () => {
+  const profile = await enrolled(1500, 4);
   const agent = new ScoringSession(profile, pipelines, policy);
   const own = agent.push(typing(ALICE, 1500, 5));
   assert.ok(own.every((v) => v.action !== 'terminate'), 'the agent is not terminated');
@@ -59,8 +59,8 @@ test('a mature profile keeps its agent and terminates an impostor', () => {
   assert.equal(takeover.trail.length, end + 1, 'the trust trail holds every scored window');
 });
 
-test('a mature profile adapts only after a confirmed identity, and only from windows within reach', () => {
-  const profile = enrolled(1500, 8);
+test('a mature profile adapts only after a confirmed identity, and only from windows within reach', async () => {
+  const profile = await enrolled(1500, 8);
   const unconfirmed = new ScoringSession(profile, pipelines, policy);
   unconfirmed.push(typing(ALICE, 500, 9));
   assert.equal(unconfirmed.contribution().size, 0, 'no adaptation without a passed MFA challenge');

@@ -1,7 +1,10 @@
 /**
- * Versioned agent profiles in PostgreSQL or PGlite. Every change writes a new version inside one
- * transaction that locks the agent's row, so two sessions of the same agent ending together both
- * land, one after the other, each built on the latest version.
+ * Versioned agent profiles in PostgreSQL or PGlite. A change is computed from the latest version
+ * outside any transaction (it fits model templates, which takes seconds), then written as the next
+ * version inside one short transaction that locks the agent's row and checks that no other writer
+ * got there first; if one did, the change is computed again on the newer version. So two sessions
+ * of the same agent ending together both land, each built on the latest version, and no row lock
+ * or connection is held while a template fits.
  */
 import type { Db, Queryable } from '../../lib/db/db.js';
 import { VdiguardError } from '../../lib/errors.js';
@@ -19,11 +22,22 @@ export interface ProfileRecord {
 
 export type ProfileSummary = Omit<ProfileRecord, 'body'>;
 
-/** A change: from the latest body (null when the agent has none) to the next one and its state. */
-export type ProfileChange = (current: ProfileBody | null) => { body: ProfileBody; state: ProfileState };
+/**
+ * A change: from the latest body (null when the agent has none) to the next one and its state.
+ * It may run more than once (once per version it lost a race to), so it must not have effects.
+ */
+export type ProfileChange = (current: ProfileBody | null) => ProfileNext | Promise<ProfileNext>;
 
-/** Versions kept per agent; older ones are pruned when a new one is written. */
-const VERSIONS_KEPT = 20;
+export interface ProfileNext {
+  readonly body: ProfileBody;
+  readonly state: ProfileState;
+}
+
+/** Attempts before an update whose agent keeps changing under it gives up. */
+const UPDATE_ATTEMPTS = 20;
+
+/** Versions kept per agent unless configured; older ones are pruned when a new one is written. */
+export const DEFAULT_VERSIONS_KEPT = 5;
 
 interface ProfileRow {
   agent_id: string;
@@ -38,7 +52,11 @@ interface ProfileRow {
 const SUMMARY_COLUMNS = 'p.agent_id, p.version, p.state, p.keystrokes, p.mouse_actions, p.updated_at';
 
 export class ProfileStore {
-  constructor(private readonly db: Db) {}
+  /** `versionsKept`: versions kept per agent (the latest included), for rollback and audit. */
+  constructor(
+    private readonly db: Db,
+    private readonly versionsKept = DEFAULT_VERSIONS_KEPT,
+  ) {}
 
   async get(agentId: string): Promise<ProfileRecord | null> {
     const rows = await this.db.query<ProfileRow>(
@@ -62,22 +80,29 @@ export class ProfileStore {
 
   /** Applies `change` to the latest version and stores the result as the next version. */
   async update(agentId: string, reason: string, change: ProfileChange): Promise<ProfileRecord> {
-    return this.db.transaction(async (tx) => {
-      // Lock the agent's row alone: a lock taken through a join would, after waiting, re-check the
-      // locked row but not the joined version, and miss the version the other writer just added.
-      await tx.query(
-        `INSERT INTO profiles (agent_id, version, state) VALUES ($1, 0, 'enrolling') ON CONFLICT (agent_id) DO NOTHING`,
-        [agentId],
-      );
-      const [locked] = await tx.query<{ version: number }>('SELECT version FROM profiles WHERE agent_id = $1 FOR UPDATE', [agentId]);
-      const version = locked?.version ?? 0;
-      const [latest] = await tx.query<{ body: ProfileBody }>(
-        'SELECT body FROM profile_versions WHERE agent_id = $1 AND version = $2',
-        [agentId, version],
-      );
-      const { body, state } = change(latest?.body ?? null);
-      return writeVersion(tx, agentId, version + 1, state, body, reason);
-    });
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(agentId);
+      const basedOn = current?.version ?? 0;
+      const next = await change(current?.body ?? null);
+      const written = await this.db.transaction(async (tx) => {
+        // Lock the agent's row alone: a lock taken through a join would, after waiting, re-check the
+        // locked row but not the joined version, and miss the version the other writer just added.
+        await tx.query(
+          `INSERT INTO profiles (agent_id, version, state) VALUES ($1, 0, 'enrolling') ON CONFLICT (agent_id) DO NOTHING`,
+          [agentId],
+        );
+        const [locked] = await tx.query<{ version: number }>('SELECT version FROM profiles WHERE agent_id = $1 FOR UPDATE', [agentId]);
+        if ((locked?.version ?? 0) !== basedOn) return null;
+        return writeVersion(tx, agentId, basedOn + 1, next.state, next.body, reason, this.versionsKept);
+      });
+      if (written) return written;
+      if (attempt >= UPDATE_ATTEMPTS) {
+        throw new VdiguardError(
+          'unavailable',
+          `the profile of agent ${agentId} changed ${attempt} times while this ${reason} was computed; retry when its other updates have finished`,
+        );
+      }
+    }
   }
 
   /** Discards the learned behaviour: the next version is empty and enrolling. */
@@ -114,6 +139,7 @@ async function writeVersion(
   state: ProfileState,
   body: ProfileBody,
   reason: string,
+  versionsKept: number,
 ): Promise<ProfileRecord> {
   const keystrokes = body.keystroke.units;
   const mouseActions = body.mouse.units;
@@ -128,7 +154,7 @@ async function writeVersion(
     reason,
     JSON.stringify(body),
   ]);
-  await tx.query('DELETE FROM profile_versions WHERE agent_id = $1 AND version <= $2', [agentId, version - VERSIONS_KEPT]);
+  await tx.query('DELETE FROM profile_versions WHERE agent_id = $1 AND version <= $2', [agentId, version - versionsKept]);
   return { ...toSummary(rows[0] as ProfileRow), body };
 }
 

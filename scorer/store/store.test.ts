@@ -47,6 +47,46 @@ for (const store of TEST_STORES) {
       }
     });
 
+    test('a slow change holds no lock: other updates land meanwhile, and the slow one is redone on top of them', async () => {
+      const { db, drop } = await store.create();
+      try {
+        const profiles = new ProfileStore(db);
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let runs = 0;
+        const slow = profiles.update('dee', 'enrolment', async (cur) => {
+          runs++;
+          await gate;
+          return { body: withKeystrokes(cur ?? emptyProfile(), 7), state: 'enrolling' };
+        });
+        // With the change inside the row-lock transaction these would wait for the gate (and PGlite's single connection would stall).
+        const fast = await profiles.update('dee', 'enrolment', (cur) => ({ body: withKeystrokes(cur ?? emptyProfile(), 5), state: 'enrolling' }));
+        assert.equal(fast.version, 1);
+        await profiles.update('eve', 'enrolment', () => ({ body: withKeystrokes(emptyProfile(), 3), state: 'enrolling' }));
+        release();
+        const done = await slow;
+        assert.equal(runs, 2, 'the slow change lost the race once and was computed again on version 1');
+        assert.equal(done.version, 2);
+        assert.equal(done.keystrokes, 12);
+        assert.deepEqual(done.body.keystroke.windows, [[5, 1.5], [7, 1.5]]);
+      } finally {
+        await drop();
+      }
+    });
+
+    test('only the configured number of versions is kept', async () => {
+      const { db, drop } = await store.create();
+      try {
+        const profiles = new ProfileStore(db, 2);
+        for (let i = 1; i <= 4; i++) await profiles.update('fay', 'enrolment', (cur) => ({ body: withKeystrokes(cur ?? emptyProfile(), i), state: 'enrolling' }));
+        const rows = await db.query<{ version: number }>('SELECT version FROM profile_versions WHERE agent_id = $1 ORDER BY version', ['fay']);
+        assert.deepEqual(rows.map((r) => r.version), [3, 4]);
+        assert.equal((await profiles.get('fay'))?.keystrokes, 10);
+      } finally {
+        await drop();
+      }
+    });
+
     test('reset empties the profile; delete removes it; unknown agents are a not-found error', async () => {
       const { db, drop } = await store.create();
       try {

@@ -52,6 +52,12 @@ every render produces.
 {{- end -}}
 {{- end -}}
 
+{{- $mirrorBatch := index ($v.gateway.settings | default dict) "VDIGUARD_MIRROR_BATCH_EVENTS" -}}
+{{- $scorerBatch := index ($v.scorer.settings | default dict) "VDIGUARD_MAX_BATCH_EVENTS" -}}
+{{- if and $mirrorBatch $scorerBatch (gt (int $mirrorBatch) (int $scorerBatch)) -}}
+{{- $problems = append $problems (printf "gateway.settings: VDIGUARD_MIRROR_BATCH_EVENTS (%v) is above scorer.settings VDIGUARD_MAX_BATCH_EVENTS (%v), so the scorer would refuse full batches; lower the first or raise the second" $mirrorBatch $scorerBatch) -}}
+{{- end -}}
+
 {{- if and $v.otel.enabled (not $v.otel.endpoint) -}}
 {{- $problems = append $problems "otel.endpoint: set the OTLP endpoint (for example http://otel-collector.observability:4317) or otel.enabled=false" -}}
 {{- end -}}

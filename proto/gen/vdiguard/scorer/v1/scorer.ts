@@ -302,6 +302,11 @@ export interface SessionAccepted {
   resumed: boolean;
   /** The highest batch seq the scorer has applied (0 for none); the gateway resends what follows. */
   lastBatchSeq: number;
+  /**
+   * Events the scorer accepts in one batch (VDIGUARD_MAX_BATCH_EVENTS); a larger batch is refused
+   * with INVALID_ARGUMENT, so the gateway never sends more. 0: not said (an older scorer).
+   */
+  maxBatchEvents: number;
 }
 
 /** The scorer's judgement of a session after a window of behaviour. */
@@ -1362,7 +1367,7 @@ export const SessionResponse: MessageFns<SessionResponse> = {
 };
 
 function createBaseSessionAccepted(): SessionAccepted {
-  return { profileState: 0, resumed: false, lastBatchSeq: 0 };
+  return { profileState: 0, resumed: false, lastBatchSeq: 0, maxBatchEvents: 0 };
 }
 
 export const SessionAccepted: MessageFns<SessionAccepted> = {
@@ -1375,6 +1380,9 @@ export const SessionAccepted: MessageFns<SessionAccepted> = {
     }
     if (message.lastBatchSeq !== 0) {
       writer.uint32(24).uint64(message.lastBatchSeq);
+    }
+    if (message.maxBatchEvents !== 0) {
+      writer.uint32(32).uint32(message.maxBatchEvents);
     }
     return writer;
   },
@@ -1416,6 +1424,14 @@ export const SessionAccepted: MessageFns<SessionAccepted> = {
             message.lastBatchSeq = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxBatchEvents = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1441,6 +1457,11 @@ export const SessionAccepted: MessageFns<SessionAccepted> = {
         : isSet(object.last_batch_seq)
         ? globalThis.Number(object.last_batch_seq)
         : 0,
+      maxBatchEvents: isSet(object.maxBatchEvents)
+        ? globalThis.Number(object.maxBatchEvents)
+        : isSet(object.max_batch_events)
+        ? globalThis.Number(object.max_batch_events)
+        : 0,
     };
   },
 
@@ -1455,6 +1476,9 @@ export const SessionAccepted: MessageFns<SessionAccepted> = {
     if (message.lastBatchSeq !== 0) {
       obj.lastBatchSeq = Math.round(message.lastBatchSeq);
     }
+    if (message.maxBatchEvents !== 0) {
+      obj.maxBatchEvents = Math.round(message.maxBatchEvents);
+    }
     return obj;
   },
 
@@ -1466,6 +1490,7 @@ export const SessionAccepted: MessageFns<SessionAccepted> = {
     message.profileState = object.profileState ?? 0;
     message.resumed = object.resumed ?? false;
     message.lastBatchSeq = object.lastBatchSeq ?? 0;
+    message.maxBatchEvents = object.maxBatchEvents ?? 0;
     return message;
   },
 };

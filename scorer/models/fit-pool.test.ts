@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
+import { importSapimouseFile } from '../datasets/mouse-datasets.js';
+import { windowsOf } from '../features/windows.js';
+import { VdiguardError } from '../../lib/errors.js';
+import { silentLogger } from '../../lib/log.js';
+import { FitPool, packWindows, unpackWindows } from './fit-pool.js';
+import { defaultPipelines } from './pipelines.js';
+import type { Background } from './types.js';
+
+/** Largest lateness (ms) of a 5 ms interval timer while `work` runs. */
+async function lateness(work: () => Promise<unknown> | unknown): Promise<number> {
+  let worst = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last - 5);
+    last = now;
+  }, 5);
+  try {
+    await new Promise((r) => setTimeout(r, 20));
+    await work();
+    await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    clearInterval(timer);
+  }
+  return worst;
+}
+
+test('packed windows come back as they went, NaN and ragged rows included; a stored null is missing, not 0', () => {
+  const rows = [[1, Number.NaN, -2.5], [], [3e-9], [4, 5]];
+  assert.deepEqual(unpackWindows(packWindows(rows)), rows);
+  const stored = JSON.parse(JSON.stringify(rows)) as number[][];
+  assert.deepEqual(unpackWindows(packWindows(stored)), rows);
+});
+
+test('SapiMouse: a fit on the pool gives the in-thread template while the event loop keeps its timers', { skip: skipReason('sapimouse') }, async (t) => {
+  const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-7]\/.*3min\.csv$/.test(m));
+  const root = await extractMembers('sapimouse', members);
+  const mouse = defaultPipelines().find((p) => p.modality === 'mouse')!;
+  const perUser = [];
+  for (const m of members.sort()) perUser.push(windowsOf((await importSapimouseFile(join(root, m))).events, mouse.createExtractor()).map((w) => w.vector));
+  const [agent, ...others] = perUser;
+  const background: Background = { agents: others.length, windows: others.flat() };
+
+  const pool = new FitPool({ size: 1, log: silentLogger() });
+  try {
+    // The worker's start (TensorFlow.js, the pipelines) is not what this measures.
+    await pool.fit({ modality: 'mouse', windows: agent!.slice(0, 2) });
+    let pooled;
+    const poolLate = await lateness(async () => (pooled = await pool.fit({ modality: 'mouse', windows: agent!, background })));
+    const started = performance.now();
+    let local;
+    const localLate = await lateness(() => (local = mouse.model.fit(agent!, { background })));
+    const fitMs = performance.now() - started;
+
+    t.diagnostic(`fit ${fitMs.toFixed(0)} ms; timer lateness: ${localLate.toFixed(0)} ms in-thread, ${poolLate.toFixed(1)} ms on the pool`);
+    assert.equal(pooled!.model, mouse.model.name);
+    assert.deepEqual(pooled!.template, local, 'the worker fits with the same pipelines and seeds');
+    assert.ok(localLate > fitMs / 2, `a fit on the event loop holds timers for its duration (late ${localLate.toFixed(0)} ms of ${fitMs.toFixed(0)} ms)`);
+    assert.ok(poolLate < fitMs / 5, `timers ran at most ${poolLate.toFixed(1)} ms late while a ${fitMs.toFixed(0)} ms fit ran on the pool`);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('too few windows is no template yet; an unknown modality is a typed error from the worker', async () => {
+  const pool = new FitPool({ size: 1, log: silentLogger() });
+  try {
+    assert.deepEqual(await pool.fit({ modality: 'keystroke', windows: [] }), { model: defaultPipelines()[0]!.model.name, template: null });
+    await assert.rejects(pool.fit({ modality: 'gaze' as 'mouse', windows: [] }), (e: unknown) => e instanceof VdiguardError && e.code === 'invalid-argument' && /no pipeline for modality "gaze"/.test(e.message));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker that crashes fails its fit with a clear error, and a fresh worker takes the next one', async () => {
+  const pool = new FitPool({ size: 1, log: silentLogger(), workerUrl: new URL('../testing/crashing-fit-worker.js', import.meta.url) });
+  try {
+    const queued = pool.fit({ modality: 'keystroke', windows: [] });
+    await assert.rejects(pool.fit({ modality: 'crash' as 'mouse', windows: [] }), (e: unknown) => e instanceof VdiguardError && e.code === 'internal' && /worker thread crashed \(it exited with code 70\).*fresh worker/.test(e.message));
+    assert.equal((await queued).template, null, 'the fit before the crash was answered');
+    assert.equal((await pool.fit({ modality: 'keystroke', windows: [] })).template, null);
+    assert.equal(pool.restarts, 1);
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(pool.fit({ modality: 'mouse', windows: [] }), /closed/);
+});

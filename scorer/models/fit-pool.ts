@@ -1,0 +1,176 @@
+/**
+ * Template fits on worker threads. A full keystroke profile takes over a second to fit; on the
+ * scorer's event loop that would stall every live session's scoring meanwhile. The pool keeps a
+ * fixed number of workers (started on first use), queues fits beyond them, and replaces a worker
+ * that crashes; the fit it was running fails with a message that says so.
+ *
+ * Windows travel as one flat Float64Array per request (transferred, not copied): a population
+ * background of a few thousand keystroke windows is millions of numbers, and structured-cloning
+ * them as nested arrays would cost the event loop more than the fit saves.
+ */
+import { Worker } from 'node:worker_threads';
+import { VdiguardError, type ErrorCode } from '../../lib/errors.js';
+import type { JsonValue } from '../../lib/json.js';
+import type { Logger } from '../../lib/log.js';
+import type { Modality } from '../features/types.js';
+import type { Background } from './types.js';
+
+export interface FitRequest {
+  readonly modality: Modality;
+  readonly windows: readonly (readonly number[])[];
+  readonly background?: Background;
+}
+
+export interface FittedTemplate {
+  /** Name of the model that fitted the template. */
+  readonly model: string;
+  /** Null when there are too few windows for a template yet. */
+  readonly template: JsonValue | null;
+}
+
+/** Windows as one buffer: row i is values[offsets[i] .. offsets[i+1]). */
+export interface PackedWindows {
+  readonly values: Float64Array;
+  readonly offsets: Uint32Array;
+}
+
+/** What the pool posts to a worker. */
+export interface FitMessage {
+  readonly id: number;
+  readonly modality: Modality;
+  readonly windows: PackedWindows;
+  readonly background: { readonly agents: number; readonly windows: PackedWindows } | null;
+}
+
+/** What a worker posts back. */
+export type FitReply =
+  | { readonly id: number; readonly ok: true; readonly result: FittedTemplate }
+  | { readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+export function packWindows(windows: readonly (readonly number[])[]): PackedWindows {
+  const offsets = new Uint32Array(windows.length + 1);
+  for (let i = 0; i < windows.length; i++) offsets[i + 1] = (offsets[i] as number) + (windows[i] as readonly number[]).length;
+  const values = new Float64Array(offsets[windows.length] as number);
+  // A window read back from the store has null where a feature was missing (JSON has no NaN);
+  // Float64Array would make that 0, a real value.
+  for (let i = 0; i < windows.length; i++) {
+    const row = windows[i] as readonly (number | null)[];
+    const at = offsets[i] as number;
+    for (let j = 0; j < row.length; j++) {
+      const x = row[j];
+      values[at + j] = typeof x === 'number' ? x : Number.NaN;
+    }
+  }
+  return { values, offsets };
+}
+
+export function unpackWindows(p: PackedWindows): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i + 1 < p.offsets.length; i++) rows.push(Array.from(p.values.subarray(p.offsets[i], p.offsets[i + 1])));
+  return rows;
+}
+
+export interface FitPoolOptions {
+  /** Worker threads, at least 1. */
+  readonly size: number;
+  readonly log: Logger;
+  /** The worker's module; tests substitute one that crashes. */
+  readonly workerUrl?: URL;
+}
+
+interface Job {
+  readonly message: FitMessage;
+  readonly transfer: ArrayBuffer[];
+  resolve(r: FittedTemplate): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  job: Job | undefined;
+}
+
+const DEFAULT_WORKER = new URL('./fit-worker.js', import.meta.url);
+
+export class FitPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  /** Workers replaced after a crash (for tests and logs). */
+  restarts = 0;
+
+  constructor(private readonly o: FitPoolOptions) {
+    if (!Number.isInteger(o.size) || o.size < 1) throw new VdiguardError('invalid-argument', `a fit pool needs at least one worker (got ${o.size})`);
+  }
+
+  fit(req: FitRequest): Promise<FittedTemplate> {
+    if (this.closed) return Promise.reject(new VdiguardError('unavailable', 'the fit pool is closed: the scorer is shutting down'));
+    const windows = packWindows(req.windows);
+    const background = req.background ? { agents: req.background.agents, windows: packWindows(req.background.windows) } : null;
+    const message: FitMessage = { id: this.nextId++, modality: req.modality, windows, background };
+    const transfer = [windows.values.buffer, windows.offsets.buffer];
+    if (background) transfer.push(background.windows.values.buffer, background.windows.offsets.buffer);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ message, transfer: transfer as ArrayBuffer[], resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Fails queued and running fits and stops the workers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const stopped = new VdiguardError('unavailable', 'the fit pool was closed before the fit finished: the scorer is shutting down');
+    for (const job of this.queue.splice(0)) job.reject(stopped);
+    const slots = this.slots.splice(0);
+    for (const s of slots) s.job?.reject(stopped);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.job === undefined);
+      if (!slot && this.slots.length < this.o.size) slot = this.spawn();
+      if (!slot) return;
+      const job = this.queue.shift() as Job;
+      slot.job = job;
+      // An idle worker must not keep a finished command (vdiguard train) alive.
+      slot.worker.ref();
+      slot.worker.postMessage(job.message, job.transfer);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.o.workerUrl ?? DEFAULT_WORKER);
+    const slot: Slot = { worker, job: undefined };
+    this.slots.push(slot);
+    worker.on('message', (reply: FitReply) => {
+      const job = slot.job;
+      if (!job || job.message.id !== reply.id) return;
+      slot.job = undefined;
+      worker.unref();
+      if (reply.ok) job.resolve(reply.result);
+      else job.reject(new VdiguardError(reply.code, reply.message));
+      this.dispatch();
+    });
+    worker.on('error', (err) => this.crashed(slot, err.message));
+    worker.on('exit', (code) => this.crashed(slot, `it exited with code ${code}`));
+    return slot;
+  }
+
+  /** A worker died: its fit fails, and the next fit gets a fresh worker. */
+  private crashed(slot: Slot, why: string): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    this.restarts++;
+    slot.worker.removeAllListeners();
+    slot.worker.on('error', () => undefined);
+    void slot.worker.terminate();
+    this.o.log.error({ why, restarts: this.restarts }, 'template fit worker crashed; a fresh one takes the next fit');
+    slot.job?.reject(
+      new VdiguardError('internal', `the template fit failed because its worker thread crashed (${why}); a fresh worker takes the next fit, retry the profile update`),
+    );
+    this.dispatch();
+  }
+}

@@ -8,6 +8,7 @@ import { VdiguardError } from '../../lib/errors.js';
 import { silentLogger } from '../../lib/log.js';
 import { FitPool, packWindows, unpackWindows } from './fit-pool.js';
 import { defaultPipelines } from './pipelines.js';
+import { initTf } from './tf/runtime.js';
 import type { Background } from './types.js';
 
 /** Largest lateness (ms) of a 5 ms interval timer while `work` runs. */
@@ -37,6 +38,7 @@ test('packed windows come back as they went, NaN and ragged rows included; a sto
 });
 
 test('SapiMouse: a fit on the pool gives the in-thread template while the event loop keeps its timers', { skip: skipReason('sapimouse') }, async (t) => {
+  await initTf('wasm');
   const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-7]\/.*3min\.csv$/.test(m));
   const root = await extractMembers('sapimouse', members);
   const mouse = defaultPipelines().find((p) => p.modality === 'mouse')!;

@@ -18,6 +18,8 @@ export interface TfModelJson {
   weightSpecs: unknown[];
   /** The weights' bytes, base64. */
   weightData: string;
+  /** What the model's program stored with it (LayersModel.setUserDefinedMetadata). */
+  userDefinedMetadata?: object;
 }
 
 const MODEL_FILE = 'model.json';
@@ -44,7 +46,9 @@ function weightBytes(artifacts: io.ModelArtifacts): Buffer {
 
 export async function modelToJson(model: LayersModel): Promise<TfModelJson> {
   const a = await artifactsOf(model);
-  return { format: 'tfjs-layers', modelTopology: a.modelTopology, weightSpecs: a.weightSpecs ?? [], weightData: weightBytes(a).toString('base64') };
+  const json: TfModelJson = { format: 'tfjs-layers', modelTopology: a.modelTopology, weightSpecs: a.weightSpecs ?? [], weightData: weightBytes(a).toString('base64') };
+  if (a.userDefinedMetadata) json.userDefinedMetadata = a.userDefinedMetadata;
+  return json;
 }
 
 export async function modelFromJson(json: TfModelJson): Promise<LayersModel> {
@@ -58,6 +62,7 @@ export async function modelFromJson(json: TfModelJson): Promise<LayersModel> {
       modelTopology: json.modelTopology as object,
       weightSpecs: json.weightSpecs as io.WeightsManifestEntry[],
       weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      userDefinedMetadata: json.userDefinedMetadata as { [key: string]: object } | undefined,
     }),
   );
 }
@@ -71,6 +76,7 @@ export async function saveModelFiles(dir: string, model: LayersModel): Promise<v
     generatedBy: 'vdiguard',
     modelTopology: a.modelTopology,
     weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: a.weightSpecs }],
+    userDefinedMetadata: a.userDefinedMetadata,
   };
   await writeAtomically(join(dir, WEIGHTS_FILE), weightBytes(a));
   await writeAtomically(join(dir, MODEL_FILE), JSON.stringify(manifest));
@@ -79,7 +85,7 @@ export async function saveModelFiles(dir: string, model: LayersModel): Promise<v
 /** Loads a model saved by `saveModelFiles` (or any single-shard TensorFlow.js layers model). */
 export async function loadModelFiles(dir: string): Promise<LayersModel> {
   const tf = requireTf();
-  let manifest: { modelTopology?: object; weightsManifest?: { paths: string[]; weights: io.WeightsManifestEntry[] }[] };
+  let manifest: { modelTopology?: object; weightsManifest?: { paths: string[]; weights: io.WeightsManifestEntry[] }[]; userDefinedMetadata?: { [key: string]: object } };
   try {
     manifest = JSON.parse(await readFile(join(dir, MODEL_FILE), 'utf8'));
   } catch (err) {
@@ -94,7 +100,12 @@ export async function loadModelFiles(dir: string): Promise<LayersModel> {
     throw new VdiguardError('invalid-argument', `the weights in ${dir} hold ${bytes.byteLength} bytes where the manifest needs ${expected}; the files are truncated or from another model, retrain with \`vdiguard train\``);
   }
   return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: manifest.modelTopology ?? {}, weightSpecs, weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }),
+    tf.io.fromMemory({
+      modelTopology: manifest.modelTopology ?? {},
+      weightSpecs,
+      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      userDefinedMetadata: manifest.userDefinedMetadata,
+    }),
   );
 }
 

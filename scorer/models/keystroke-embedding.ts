@@ -124,7 +124,7 @@ export interface KeyEmbeddingTraining {
   sequenceKeys?: number;
   /** Previous keystrokes given with each keystroke (default 2). */
   context?: number;
-  /** Units of the two per-keystroke layers (default 64). */
+  /** Units of the two per-keystroke layers (default 32). */
   keyUnits?: number;
   /** Units of the layer after pooling (default 128). */
   pooledUnits?: number;
@@ -137,10 +137,10 @@ export interface KeyEmbeddingTraining {
   margin?: number;
   /** Optimiser steps (default 3000). */
   steps?: number;
-  /** Agents per batch and sequences per agent (defaults 64, 4). */
+  /** Agents per batch and sequences per agent (defaults 32, 4). */
   batchAgents?: number;
   perAgent?: number;
-  /** Adam step size (default 0.002), halved at 60% and again at 85% of the steps. */
+  /** Adam step size (default 0.005), halved at 60% and again at 85% of the steps. */
   learningRate?: number;
   seed?: number;
   /** Called with a line of progress now and then. */
@@ -150,16 +150,16 @@ export interface KeyEmbeddingTraining {
 export const KEY_EMBEDDING_TRAINING: Required<Omit<KeyEmbeddingTraining, 'progress'>> = {
   sequenceKeys: 50,
   context: 2,
-  keyUnits: 64,
+  keyUnits: 32,
   pooledUnits: 128,
   embedding: 64,
   loss: 'am-softmax',
   scale: 30,
   margin: 0.3,
   steps: 3000,
-  batchAgents: 64,
+  batchAgents: 32,
   perAgent: 4,
-  learningRate: 0.002,
+  learningRate: 0.005,
   seed: 1,
 };
 
@@ -463,6 +463,12 @@ export interface KeystrokeEmbeddingOptions {
 export class KeystrokeEmbedding implements ModalityModel<KeystrokeEmbeddingTemplate> {
   readonly name = 'key-embedding';
   private readonly keyMlp: KeyMlp;
+  /**
+   * Embeddings of the vectors scored, while they live: one window scored against several templates
+   * (an identification, an evaluation) runs the network once. Window vectors are never changed after
+   * extraction, so an identical object means an identical embedding.
+   */
+  private readonly embedded = new WeakMap<readonly number[], Float32Array>();
 
   constructor(
     private readonly network?: KeyEmbeddingNetwork,
@@ -486,10 +492,19 @@ export class KeystrokeEmbedding implements ModalityModel<KeystrokeEmbeddingTempl
     const zk = this.keyMlp.score(t.keyMlp, vector);
     // Another network's embeddings are not comparable: KeyMlp alone until the agent is refitted.
     if (!this.network || t.network !== this.network.fingerprint) return zk;
-    const e = this.network.embed([vector])[0] as Float32Array;
+    const e = this.embeddingOf(vector);
     if (e.length === 0) return zk;
     const ze = (1 - cosine(e, t.centroid) - t.calMean) / t.calSd;
     return Number.isNaN(zk) ? ze : (ze + zk) / Math.SQRT2;
+  }
+
+  private embeddingOf(vector: readonly number[]): Float32Array {
+    let e = this.embedded.get(vector);
+    if (!e) {
+      e = (this.network as KeyEmbeddingNetwork).embed([vector])[0] as Float32Array;
+      this.embedded.set(vector, e);
+    }
+    return e;
   }
 }
 

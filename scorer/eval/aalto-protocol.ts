@@ -4,7 +4,9 @@
  * participant's remaining sequences of L keystrokes (L = 50, 100, 200) are genuine attempts, and
  * the first sequence of L keystrokes of each other evaluated participant is an impostor attempt.
  * One global EER and AUC per L. Anything trained on a population must be trained on `--population`
- * participants only, which are checked to be disjoint from the evaluated ones.
+ * participants only, which are checked to be disjoint from the evaluated ones: KeyMlp's negatives
+ * are their enrolment sequences, and the keystroke embedding network trains on all their keystrokes
+ * (one long window per participant, from which it crops its training sequences).
  */
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,11 +15,13 @@ import { VdiguardError } from '../../lib/errors.js';
 import { importAaltoFile } from '../datasets/aalto.js';
 import { windowsOf } from '../features/windows.js';
 import type { JsonValue } from '../../lib/json.js';
+import { trainKeyEmbedding, type KeyEmbeddingNetwork, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
+import { defaultPipelines } from '../models/pipelines.js';
 import { initTf } from '../models/tf/runtime.js';
 import { jitterEvents } from './jitter.js';
 import type { EvalRowSpec } from './mouse-protocols.js';
 import type { Progress, ScoredRow } from './summary.js';
-import { pipelineOf, vectorsOf } from './windows.js';
+import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
 
 export const ENROL_SEQUENCES = 5;
 export const ENROL_KEYS = 50;
@@ -31,7 +35,20 @@ export interface AaltoEvalOptions {
   readonly users?: number;
   /** Population participants to use (default 200). */
   readonly populationUsers?: number;
+  /** Training of the keystroke embedding network on the population; false: no network. */
+  readonly keyEmbedding?: KeyEmbeddingTraining | false;
   readonly progress: Progress;
+}
+
+/** What the population's network cost, when one was trained. */
+export interface NetworkFigures {
+  readonly parameters: number;
+  /** Weights, float32. */
+  readonly bytes: number;
+  readonly trainSeconds: number;
+  /** Embedding one 50-keystroke window on its own, as the scorer does. */
+  readonly inferenceMicros: number;
+  readonly fingerprint: string;
 }
 
 export interface AaltoResult {
@@ -39,6 +56,7 @@ export interface AaltoResult {
   readonly byLength: Map<number, ScoredRow[]>;
   readonly users: number;
   readonly populationUsers: number;
+  readonly network?: NetworkFigures;
 }
 
 /** Participant files of a folder, in id order, at most `limit`. */
@@ -81,10 +99,12 @@ export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
     people.push({ id: r.header.agent, events: jitterEvents(r.events, o.jitterMs, seed++) });
     if (people.length % 200 === 0) o.progress(`aalto: ${people.length}/${files.length} participants read`);
   }
+  const trained = population.length >= 2 && o.keyEmbedding !== false ? await trainNetwork(population, o) : undefined;
+  const keyEmbedding = trained?.network;
   const byLength = new Map<number, ScoredRow[]>();
   let evaluated = 0;
   for (const spec of o.rows) {
-    const enrolPipe = pipelineOf(spec.factory, 'keystroke', { keystroke: { windowKeys: ENROL_KEYS } });
+    const enrolPipe = pipelineOf(spec.factory, 'keystroke', { keystroke: { windowKeys: ENROL_KEYS }, keyEmbedding });
     const model = enrolPipe.model;
     // Population models learn from the population's enrolment sequences only.
     const popWindows = population.map((ev) => vectorsOf(enrolPipe, ev).slice(0, ENROL_SEQUENCES)).filter((w) => w.length > 0);
@@ -100,7 +120,7 @@ export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
     }
     evaluated = enrolled.length;
     for (const len of o.lengths) {
-      const pipe = pipelineOf(spec.factory, 'keystroke', { keystroke: { windowKeys: len } });
+      const pipe = pipelineOf(spec.factory, 'keystroke', { keystroke: { windowKeys: len }, keyEmbedding });
       const tests = enrolled.map((e) => vectorsOf(pipe, e.rest));
       const row: ScoredRow = { row: spec.row, model: model.name, genuine: [], impostor: [] };
       enrolled.forEach((e, i) => {
@@ -115,5 +135,25 @@ export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
       o.progress(`aalto: ${spec.row} (${model.name}), ${len}-keystroke sequences: ${row.genuine.length} genuine, ${row.impostor.length} impostor attempts`);
     }
   }
-  return { byLength, users: evaluated, populationUsers };
+  return { byLength, users: evaluated, populationUsers, network: trained?.figures };
+}
+
+/** Trains the network on the population's keystrokes (through the production extractor) and measures it. */
+async function trainNetwork(population: readonly InputEvent[][], o: AaltoEvalOptions): Promise<{ network: KeyEmbeddingNetwork; figures: NetworkFigures }> {
+  const backend = await initTf();
+  const windows = population.map((ev) => wholeWindow(defaultPipelines, 'keystroke', ev, ENROL_KEYS)).filter((w) => w !== undefined);
+  o.progress(`aalto: training the keystroke embedding network on ${windows.length} population participants (TensorFlow.js, ${backend})`);
+  const started = performance.now();
+  const network = trainKeyEmbedding(windows.map((w) => [w]), { progress: o.progress, ...(o.keyEmbedding || {}) });
+  const trainSeconds = (performance.now() - started) / 1000;
+  // Inference as the scorer runs it: one window per call, on windows the network has seen (cost only).
+  const enrolPipe = pipelineOf(defaultPipelines, 'keystroke', { keystroke: { windowKeys: ENROL_KEYS } });
+  const sample = population.slice(0, 20).flatMap((ev) => vectorsOf(enrolPipe, ev));
+  network.embed(sample.slice(0, 1));
+  const t0 = performance.now();
+  for (const v of sample) network.embed([v]);
+  const inferenceMicros = ((performance.now() - t0) * 1000) / Math.max(1, sample.length);
+  const figures = { parameters: network.parameters, bytes: network.parameters * 4, trainSeconds, inferenceMicros, fingerprint: network.fingerprint };
+  o.progress(`aalto: network ${network.fingerprint}: ${figures.parameters} parameters, trained in ${trainSeconds.toFixed(0)} s, ${inferenceMicros.toFixed(0)} µs per window`);
+  return { network, figures };
 }

@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { VdiguardError } from '../../lib/errors.js';
 import { baselinePipelines, defaultPipelines } from '../models/pipelines.js';
 import { initTf, TF_BACKENDS, type TfBackendChoice } from '../models/tf/runtime.js';
-import { evalAalto } from './aalto-protocol.js';
+import { KEY_EMBEDDING_TRAINING } from '../models/keystroke-embedding.js';
+import { evalAalto, type NetworkFigures } from './aalto-protocol.js';
 import { evalBalabit, evalSapimouse, type EvalRowSpec } from './mouse-protocols.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './summary.js';
@@ -109,23 +110,28 @@ export function registerEvalCommands(program: Command): void {
     .description('TypeNet protocol: 5 enrolment sequences of 50 keystrokes, genuine and impostor sequences of 50/100/200')
     .requiredOption('--data <dir>', 'folder of <ID>_keystrokes.txt files to evaluate on')
     .option('--population <dir>', 'folder of other participants, the only ones population models may train on (disjoint from --data; the same folder means the participants after the --users evaluated ones)')
-    .option('--population-users <n>', 'population participants to use', '200')
-    .action(async (f: CommonFlags & { data: string; population?: string; populationUsers: string }) => {
+    .option('--population-users <n>', 'population participants to use (up to 637 beside 500 evaluated)', '200')
+    .option('--no-key-embedding', 'do not train the keystroke embedding network on the population (the keyboard model is then KeyMlp alone)')
+    .option('--embedding-steps <n>', `optimiser steps of the keystroke embedding network (default ${KEY_EMBEDDING_TRAINING.steps})`)
+    .action(async (f: CommonFlags & { data: string; population?: string; populationUsers: string; keyEmbedding: boolean; embeddingSteps?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       const lengths = [50, 100, 200];
       requireDatasetFolder('--data', f.data, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       if (f.population) requireDatasetFolder('--population', f.population, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
-      const r = await evalAalto({ data: f.data, population: f.population, rows: evalRows(), lengths, jitterMs, users: numberFlag('users', f.users, 2), populationUsers: numberFlag('population-users', f.populationUsers, 1), progress: stderrProgress });
+      const r = await evalAalto({ data: f.data, population: f.population, rows: evalRows(), lengths, jitterMs, users: numberFlag('users', f.users, 2), populationUsers: numberFlag('population-users', f.populationUsers, 1),
+        keyEmbedding: f.keyEmbedding && { steps: numberFlag('embedding-steps', f.embeddingSteps, 1) ?? KEY_EMBEDDING_TRAINING.steps },
+        progress: stderrProgress,
+      });
       const at = (len: number): RowFigures[] => (r.byLength.get(len) ?? []).map(figuresOf);
       const main = at(50)[0] as RowFigures;
       const text = lengths.map((l) => `${l}-keystroke sequences:\n${table(at(l))}`).join('\n');
       await finish(`Aalto, TypeNet protocol, 50-keystroke sequences, jitter ${jitterMs} ms`, f, r.byLength.get(50) ?? [],
         {
           protocol: 'aalto', eer: main.eer, auc: main.auc, users: r.users, populationUsers: r.populationUsers,
-          eer100: at(100)[0]?.eer, eer200: at(200)[0]?.eer, jitterMs,
+          eer100: at(100)[0]?.eer, eer200: at(200)[0]?.eer, jitterMs, network: r.network,
           rows: Object.fromEntries(lengths.map((l) => [String(l), at(l)])),
         },
-        `aalto: ${r.users} participants\n${text}\n  published anchor: EER 2.2% at 50 keystrokes (TypeNet); target EER <= 5%`);
+        `aalto: ${r.users} participants, ${r.populationUsers} population${networkLine(r.network)}\n${text}\n  published anchor: EER 2.2% at 50 keystrokes (TypeNet); target EER <= 5%`);
     });
 
   common(ev.command('takeover'))
@@ -168,6 +174,11 @@ function sweepPolicy(item: string): { shift?: number; terminateAt: number } {
   if (parts.length > 2) throw new VdiguardError('invalid-argument', `--sweep items are threshold or shift:threshold (got ${item})`);
   const terminateAt = numberFlag('sweep', parts.at(-1), 1) as number;
   return parts.length === 2 ? { shift: numberFlag('sweep', parts[0], 0.1) as number, terminateAt } : { terminateAt };
+}
+
+function networkLine(n: NetworkFigures | undefined): string {
+  if (!n) return '';
+  return `; keystroke embedding network ${n.fingerprint}: ${n.parameters} parameters (${(n.bytes / 1024).toFixed(0)} KiB), trained in ${n.trainSeconds.toFixed(0)} s, ${n.inferenceMicros.toFixed(0)} µs per 50-keystroke window`;
 }
 
 /**

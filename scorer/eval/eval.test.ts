@@ -67,9 +67,12 @@ describe('evaluation protocols on slices of the real datasets', () => {
     files.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
     const root = await extractMembers('aalto', files.slice(0, 12));
     const data = join(root, 'aalto-keystrokes');
-    const r = await evalAalto({ data, population: data, populationUsers: 6, rows: evalRows(), lengths: [50, 100], jitterMs: 5, users: 6, progress: silentProgress });
+    const keyEmbedding = { steps: 20, keyUnits: 16, pooledUnits: 16, embedding: 16 };
+    const r = await evalAalto({ data, population: data, populationUsers: 6, keyEmbedding, rows: evalRows(), lengths: [50, 100], jitterMs: 5, users: 6, progress: silentProgress });
     assert.equal(r.users, 6);
     assert.equal(r.populationUsers, 6);
+    assert.ok(r.network && r.network.parameters > 0 && r.network.inferenceMicros > 0, 'a network trained on the population');
+    assert.equal(r.byLength.get(50)![0]!.model, 'key-embedding');
     const row50 = r.byLength.get(50)![0]!;
     assert.equal(row50.impostor.length, 6 * 5);
     assert.ok(row50.genuine.every(Number.isFinite) && row50.impostor.every(Number.isFinite));

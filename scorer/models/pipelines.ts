@@ -10,7 +10,8 @@ import { KeystrokeExtractor, type KeystrokeOptions } from '../features/keystroke
 import { MouseExtractor, type MouseOptions } from '../features/mouse.js';
 import type { ModalityModel } from './types.js';
 import { ScaledManhattan } from './scaled-manhattan.js';
-import { ActionMlp, KeyMlp } from './unit-mlp.js';
+import { ActionMlp } from './unit-mlp.js';
+import { KeystrokeEmbedding, type KeyEmbeddingNetwork } from './keystroke-embedding.js';
 
 /** How one modality turns events into calibrated window scores. */
 export interface ModalityPipeline {
@@ -22,6 +23,11 @@ export interface ModalityPipeline {
 export interface PipelineOptions {
   readonly keystroke?: KeystrokeOptions;
   readonly mouse?: MouseOptions;
+  /**
+   * The trained keystroke embedding network (`trainKeyEmbedding`, after `initTf()`); without it
+   * the keyboard model scores with its per-keystroke classifier alone (a new deployment).
+   */
+  readonly keyEmbedding?: KeyEmbeddingNetwork;
 }
 
 /** Builds a pipeline set for given extractor options (the evaluation varies window sizes). */
@@ -33,7 +39,7 @@ export function defaultPipelines(options: PipelineOptions = {}): ModalityPipelin
     {
       modality: 'keystroke',
       createExtractor: () => new KeystrokeExtractor({ ...options.keystroke, keyVectors: true }),
-      model: new KeyMlp() as unknown as ModalityModel<JsonValue>,
+      model: new KeystrokeEmbedding(options.keyEmbedding) as unknown as ModalityModel<JsonValue>,
     },
     {
       modality: 'mouse',

@@ -4,7 +4,7 @@ import { TEST_STORES } from '../../lib/testing/databases.js';
 import type { TfModelJson } from '../models/tf/artifacts.js';
 import { PopulationModelStore } from './population-models.js';
 
-const artifacts = (tag: number): TfModelJson => ({ format: 'tfjs-layers', modelTopology: { tag }, weightSpecs: [], weightData: Buffer.from([tag]).toString('base64') });
+const artifacts = (tag: number): TfModelJson => ({ format: 'tfjs-layers', modelTopology: { tag }, weightSpecs: [], weightData: Buffer.from([tag]).toString('base64'), userDefinedMetadata: null });
 
 for (const store of TEST_STORES) {
   describe(`population model store on ${store.name}`, { skip: store.skip }, () => {

@@ -1,9 +1,10 @@
 /**
  * TensorFlow.js models as data: the standard layers-model format (`model.json` with the topology
  * and a weights manifest, beside `weights.bin`) on disk, and the same artifacts as one JSON value
- * (weights base64) inside a profile version (an agent's template). Both are the layout `model.save`
- * writes, so a saved model loads in any TensorFlow.js program. JSON conversion is synchronous, so the
- * synchronous `ModalityModel` fit and score can use it.
+ * (weights base64) inside a profile version or a store row. Both are the layout `model.save`
+ * writes, so a saved model loads in any TensorFlow.js program. Conversion to JSON and back for
+ * Sequential models is synchronous, so the synchronous `ModalityModel` fit and score can keep an
+ * agent's networks in its template; other models (the population networks) load asynchronously.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ export interface TfModelJson {
   weightSpecs: JsonValue[];
   /** The weights' bytes, base64. */
   weightData: string;
+  /** What the model's program stored with it (LayersModel.setUserDefinedMetadata), or null. */
+  userDefinedMetadata: { [key: string]: JsonValue } | null;
 }
 
 const MODEL_FILE = 'model.json';
@@ -43,15 +46,38 @@ export function modelToJson(model: LayersModel): TfModelJson {
     modelTopology: model.toJSON(null, false) as JsonValue,
     weightSpecs: weights.map((w) => ({ name: w.originalName, shape: w.shape, dtype: 'float32' })),
     weightData: bytes.toString('base64'),
+    userDefinedMetadata: (model.getUserDefinedMetadata() as { [key: string]: JsonValue } | undefined) ?? null,
   };
 }
 
-/** Builds the (Sequential) model from JSON, synchronously: a score call may need it. */
+/** Builds a Sequential model from JSON, synchronously: a score call may need it. */
 export function modelFromJson(json: TfModelJson): LayersModel {
+  requireLayersJson(json);
+  return fromArtifacts(json.modelTopology, json.weightSpecs as unknown as io.WeightsManifestEntry[], Buffer.from(json.weightData, 'base64'));
+}
+
+/** Builds any layers model from JSON (functional ones, custom layers registered), with its metadata. */
+export async function loadModelJson(json: TfModelJson): Promise<LayersModel> {
+  requireLayersJson(json);
+  return loadArtifacts(json.modelTopology, json.weightSpecs as unknown as io.WeightsManifestEntry[], Buffer.from(json.weightData, 'base64'), json.userDefinedMetadata);
+}
+
+function requireLayersJson(json: TfModelJson): void {
   if (json?.format !== 'tfjs-layers' || typeof json.weightData !== 'string') {
     throw new VdiguardError('invalid-argument', 'not a TensorFlow.js layers model (expected format "tfjs-layers" with base64 weightData)');
   }
-  return fromArtifacts(json.modelTopology, json.weightSpecs as unknown as io.WeightsManifestEntry[], Buffer.from(json.weightData, 'base64'));
+}
+
+function loadArtifacts(topology: unknown, weightSpecs: io.WeightsManifestEntry[], bytes: Buffer, metadata: unknown): Promise<LayersModel> {
+  const tf = requireTf();
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: topology as object,
+      weightSpecs,
+      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      ...(metadata ? { userDefinedMetadata: metadata as { [key: string]: object } } : {}),
+    }),
+  );
 }
 
 function fromArtifacts(topology: unknown, specs: io.WeightsManifestEntry[], bytes: Buffer): LayersModel {
@@ -93,6 +119,7 @@ export async function saveModelFiles(dir: string, model: LayersModel): Promise<v
     generatedBy: 'vdiguard',
     modelTopology: a.modelTopology,
     weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: a.weightSpecs }],
+    ...(a.userDefinedMetadata ? { userDefinedMetadata: a.userDefinedMetadata } : {}),
   };
   await writeAtomically(join(dir, WEIGHTS_FILE), Buffer.from(a.weightData, 'base64'));
   await writeAtomically(join(dir, MODEL_FILE), JSON.stringify(manifest));
@@ -100,7 +127,7 @@ export async function saveModelFiles(dir: string, model: LayersModel): Promise<v
 
 /** Loads a model saved by `saveModelFiles` (or any single-shard TensorFlow.js layers model). */
 export async function loadModelFiles(dir: string): Promise<LayersModel> {
-  let manifest: { modelTopology?: object; weightsManifest?: { paths: string[]; weights: io.WeightsManifestEntry[] }[] };
+  let manifest: { modelTopology?: object; weightsManifest?: { paths: string[]; weights: io.WeightsManifestEntry[] }[]; userDefinedMetadata?: object };
   try {
     manifest = JSON.parse(await readFile(join(dir, MODEL_FILE), 'utf8'));
   } catch (err) {
@@ -114,7 +141,7 @@ export async function loadModelFiles(dir: string): Promise<LayersModel> {
   if (bytes.byteLength !== expected) {
     throw new VdiguardError('invalid-argument', `the weights in ${dir} hold ${bytes.byteLength} bytes where the manifest needs ${expected}; the files are truncated or from another model, retrain with \`vdiguard train\``);
   }
-  return fromArtifacts(manifest.modelTopology, weightSpecs, bytes);
+  return loadArtifacts(manifest.modelTopology ?? {}, weightSpecs, bytes, manifest.userDefinedMetadata);
 }
 
 async function writeAtomically(path: string, data: string | Buffer): Promise<void> {

@@ -59,11 +59,13 @@ export function registerScorerCommands(program: Command): void {
 
   program
     .command('train')
-    .description("refit every agent's templates against the deployment's own population of agents (new profile versions)")
+    .description("train the keystroke embedding network on the enrolled agents, then refit every agent's templates with it and against the other agents (new versions)")
     .option('--data <dir>', 'data directory of the embedded store (VDIGUARD_DATA_DIR; default ./.vdiguard), or DATABASE_URL')
     .action(async (o: { data?: string }) => {
       const r = await runTrain({ dataDir: o.data });
-      process.stderr.write(`refitted ${r.agents} profiles against the population\n`);
+      const k = r.keyEmbedding;
+      const network = !k ? 'no keystroke network yet (too few agents)' : k.trained ? `keystroke network v${k.version} trained (files in ${k.dir})` : `the stored keystroke network v${k.version}`;
+      process.stderr.write(`refitted ${r.agents} profiles against the population, with ${network}\n`);
     });
 
   clientCommand(program, 'replay', false)

@@ -138,12 +138,13 @@ export function registerEvalCommands(program: Command): void {
     .description('continuous authentication through the real gRPC scorer: synthetic agents, genuine and taken-over sessions')
     .requiredOption('--keys <dir>', 'folder of Aalto <ID>_keystrokes.txt files')
     .requiredOption('--mouse <dir>', 'the extracted sapimouse folder')
-    .option('--population <dir>', 'folder of other Aalto participants for population models (disjoint from --keys)')
+    .option('--population <dir>', 'Aalto folder whose participants (other than the agents) train the keystroke embedding network')
+    .option('--population-users <n>', 'population participants to train on', '600')
     .option('--takeover-at <f>', 'share of the genuine session before the impostor takes over', '0.3')
     .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
     .option('--terminate-at <evidence>', "the scorer's terminate threshold (VDIGUARD_TRUST_TERMINATE_AT)")
     .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally shift:threshold (for example 10,12,3:16)')
-    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string }) => {
+    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
@@ -151,6 +152,7 @@ export function registerEvalCommands(program: Command): void {
       const r = await evalTakeover({
         keys: f.keys,
         mouse: f.mouse,
+        ...(f.population ? { population: f.population, populationUsers: numberFlag('population-users', f.populationUsers, 2) } : {}),
         agents: numberFlag('users', f.users, 2),
         takeoverAt: numberFlag('takeover-at', f.takeoverAt, 0) ?? 0.3,
         maxGapMs: numberFlag('max-gap-ms', f.maxGapMs, 100) ?? 2000,

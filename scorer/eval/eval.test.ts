@@ -105,6 +105,18 @@ describe('evaluation protocols on slices of the real datasets', () => {
     assert.ok(low.missedTakeovers <= mid.missedTakeovers && mid.missedTakeovers <= (r.json.missedTakeovers as number));
     assert.ok(low.falseTerminates > 0, 'a threshold of 2 (one bad window) ends some genuine session');
     assert.match(r.plot, /<svg/);
+    assert.equal(r.json.keyNetwork, null, 'no population, no keystroke network');
+  });
+
+  test('takeover with a population: the keystroke network is trained on other participants and the scorer loads it', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
+    const keys = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt'));
+    keys.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
+    const kr = await extractMembers('aalto', keys.slice(0, 6));
+    const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-2]\/.*\.csv$/.test(m)));
+    const folder = join(kr, 'aalto-keystrokes');
+    const r = await evalTakeover({ keys: folder, mouse: join(mr, 'sapimouse'), population: folder, agents: 2, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, keyEmbedding: { steps: 10 } });
+    assert.match(String(r.json.keyNetwork), /^key-embedding:[0-9a-f]{16}$/);
+    assert.match(String(r.json.model), /key-embedding/);
   });
 });
 

@@ -33,7 +33,12 @@ import { aaltoFiles } from './aalto-protocol.js';
 import { compressIdle, jitterEvents, mergeStreams, shiftTo } from './jitter.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, quantile, round, type Progress, type ScoredRow } from './summary.js';
-import { pipelineOf } from './windows.js';
+import { pipelineOf, wholeWindow } from './windows.js';
+import type { Db } from '../../lib/db/db.js';
+import { trainKeyEmbedding, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
+import { modelToJson } from '../models/tf/artifacts.js';
+import { PopulationModelStore } from '../store/population-models.js';
+import { KEY_EMBEDDING } from '../service/population-networks.js';
 import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores, type ScoreTrace } from './false-terminates.js';
 import type { TrustPolicy } from '../trust/trust.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
@@ -42,6 +47,15 @@ import { forEachConcurrently } from '../../lib/concurrency.js';
 export interface TakeoverOptions {
   readonly keys: string;
   readonly mouse: string;
+  /**
+   * Aalto participants the keystroke embedding network trains on before the scorer starts (as
+   * `vdiguard train` would store it); the agents' own participants are left out.
+   */
+  readonly population?: string;
+  /** Population participants to train on (default 600). */
+  readonly populationUsers?: number;
+  /** Training options of that network (the defaults are the production ones). */
+  readonly keyEmbedding?: KeyEmbeddingTraining;
   /** Agents to build (default: as many as both folders allow). */
   readonly agents?: number;
   /** Share of the genuine session (by time) before the takeover. */
@@ -112,12 +126,27 @@ function actionTimes(events: readonly InputEvent[]): number[] {
   return [...keys, ...ends].sort((a, b) => a - b);
 }
 
+/** Trains the keystroke network on population participants other than the agents' and stores it, as `vdiguard train` does. */
+async function storeKeyNetwork(db: Db, o: TakeoverOptions, agentFiles: ReadonlySet<string>): Promise<string> {
+  const files = (await aaltoFiles(o.population as string)).filter((f) => !agentFiles.has(f)).slice(0, o.populationUsers ?? 600);
+  const windows: number[][][] = [];
+  for (const f of files) {
+    const w = wholeWindow(defaultPipelines, 'keystroke', (await importAaltoFile(join(o.population as string, f))).events, 50);
+    if (w) windows.push([w]);
+  }
+  o.progress(`takeover: training the keystroke embedding network on ${windows.length} population participants`);
+  const network = trainKeyEmbedding(windows, { progress: o.progress, ...o.keyEmbedding });
+  await new PopulationModelStore(db).save(KEY_EMBEDDING, windows.length, { fingerprint: network.fingerprint }, modelToJson(network.model));
+  return network.fingerprint;
+}
+
 export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> {
   const agents = await buildAgents(o);
   if (agents.length < 2) throw new Error('the takeover protocol needs at least 2 agents');
   o.progress(`takeover: ${agents.length} synthetic agents built`);
   const dir = mkdtempSync(join(tmpdir(), 'vdiguard-takeover-'));
   const db = await openDb({});
+  const keyNetwork = o.population ? await storeKeyNetwork(db, o, new Set((await aaltoFiles(o.keys)).slice(0, agents.length))) : null;
   const scorer = await startTestScorer(db, { ...TAKEOVER_SETTINGS, ...o.settings });
   const client = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
   try {
@@ -190,6 +219,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       agents: agents.length,
       ...figuresAt(main),
       terminateAt: policy.terminateAt,
+      keyNetwork,
       takeoverAt: o.takeoverAt,
       jitterMs: o.jitterMs,
       model: defaultPipelines().map((p) => `${p.modality}:${p.model.name}`).join(' '),

@@ -14,6 +14,7 @@ import type { JsonValue } from '../../lib/json.js';
 import type { Logger } from '../../lib/log.js';
 import type { Modality } from '../features/types.js';
 import type { Background } from './types.js';
+import type { TfModelJson } from './tf/artifacts.js';
 
 export interface FitRequest {
   readonly modality: Modality;
@@ -70,9 +71,16 @@ export function unpackWindows(p: PackedWindows): number[][] {
   return rows;
 }
 
+/** The population networks a worker's pipelines use, as the scorer loaded them (see population-networks.ts). */
+export interface NetworkArtifacts {
+  readonly keyEmbedding: TfModelJson | null;
+}
+
 export interface FitPoolOptions {
   /** Worker threads, at least 1. */
   readonly size: number;
+  /** What the workers build their pipelines with; none: the models' fallbacks. */
+  readonly networks?: NetworkArtifacts;
   readonly log: Logger;
   /** The worker's module; tests substitute one that crashes. */
   readonly workerUrl?: URL;
@@ -141,7 +149,8 @@ export class FitPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.o.workerUrl ?? DEFAULT_WORKER);
+    const workerData: NetworkArtifacts = this.o.networks ?? { keyEmbedding: null };
+    const worker = new Worker(this.o.workerUrl ?? DEFAULT_WORKER, { workerData });
     const slot: Slot = { worker, job: undefined };
     this.slots.push(slot);
     worker.on('message', (reply: FitReply) => {

@@ -1,18 +1,23 @@
 /**
- * A template fit worker (see fit-pool.ts): builds the production pipelines once, starts the
- * TensorFlow.js backend, then fits one template per message, in order.
+ * A template fit worker (see fit-pool.ts): starts the TensorFlow.js backend, builds the production
+ * pipelines once with the scorer's population networks, then fits one template per message, in order.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { VdiguardError } from '../../lib/errors.js';
 import { defaultPipelines } from './pipelines.js';
 import { initTf } from './tf/runtime.js';
-import { unpackWindows, type FitMessage, type FitReply, type FittedTemplate } from './fit-pool.js';
+import { unpackWindows, type FitMessage, type FitReply, type FittedTemplate, type NetworkArtifacts } from './fit-pool.js';
+import { KeyEmbeddingNetwork } from './keystroke-embedding.js';
+import { loadModelJson } from './tf/artifacts.js';
 
 const port = parentPort;
 if (!port) throw new Error('fit-worker.js runs as a worker thread of the scorer\'s fit pool, not on its own');
 
-const pipelines = defaultPipelines();
 await initTf();
+// The same networks as the scorer's own pipelines, so a template is fitted as it will be scored.
+const networks = workerData as NetworkArtifacts;
+const keyEmbedding = networks.keyEmbedding ? new KeyEmbeddingNetwork(await loadModelJson(networks.keyEmbedding)) : undefined;
+const pipelines = defaultPipelines({ keyEmbedding });
 
 function fit(m: FitMessage): FittedTemplate {
   const pipeline = pipelines.find((p) => p.modality === m.modality);

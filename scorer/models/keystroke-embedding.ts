@@ -220,7 +220,9 @@ export class KeyEmbeddingNetwork {
     this.context = inputs / KEY_INPUTS - 1;
     this.dimensions = out;
     this.parameters = model.countParams();
-    const hash = createHash('sha256').update(JSON.stringify(this.metadata)).update(JSON.stringify(model.toJSON(null, false)));
+    // Metadata in key order: a jsonb column hands objects back with their keys reordered.
+    const metadata = Object.fromEntries(Object.entries(this.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const hash = createHash('sha256').update(JSON.stringify(metadata)).update(JSON.stringify(model.toJSON(null, false)));
     for (const w of model.getWeights()) hash.update(Buffer.from((w.dataSync() as Float32Array).buffer));
     this.fingerprint = `key-embedding:${hash.digest('hex').slice(0, 16)}`;
   }

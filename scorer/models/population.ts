@@ -61,7 +61,8 @@ export class PopulationSample {
   }
 }
 
-function evenSample<T>(items: readonly T[], n: number): T[] {
+/** At most `n` items, spread evenly over `items` (all of them when there are few enough). */
+export function evenSample<T>(items: readonly T[], n: number): T[] {
   if (items.length <= n) return items.slice();
   const step = items.length / n;
   return Array.from({ length: n }, (_, i) => items[Math.floor(i * step)] as T);

@@ -25,6 +25,7 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { VdiguardError } from '../../lib/errors.js';
 import { ACTION_FEATURES } from '../features/mouse.js';
 import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js';
+import { evenSample } from './population.js';
 import { ScaledManhattan, type ScaledManhattanTemplate } from './scaled-manhattan.js';
 import { modelFromJson, modelToJson, type TfModelJson } from './tf/artifacts.js';
 import { requireTf } from './tf/runtime.js';
@@ -332,9 +333,3 @@ export class KeyMlp extends UnitMlp {
   }
 }
 
-/** At most `max` items, spread evenly over `items` (all of them when there are few enough). */
-function evenSample<T>(items: readonly T[], max: number): T[] {
-  if (items.length <= max) return [...items];
-  const step = items.length / max;
-  return Array.from({ length: max }, (_, i) => items[Math.floor(i * step)] as T);
-}

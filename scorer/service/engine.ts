@@ -24,7 +24,7 @@ import { WriteQueue } from '../store/write-queue.js';
 import { ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
 import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import { PopulationSample } from '../models/population.js';
-import { FitPool } from '../models/fit-pool.js';
+import { FitPool, type NetworkArtifacts } from '../models/fit-pool.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
 import { validateBatch } from './validate.js';
 import type { Db } from '../../lib/db/db.js';
@@ -45,6 +45,8 @@ export interface EngineOptions {
    * (defaultPipelines), whatever `pipelines` the engine scores with.
    */
   readonly fitWorkers?: number;
+  /** The population networks `pipelines` were built with, for the fit workers to build the same. */
+  readonly networks?: NetworkArtifacts;
   /** Profile versions kept per agent (default DEFAULT_VERSIONS_KEPT). */
   readonly profileVersions?: number;
   /** Wall clock for audit records; tests inject their own. */
@@ -107,7 +109,7 @@ export class ScorerEngine {
     this.writes = new WriteQueue({ log: options.log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
     this.now = options.now ?? (() => new Date());
     this.telemetry = new ScorerTelemetry(() => this.writes.pending);
-    this.fits = new FitPool({ size: options.fitWorkers ?? 1, log: options.log });
+    this.fits = new FitPool({ size: options.fitWorkers ?? 1, log: options.log, ...(options.networks ? { networks: options.networks } : {}) });
   }
 
   get activeSessions(): number {

@@ -17,6 +17,7 @@ import { trustPolicyOf, type ScorerSettings } from '../config.js';
 import { defaultPipelines, type ModalityPipeline } from '../models/pipelines.js';
 import { ScorerEngine, type EngineOptions } from './engine.js';
 import { initTf } from '../models/tf/runtime.js';
+import { loadNetworks, networkArtifacts, type Networks } from './population-networks.js';
 import { scorerService } from './scorer-service.js';
 import { adminService } from './admin-service.js';
 
@@ -41,11 +42,12 @@ const SHUTDOWN_GRACE_MS = 5000;
 export const SCORER_SERVICE_NAME = 'vdiguard.scorer.v1.ScorerService';
 
 /** The engine's options from the scorer settings (the service and `vdiguard train` share them). */
-export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pipelines?: readonly ModalityPipeline[]): EngineOptions {
+export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pipelines?: readonly ModalityPipeline[], networks: Networks = {}): EngineOptions {
   return {
     db,
     log,
-    pipelines: pipelines ?? defaultPipelines(),
+    pipelines: pipelines ?? defaultPipelines({ keyEmbedding: networks.keyEmbedding?.network }),
+    networks: networkArtifacts(networks),
     policy: {
       trust: trustPolicyOf(settings),
       maturity: { keystrokes: settings.matureKeystrokes, mouseActions: settings.matureMouseActions, maxWindows: settings.maxProfileWindows },
@@ -66,7 +68,12 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
   const { log } = deps;
   const backend = await initTf(settings.tfBackend);
   log.info({ backend }, 'TensorFlow.js ready');
-  const engine = new ScorerEngine(engineOptions(settings, db, log, deps.pipelines));
+  // Pipelines a caller passes are used as they are; otherwise the deployment's trained networks.
+  const networks = deps.pipelines ? {} : await loadNetworks(db, log).catch((err: Error) => {
+    log.error({ err: err.message }, 'the population networks cannot be loaded: scoring with the fallback models until the scorer restarts');
+    return {};
+  });
+  const engine = new ScorerEngine(engineOptions(settings, db, log, deps.pipelines, networks));
   try {
     const agents = await engine.loadPopulation();
     log.info({ agents }, 'population sample loaded');

@@ -1,4 +1,7 @@
 import { describe, test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { TEST_STORES, createTestDatabase } from '../testing/databases.js';
 import { migrate } from './migrate.js';
@@ -62,4 +65,18 @@ test('an unreachable PostgreSQL gives an unavailable error that names the URL wi
     return true;
   });
   assert.equal(redactUrl('postgres://u:pw@h/db'), 'postgres://u:***@h/db');
+});
+
+test('the embedded store creates its data directory when it is the first to use it', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'vdiguard-db-'));
+  try {
+    const db = await openDb({ dataDir: join(root, 'not-yet', 'store') });
+    try {
+      assert.deepEqual(await db.query<{ one: number }>('SELECT 1 AS one'), [{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });

@@ -2,6 +2,7 @@
  * The one query interface both services use, over PostgreSQL (`pg`) in production or PGlite
  * (PostgreSQL in WebAssembly, in process) as the embedded default. Same SQL, same migrations.
  */
+import { mkdir } from 'node:fs/promises';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { VdiguardError } from '../errors.js';
@@ -119,6 +120,8 @@ async function openPostgres(url: string): Promise<Db> {
 async function openPglite(dataDir: string | undefined): Promise<Db> {
   let lite: PGlite;
   try {
+    // A command run before anything else (`vdiguard train`, `migrate`) may be the first to use the data directory.
+    if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
     lite = await PGlite.create(dataDir);
   } catch (err) {
     throw new VdiguardError(

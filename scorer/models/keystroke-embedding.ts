@@ -10,7 +10,7 @@
  * previous keystrokes as local context, then mean/sd/max pooling, which train and run fast on wasm).
  *
  * `KeystrokeEmbedding` (the ModalityModel) fuses the embedding distance with the per-keystroke
- * classifier KeyMlp (Stouffer's sum of both calibrated scores) and keeps KeyMlp's template beside
+ * classifier KeyMlp (a weighted Stouffer sum of both calibrated scores) and keeps KeyMlp's template beside
  * the embedding, so a template fitted with another network, or a scorer without a network (a new
  * deployment has none until `vdiguard train` has run), still scores with KeyMlp alone.
  */
@@ -461,6 +461,13 @@ export interface KeystrokeEmbeddingOptions {
   keyMlp?: UnitMlpOptions;
 }
 
+/**
+ * Weight of the embedding's score against KeyMlp's in the fusion (weighted Stouffer, so the fused
+ * score stays N(0,1) for the agent). Measured on Aalto, 500 users with 637 population: 1 gave EER
+ * 5.18% / 3.34% / 2.27% at 50 / 100 / 200 keys, 1.5 gave 5.05% / 3.16% / 2.17%.
+ */
+const EMBEDDING_WEIGHT = 1.5;
+
 /** The keyboard model: embedding distance fused with KeyMlp, or KeyMlp alone without a network. */
 export class KeystrokeEmbedding implements ModalityModel<KeystrokeEmbeddingTemplate> {
   readonly name = 'key-embedding';
@@ -497,7 +504,7 @@ export class KeystrokeEmbedding implements ModalityModel<KeystrokeEmbeddingTempl
     const e = this.embeddingOf(vector);
     if (e.length === 0) return zk;
     const ze = (1 - cosine(e, t.centroid) - t.calMean) / t.calSd;
-    return Number.isNaN(zk) ? ze : (ze + zk) / Math.SQRT2;
+    return Number.isNaN(zk) ? ze : (EMBEDDING_WEIGHT * ze + zk) / Math.hypot(EMBEDDING_WEIGHT, 1);
   }
 
   private embeddingOf(vector: readonly number[]): Float32Array {

@@ -36,9 +36,7 @@ import { figuresOf, quantile, round, type Progress, type ScoredRow } from './sum
 import { pipelineOf, wholeWindow } from './windows.js';
 import type { Db } from '../../lib/db/db.js';
 import { trainKeyEmbedding, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
-import { modelToJson } from '../models/tf/artifacts.js';
-import { PopulationModelStore } from '../store/population-models.js';
-import { KEY_EMBEDDING } from '../service/population-networks.js';
+import { storeKeyEmbedding } from '../service/population-networks.js';
 import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores, type ScoreTrace } from './false-terminates.js';
 import type { TrustPolicy } from '../trust/trust.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
@@ -136,7 +134,7 @@ async function storeKeyNetwork(db: Db, o: TakeoverOptions, agentFiles: ReadonlyS
   }
   o.progress(`takeover: training the keystroke embedding network on ${windows.length} population participants`);
   const network = trainKeyEmbedding(windows, { progress: o.progress, ...o.keyEmbedding });
-  await new PopulationModelStore(db).save(KEY_EMBEDDING, windows.length, { fingerprint: network.fingerprint }, modelToJson(network.model));
+  await storeKeyEmbedding(db, network, windows.length);
   return network.fingerprint;
 }
 

@@ -71,11 +71,17 @@ export async function trainKeyEmbeddingFromProfiles(db: Db, modelsDir: string, l
   }
   const started = Date.now();
   const network = trainKeyEmbedding(population, { ...options, progress: (line) => log.info(line) });
-  const artifacts = modelToJson(network.model);
-  const summary = { fingerprint: network.fingerprint, parameters: network.parameters, windows: population.reduce((n, w) => n + w.length, 0), trainingSeconds: (Date.now() - started) / 1000 };
-  const record = await new PopulationModelStore(db).save(KEY_EMBEDDING, population.length, summary, artifacts);
-  const dir = join(modelsDir, KEY_EMBEDDING, `v${record.version}`);
+  const summary = { windows: population.reduce((n, w) => n + w.length, 0), trainingSeconds: (Date.now() - started) / 1000 };
+  const { artifacts, version } = await storeKeyEmbedding(db, network, population.length, summary);
+  const dir = join(modelsDir, KEY_EMBEDDING, `v${version}`);
   await saveModelFiles(dir, network.model);
-  log.info({ version: record.version, agents: population.length, dir, ...summary }, 'keystroke embedding network trained');
-  return { network, artifacts, version: record.version, agents: population.length, dir };
+  log.info({ version, agents: population.length, dir, fingerprint: network.fingerprint, ...summary }, 'keystroke embedding network trained');
+  return { network, artifacts, version, agents: population.length, dir };
+}
+
+/** Saves a trained keystroke network as the next version in the store, where scorers load it from. */
+export async function storeKeyEmbedding(db: Db, network: KeyEmbeddingNetwork, agents: number, summary: Record<string, unknown> = {}): Promise<{ artifacts: TfModelJson; version: number }> {
+  const artifacts = modelToJson(network.model);
+  const record = await new PopulationModelStore(db).save(KEY_EMBEDDING, agents, { fingerprint: network.fingerprint, parameters: network.parameters, ...summary }, artifacts);
+  return { artifacts, version: record.version };
 }

@@ -11,6 +11,10 @@
  * 3. Fit: milliseconds to fit a 400-window keystroke profile and a SapiMouse user's mouse template
  *    against the other agents (what enrolment and `vdiguard train` cost per agent).
  *
+ * All three run the production keyboard model with a keystroke embedding network, as a deployment
+ * has after `vdiguard train`. The network is trained briefly on the bench's own agents: its cost per
+ * window depends on its shape, not on how well it was trained.
+ *
  * Options: --sessions N (1000) --rate EV_PER_S (20) --seconds S (30) --agents A (8)
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +28,10 @@ import { silentLogger } from '../../lib/log.js';
 import { extractMembers, listMembers, projectRoot } from '../datasets/archive.js';
 import { importAaltoFile } from '../datasets/aalto.js';
 import { importSapimouseFile } from '../datasets/mouse-datasets.js';
-import { defaultPipelines, RoutedExtractor } from '../models/pipelines.js';
+import { defaultPipelines, RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
+import { trainKeyEmbedding, type KeyEmbeddingNetwork } from '../models/keystroke-embedding.js';
+import { storeKeyEmbedding } from '../service/population-networks.js';
+import { wholeWindow } from '../eval/windows.js';
 import { initTf } from '../models/tf/runtime.js';
 import { splitIndex } from '../recording/split.js';
 import { writeRecording } from '../recording/writer.js';
@@ -75,8 +82,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number);
 }
 
-async function benchEngine(all: Agent[]): Promise<void> {
-  const pipelines = defaultPipelines();
+/** Steps of the bench's network: enough to run, far too few to be a good model. */
+const NETWORK_STEPS = 100;
+
+function benchNetwork(all: Agent[]): KeyEmbeddingNetwork {
+  const windows = all.map((a) => wholeWindow(defaultPipelines, 'keystroke', a.enrol, 50)).filter((w) => w !== undefined);
+  return trainKeyEmbedding(windows.map((w) => [w]), { steps: NETWORK_STEPS });
+}
+
+async function benchEngine(all: Agent[], pipelines: ModalityPipeline[]): Promise<void> {
   const db = await openDb({});
   const engine = new ScorerEngine({
     db,
@@ -156,8 +170,7 @@ async function benchEngine(all: Agent[]): Promise<void> {
   );
 }
 
-async function benchFit(all: Agent[]): Promise<void> {
-  const pipelines = defaultPipelines();
+async function benchFit(all: Agent[], pipelines: ModalityPipeline[]): Promise<void> {
   const ms: Record<string, number> = {};
   for (const p of pipelines) {
     const windowsOf = (a: Agent): number[][] => {
@@ -185,8 +198,12 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-async function benchGrpc(all: Agent[]): Promise<void> {
+async function benchGrpc(all: Agent[], network: KeyEmbeddingNetwork): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vdiguard-bench-'));
+  // Stored where the scorer reads its networks at start, as `vdiguard train` leaves it.
+  const store = await openDb({ dataDir: join(dir, 'store') });
+  await storeKeyEmbedding(store, network, all.length);
+  await store.close();
   const port = 50000 + Math.floor(Math.random() * 10000);
   const address = `127.0.0.1:${port}`;
   const child = spawn(process.execPath, [join(projectRoot(), 'dist/bin/vdiguard.js'), 'scorer', '--listen', address, '--data', dir], {
@@ -298,6 +315,8 @@ async function benchGrpc(all: Agent[]): Promise<void> {
 
 process.stderr.write(`TensorFlow.js backend: ${await initTf()}\n`);
 const all = await agents();
-await benchFit(all);
-await benchEngine(all);
-await benchGrpc(all);
+const network = benchNetwork(all);
+const pipelines = defaultPipelines({ keyEmbedding: network });
+await benchFit(all, pipelines);
+await benchEngine(all, pipelines);
+await benchGrpc(all, network);

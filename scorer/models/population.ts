@@ -46,13 +46,17 @@ export class PopulationSample {
     this.agents.delete(agentId);
   }
 
-  /** Every other agent's windows of the modality (agents with none are not counted). */
+  /**
+   * Every other agent's windows of the modality (agents with none are not counted), in agent id
+   * order: the models sample their negatives from this list, so a fit must not depend on the order
+   * in which agents happened to enrol (concurrent enrolments, a scorer's start).
+   */
   background(modality: Modality, exceptAgent: string): Background {
     const windows: (readonly number[])[] = [];
     let agents = 0;
-    for (const [id, m] of this.agents) {
+    for (const id of [...this.agents.keys()].sort()) {
       if (id === exceptAgent) continue;
-      const w = m.get(modality) ?? [];
+      const w = this.agents.get(id)?.get(modality) ?? [];
       if (w.length === 0) continue;
       agents++;
       windows.push(...w);

@@ -82,6 +82,16 @@ test('the population sample gives every other agent as background, evenly thinne
   assert.deepEqual(bg.windows.map((w) => w[0]), [2, 2, 3]);
 });
 
+test('the background does not depend on the order agents enrolled in', () => {
+  const body = (v: number) => ({ ...emptyProfile(), mouse: { units: 2, windows: [[v, 0], [v, 1]], model: 'm', template: null } });
+  const forward = new PopulationSample();
+  const backward = new PopulationSample();
+  for (const id of ['a', 'b', 'c', 'd']) forward.set(id, body(id.charCodeAt(0)));
+  for (const id of ['d', 'c', 'b', 'a']) backward.set(id, body(id.charCodeAt(0)));
+  assert.deepEqual(backward.background('mouse', 'b'), forward.background('mouse', 'b'));
+  assert.deepEqual(forward.background('mouse', 'b').windows.map((w) => w[0]), [97, 97, 99, 99, 100, 100]);
+});
+
 test('SapiMouse users: the classifier against the others separates them, own windows score about N(0,1), templates round-trip; without a population it falls back', { skip: skipReason('sapimouse') }, async () => {
   await initTf('wasm');
   const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-6]\/.*\.csv$/.test(m));

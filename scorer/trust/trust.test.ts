@@ -49,12 +49,25 @@ test('NaN scores carry no evidence', () => {
   assert.equal(b!.state.windows, a!.state.windows);
 });
 
-test('a confirmed identity sets the evidence aside and allows a new challenge', () => {
-  const challenged = run([3, 3]).at(-1)!.state;
+test('a confirmed identity lifts the challenge but keeps the evidence: whoever answers it, a takeover ends where it would have', () => {
+  const takeover = [3, 3, 3, 3, 3];
+  const unanswered = run(takeover).findIndex((u) => u.action === 'terminate');
+  const challenged = run(takeover.slice(0, 2)).at(-1)!.state;
   assert.ok(challenged.challenged && !challenged.terminated);
   const confirmed = confirmIdentity(challenged);
-  assert.equal(confirmed.trust, 1);
-  assert.equal(run([3, 3], confirmed).filter((u) => u.action === 'challenge').length, 1);
+  assert.equal(confirmed.evidence, challenged.evidence);
+  assert.ok(!confirmed.challenged);
+  const rest = run(takeover.slice(2), confirmed);
+  assert.equal(rest.findIndex((u) => u.action === 'terminate') + 2, unanswered);
+  assert.equal(rest.filter((u) => u.action === 'challenge').length, 0, 'no second challenge while trust stays in the band');
+});
+
+test('after a confirmed identity, trust that recovers above the band can be challenged again', () => {
+  const confirmed = confirmIdentity(run([3, 3]).at(-1)!.state);
+  const updates = run([-2, -2, -2, -2, 3, 3], confirmed);
+  const recovered = updates.findIndex((u) => u.state.trust > P.challengeBelow);
+  const again = updates.findIndex((u) => u.action === 'challenge');
+  assert.ok(recovered >= 0 && again > recovered, `recovered at ${recovered}, challenged again at ${again}`);
 });
 
 test('trust stays in [0, 1], never rises while scores rise, and a terminated session stays terminated', () => {

@@ -9,6 +9,11 @@
  * which fuses both modalities' evidence over time.
  *
  * Trust falls linearly with the evidence: 1 with none, 0 at `terminateAt`.
+ *
+ * A passed MFA challenge shows who holds the agent's second factor, not who is at the keyboard: a
+ * complicit agent answers it for whoever they handed the session to. So it lifts the challenge but
+ * keeps the evidence (the terminate threshold still ends a takeover where it would have without
+ * the challenge), and the next challenge comes only after trust has recovered above the band.
  */
 
 export interface TrustPolicy {
@@ -83,7 +88,8 @@ export function updateTrust(state: TrustState, score: number, policy: TrustPolic
   const evidence = Math.max(0, state.evidence + windowEvidence(score, policy));
   const trust = trustOf(evidence, policy);
   const terminated = evidence >= policy.terminateAt;
-  const challenge = !terminated && !state.challenged && trust <= policy.challengeBelow;
+  // Only on the way down into the band: trust still in it after a confirmed identity asks nothing more.
+  const challenge = !terminated && !state.challenged && trust <= policy.challengeBelow && state.trust > policy.challengeBelow;
   const next: TrustState = {
     evidence,
     trust,
@@ -96,8 +102,8 @@ export function updateTrust(state: TrustState, score: number, policy: TrustPolic
   return { state: next, level: levelOf(next, policy), action };
 }
 
-/** The agent passed a fresh MFA challenge: the evidence so far is set aside. */
+/** The agent passed a fresh MFA challenge: the challenge is lifted, the evidence stays (see above). */
 export function confirmIdentity(state: TrustState): TrustState {
   if (state.terminated) return state;
-  return { ...state, evidence: 0, trust: 1, challenged: false };
+  return { ...state, challenged: false };
 }

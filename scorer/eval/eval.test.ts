@@ -106,6 +106,12 @@ describe('evaluation protocols on slices of the real datasets', () => {
     assert.ok(low.falseTerminates > 0, 'a threshold of 2 (one bad window) ends some genuine session');
     assert.match(r.plot, /<svg/);
     assert.equal(r.json.keyNetwork, null, 'no population, no keystroke network');
+    // Per modality, the same windows as the pooled figures, split by where they came from.
+    const modalities = r.json.modalities as { modality: string; genuineWindows: number; impostorWindows: number }[];
+    assert.deepEqual(modalities.map((m) => m.modality), ['keystroke', 'mouse']);
+    assert.ok(modalities.every((m) => m.genuineWindows > 0), JSON.stringify(modalities));
+    const genuine = modalities.reduce((n, m) => n + m.genuineWindows, 0);
+    assert.ok(genuine > 0 && genuine <= (r.json.genuineActions as number));
   });
 
   test('takeover with a population: the keystroke network is trained on other participants and the scorer loads it', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {

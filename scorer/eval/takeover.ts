@@ -19,7 +19,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { Modality as ProtoModality, type InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import type { Modality } from '../features/types.js';
 import { openDb } from '../../lib/db/db.js';
 import { importAaltoFile } from '../datasets/aalto.js';
 import { importSapimouseFile } from '../datasets/mouse-datasets.js';
@@ -33,11 +34,12 @@ import { aaltoFiles } from './aalto-protocol.js';
 import { compressIdle, jitterEvents, mergeStreams, shiftTo } from './jitter.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, quantile, round, type Progress, type ScoredRow } from './summary.js';
+import { rocAuc } from '../models/metrics.js';
 import { pipelineOf, wholeWindow } from './windows.js';
 import type { Db } from '../../lib/db/db.js';
 import { trainKeyEmbedding, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
 import { storeKeyEmbedding } from '../service/population-networks.js';
-import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores, type ScoreTrace } from './false-terminates.js';
+import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores } from './false-terminates.js';
 import type { TrustPolicy } from '../trust/trust.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
@@ -161,14 +163,14 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     await forEachConcurrently(agents, o.concurrency ?? 4, async (a, i) => {
       const start = (a.session[0] as InputEvent).timeMs;
       const end = (a.session[a.session.length - 1] as InputEvent).timeMs;
-      const stream = async (name: string, events: InputEvent[]): Promise<{ trace: ScoreTrace; terminatedAtMs: number | null }> => {
+      const stream = async (name: string, events: InputEvent[]): Promise<{ trace: ModalityTrace; terminatedAtMs: number | null }> => {
         const file = join(dir, `${a.id}-${name}.jsonl`);
         await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, events);
-        const trace: { score: number; atMs: number }[] = [];
+        const trace: ModalityTrace[number][] = [];
         let fed = 0;
         // Only the windows the scorer fed to its trust engine (its count of them went up).
-        const onVerdict = (v: { windowsScored: number; windowScore: number }, at: number): void => {
-          if (v.windowsScored > fed) trace.push({ score: v.windowScore, atMs: at });
+        const onVerdict = (v: { windowsScored: number; windowScore: number; modality: ProtoModality }, at: number): void => {
+          if (v.windowsScored > fed) trace.push({ score: v.windowScore, atMs: at, modality: v.modality === ProtoModality.MODALITY_MOUSE ? 'mouse' : 'keystroke' });
           fed = v.windowsScored;
         };
         const r = await replay({ ...client, file, agent: a.id, desktop: 'eval', speed: 0, batchMs: 100, onVerdict });
@@ -225,6 +227,8 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     };
     const row: ScoredRow = { row: 'in-session windows', model: json.model, genuine: genuineScores.filter(Number.isFinite), impostor: impostorScores.filter(Number.isFinite) };
     const fig = figuresOf(row);
+    const modalities = (['keystroke', 'mouse'] as const).map((m) => modalityFigures(traces, m));
+    const withModalities = { ...json, modalities };
     const text = [
       `takeover: ${agents.length} agents through the gRPC scorer (${json.model}), jitter ${o.jitterMs} ms, terminate at ${policy.terminateAt}`,
       `  impostor actions before terminate: median ${json.aniaMedian}, p95 ${json.aniaP95}`,
@@ -233,10 +237,14 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       `  false terminates ${json.falseTerminates} in ${json.genuineHours.toFixed(2)} h of genuine activity (${json.falseTerminatesPerHour} per hour)`,
       `  simulated from each agent's genuine window scores: ${json.falseTerminatesPer100hSimulated} false terminates per 100 h (${json.simulatedHours} h, ${json.simulatedAgentsAffected} agents affected)`,
       `  in-session window scores: AUC ${fig.auc.toFixed(4)}, EER ${(fig.eer * 100).toFixed(2)}%`,
+      ...modalities.map(
+        (m) =>
+          `    ${m.modality}: AUC ${m.auc.toFixed(4)}, ${m.genuineWindows} genuine windows (mean ${m.genuineMean}, sd ${m.genuineSd}), ${m.impostorWindows} impostor windows (mean ${m.impostorMean}); ${m.agentsGenuineMeanAbove1} agents' genuine mean above 1`,
+      ),
       ...sweep.map((w) => `  shift ${w.shift}, terminate at ${w.terminateAt}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
       '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
-    return { json, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
+    return { json: withModalities, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
   } finally {
     await scorer.close();
     await db.close();
@@ -244,13 +252,16 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
   }
 }
 
+/** The windows a session fed to the trust engine, with the modality each came from. */
+type ModalityTrace = readonly { readonly score: number; readonly atMs: number; readonly modality: Modality }[];
+
 interface AgentTraces {
   agent: string;
-  genuine: ScoreTrace;
+  genuine: ModalityTrace;
   genuineMs: number;
   /** Completion times of the agent's actions in its genuine session. */
   genuineActionsMs: number[];
-  takeover: ScoreTrace;
+  takeover: ModalityTrace;
   takeoverAtMs: number;
   impostorActionsMs: number[];
   scorerTerminatedMs: { genuine: number | null; takeover: number | null };
@@ -317,5 +328,30 @@ function figuresAt(o: Outcomes): {
     falseTerminatesPer100hSimulated: round(o.simulated.per100Hours, 2),
     simulatedHours: Math.round(o.simulated.hours),
     simulatedAgentsAffected: o.simulated.agentsAffected,
+  };
+}
+
+/**
+ * One modality's in-session window scores: how well it separates, and how far the agents' own
+ * genuine windows sit from the N(0,1) their calibration promises (a new session's drift is what
+ * false terminates come from).
+ */
+function modalityFigures(traces: readonly AgentTraces[], modality: Modality): {
+  modality: Modality; auc: number; genuineWindows: number; genuineMean: number; genuineSd: number; impostorWindows: number; impostorMean: number; agentsGenuineMeanAbove1: number;
+} {
+  const finite = (t: ModalityTrace): number[] => t.filter((w) => w.modality === modality && Number.isFinite(w.score)).map((w) => w.score);
+  const genuine = traces.flatMap((t) => finite(t.genuine));
+  const impostor = traces.flatMap((t) => finite(t.takeover.filter((w) => w.atMs > t.takeoverAtMs)));
+  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const m = mean(genuine);
+  return {
+    modality,
+    auc: round(rocAuc(genuine, impostor)),
+    genuineWindows: genuine.length,
+    genuineMean: round(m, 2),
+    genuineSd: round(Math.sqrt(mean(genuine.map((x) => (x - m) ** 2))), 2),
+    impostorWindows: impostor.length,
+    impostorMean: round(mean(impostor), 2),
+    agentsGenuineMeanAbove1: traces.filter((t) => mean(finite(t.genuine)) > 1).length,
   };
 }

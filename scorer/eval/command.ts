@@ -143,7 +143,7 @@ export function registerEvalCommands(program: Command): void {
     .option('--takeover-at <f>', 'share of the genuine session before the impostor takes over', '0.3')
     .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
     .option('--terminate-at <evidence>', "the scorer's terminate threshold (VDIGUARD_TRUST_TERMINATE_AT)")
-    .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally shift:threshold (for example 10,12,3:16)')
+    .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally shift:threshold or shift:threshold:clip (the largest window score counted; for example 10,12,3:16,2:12:3)')
     .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
@@ -170,12 +170,13 @@ export function registerEvalCommands(program: Command): void {
     });
 }
 
-/** One --sweep item: `threshold` or `shift:threshold`. */
-function sweepPolicy(item: string): { shift?: number; terminateAt: number } {
+/** One --sweep item: `threshold`, `shift:threshold` or `shift:threshold:clip`. */
+function sweepPolicy(item: string): { shift?: number; terminateAt: number; maxScore?: number } {
   const parts = item.trim().split(':');
-  if (parts.length > 2) throw new VdiguardError('invalid-argument', `--sweep items are threshold or shift:threshold (got ${item})`);
-  const terminateAt = numberFlag('sweep', parts.at(-1), 1) as number;
-  return parts.length === 2 ? { shift: numberFlag('sweep', parts[0], 0.1) as number, terminateAt } : { terminateAt };
+  if (parts.length > 3) throw new VdiguardError('invalid-argument', `--sweep items are threshold, shift:threshold or shift:threshold:clip (got ${item})`);
+  if (parts.length === 1) return { terminateAt: numberFlag('sweep', parts[0], 1) as number };
+  const policy = { shift: numberFlag('sweep', parts[0], 0.1) as number, terminateAt: numberFlag('sweep', parts[1], 1) as number };
+  return parts.length === 3 ? { ...policy, maxScore: numberFlag('sweep', parts[2], 0.5) as number } : policy;
 }
 
 function networkLine(n: NetworkFigures | undefined): string {

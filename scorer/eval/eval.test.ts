@@ -89,7 +89,7 @@ describe('evaluation protocols on slices of the real datasets', () => {
     keys.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
     const kr = await extractMembers('aalto', keys.slice(0, 3));
     const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-3]\/.*\.csv$/.test(m)));
-    const r = await evalTakeover({ keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 3, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, sweep: [{ terminateAt: 2 }, { terminateAt: 6 }, { terminateAt: 500 }] });
+    const r = await evalTakeover({ keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 3, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, sweep: [{ terminateAt: 2 }, { terminateAt: 6 }, { terminateAt: 500 }, { shift: 2, terminateAt: 2, maxScore: 1.5 }] });
     for (const key of ['aniaMedian', 'aniaP95', 'secondsToDropMedian', 'secondsToDropP95', 'missedTakeovers', 'falseTerminatesPerHour']) assert.ok(key in r.json, key);
     assert.equal(r.json.agents, 3);
     assert.ok((r.json.genuineHours as number) > 0);
@@ -99,8 +99,10 @@ describe('evaluation protocols on slices of the real datasets', () => {
     // Lower thresholds from the same sessions: never fewer false terminates, never more misses;
     // 500 would not have ended the sessions the scorer ended at 12, so it cannot be replayed.
     const sweep = r.json.sweep as { terminateAt: number; falseTerminates: number; missedTakeovers: number; simulatedHours: number }[];
-    assert.deepEqual(sweep.map((w) => w.terminateAt), [2, 6]);
-    const [low, mid] = sweep as [(typeof sweep)[0], (typeof sweep)[0]];
+    assert.deepEqual(sweep.map((w) => w.terminateAt), [2, 6, 2]);
+    const [low, mid, clipped] = sweep as [(typeof sweep)[0], (typeof sweep)[0], (typeof sweep)[0]];
+    // A lower clip counts no window as more evidence than before: never more false terminates.
+    assert.ok(clipped.falseTerminates <= low.falseTerminates && clipped.missedTakeovers >= low.missedTakeovers);
     assert.ok(low.falseTerminates >= mid.falseTerminates && mid.falseTerminates >= (r.json.falseTerminates as number));
     assert.ok(low.missedTakeovers <= mid.missedTakeovers && mid.missedTakeovers <= (r.json.missedTakeovers as number));
     assert.ok(low.falseTerminates > 0, 'a threshold of 2 (one bad window) ends some genuine session');

@@ -68,12 +68,12 @@ export interface TakeoverOptions {
   /** Sessions streamed at once (default 4). */
   readonly concurrency?: number;
   /**
-   * Trust policies (shift and terminate threshold) to report besides the scorer's own, from the
+   * Trust policies (shift, terminate threshold, clip of window scores) to report besides the scorer's own, from the
    * same sessions: the trust engine replayed over the scores the scorer sent. A session's scores
    * stop at the scorer's terminate, so a policy that would not have terminated it by then cannot be
    * replayed and is left out: run the scorer with a high threshold to sweep widely.
    */
-  readonly sweep?: readonly { readonly shift?: number; readonly terminateAt: number }[];
+  readonly sweep?: readonly { readonly shift?: number; readonly terminateAt: number; readonly maxScore?: number }[];
 }
 
 export interface TakeoverResult {
@@ -209,8 +209,8 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     }
     const main = outcomesAt(traces, policy);
     const sweep = (o.sweep ?? []).flatMap((p) => {
-      const swept = { ...policy, shift: p.shift ?? policy.shift, terminateAt: p.terminateAt };
-      return replayable(traces, swept) ? [{ shift: swept.shift, terminateAt: swept.terminateAt, ...figuresAt(outcomesAt(traces, swept)) }] : [];
+      const swept = { ...policy, shift: p.shift ?? policy.shift, terminateAt: p.terminateAt, maxScore: p.maxScore ?? policy.maxScore };
+      return replayable(traces, swept) ? [{ shift: swept.shift, terminateAt: swept.terminateAt, maxScore: swept.maxScore, ...figuresAt(outcomesAt(traces, swept)) }] : [];
     });
     const genuineScores = traces.flatMap((t) => t.genuine.map((w) => w.score));
     const impostorScores = traces.flatMap((t) => t.takeover.filter((w) => w.atMs > t.takeoverAtMs).map((w) => w.score));
@@ -241,7 +241,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
         (m) =>
           `    ${m.modality}: AUC ${m.auc.toFixed(4)}, ${m.genuineWindows} genuine windows (mean ${m.genuineMean}, sd ${m.genuineSd}), ${m.impostorWindows} impostor windows (mean ${m.impostorMean}); ${m.agentsGenuineMeanAbove1} agents' genuine mean above 1`,
       ),
-      ...sweep.map((w) => `  shift ${w.shift}, terminate at ${w.terminateAt}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
+      ...sweep.map((w) => `  shift ${w.shift}, terminate at ${w.terminateAt}, clip ${w.maxScore}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
       '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
     return { json: withModalities, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };

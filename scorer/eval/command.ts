@@ -143,8 +143,9 @@ export function registerEvalCommands(program: Command): void {
     .option('--takeover-at <f>', 'share of the genuine session before the impostor takes over', '0.3')
     .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
     .option('--terminate-at <evidence>', "the scorer's terminate threshold (VDIGUARD_TRUST_TERMINATE_AT)")
+    .option('--traces <file>', "write every session's window scores (score, time, modality; never what was typed) as JSON, to study trust policies offline")
     .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally shift:threshold or shift:threshold:clip (the largest window score counted; for example 10,12,3:16,2:12:3)')
-    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string }) => {
+    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
@@ -164,6 +165,10 @@ export function registerEvalCommands(program: Command): void {
       if (f.plot) {
         await writeFile(f.plot, r.plot);
         process.stderr.write(`plot written to ${f.plot}\n`);
+      }
+      if (f.traces) {
+        await writeFile(f.traces, JSON.stringify(r.traces));
+        process.stderr.write(`window scores written to ${f.traces}\n`);
       }
       process.stdout.write(r.text + '\n');
       if (f.json) process.stdout.write(JSON.stringify(r.json) + '\n');

@@ -93,6 +93,8 @@ describe('evaluation protocols on slices of the real datasets', () => {
     for (const key of ['aniaMedian', 'aniaP95', 'secondsToDropMedian', 'secondsToDropP95', 'missedTakeovers', 'falseTerminatesPerHour']) assert.ok(key in r.json, key);
     assert.equal(r.json.agents, 3);
     assert.ok((r.json.genuineHours as number) > 0);
+    assert.deepEqual(r.traces.map((t) => t.agent).sort(), ['agent-1', 'agent-2', 'agent-3']);
+    assert.ok(r.traces.every((t) => t.genuine.every((w) => w.modality === 'keystroke' || w.modality === 'mouse')));
     // 50 simulated hours per agent that produced genuine windows.
     assert.ok((r.json.simulatedHours as number) >= 50, `${r.json.simulatedHours} simulated hours`);
     assert.ok((r.json.falseTerminatesPer100hSimulated as number) >= 0);

@@ -78,6 +78,8 @@ export interface TakeoverOptions {
 
 export interface TakeoverResult {
   readonly json: Record<string, unknown>;
+  /** Per agent, the window scores of its genuine and its taken-over session. */
+  readonly traces: readonly AgentTraces[];
   readonly text: string;
   readonly plot: string;
 }
@@ -244,7 +246,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       ...sweep.map((w) => `  shift ${w.shift}, terminate at ${w.terminateAt}, clip ${w.maxScore}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
       '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
-    return { json: withModalities, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
+    return { json: withModalities, traces, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
   } finally {
     await scorer.close();
     await db.close();

@@ -2,10 +2,11 @@
  * Every setting of the scorer, declared once. `vdiguard scorer` flags override the environment.
  */
 import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
+import { VdiguardError } from '../lib/errors.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
-import { DEFAULT_TRUST_POLICY, type TrustPolicy } from './trust/trust.js';
+import { DEFAULT_TRUST_POLICY, maxWindowEvidence, type TrustPolicy } from './trust/trust.js';
 import { TF_BACKENDS, type TfBackendChoice } from './models/tf/runtime.js';
-import { terminateAtFor } from './trust/operating-point.js';
+import { terminateAtForPolicy } from './trust/operating-point.js';
 import { DEFAULT_VERSIONS_KEPT } from './store/profiles.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
@@ -107,11 +108,29 @@ export const SCORER_SETTINGS = {
     default: 1,
     parse: parse.integer(1, 64),
   },
-  trustShift: {
-    env: 'VDIGUARD_TRUST_SHIFT',
-    description: "Shift of an impostor's window scores the trust test looks for, in the agent's standard deviations.",
-    default: DEFAULT_TRUST_POLICY.shift,
-    parse: parse.number(0.1, 10),
+  trustKeystrokeShift: {
+    env: 'VDIGUARD_TRUST_KEYSTROKE_SHIFT',
+    description: "Shift of an impostor's keystroke window scores the trust test looks for, in the agent's standard deviations.",
+    default: DEFAULT_TRUST_POLICY.evidence.keystroke.shift,
+    parse: parse.number(0.1, 20),
+  },
+  trustKeystrokeMaxScore: {
+    env: 'VDIGUARD_TRUST_KEYSTROKE_MAX_SCORE',
+    description: 'Keystroke window scores count up to this many standard deviations, so one odd window cannot end a session.',
+    default: DEFAULT_TRUST_POLICY.evidence.keystroke.maxScore,
+    parse: parse.number(0.5, 50),
+  },
+  trustMouseShift: {
+    env: 'VDIGUARD_TRUST_MOUSE_SHIFT',
+    description: "Shift of an impostor's mouse window scores the trust test looks for, in the agent's standard deviations.",
+    default: DEFAULT_TRUST_POLICY.evidence.mouse.shift,
+    parse: parse.number(0.1, 20),
+  },
+  trustMouseMaxScore: {
+    env: 'VDIGUARD_TRUST_MOUSE_MAX_SCORE',
+    description: 'Mouse window scores count up to this many standard deviations, so one odd window cannot end a session.',
+    default: DEFAULT_TRUST_POLICY.evidence.mouse.maxScore,
+    parse: parse.number(0.5, 50),
   },
   trustTerminateAt: {
     env: 'VDIGUARD_TRUST_TERMINATE_AT',
@@ -121,7 +140,7 @@ export const SCORER_SETTINGS = {
   },
   trustFalseTerminatesPer100h: optional({
     env: 'VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H',
-    description: 'Operating point as a policy: the false terminates per 100 agent-hours to aim for; sets the terminate threshold (overriding VDIGUARD_TRUST_TERMINATE_AT) assuming calibrated scores and 600 active windows an hour. Real rates are higher: see docs/evaluation.md.',
+    description: 'Operating point as a policy: the false terminates per 100 agent-hours to aim for; sets the terminate threshold (overriding VDIGUARD_TRUST_TERMINATE_AT) assuming calibrated scores and 600 active windows an hour, and never at or below what one window can add. Real rates are higher: see docs/evaluation.md.',
     parse: parse.number(0.0001, 10_000),
   }),
   trustChallengeBelow: {
@@ -159,9 +178,25 @@ export function loadScorerSettings(
   return loadSettings(SCORER_SETTINGS, env, overrides);
 }
 
-/** The trust engine's policy from the settings (the service and the evaluation share it). */
+/**
+ * The trust engine's policy from the settings (the service and the evaluation share it). Refuses a
+ * policy under which a single window could end a session.
+ */
 export function trustPolicyOf(settings: ScorerSettings): TrustPolicy {
+  const evidence = {
+    keystroke: { shift: settings.trustKeystrokeShift, maxScore: settings.trustKeystrokeMaxScore },
+    mouse: { shift: settings.trustMouseShift, maxScore: settings.trustMouseMaxScore },
+  };
   const target = settings.trustFalseTerminatesPer100h;
-  const terminateAt = target === undefined ? settings.trustTerminateAt : terminateAtFor(target, settings.trustShift);
-  return { shift: settings.trustShift, terminateAt, challengeBelow: settings.trustChallengeBelow, maxScore: DEFAULT_TRUST_POLICY.maxScore };
+  const terminateAt = target === undefined ? settings.trustTerminateAt : terminateAtForPolicy(target, evidence);
+  for (const [modality, e] of Object.entries(evidence)) {
+    if (maxWindowEvidence(e) >= terminateAt) {
+      const name = modality.toUpperCase();
+      throw new VdiguardError(
+        'invalid-argument',
+        `one ${modality} window can add ${maxWindowEvidence(e)} evidence (VDIGUARD_TRUST_${name}_SHIFT x VDIGUARD_TRUST_${name}_MAX_SCORE - shift^2/2), at or above the terminate threshold ${terminateAt}: a single odd window would end a session; lower the shift or the max score, or raise the threshold`,
+      );
+    }
+  }
+  return { evidence, terminateAt, challengeBelow: settings.trustChallengeBelow };
 }

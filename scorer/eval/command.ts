@@ -14,7 +14,7 @@ import { evalAalto, type NetworkFigures } from './aalto-protocol.js';
 import { evalBalabit, evalSapimouse, type EvalRowSpec } from './mouse-protocols.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './summary.js';
-import { evalTakeover } from './takeover.js';
+import { evalTakeover, type SweptPolicy } from './takeover.js';
 
 /** The rows every protocol reports: the production pipelines, then the baseline for comparison. */
 export function evalRows(): EvalRowSpec[] {
@@ -144,7 +144,7 @@ export function registerEvalCommands(program: Command): void {
     .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
     .option('--terminate-at <evidence>', "the scorer's terminate threshold (VDIGUARD_TRUST_TERMINATE_AT)")
     .option('--traces <file>', "write every session's window scores (score, time, modality; never what was typed) as JSON, to study trust policies offline")
-    .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally shift:threshold or shift:threshold:clip (the largest window score counted; for example 10,12,3:16,2:12:3)')
+    .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally with the keystroke and mouse shifts and clips (the largest window score counted): threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip, for example 24,30:4:8:2:6')
     .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
@@ -175,13 +175,14 @@ export function registerEvalCommands(program: Command): void {
     });
 }
 
-/** One --sweep item: `threshold`, `shift:threshold` or `shift:threshold:clip`. */
-function sweepPolicy(item: string): { shift?: number; terminateAt: number; maxScore?: number } {
+/** One --sweep item: `threshold`, or `threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip`. */
+function sweepPolicy(item: string): SweptPolicy {
   const parts = item.trim().split(':');
-  if (parts.length > 3) throw new VdiguardError('invalid-argument', `--sweep items are threshold, shift:threshold or shift:threshold:clip (got ${item})`);
-  if (parts.length === 1) return { terminateAt: numberFlag('sweep', parts[0], 1) as number };
-  const policy = { shift: numberFlag('sweep', parts[0], 0.1) as number, terminateAt: numberFlag('sweep', parts[1], 1) as number };
-  return parts.length === 3 ? { ...policy, maxScore: numberFlag('sweep', parts[2], 0.5) as number } : policy;
+  if (parts.length !== 1 && parts.length !== 5) throw new VdiguardError('invalid-argument', `--sweep items are threshold or threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip (got ${item})`);
+  const terminateAt = numberFlag('sweep', parts[0], 1) as number;
+  if (parts.length === 1) return { terminateAt };
+  const [ks, kc, ms, mc] = parts.slice(1).map((x) => numberFlag('sweep', x, 0.1) as number) as [number, number, number, number];
+  return { terminateAt, evidence: { keystroke: { shift: ks, maxScore: kc }, mouse: { shift: ms, maxScore: mc } } };
 }
 
 function networkLine(n: NetworkFigures | undefined): string {

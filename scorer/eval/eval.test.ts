@@ -89,7 +89,7 @@ describe('evaluation protocols on slices of the real datasets', () => {
     keys.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
     const kr = await extractMembers('aalto', keys.slice(0, 3));
     const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-3]\/.*\.csv$/.test(m)));
-    const r = await evalTakeover({ keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 3, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, sweep: [{ terminateAt: 2 }, { terminateAt: 6 }, { terminateAt: 500 }, { shift: 2, terminateAt: 2, maxScore: 1.5 }] });
+    const r = await evalTakeover({ keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 3, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, sweep: [{ terminateAt: 2 }, { terminateAt: 6 }, { terminateAt: 500 }, { terminateAt: 2, evidence: { keystroke: { shift: 4, maxScore: 3 }, mouse: { shift: 2, maxScore: 2 } } }] });
     for (const key of ['aniaMedian', 'aniaP95', 'secondsToDropMedian', 'secondsToDropP95', 'missedTakeovers', 'falseTerminatesPerHour']) assert.ok(key in r.json, key);
     assert.equal(r.json.agents, 3);
     assert.ok((r.json.genuineHours as number) > 0);

@@ -7,10 +7,12 @@ import { firstTerminate, simulateFalseTerminates, type GenuineScores } from './f
 function agent(seed: number, bias: number, n = 600): GenuineScores {
   const random = seededRandom(seed);
   // One window every 5 s of activity, as the takeover protocol sees.
-  return { scores: Array.from({ length: n }, () => gaussian(random) + bias), seconds: n * 5 };
+  return { windows: Array.from({ length: n }, (_, i) => ({ score: gaussian(random) + bias, modality: i % 2 === 0 ? 'keystroke' : 'mouse' })), seconds: n * 5 };
 }
 
-const policy = { ...DEFAULT_TRUST_POLICY, terminateAt: 4 };
+/** The same shift for both modalities, so Siegmund's run length for one shift applies. */
+const SAME = { shift: 2, maxScore: 4 };
+const policy = { ...DEFAULT_TRUST_POLICY, evidence: { keystroke: SAME, mouse: SAME }, terminateAt: 4 };
 
 test('calibrated scores meet a CUSUM average run length of the order theory gives', () => {
   const est = simulateFalseTerminates([agent(1, 0), agent(2, 0)], policy, { hoursPerAgent: 200, blockWindows: 10, seed: 3 });
@@ -34,15 +36,22 @@ test('a higher threshold means fewer simulated false terminates; no scores, no h
   const low = simulateFalseTerminates(agents, policy, { hoursPerAgent: 50, blockWindows: 10, seed: 1 });
   const high = simulateFalseTerminates(agents, { ...policy, terminateAt: 8 }, { hoursPerAgent: 50, blockWindows: 10, seed: 1 });
   assert.ok(high.terminates < low.terminates, `${high.terminates} vs ${low.terminates}`);
-  const none = simulateFalseTerminates([{ scores: [], seconds: 0 }], policy);
+  const none = simulateFalseTerminates([{ windows: [], seconds: 0 }], policy);
   assert.equal(none.agents, 0);
   assert.ok(Number.isNaN(none.per100Hours));
 });
 
 test('firstTerminate replays the trust engine over a score trace', () => {
-  const trace = [0.1, 3, 3, 3, 3, 3].map((score, i) => ({ score, atMs: 1000 * i }));
+  const trace = [0.1, 3, 3, 3, 3, 3].map((score, i) => ({ score, atMs: 1000 * i, modality: 'mouse' as const }));
+  const twelve = { ...policy, terminateAt: 12 };
   // Each 3 adds 2*3 - 2 = 4 evidence: 12 is reached at the third.
-  assert.equal(firstTerminate(trace, DEFAULT_TRUST_POLICY), 3000);
-  assert.equal(firstTerminate(trace.slice(0, 3), DEFAULT_TRUST_POLICY), null);
-  assert.equal(firstTerminate([{ score: Number.NaN, atMs: 0 }], { ...DEFAULT_TRUST_POLICY, terminateAt: 1 }), null);
+  assert.equal(firstTerminate(trace, twelve), 3000);
+  assert.equal(firstTerminate(trace.slice(0, 3), twelve), null);
+  assert.equal(firstTerminate([{ score: Number.NaN, atMs: 0, modality: 'keystroke' }], { ...policy, terminateAt: 1 }), null);
+  // The modality's own shift: keystroke windows of 3 add 4*3 - 8 = 4 under the default policy, mouse ones 2*3 - 2 = 4.
+  const keys = trace.map((w) => ({ ...w, modality: 'keystroke' as const }));
+  const mixed = { ...DEFAULT_TRUST_POLICY, terminateAt: 12 };
+  assert.equal(firstTerminate(keys, mixed), firstTerminate(trace, mixed));
+  assert.equal(firstTerminate(keys.map((w) => ({ ...w, score: 5 })), mixed), 0, 'keystroke windows of 5 add 12 each');
+  assert.equal(firstTerminate(trace.map((w) => ({ ...w, score: 5 })), mixed), 1000, 'mouse windows of 5 add 8 each');
 });

@@ -15,11 +15,19 @@
  * noise in each agent's scores looks like bias, so the estimate errs high, on the safe side.
  */
 import { seededRandom } from '../../lib/random.js';
+import type { Modality } from '../features/types.js';
 import { INITIAL_TRUST, updateTrust, type TrustPolicy, type TrustState } from '../trust/trust.js';
 
+/** A window the scorer fed to the trust engine. */
+export interface ScoredWindow {
+  /** NaN: no evidence. */
+  readonly score: number;
+  readonly modality: Modality;
+}
+
 export interface GenuineScores {
-  /** The agent's window scores in the order the scorer produced them (NaN: no evidence). */
-  readonly scores: readonly number[];
+  /** The agent's windows in the order the scorer produced them. */
+  readonly windows: readonly ScoredWindow[];
   /** Seconds of activity those windows covered. */
   readonly seconds: number;
 }
@@ -50,7 +58,7 @@ export function simulateFalseTerminates(agents: readonly GenuineScores[], policy
   let agentsAffected = 0;
   let used = 0;
   for (const a of agents) {
-    const n = a.scores.length;
+    const n = a.windows.length;
     if (n === 0 || a.seconds <= 0) continue;
     used++;
     const windowsPerHour = (n * 3600) / a.seconds;
@@ -60,7 +68,8 @@ export function simulateFalseTerminates(agents: readonly GenuineScores[], policy
     for (let done = 0; done < total; ) {
       const start = Math.floor(random() * n);
       for (let k = 0; k < o.blockWindows && done < total; k++, done++) {
-        state = updateTrust(state, a.scores[(start + k) % n] as number, policy).state;
+        const w = a.windows[(start + k) % n] as ScoredWindow;
+        state = updateTrust(state, w.score, w.modality, policy).state;
         if (state.terminated) {
           own++;
           state = INITIAL_TRUST;
@@ -74,14 +83,14 @@ export function simulateFalseTerminates(agents: readonly GenuineScores[], policy
   return { terminates, hours, per100Hours: hours > 0 ? (100 * terminates) / hours : Number.NaN, agentsAffected, agents: used };
 }
 
-/** Every window a session fed to the trust engine, in order: its score and its time from the start. */
-export type ScoreTrace = readonly { readonly score: number; readonly atMs: number }[];
+/** Every window a session fed to the trust engine, in order, with its time from the start. */
+export type ScoreTrace = readonly (ScoredWindow & { readonly atMs: number })[];
 
 /** When the trust engine, fed a session's window scores, first terminates (ms), or null. */
 export function firstTerminate(trace: ScoreTrace, policy: TrustPolicy): number | null {
   let state = INITIAL_TRUST;
   for (const w of trace) {
-    state = updateTrust(state, w.score, policy).state;
+    state = updateTrust(state, w.score, w.modality, policy).state;
     if (state.terminated) return w.atMs;
   }
   return null;

@@ -39,7 +39,7 @@ import { pipelineOf, wholeWindow } from './windows.js';
 import type { Db } from '../../lib/db/db.js';
 import { trainKeyEmbedding, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
 import { storeKeyEmbedding } from '../service/population-networks.js';
-import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores } from './false-terminates.js';
+import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores, type ScoreTrace } from './false-terminates.js';
 import type { TrustPolicy } from '../trust/trust.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
@@ -68,12 +68,18 @@ export interface TakeoverOptions {
   /** Sessions streamed at once (default 4). */
   readonly concurrency?: number;
   /**
-   * Trust policies (shift, terminate threshold, clip of window scores) to report besides the scorer's own, from the
+   * Trust policies (terminate threshold, each modality's shift and clip) to report besides the scorer's own, from the
    * same sessions: the trust engine replayed over the scores the scorer sent. A session's scores
    * stop at the scorer's terminate, so a policy that would not have terminated it by then cannot be
    * replayed and is left out: run the scorer with a high threshold to sweep widely.
    */
-  readonly sweep?: readonly { readonly shift?: number; readonly terminateAt: number; readonly maxScore?: number }[];
+  readonly sweep?: readonly SweptPolicy[];
+}
+
+/** A trust policy to replay: a threshold, and optionally the modalities' shifts and clips (else the scorer's). */
+export interface SweptPolicy {
+  readonly terminateAt: number;
+  readonly evidence?: TrustPolicy['evidence'];
 }
 
 export interface TakeoverResult {
@@ -165,10 +171,10 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     await forEachConcurrently(agents, o.concurrency ?? 4, async (a, i) => {
       const start = (a.session[0] as InputEvent).timeMs;
       const end = (a.session[a.session.length - 1] as InputEvent).timeMs;
-      const stream = async (name: string, events: InputEvent[]): Promise<{ trace: ModalityTrace; terminatedAtMs: number | null }> => {
+      const stream = async (name: string, events: InputEvent[]): Promise<{ trace: ScoreTrace; terminatedAtMs: number | null }> => {
         const file = join(dir, `${a.id}-${name}.jsonl`);
         await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, events);
-        const trace: ModalityTrace[number][] = [];
+        const trace: ScoreTrace[number][] = [];
         let fed = 0;
         // Only the windows the scorer fed to its trust engine (its count of them went up).
         const onVerdict = (v: { windowsScored: number; windowScore: number; modality: ProtoModality }, at: number): void => {
@@ -211,8 +217,8 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     }
     const main = outcomesAt(traces, policy);
     const sweep = (o.sweep ?? []).flatMap((p) => {
-      const swept = { ...policy, shift: p.shift ?? policy.shift, terminateAt: p.terminateAt, maxScore: p.maxScore ?? policy.maxScore };
-      return replayable(traces, swept) ? [{ shift: swept.shift, terminateAt: swept.terminateAt, maxScore: swept.maxScore, ...figuresAt(outcomesAt(traces, swept)) }] : [];
+      const swept = { ...policy, terminateAt: p.terminateAt, evidence: p.evidence ?? policy.evidence };
+      return replayable(traces, swept) ? [{ terminateAt: swept.terminateAt, evidence: swept.evidence, ...figuresAt(outcomesAt(traces, swept)) }] : [];
     });
     const genuineScores = traces.flatMap((t) => t.genuine.map((w) => w.score));
     const impostorScores = traces.flatMap((t) => t.takeover.filter((w) => w.atMs > t.takeoverAtMs).map((w) => w.score));
@@ -243,7 +249,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
         (m) =>
           `    ${m.modality}: AUC ${m.auc.toFixed(4)}, ${m.genuineWindows} genuine windows (mean ${m.genuineMean}, sd ${m.genuineSd}), ${m.impostorWindows} impostor windows (mean ${m.impostorMean}); ${m.agentsGenuineMeanAbove1} agents' genuine mean above 1`,
       ),
-      ...sweep.map((w) => `  shift ${w.shift}, terminate at ${w.terminateAt}, clip ${w.maxScore}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
+      ...sweep.map((w) => `  terminate at ${w.terminateAt}, keystroke shift ${w.evidence.keystroke.shift} clip ${w.evidence.keystroke.maxScore}, mouse shift ${w.evidence.mouse.shift} clip ${w.evidence.mouse.maxScore}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
       '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
     return { json: withModalities, traces, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
@@ -254,16 +260,13 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
   }
 }
 
-/** The windows a session fed to the trust engine, with the modality each came from. */
-type ModalityTrace = readonly { readonly score: number; readonly atMs: number; readonly modality: Modality }[];
-
 interface AgentTraces {
   agent: string;
-  genuine: ModalityTrace;
+  genuine: ScoreTrace;
   genuineMs: number;
   /** Completion times of the agent's actions in its genuine session. */
   genuineActionsMs: number[];
-  takeover: ModalityTrace;
+  takeover: ScoreTrace;
   takeoverAtMs: number;
   impostorActionsMs: number[];
   scorerTerminatedMs: { genuine: number | null; takeover: number | null };
@@ -295,7 +298,7 @@ function outcomesAt(traces: readonly AgentTraces[], policy: TrustPolicy): Outcom
     if (g !== null) out.falseTerminates++;
     out.genuineMs += ranMs;
     out.genuineActions += t.genuineActionsMs.filter((x) => x <= ranMs).length;
-    genuine.push({ scores: t.genuine.filter((w) => w.atMs <= ranMs).map((w) => w.score), seconds: ranMs / 1000 });
+    genuine.push({ windows: t.genuine.filter((w) => w.atMs <= ranMs), seconds: ranMs / 1000 });
     const drop = firstTerminate(t.takeover, policy);
     if (drop === null) out.missed++;
     else if (drop < t.takeoverAtMs) out.terminatedBeforeTakeover++;
@@ -341,7 +344,7 @@ function figuresAt(o: Outcomes): {
 function modalityFigures(traces: readonly AgentTraces[], modality: Modality): {
   modality: Modality; auc: number; genuineWindows: number; genuineMean: number; genuineSd: number; impostorWindows: number; impostorMean: number; agentsGenuineMeanAbove1: number;
 } {
-  const finite = (t: ModalityTrace): number[] => t.filter((w) => w.modality === modality && Number.isFinite(w.score)).map((w) => w.score);
+  const finite = (t: ScoreTrace): number[] => t.filter((w) => w.modality === modality && Number.isFinite(w.score)).map((w) => w.score);
   const genuine = traces.flatMap((t) => finite(t.genuine));
   const impostor = traces.flatMap((t) => finite(t.takeover.filter((w) => w.atMs > t.takeoverAtMs)));
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;

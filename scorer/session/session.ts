@@ -136,7 +136,7 @@ export class ScoringSession {
     let action: TrustAction = 'none';
     let level: SessionVerdict['level'] = 'enrolling';
     if (mature && ready) {
-      const update = updateTrust(this.trustState, score, this.policy.trust);
+      const update = updateTrust(this.trustState, score, modality, this.policy.trust);
       this.trustState = update.state;
       action = update.action;
       level = update.level;

@@ -11,6 +11,8 @@
  * how far the development split's rates are from this (docs/evaluation.md), which is why the
  * threshold stays a setting too.
  */
+import type { Modality } from '../features/types.js';
+import { maxWindowEvidence, type EvidencePolicy } from './trust.js';
 
 /** Active windows per agent-hour assumed by the policy: an agent working steadily (keystroke windows of 50 keys, mouse windows of 20 actions). */
 export const ACTIVE_WINDOWS_PER_HOUR = 600;
@@ -20,6 +22,19 @@ export function inControlRunLength(shift: number, terminateAt: number): number {
   const k = shift / 2;
   const b = terminateAt / shift + 1.166;
   return (Math.exp(2 * k * b) - 2 * k * b - 1) / (2 * k * k);
+}
+
+/**
+ * The threshold for a target rate with each modality's own shift: the highest that any modality
+ * would need if every window were its own, so a session mixing both stays within the target; and
+ * never one that a single window could reach (the trust engine's rule), which on real scores is
+ * often the higher of the two.
+ */
+export function terminateAtForPolicy(per100Hours: number, evidence: Readonly<Record<Modality, EvidencePolicy>>, windowsPerHour = ACTIVE_WINDOWS_PER_HOUR): number {
+  const policies = Object.values(evidence);
+  const theory = Math.max(...policies.map((e) => terminateAtFor(per100Hours, e.shift, windowsPerHour)));
+  const aboveOneWindow = Math.floor(Math.max(...policies.map(maxWindowEvidence)) * 100) / 100 + 0.01;
+  return Math.max(theory, aboveOneWindow);
 }
 
 /**

@@ -1,13 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { confirmIdentity, DEFAULT_TRUST_POLICY as P, INITIAL_TRUST, updateTrust, type TrustState, type TrustUpdate } from './trust.js';
+import type { Modality } from '../features/types.js';
+import { loadScorerSettings, trustPolicyOf } from '../config.js';
+import { confirmIdentity, DEFAULT_TRUST_POLICY, INITIAL_TRUST, maxWindowEvidence, updateTrust, windowEvidence, type TrustPolicy, type TrustState, type TrustUpdate } from './trust.js';
 
-function run(scores: number[], from: TrustState = INITIAL_TRUST): TrustUpdate[] {
+/** One shift and clip for both modalities, so each window below adds 2z - 2 whatever its modality. */
+const SAME = { shift: 2, maxScore: 4 };
+const P: TrustPolicy = { evidence: { keystroke: SAME, mouse: SAME }, terminateAt: 12, challengeBelow: 0.5 };
+
+function run(scores: number[], from: TrustState = INITIAL_TRUST, policy = P, modality: Modality = 'keystroke'): TrustUpdate[] {
   const out: TrustUpdate[] = [];
   let state = from;
   for (const s of scores) {
-    const u = updateTrust(state, s, P);
+    const u = updateTrust(state, s, modality, policy);
     out.push(u);
     state = u.state;
   }
@@ -76,12 +82,34 @@ test('trust stays in [0, 1], never rises while scores rise, and a terminated ses
       let state = INITIAL_TRUST;
       for (const s of scores) {
         const before = state;
-        state = updateTrust(state, s, P).state;
+        state = updateTrust(state, s, 'mouse', P).state;
         assert.ok(state.trust >= 0 && state.trust <= 1);
         assert.ok(state.minTrust <= state.trust);
-        if (s > P.shift / 2) assert.ok(state.trust <= before.trust);
+        if (s > SAME.shift / 2) assert.ok(state.trust <= before.trust);
         if (before.terminated) assert.ok(state.terminated);
       }
     }),
+  );
+});
+
+test('each modality counts its windows with its own shift and clip: far keystroke windows weigh more, and no single window ends a session', () => {
+  const d = DEFAULT_TRUST_POLICY;
+  assert.ok(windowEvidence(6, d.evidence.keystroke) > windowEvidence(6, d.evidence.mouse));
+  // A typical genuine window pulls the evidence down on both.
+  assert.ok(windowEvidence(0, d.evidence.keystroke) < 0 && windowEvidence(0, d.evidence.mouse) < 0);
+  for (const m of ['keystroke', 'mouse'] as const) {
+    assert.ok(maxWindowEvidence(d.evidence[m]) < d.terminateAt, m);
+    assert.equal(run([1000], INITIAL_TRUST, d, m)[0]!.action === 'terminate', false, `one ${m} window terminated`);
+    assert.equal(windowEvidence(1000, d.evidence[m]), maxWindowEvidence(d.evidence[m]));
+  }
+  assert.equal(run([1000, 1000], INITIAL_TRUST, d, 'keystroke')[1]!.action, 'terminate');
+});
+
+test('the settings set each modality\'s shift and clip, and a policy where one window could terminate is refused', () => {
+  const p = trustPolicyOf(loadScorerSettings({ VDIGUARD_TRUST_KEYSTROKE_SHIFT: '3', VDIGUARD_TRUST_MOUSE_MAX_SCORE: '5' }));
+  assert.deepEqual(p.evidence, { keystroke: { shift: 3, maxScore: DEFAULT_TRUST_POLICY.evidence.keystroke.maxScore }, mouse: { ...DEFAULT_TRUST_POLICY.evidence.mouse, maxScore: 5 } });
+  assert.throws(
+    () => trustPolicyOf(loadScorerSettings({ VDIGUARD_TRUST_KEYSTROKE_SHIFT: '4', VDIGUARD_TRUST_KEYSTROKE_MAX_SCORE: '8', VDIGUARD_TRUST_TERMINATE_AT: '20' })),
+    /one keystroke window can add 24 evidence .*VDIGUARD_TRUST_KEYSTROKE_SHIFT.* at or above the terminate threshold 20/,
   );
 });

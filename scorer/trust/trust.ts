@@ -8,6 +8,11 @@
  * behaviour cannot bank credit against a takeover. Keyboard and mouse windows feed the same sum,
  * which fuses both modalities' evidence over time.
  *
+ * Each modality has its own shift and clip, because someone else's windows sit much further from
+ * the agent on one than on the other (measured in the takeover protocol: keystroke windows of
+ * impostors average 8 standard deviations, mouse windows 3). One shift for both either undercounts
+ * the keyboard or lets the mouse's heavier genuine tails add up to false terminates.
+ *
  * Trust falls linearly with the evidence: 1 with none, 0 at `terminateAt`.
  *
  * A passed MFA challenge shows who holds the agent's second factor, not who is at the keyboard: a
@@ -15,24 +20,40 @@
  * keeps the evidence (the terminate threshold still ends a takeover where it would have without
  * the challenge), and the next challenge comes only after trust has recovered above the band.
  */
+import type { Modality } from '../features/types.js';
+
+/** How one modality's window scores count as evidence. */
+export interface EvidencePolicy {
+  /** Upward shift of an impostor's window scores the test looks for, in the agent's standard deviations. */
+  readonly shift: number;
+  /** Window scores are clipped to +-maxScore, so one odd window adds at most shift*maxScore - shift^2/2. */
+  readonly maxScore: number;
+}
 
 export interface TrustPolicy {
-  /** Upward shift of the window scores the test looks for, in the agent's standard deviations. */
-  readonly shift: number;
+  readonly evidence: Readonly<Record<Modality, EvidencePolicy>>;
   /** Evidence (natural-log likelihood ratio) at which the session is terminated. */
   readonly terminateAt: number;
   /** Trust at or below which the agent is challenged (0 disables challenges). */
   readonly challengeBelow: number;
-  /** Window scores are clipped to +-maxScore so no single odd window ends a session. */
-  readonly maxScore: number;
 }
 
+/**
+ * Chosen on the takeover protocol's recorded window scores (docs/evaluation.md, "Trust operating
+ * points"): shifts of about half the keyboard's and the mouse's typical impostor score, clips
+ * that keep any single window below the threshold, and the threshold for about 1 false terminate
+ * per 100 agent-hours.
+ */
 export const DEFAULT_TRUST_POLICY: TrustPolicy = {
-  shift: 2,
-  terminateAt: 12,
+  evidence: { keystroke: { shift: 4, maxScore: 8 }, mouse: { shift: 2, maxScore: 6 } },
+  terminateAt: 30,
   challengeBelow: 0.5,
-  maxScore: 4,
 };
+
+/** The most evidence one window of the modality can add. */
+export function maxWindowEvidence(e: EvidencePolicy): number {
+  return e.shift * e.maxScore - (e.shift * e.shift) / 2;
+}
 
 export type TrustLevel = 'trusted' | 'suspect' | 'mismatch';
 export type TrustAction = 'none' | 'challenge' | 'terminate';
@@ -66,9 +87,9 @@ export const INITIAL_TRUST: TrustState = {
 };
 
 /** Evidence one window adds (negative values pull the sum back towards zero). */
-export function windowEvidence(score: number, policy: TrustPolicy): number {
-  const z = Math.max(-policy.maxScore, Math.min(policy.maxScore, score));
-  return policy.shift * z - (policy.shift * policy.shift) / 2;
+export function windowEvidence(score: number, e: EvidencePolicy): number {
+  const z = Math.max(-e.maxScore, Math.min(e.maxScore, score));
+  return e.shift * z - (e.shift * e.shift) / 2;
 }
 
 export function trustOf(evidence: number, policy: TrustPolicy): number {
@@ -81,11 +102,11 @@ export function levelOf(state: TrustState, policy: TrustPolicy): TrustLevel {
 }
 
 /** The state after one scored window. NaN scores carry no evidence and leave trust as it was. */
-export function updateTrust(state: TrustState, score: number, policy: TrustPolicy): TrustUpdate {
+export function updateTrust(state: TrustState, score: number, modality: Modality, policy: TrustPolicy): TrustUpdate {
   if (state.terminated || Number.isNaN(score)) {
     return { state, level: levelOf(state, policy), action: 'none' };
   }
-  const evidence = Math.max(0, state.evidence + windowEvidence(score, policy));
+  const evidence = Math.max(0, state.evidence + windowEvidence(score, policy.evidence[modality]));
   const trust = trustOf(evidence, policy);
   const terminated = evidence >= policy.terminateAt;
   // Only on the way down into the band: trust still in it after a confirmed identity asks nothing more.

@@ -67,6 +67,12 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     );
     call.on('end', resolve);
   });
+  // The stream can fail while the recording is still being read and sent: stop sending, and let
+  // `await done` below report it (left unobserved until then, the rejection would crash the process).
+  let failed = false;
+  done.catch(() => {
+    failed = true;
+  });
 
   call.write({ kind: { $case: 'open', value: { sessionId, agentId: agent, desktopId: o.desktop, resume: false, client: { address: 'replay', userAgent: 'vdiguard replay', screenWidth: 0, screenHeight: 0 } } } });
   let seq = 0;
@@ -89,9 +95,9 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       if (Number.isNaN(firstEventMs)) firstEventMs = e.timeMs;
       if (batch.length > 0 && e.timeMs - (batch[0] as InputEvent).timeMs >= o.batchMs) await send();
       batch.push(e);
-      if (terminatedAtMs !== null) break;
+      if (terminatedAtMs !== null || failed) break;
     }
-    if (terminatedAtMs !== null) break;
+    if (terminatedAtMs !== null || failed) break;
   }
   await send();
   call.write({ kind: { $case: 'close', value: { reason: terminatedAtMs !== null ? 'terminated by verdict' : 'replay finished' } } });

@@ -138,7 +138,7 @@ export interface KeyEmbeddingTraining {
   /** AM-softmax scale and additive margin on the cosine (defaults 30, 0.3); triplet margin (default 0.3, on 1 - cosine). */
   scale?: number;
   margin?: number;
-  /** Optimiser steps (default 3000). */
+  /** Optimiser steps (default 6000). */
   steps?: number;
   /** Agents per batch and sequences per agent (defaults 32, 4). */
   batchAgents?: number;
@@ -159,7 +159,7 @@ export const KEY_EMBEDDING_TRAINING: Required<Omit<KeyEmbeddingTraining, 'progre
   loss: 'am-softmax',
   scale: 30,
   margin: 0.3,
-  steps: 3000,
+  steps: 6000,
   batchAgents: 32,
   perAgent: 4,
   learningRate: 0.005,

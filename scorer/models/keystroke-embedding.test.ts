@@ -43,6 +43,8 @@ function separation(net: KeyEmbeddingNetwork, typists: readonly Typist[]): numbe
 
 describe('keystroke embedding network on slices of Aalto', { skip: skipReason('aalto') }, () => {
   let population: number[][][] = [];
+  /** The population's enrolment windows, as the eval gives them to a fit (KeyMlp's negatives and cohort). */
+  let background: number[][] = [];
   let typists: Typist[] = [];
   let trained: KeyEmbeddingNetwork;
 
@@ -55,6 +57,7 @@ describe('keystroke embedding network on slices of Aalto', { skip: skipReason('a
     const events = await Promise.all(chosen.map(async (f) => (await importAaltoFile(join(root, f))).events));
     // Population: long windows, from which training crops its sequences; typists: the TypeNet split.
     population = events.slice(0, POPULATION).map((ev) => windows(ev, 150));
+    background = events.slice(0, POPULATION).flatMap((ev) => windows(ev, 50).slice(0, 5));
     typists = events.slice(POPULATION).map((ev) => {
       const w = windows(ev, 50);
       return { enrol: w.slice(0, 5), rest: w.slice(5) };
@@ -115,5 +118,34 @@ describe('keystroke embedding network on slices of Aalto', { skip: skipReason('a
     const template = new KeystrokeEmbedding(trained).fit(typists[1]!.enrol);
     const scores = (m: KeystrokeEmbedding) => typists[1]!.rest.concat(typists[2]!.rest).map((v) => m.score(template, v));
     assert.deepEqual(scores(new KeystrokeEmbedding(loaded)), scores(new KeystrokeEmbedding(trained)));
+  });
+
+  test('KeyMlp is normalised by its impostor cohort; a template stored before keeps its raw fusion', () => {
+    const model = new KeystrokeEmbedding(trained);
+    const context = { background: { agents: POPULATION, windows: background } };
+    const templates = typists.map((t) => model.fit(t.enrol, context));
+    for (const t of templates) {
+      assert.ok(t.keyCohortMean! > 1 && t.keyCohortSd! > 0.05, `cohort mean ${t.keyCohortMean}, sd ${t.keyCohortSd}: other agents score above the agent's own`);
+    }
+    const keyMlp = new KeyMlp();
+    const alone = new KeystrokeEmbedding();
+    const pooledAuc = (score: (i: number, v: number[]) => number): number => {
+      const own = typists.flatMap((t, i) => t.rest.map((v) => score(i, v)));
+      const other = typists.flatMap((_, i) => typists[(i + 1) % USERS]!.rest.map((v) => score(i, v)));
+      return rocAuc(own, other);
+    };
+    const raw = pooledAuc((i, v) => keyMlp.score(templates[i]!.keyMlp, v));
+    const normalised = pooledAuc((i, v) => alone.score(templates[i]!, v));
+    assert.ok(normalised > raw, `pooled AUC of KeyMlp alone: raw ${raw.toFixed(3)}, cohort-normalised ${normalised.toFixed(3)}`);
+
+    // Stored before: no cohort fields, KeyMlp raw, the embedding weighted 1.5.
+    const { keyCohortMean: _m, keyCohortSd: _s, ...before } = templates[0]!;
+    const v = typists[0]!.rest[0]!;
+    const e = trained.embed([v])[0]!;
+    const cos = e.reduce((a, x, d) => a + x * before.centroid[d]!, 0) / Math.hypot(...before.centroid);
+    const ze = (1 - cos - before.calMean) / before.calSd;
+    const expected = (1.5 * ze + keyMlp.score(before.keyMlp, v)) / Math.hypot(1.5, 1);
+    assert.ok(Math.abs(model.score(before as never, v) - expected) < 1e-5, `${model.score(before as never, v)} vs ${expected}`);
+    assert.notEqual(model.score(templates[0]!, v), model.score(before as never, v));
   });
 });

@@ -10,7 +10,9 @@
  * previous keystrokes as local context, then mean/sd/max pooling, which train and run fast on wasm).
  *
  * `KeystrokeEmbedding` (the ModalityModel) fuses the embedding distance with the per-keystroke
- * classifier KeyMlp (a weighted Stouffer sum of both calibrated scores) and keeps KeyMlp's template beside
+ * classifier KeyMlp (a weighted Stouffer sum of both calibrated scores; KeyMlp's score normalised by
+ * its scores of other agents' windows, an impostor cohort as in speaker verification's Z-norm, because
+ * its own calibration is per agent and noisy where the embedding's is the network's) and keeps KeyMlp's template beside
  * the embedding, so a template fitted with another network, or a scorer without a network (a new
  * deployment has none until `vdiguard train` has run), still scores with KeyMlp alone.
  */
@@ -21,7 +23,8 @@ import { seededRandom } from '../../lib/random.js';
 import { KEY_CLASS_COUNT } from '../features/keyclass.js';
 import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js';
 import { requireTf, tf } from './tf/runtime.js';
-import type { FitContext, ModalityModel } from './types.js';
+import { evenSample } from './population.js';
+import type { Background, FitContext, ModalityModel } from './types.js';
 import { KeyMlp, type UnitMlpOptions, type UnitMlpTemplate } from './unit-mlp.js';
 
 const HEADER = KEYSTROKE_FEATURES.length;
@@ -135,7 +138,7 @@ export interface KeyEmbeddingTraining {
   /** AM-softmax scale and additive margin on the cosine (defaults 30, 0.3); triplet margin (default 0.3, on 1 - cosine). */
   scale?: number;
   margin?: number;
-  /** Optimiser steps (default 3000). */
+  /** Optimiser steps (default 6000). */
   steps?: number;
   /** Agents per batch and sequences per agent (defaults 32, 4). */
   batchAgents?: number;
@@ -156,7 +159,7 @@ export const KEY_EMBEDDING_TRAINING: Required<Omit<KeyEmbeddingTraining, 'progre
   loss: 'am-softmax',
   scale: 30,
   margin: 0.3,
-  steps: 3000,
+  steps: 6000,
   batchAgents: 32,
   perAgent: 4,
   learningRate: 0.005,
@@ -454,6 +457,12 @@ export interface KeystrokeEmbeddingTemplate {
   calSd: number;
   /** The per-keystroke classifier's template, scored alone when the network is missing or another. */
   keyMlp: UnitMlpTemplate;
+  /**
+   * Mean and sd of KeyMlp's scores of other agents' windows (its impostor cohort, see keyCohortOf);
+   * null without a population. Absent in templates stored before cohort normalisation.
+   */
+  keyCohortMean: number | null;
+  keyCohortSd: number | null;
 }
 
 export interface KeystrokeEmbeddingOptions {
@@ -462,11 +471,56 @@ export interface KeystrokeEmbeddingOptions {
 }
 
 /**
- * Weight of the embedding's score against KeyMlp's in the fusion (weighted Stouffer, so the fused
- * score stays N(0,1) for the agent). Measured on Aalto, 500 users with 637 population: 1 gave EER
- * 5.18% / 3.34% / 2.27% at 50 / 100 / 200 keys, 1.5 gave 5.05% / 3.16% / 2.17%.
+ * Weight of the embedding's score against the cohort-normalised KeyMlp score in the fusion
+ * (weighted Stouffer, so the fused score stays N(0,1) for the agent). Chosen on Aalto participants
+ * disjoint from the evaluated ones (137 after a 500-participant population, network trained on
+ * those 500): 0.75 / 1 / 1.5 / 2 gave EER 5.57 / 5.57 / 5.79 / 5.87% at 50 keys and
+ * 3.66 / 3.51 / 3.51 / 3.51% at 100. On the 500 evaluated with 637 population (6000 training
+ * steps), weight 1 gave EER 4.27% / 2.56% / 1.65% at 50 / 100 / 200 keys (raw KeyMlp weighted 1.5
+ * with 3000 steps before: 5.05% / 3.16% / 2.17%).
  */
-const EMBEDDING_WEIGHT = 1.5;
+const EMBEDDING_WEIGHT = 1;
+/**
+ * The weight for templates stored before cohort normalisation, whose KeyMlp score is raw: measured
+ * on Aalto, 500 users with 637 population, 1 gave EER 5.18% / 3.34% / 2.27% at 50 / 100 / 200
+ * keys, 1.5 gave 5.05% / 3.16% / 2.17%.
+ */
+const EMBEDDING_WEIGHT_RAW_KEY_MLP = 1.5;
+/** Background windows KeyMlp scores as the agent's impostor cohort, evenly sampled (~0.2 s of a fit). */
+const COHORT_WINDOWS = 500;
+/**
+ * Where the agent's own windows fall on KeyMlp's cohort-normalised scale ((score - cohort mean) /
+ * cohort sd): mean and sd over the 137 development participants above at 50 keys. They put the
+ * normalised score back on the genuine N(0,1) scale the trust engine expects (a per-agent constant
+ * would be KeyMlp's own calibration from 5 enrolment windows, which is what the cohort replaces).
+ */
+const KEY_COHORT_GENUINE_MEAN = -1.885;
+const KEY_COHORT_GENUINE_SD = 0.598;
+/** Floor of the cohort sd: a degenerate cohort must not blow the score up. */
+const MIN_COHORT_SD = 0.05;
+
+/**
+ * KeyMlp's impostor statistics for this agent: the mean and sd of its scores of other agents'
+ * windows. KeyMlp's scale differs widely between agents (a calibration sd from two or three held-out
+ * windows): on Aalto its mean impostor score ranged with an sd of 3.7 around 5.5 across agents, and
+ * the cohort mean predicted the agent's impostor mean in the test with correlation 0.998. Null
+ * without a population (KeyMlp then falls back to scaled Manhattan, whose scale is its own).
+ */
+export function keyCohortOf(keyMlp: KeyMlp, template: UnitMlpTemplate, background?: Background): { mean: number; sd: number } | null {
+  if (template.kind !== 'mlp' || !background) return null;
+  const scores = evenSample(background.windows, COHORT_WINDOWS).map((v) => keyMlp.score(template, v)).filter(Number.isFinite);
+  if (scores.length < 2) return null;
+  const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+  const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / (scores.length - 1));
+  return { mean, sd: Math.max(sd, MIN_COHORT_SD) };
+}
+
+/** KeyMlp's score normalised by the agent's cohort and mapped to the genuine scale; raw for a template without a cohort. */
+function normalisedKeyScore(t: KeystrokeEmbeddingTemplate, zk: number): number {
+  // `== null`: a template stored before cohort normalisation has no such fields at all.
+  if (t.keyCohortMean == null || t.keyCohortSd == null) return zk;
+  return ((zk - t.keyCohortMean) / t.keyCohortSd - KEY_COHORT_GENUINE_MEAN) / KEY_COHORT_GENUINE_SD;
+}
 
 /** The keyboard model: embedding distance fused with KeyMlp, or KeyMlp alone without a network. */
 export class KeystrokeEmbedding implements ModalityModel<KeystrokeEmbeddingTemplate> {
@@ -488,23 +542,26 @@ export class KeystrokeEmbedding implements ModalityModel<KeystrokeEmbeddingTempl
 
   fit(windows: readonly number[][], context?: FitContext): KeystrokeEmbeddingTemplate {
     const keyMlp = this.keyMlp.fit(windows, context);
+    const cohort = keyCohortOf(this.keyMlp, keyMlp, context?.background);
+    const keyCohort = { keyCohortMean: cohort?.mean ?? null, keyCohortSd: cohort?.sd ?? null };
     const e = this.network?.embed(windows).filter((v) => v.length > 0) ?? [];
-    if (!this.network || e.length < 2) return { network: null, centroid: [], calMean: 0, calSd: 1, keyMlp };
+    if (!this.network || e.length < 2) return { network: null, centroid: [], calMean: 0, calSd: 1, keyMlp, ...keyCohort };
     const r6 = (x: number): number => Math.round(x * 1e6) / 1e6 + 0;
     const meta = this.network.metadata;
-    return { network: this.network.fingerprint, centroid: Array.from(centroidOf(e), r6), calMean: calibratedMean(meta, heldOutDistances(e)), calSd: meta.genuineSd, keyMlp };
+    return { network: this.network.fingerprint, centroid: Array.from(centroidOf(e), r6), calMean: calibratedMean(meta, heldOutDistances(e)), calSd: meta.genuineSd, keyMlp, ...keyCohort };
   }
 
   score(t: KeystrokeEmbeddingTemplate, vector: readonly number[]): number {
     // A profile fitted before this model holds a bare KeyMlp template: it scores as it did.
     if (!('keyMlp' in t)) return this.keyMlp.score(t as unknown as UnitMlpTemplate, vector);
-    const zk = this.keyMlp.score(t.keyMlp, vector);
+    const zk = normalisedKeyScore(t, this.keyMlp.score(t.keyMlp, vector));
     // Another network's embeddings are not comparable: KeyMlp alone until the agent is refitted.
     if (!this.network || t.network !== this.network.fingerprint) return zk;
     const e = this.embeddingOf(vector);
     if (e.length === 0) return zk;
     const ze = (1 - cosine(e, t.centroid) - t.calMean) / t.calSd;
-    return Number.isNaN(zk) ? ze : (EMBEDDING_WEIGHT * ze + zk) / Math.hypot(EMBEDDING_WEIGHT, 1);
+    const w = t.keyCohortMean == null ? EMBEDDING_WEIGHT_RAW_KEY_MLP : EMBEDDING_WEIGHT;
+    return Number.isNaN(zk) ? ze : (w * ze + zk) / Math.hypot(w, 1);
   }
 
   private embeddingOf(vector: readonly number[]): Float32Array {

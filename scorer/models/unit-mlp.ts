@@ -12,11 +12,12 @@
  * a missing indicator per feature); small MLPs on TensorFlow.js (tf/stacked-mlp.ts), trained on all
  * the agent's actions against the negatives, score. Calibration: two more networks, each trained on
  * half of the agent's windows, score the other half's windows; the mean and sd of those held-out
- * window scores standardise the score. All of them train in one batched loop. The scoring networks
+ * window scores standardise the score (the sd optionally pooled with a prior scaled on background
+ * windows' scores, see `sdPrior`). All of them train in one batched loop. The scoring networks
  * are stored in the template as one TensorFlow.js layers model (tf/artifacts.ts), loaded once into
- * a cache. score(): one predict over the window's actions, the logits aggregated (mean, or trimmed
- * mean), standardised, sign flipped (larger = less like the agent), and scaled for windows longer
- * or shorter than the enrolment windows.
+ * a cache. score(): one predict over the window's actions, the logits aggregated (mean, optionally
+ * of soft-clipped logits or trimmed), standardised, sign flipped (larger = less like the agent),
+ * and scaled for windows longer or shorter than the enrolment windows.
  *
  * Without a background of at least `minBackgroundAgents` agents (a new deployment) the model falls
  * back to the baseline: scaled Manhattan on the window's mean action features.
@@ -61,7 +62,7 @@ export interface UnitMlpTemplate {
   trim: number;
   /** Soft clip of unit logits, c·tanh(logit/c), before the trimmed mean (0: none; absent from templates fitted before it). */
   softClip: number;
-  /** Mean and sd of held-out window scores (mean logit over a window's actions). */
+  /** Mean and sd of held-out window scores (aggregated unit logits; the sd pooled with the sd prior, if any). */
   calMean: number;
   calSd: number;
   /** Mean actions per enrolment window: scores of other window lengths are rescaled. */
@@ -310,7 +311,7 @@ export class UnitMlp implements ModalityModel<UnitMlpTemplate> {
       }
     };
     // Background windows' agents are among every network's negatives, so their spread is a little
-    // narrower than unseen impostors': the sd prior's ratio was measured with exactly this sample.
+    // narrower than unseen impostors'; ActionMlp's ratio was chosen on this very sample.
     const bgSample = this.o.sdPrior > 0 ? evenSample(bg.windows, BACKGROUND_CAL_WINDOWS) : [];
     try {
       half.forEach((h, k) => {
@@ -346,7 +347,7 @@ export class UnitMlp implements ModalityModel<UnitMlpTemplate> {
   }
 
   /** The scoring networks' logit of each unit of the window (template of kind 'mlp'). */
-  unitLogits(t: UnitMlpTemplate, vector: readonly number[]): Float32Array {
+  private unitLogits(t: UnitMlpTemplate, vector: readonly number[]): Float32Array {
     if (t.net === null) throw new VdiguardError('invalid-argument', `${this.name} template of kind mlp without its network; refit the profile`);
     const rows = encode(this.unitRefs(vector), this.stride, t.mean, t.sd);
     const model = models.get(t.net);

@@ -7,7 +7,7 @@ import { ACTION_FEATURES, MouseExtractor } from '../features/mouse.js';
 import { windowsOf } from '../features/windows.js';
 import { emptyProfile } from '../profile/profile.js';
 import { seededRandom } from '../../lib/random.js';
-import { ActionMlp, KeyMlp, meanOfActions } from './unit-mlp.js';
+import { ActionMlp, calibrationSd, KeyMlp, meanOfActions } from './unit-mlp.js';
 import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
 import { KeystrokeExtractor } from '../features/keystroke.js';
@@ -92,8 +92,8 @@ test('the background does not depend on the order agents enrolled in', () => {
   assert.deepEqual(forward.background('mouse', 'b').windows.map((w) => w[0]), [97, 97, 99, 99, 100, 100]);
 });
 
-test('SapiMouse users: the classifier against the others separates them, own windows score about N(0,1), templates round-trip; without a population it falls back', { skip: skipReason('sapimouse') }, async () => {
-  await initTf('wasm');
+/** SapiMouse users 1-6: windows of their 3-minute (enrolment) and 1-minute (test) sessions. */
+async function sapimouseUsers(): Promise<{ enrol: number[][]; test: number[][] }[]> {
   const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-6]\/.*\.csv$/.test(m));
   const root = await extractMembers('sapimouse', members);
   const users: { enrol: number[][]; test: number[][] }[] = [];
@@ -103,6 +103,12 @@ test('SapiMouse users: the classifier against the others separates them, own win
     const ex = () => new MouseExtractor({ actionVectors: true });
     users.push({ enrol: windowsOf(await read('3min.csv'), ex()).map((w) => w.vector), test: windowsOf(await read('1min.csv'), ex()).map((w) => w.vector) });
   }
+  return users;
+}
+
+test('SapiMouse users: the classifier against the others separates them, own windows score about N(0,1), templates round-trip; without a population it falls back', { skip: skipReason('sapimouse') }, async () => {
+  await initTf('wasm');
+  const users = await sapimouseUsers();
   const model = new ActionMlp();
   const run = (withPopulation: boolean) => {
     const g: number[] = [];
@@ -146,4 +152,36 @@ test('key vectors: window features, then per keystroke its class, previous class
   const own = alice.slice(6).map((v) => m.score(t, v));
   const imp = mallory.map((v) => m.score(t, v));
   assert.ok(Math.max(...own) < Math.min(...imp), `own ${own} vs impostor ${imp}`);
+});
+
+test('calibration sd: the held-out spread, pooled with pseudo-windows at a ratio of the background spread', () => {
+  const held = [1, 2, 3]; // sample sd 1
+  const background = [0, 4, 8, 12, 16]; // sample sd 6.32
+  assert.equal(calibrationSd(held, [], 40, 0.7), 1, 'no background, no prior');
+  assert.equal(calibrationSd(held, background, 0, 0.7), 1, 'no weight, no prior');
+  const bgSd = Math.sqrt(40);
+  assert.ok(Math.abs(calibrationSd(held, background, 2, 0.5) - Math.sqrt((2 + 2 * (0.5 * bgSd) ** 2) / 4)) < 1e-12);
+  assert.ok(Math.abs(calibrationSd(held, background, 1e9, 0.5) - 0.5 * bgSd) < 1e-6, 'a heavy prior is the background scale');
+  assert.ok(calibrationSd([5, 5], background, 10, 0.7) > 0, 'two identical held-out windows still get a spread');
+});
+
+test('SapiMouse: two enrolment windows make a classifier template; a template without softClip (fitted before it) scores unclipped', { skip: skipReason('sapimouse') }, async () => {
+  await initTf('wasm');
+  const users = await sapimouseUsers();
+  const model = new ActionMlp();
+  const others = users.slice(1);
+  const t = model.fit(users[0]!.enrol.slice(0, 2), { background: { agents: others.length, windows: others.flatMap((o) => o.enrol) } });
+  assert.equal(t.kind, 'mlp');
+  assert.equal(t.softClip, 1.5);
+  const own = users[0]!.test.map((v) => model.score(t, v));
+  const imp = others.flatMap((o) => o.test).map((v) => model.score(t, v));
+  assert.ok(own.every(Number.isFinite) && imp.every(Number.isFinite));
+  assert.ok(rocAuc(own, imp) > 0.9, `AUC from two windows ${rocAuc(own, imp)}`);
+  const mean = own.reduce((a, b) => a + b, 0) / own.length;
+  assert.ok(Math.abs(mean) < 2, `own windows mean ${mean}: the sd prior keeps two windows' calibration sane`);
+  const { softClip: _, ...older } = t;
+  const unclipped = { ...t, softClip: 0 };
+  const v = users[1]!.test[0]!;
+  assert.equal(model.score(older as typeof t, v), model.score(unclipped, v));
+  assert.notEqual(model.score(t, v), model.score(unclipped, v));
 });

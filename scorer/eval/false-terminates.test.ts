@@ -48,9 +48,9 @@ test('firstTerminate replays the trust engine over a score trace', () => {
   assert.equal(firstTerminate(trace, twelve), 3000);
   assert.equal(firstTerminate(trace.slice(0, 3), twelve), null);
   assert.equal(firstTerminate([{ score: Number.NaN, atMs: 0, modality: 'keystroke' }], { ...policy, terminateAt: 1 }), null);
-  // The modality's own shift: keystroke windows of 3 add 4*3 - 8 = 4 under the default policy, mouse ones 2*3 - 2 = 4.
+  // The modality's own shift: keystroke windows of 3 add 4*3 - 8 = 4 under this policy, mouse ones 2*3 - 2 = 4.
   const keys = trace.map((w) => ({ ...w, modality: 'keystroke' as const }));
-  const mixed = { ...DEFAULT_TRUST_POLICY, terminateAt: 12 };
+  const mixed = { ...DEFAULT_TRUST_POLICY, evidence: { keystroke: { shift: 4, maxScore: 8 }, mouse: { shift: 2, maxScore: 6 } }, terminateAt: 12 };
   assert.equal(firstTerminate(keys, mixed), firstTerminate(trace, mixed));
   assert.equal(firstTerminate(keys.map((w) => ({ ...w, score: 5 })), mixed), 0, 'keystroke windows of 5 add 12 each');
   assert.equal(firstTerminate(trace.map((w) => ({ ...w, score: 5 })), mixed), 1000, 'mouse windows of 5 add 8 each');

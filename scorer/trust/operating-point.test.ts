@@ -43,14 +43,14 @@ test('a rarer target needs a higher threshold; the threshold meets its target an
 test('VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H sets the threshold the service uses; without it the threshold setting holds', () => {
   const small = { keystroke: { shift: 3, maxScore: 3 }, mouse: { shift: 2, maxScore: 3 } };
   const target = trustPolicyOf(
-    loadScorerSettings({ VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H: '0.5', VDIGUARD_TRUST_TERMINATE_AT: '40', VDIGUARD_TRUST_KEYSTROKE_SHIFT: '3', VDIGUARD_TRUST_KEYSTROKE_MAX_SCORE: '3', VDIGUARD_TRUST_MOUSE_MAX_SCORE: '3' }),
+    loadScorerSettings({ VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H: '0.5', VDIGUARD_TRUST_TERMINATE_AT: '40', VDIGUARD_TRUST_KEYSTROKE_SHIFT: '3', VDIGUARD_TRUST_KEYSTROKE_MAX_SCORE: '3', VDIGUARD_TRUST_MOUSE_SHIFT: '2', VDIGUARD_TRUST_MOUSE_MAX_SCORE: '3' }),
   );
   // The modality that needs the higher threshold sets it, when single windows stay below both.
   assert.equal(target.terminateAt, Math.max(terminateAtFor(0.5, 3), terminateAtFor(0.5, 2)));
   assert.equal(target.terminateAt, terminateAtForPolicy(0.5, small));
-  // With the default clips, one keystroke window can add 24: the threshold stays above that.
+  // With the default clips, one keystroke window can add 3.5 x 7 - 3.5^2/2 = 18.375: the threshold stays above that.
   const defaults = trustPolicyOf(loadScorerSettings({ VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H: '0.5' }));
-  assert.equal(defaults.terminateAt, 24.01);
+  assert.equal(defaults.terminateAt, 18.38);
   assert.equal(trustPolicyOf(loadScorerSettings({ VDIGUARD_TRUST_TERMINATE_AT: '40' })).terminateAt, 40);
   assert.throws(() => loadScorerSettings({ VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H: '0' }), /VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H/);
 });

@@ -33,7 +33,7 @@ export function inControlRunLength(shift: number, terminateAt: number): number {
 export function terminateAtForPolicy(per100Hours: number, evidence: Readonly<Record<Modality, EvidencePolicy>>, windowsPerHour = ACTIVE_WINDOWS_PER_HOUR): number {
   const policies = Object.values(evidence);
   const theory = Math.max(...policies.map((e) => terminateAtFor(per100Hours, e.shift, windowsPerHour)));
-  const aboveOneWindow = Math.floor(Math.max(...policies.map(maxWindowEvidence)) * 100) / 100 + 0.01;
+  const aboveOneWindow = (Math.floor(Math.max(...policies.map(maxWindowEvidence)) * 100) + 1) / 100;
   return Math.max(theory, aboveOneWindow);
 }
 

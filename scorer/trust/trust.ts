@@ -8,10 +8,10 @@
  * behaviour cannot bank credit against a takeover. Keyboard and mouse windows feed the same sum,
  * which fuses both modalities' evidence over time.
  *
- * Each modality has its own shift and clip, because someone else's windows sit much further from
- * the agent on one than on the other (measured in the takeover protocol: keystroke windows of
- * impostors average 8 standard deviations, mouse windows 3). One shift for both either undercounts
- * the keyboard or lets the mouse's heavier genuine tails add up to false terminates.
+ * Each modality has its own shift and clip, because someone else's windows sit further from the
+ * agent on one than on the other (measured in the takeover protocol: keystroke windows of
+ * impostors average 5.3 standard deviations, mouse windows 3.0). One shift for both either
+ * undercounts the keyboard or lets the mouse's heavier genuine tails add up to false terminates.
  *
  * Trust falls linearly with the evidence: 1 with none, 0 at `terminateAt`.
  *
@@ -40,13 +40,13 @@ export interface TrustPolicy {
 
 /**
  * Chosen on the takeover protocol's recorded window scores (docs/evaluation.md, "Trust operating
- * points"): shifts of about half the keyboard's and the mouse's typical impostor score, clips
- * that keep any single window below the threshold, and the threshold for about 1 false terminate
- * per 100 agent-hours.
+ * points"): shifts of about half the mouse's and two thirds of the keyboard's typical impostor
+ * score, clips that keep any single window well below the threshold (at most 18.4 of 24), and the
+ * threshold for under 1 false terminate per 100 agent-hours.
  */
 export const DEFAULT_TRUST_POLICY: TrustPolicy = {
-  evidence: { keystroke: { shift: 4, maxScore: 8 }, mouse: { shift: 2, maxScore: 6 } },
-  terminateAt: 30,
+  evidence: { keystroke: { shift: 3.5, maxScore: 7 }, mouse: { shift: 1.5, maxScore: 6 } },
+  terminateAt: 24,
   challengeBelow: 0.5,
 };
 

@@ -143,9 +143,10 @@ export function registerEvalCommands(program: Command): void {
     .option('--takeover-at <f>', 'share of the genuine session before the impostor takes over', '0.3')
     .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
     .option('--terminate-at <evidence>', "the scorer's terminate threshold (VDIGUARD_TRUST_TERMINATE_AT)")
+    .option('--keys-offset <n>', 'skip the first n Aalto participants, so the agents are other people than the default run\'s', '0')
     .option('--traces <file>', "write every session's window scores (score, time, modality; never what was typed) as JSON, to study trust policies offline")
     .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally with the keystroke and mouse shifts and clips (the largest window score counted): threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip, for example 24,30:4:8:2:6')
-    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string }) => {
+    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
@@ -155,6 +156,7 @@ export function registerEvalCommands(program: Command): void {
         mouse: f.mouse,
         ...(f.population ? { population: f.population, populationUsers: numberFlag('population-users', f.populationUsers, 2) } : {}),
         agents: numberFlag('users', f.users, 2),
+        keysOffset: numberFlag('keys-offset', f.keysOffset, 0),
         takeoverAt: numberFlag('takeover-at', f.takeoverAt, 0) ?? 0.3,
         maxGapMs: numberFlag('max-gap-ms', f.maxGapMs, 100) ?? 2000,
         jitterMs,

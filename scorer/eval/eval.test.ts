@@ -127,7 +127,10 @@ describe('evaluation protocols on slices of the real datasets', () => {
     const kr = await extractMembers('aalto', keys.slice(0, 6));
     const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-2]\/.*\.csv$/.test(m)));
     const folder = join(kr, 'aalto-keystrokes');
-    const r = await evalTakeover({ keys: folder, mouse: join(mr, 'sapimouse'), population: folder, agents: 2, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, keyEmbedding: { steps: 10 } });
+    // Agents from the 3rd and 4th participants: the network trains on the 1st, 2nd, 5th and 6th.
+    const r = await evalTakeover({ keys: folder, mouse: join(mr, 'sapimouse'), population: folder, agents: 2, keysOffset: 2, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, keyEmbedding: { steps: 10 } });
+    assert.deepEqual(r.traces.map((t) => t.keyFile).sort(), keys.slice(2, 4).map((k) => k.split('/').pop()));
+    assert.equal(r.json.keysOffset, 2);
     assert.match(String(r.json.keyNetwork), /^key-embedding:[0-9a-f]{16}$/);
     assert.match(String(r.json.model), /key-embedding/);
   });

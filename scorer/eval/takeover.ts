@@ -39,6 +39,7 @@ import { pipelineOf, wholeWindow } from './windows.js';
 import type { Db } from '../../lib/db/db.js';
 import { trainKeyEmbedding, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
 import { storeKeyEmbedding } from '../service/population-networks.js';
+import { initTf } from '../models/tf/runtime.js';
 import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores, type ScoreTrace } from './false-terminates.js';
 import type { TrustPolicy } from '../trust/trust.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
@@ -58,6 +59,8 @@ export interface TakeoverOptions {
   readonly keyEmbedding?: KeyEmbeddingTraining;
   /** Agents to build (default: as many as both folders allow). */
   readonly agents?: number;
+  /** Aalto participants to skip before the agents' (default 0): a run on other people than the default's. */
+  readonly keysOffset?: number;
   /** Share of the genuine session (by time) before the takeover. */
   readonly takeoverAt: number;
   readonly maxGapMs: number;
@@ -92,6 +95,8 @@ export interface TakeoverResult {
 
 interface Agent {
   id: string;
+  /** The Aalto file of its keystrokes (left out of the population). */
+  keyFile: string;
   enrol: InputEvent[];
   session: InputEvent[];
 }
@@ -100,7 +105,7 @@ interface Agent {
 export const TAKEOVER_SETTINGS: Record<string, string> = { matureKeystrokes: '300', matureMouseActions: '100' };
 
 async function buildAgents(o: TakeoverOptions): Promise<Agent[]> {
-  const keyFiles = await aaltoFiles(o.keys);
+  const keyFiles = (await aaltoFiles(o.keys)).slice(o.keysOffset ?? 0);
   const mouseUsers = (await readdir(o.mouse)).filter((u) => /^user\d+$/.test(u)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
   const n = Math.min(keyFiles.length, mouseUsers.length, o.agents ?? Infinity);
   const agents: Agent[] = [];
@@ -118,6 +123,7 @@ async function buildAgents(o: TakeoverOptions): Promise<Agent[]> {
     const seed = 1000 * (i + 1);
     agents.push({
       id: `agent-${i + 1}`,
+      keyFile: keyFiles[i] as string,
       enrol: jitterEvents(compressIdle(mergeStreams(prep(keys.slice(0, at)), prep(m3)), o.maxGapMs), o.jitterMs, seed),
       session: jitterEvents(compressIdle(mergeStreams(prep(keys.slice(at)), prep(m1)), o.maxGapMs), o.jitterMs, seed + 1),
     });
@@ -136,6 +142,7 @@ function actionTimes(events: readonly InputEvent[]): number[] {
 
 /** Trains the keystroke network on population participants other than the agents' and stores it, as `vdiguard train` does. */
 async function storeKeyNetwork(db: Db, o: TakeoverOptions, agentFiles: ReadonlySet<string>): Promise<string> {
+  await initTf();
   const files = (await aaltoFiles(o.population as string)).filter((f) => !agentFiles.has(f)).slice(0, o.populationUsers ?? 600);
   const windows: number[][][] = [];
   for (const f of files) {
@@ -154,7 +161,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
   o.progress(`takeover: ${agents.length} synthetic agents built`);
   const dir = mkdtempSync(join(tmpdir(), 'vdiguard-takeover-'));
   const db = await openDb({});
-  const keyNetwork = o.population ? await storeKeyNetwork(db, o, new Set((await aaltoFiles(o.keys)).slice(0, agents.length))) : null;
+  const keyNetwork = o.population ? await storeKeyNetwork(db, o, new Set(agents.map((a) => a.keyFile))) : null;
   const scorer = await startTestScorer(db, { ...TAKEOVER_SETTINGS, ...o.settings });
   const client = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
   try {
@@ -193,6 +200,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       const takeover = await stream('takeover', [...a.session.filter((e) => e.timeMs <= cut), ...impostor]);
       traces.push({
         agent: a.id,
+        keyFile: a.keyFile,
         genuine: genuine.trace,
         genuineMs: end - start,
         genuineActionsMs: actionTimes(a.session).map((t) => t - start),
@@ -225,6 +233,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     const json = {
       protocol: 'takeover',
       agents: agents.length,
+      keysOffset: o.keysOffset ?? 0,
       ...figuresAt(main),
       terminateAt: policy.terminateAt,
       keyNetwork,
@@ -262,6 +271,8 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
 
 interface AgentTraces {
   agent: string;
+  /** The Aalto participant typing as the agent. */
+  keyFile: string;
   genuine: ScoreTrace;
   genuineMs: number;
   /** Completion times of the agent's actions in its genuine session. */

@@ -35,6 +35,7 @@ import { compressIdle, jitterEvents, mergeStreams, shiftTo } from './jitter.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, quantile, round, type Progress, type ScoredRow } from './summary.js';
 import { rocAuc } from '../models/metrics.js';
+import { mean, sampleSd } from '../features/stats.js';
 import { pipelineOf, wholeWindow } from './windows.js';
 import type { Db } from '../../lib/db/db.js';
 import { trainKeyEmbedding, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
@@ -358,14 +359,12 @@ function modalityFigures(traces: readonly AgentTraces[], modality: Modality): {
   const finite = (t: ScoreTrace): number[] => t.filter((w) => w.modality === modality && Number.isFinite(w.score)).map((w) => w.score);
   const genuine = traces.flatMap((t) => finite(t.genuine));
   const impostor = traces.flatMap((t) => finite(t.takeover.filter((w) => w.atMs > t.takeoverAtMs)));
-  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const m = mean(genuine);
   return {
     modality,
     auc: round(rocAuc(genuine, impostor)),
     genuineWindows: genuine.length,
-    genuineMean: round(m, 2),
-    genuineSd: round(Math.sqrt(mean(genuine.map((x) => (x - m) ** 2))), 2),
+    genuineMean: round(mean(genuine), 2),
+    genuineSd: round(sampleSd(genuine), 2),
     impostorWindows: impostor.length,
     impostorMean: round(mean(impostor), 2),
     agentsGenuineMeanAbove1: traces.filter((t) => mean(finite(t.genuine)) > 1).length,

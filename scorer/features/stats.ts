@@ -1,4 +1,4 @@
-/** Small numeric helpers for the extractors: allocation-free where they run per window. */
+/** Small numeric helpers for the extractors and the models: allocation-free where they run per window. */
 
 /** Quantile (linear interpolation) of the first `n` values of `sorted`, which must be ascending. */
 export function quantileSorted(sorted: Float64Array | readonly number[], n: number, q: number): number {
@@ -24,4 +24,24 @@ export function medianOf(buf: Float64Array, n: number): number {
 /** Natural log of a duration in ms, floored at 1 ms so that zero durations stay finite. */
 export function logMs(ms: number): number {
   return Math.log(ms < 1 ? 1 : ms);
+}
+
+/** Arithmetic mean (NaN for no values). */
+export function mean(xs: readonly number[]): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
+}
+
+/** Sum of squared deviations from the mean. */
+export function sumOfSquares(xs: readonly number[]): number {
+  const m = mean(xs);
+  let s = 0;
+  for (const x of xs) s += (x - m) ** 2;
+  return s;
+}
+
+/** Sample standard deviation (n - 1; NaN for fewer than two values). */
+export function sampleSd(xs: readonly number[]): number {
+  return xs.length < 2 ? Number.NaN : Math.sqrt(sumOfSquares(xs) / (xs.length - 1));
 }

@@ -23,6 +23,7 @@ import { seededRandom } from '../../lib/random.js';
 import { KEY_CLASS_COUNT } from '../features/keyclass.js';
 import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js';
 import { requireTf, tf } from './tf/runtime.js';
+import { mean, sampleSd } from '../features/stats.js';
 import { evenSample } from './population.js';
 import type { Background, FitContext, ModalityModel } from './types.js';
 import { KeyMlp, type UnitMlpOptions, type UnitMlpTemplate } from './unit-mlp.js';
@@ -296,8 +297,7 @@ const CAL_PRIOR = 10;
 /** An agent's expected genuine distance from its held-out enrolment distances, shrunk towards the network's. */
 function calibratedMean(m: KeyEmbeddingMetadata, held: readonly number[]): number {
   const n = held.length;
-  const mean = held.reduce((a, b) => a + b, 0) / n;
-  return m.genuineMean + (n / (n + CAL_PRIOR)) * (mean - m.heldMean);
+  return m.genuineMean + (n / (n + CAL_PRIOR)) * (mean(held) - m.heldMean);
 }
 
 /** Each embedding's distance (1 - cosine) to the mean of the others. */
@@ -334,7 +334,6 @@ function calibrate(model: LayersModel, context: number, sequenceKeys: number, ag
   if (per.length < 2) {
     throw new VdiguardError('failed-precondition', `the keystroke embedding needs at least 2 agents with ${(ENROL + 1) * L} keystrokes to calibrate on (got ${per.length}); enrol more agents first`);
   }
-  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const m: KeyEmbeddingMetadata = { encoding: ENCODING, sequenceKeys: L, genuineMean: mean(per.flatMap((a) => a.genuine)), heldMean: mean(per.flatMap((a) => a.held)), genuineSd: 1 };
   // The sd of genuine distances around each agent's own calibrated mean: z-scores of N(0,1) by construction.
   const residuals = per.flatMap((a) => {
@@ -510,9 +509,7 @@ export function keyCohortOf(keyMlp: KeyMlp, template: UnitMlpTemplate, backgroun
   if (template.kind !== 'mlp' || !background) return null;
   const scores = evenSample(background.windows, COHORT_WINDOWS).map((v) => keyMlp.score(template, v)).filter(Number.isFinite);
   if (scores.length < 2) return null;
-  const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
-  const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / (scores.length - 1));
-  return { mean, sd: Math.max(sd, MIN_COHORT_SD) };
+  return { mean: mean(scores), sd: Math.max(sampleSd(scores), MIN_COHORT_SD) };
 }
 
 /** KeyMlp's score normalised by the agent's cohort and mapped to the genuine scale; raw for a template without a cohort. */

@@ -26,6 +26,7 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { VdiguardError } from '../../lib/errors.js';
 import { ACTION_FEATURES } from '../features/mouse.js';
 import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js';
+import { mean as average, sumOfSquares } from '../features/stats.js';
 import { evenSample } from './population.js';
 import { ScaledManhattan, type ScaledManhattanTemplate } from './scaled-manhattan.js';
 import { modelFromJson, modelToJson, type TfModelJson } from './tf/artifacts.js';
@@ -159,15 +160,6 @@ function aggregate(logits: Float32Array, trim: number, softClip: number): number
   let s = 0;
   for (const x of xs) s += softClip > 0 ? softClip * Math.tanh(x / softClip) : x;
   return s / xs.length;
-}
-
-function average(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-function sumOfSquares(xs: readonly number[]): number {
-  const m = average(xs);
-  return xs.reduce((a, b) => a + (b - m) ** 2, 0);
 }
 
 /**

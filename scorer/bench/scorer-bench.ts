@@ -146,7 +146,9 @@ async function benchEngine(all: Agent[], pipelines: ModalityPipeline[]): Promise
         const template = body[w.modality].template;
         const p = pipelines.find((q) => q.modality === w.modality)!;
         if (template !== null && id) {
-          p.model.score(template, w.vector);
+          // A copy: the keyboard model caches a window's embedding by identity, and the scorer
+          // scores each window once, so a repeat would not pay for the network.
+          p.model.score(template, w.vector.slice());
           scored++;
         }
       }

@@ -12,7 +12,9 @@ import { plotSvg, rocPoints } from './plot.js';
 import { quantile, silentProgress } from './summary.js';
 import { evalSapimouse, timeSlices } from './mouse-protocols.js';
 import { evalAalto } from './aalto-protocol.js';
-import { evalTakeover } from './takeover.js';
+import { evalTakeover, protocolMaturity } from './takeover.js';
+import { importAaltoFile } from '../datasets/aalto.js';
+import { importSapimouseFile } from '../datasets/mouse-datasets.js';
 import { evalRows } from './command.js';
 import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
 
@@ -85,6 +87,23 @@ describe('evaluation protocols on slices of the real datasets', () => {
     await assert.rejects(evalAalto({ data, population: other, rows: evalRows(), lengths: [50], jitterMs: 0, users: 6, progress: silentProgress }), /other people/);
   });
 
+  test('the protocol\'s maturity is the least any agent enrolled, in whole windows, so every agent is enrolled on both modalities', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
+    const keys = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt')).slice(0, 1);
+    const kr = await extractMembers('aalto', keys);
+    const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user1\/.*3min\.csv$/.test(m)));
+    const typed = (await importAaltoFile(join(kr, keys[0]!))).events;
+    const moved = (await importSapimouseFile(join(mr, (await listMembers('sapimouse')).find((m) => /^sapimouse\/user1\/.*3min\.csv$/.test(m))!))).events;
+    const presses = (ev: InputEvent[]): number => ev.filter((e) => e.kind?.$case === 'key' && e.kind.value.pressed).length;
+    // A short enrolment (about 3.5 keystroke windows, a third of the mouse session) beside a long one.
+    const short = mergeStreams(typed.slice(0, 360), moved.slice(0, Math.floor(moved.length / 3)));
+    const long = mergeStreams(typed, moved);
+    const m = protocolMaturity([long, short]);
+    assert.equal(m.matureKeystrokes, '150', `${presses(short)} presses in the short enrolment: 3 whole windows of 50`);
+    const actions = Number(m.matureMouseActions);
+    assert.ok(actions > 0 && actions % 20 === 0, `${actions} mouse actions: whole windows of 20`);
+    assert.ok(Number(protocolMaturity([long]).matureMouseActions) > actions, 'the long enrolment alone matures later');
+  });
+
   // The default shifts with lower clips: no window counts for more than under the default policy.
   const { keystroke: KEYS, mouse: MOUSE } = DEFAULT_TRUST_POLICY.evidence;
   test('takeover through the gRPC scorer: 3 agents, figures under the issue names', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
@@ -114,9 +133,10 @@ describe('evaluation protocols on slices of the real datasets', () => {
     assert.match(r.plot, /<svg/);
     assert.equal(r.json.keyNetwork, null, 'no population, no keystroke network');
     // Per modality, the same windows as the pooled figures, split by where they came from.
-    const modalities = r.json.modalities as { modality: string; genuineWindows: number; impostorWindows: number }[];
+    const modalities = r.json.modalities as { modality: string; agents: number; genuineWindows: number; impostorWindows: number }[];
     assert.deepEqual(modalities.map((m) => m.modality), ['keystroke', 'mouse']);
     assert.ok(modalities.every((m) => m.genuineWindows > 0), JSON.stringify(modalities));
+    assert.ok(modalities.every((m) => m.agents === 3), 'each agent is enrolled and scored on both modalities');
     const genuine = modalities.reduce((n, m) => n + m.genuineWindows, 0);
     assert.ok(genuine > 0 && genuine <= (r.json.genuineActions as number));
   });

@@ -48,9 +48,9 @@ test('VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H sets the threshold the service us
   // The modality that needs the higher threshold sets it, when single windows stay below both.
   assert.equal(target.terminateAt, Math.max(terminateAtFor(0.5, 3), terminateAtFor(0.5, 2)));
   assert.equal(target.terminateAt, terminateAtForPolicy(0.5, small));
-  // With the default clips, one keystroke window can add 3.5 x 7 - 3.5^2/2 = 18.375: the threshold stays above that.
+  // With the default clips, one keystroke window can add 4.5 x 6 - 4.5^2/2 = 16.875: the threshold stays above that.
   const defaults = trustPolicyOf(loadScorerSettings({ VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H: '0.5' }));
-  assert.equal(defaults.terminateAt, 18.38);
+  assert.equal(defaults.terminateAt, 16.88);
   assert.equal(trustPolicyOf(loadScorerSettings({ VDIGUARD_TRUST_TERMINATE_AT: '40' })).terminateAt, 40);
   assert.throws(() => loadScorerSettings({ VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H: '0' }), /VDIGUARD_TRUST_FALSE_TERMINATES_PER_100H/);
 });

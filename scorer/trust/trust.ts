@@ -39,13 +39,14 @@ export interface TrustPolicy {
 }
 
 /**
- * Chosen on the takeover protocol's recorded window scores (docs/evaluation.md, "Trust operating
- * points"): shifts of about half the mouse's and two thirds of the keyboard's typical impostor
- * score, clips that keep any single window well below the threshold (at most 18.4 of 24), and the
- * threshold for under 1 false terminate per 100 agent-hours.
+ * Chosen on the takeover protocol's recorded window scores of two samples of 72 agents (docs/
+ * evaluation.md, "Trust on two samples of agents"): shifts a little below each modality's typical
+ * impostor score (keystroke windows about 5.1, mouse windows about 3.0), which is what the test is
+ * most sensitive to; clips that keep any single window well below the threshold (at most 16.9 of
+ * 24); the threshold for under 1 false terminate per 100 agent-hours on both samples.
  */
 export const DEFAULT_TRUST_POLICY: TrustPolicy = {
-  evidence: { keystroke: { shift: 3.5, maxScore: 7 }, mouse: { shift: 1.5, maxScore: 6 } },
+  evidence: { keystroke: { shift: 4.5, maxScore: 6 }, mouse: { shift: 2.5, maxScore: 6 } },
   terminateAt: 24,
   challengeBelow: 0.5,
 };

@@ -90,9 +90,10 @@ describe('evaluation protocols on slices of the real datasets', () => {
   test('the protocol\'s maturity is the least any agent enrolled, in whole windows, so every agent is enrolled on both modalities', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
     const keys = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt')).slice(0, 1);
     const kr = await extractMembers('aalto', keys);
-    const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user1\/.*3min\.csv$/.test(m)));
+    const three = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user1\/.*3min\.csv$/.test(m));
+    const mr = await extractMembers('sapimouse', three);
     const typed = (await importAaltoFile(join(kr, keys[0]!))).events;
-    const moved = (await importSapimouseFile(join(mr, (await listMembers('sapimouse')).find((m) => /^sapimouse\/user1\/.*3min\.csv$/.test(m))!))).events;
+    const moved = (await importSapimouseFile(join(mr, three[0]!))).events;
     const presses = (ev: InputEvent[]): number => ev.filter((e) => e.kind?.$case === 'key' && e.kind.value.pressed).length;
     // A short enrolment (about 3.5 keystroke windows, a third of the mouse session) beside a long one.
     const short = mergeStreams(typed.slice(0, 360), moved.slice(0, Math.floor(moved.length / 3)));

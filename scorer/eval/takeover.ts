@@ -112,7 +112,8 @@ interface Agent {
  */
 export function protocolMaturity(enrolments: readonly (readonly InputEvent[])[]): Record<string, string> {
   const least = (modality: Modality): number => {
-    const units = enrolments.map((events) => windowsOf(events, pipelineOf(defaultPipelines, modality).createExtractor()).reduce((n, w) => n + w.count, 0));
+    const pipeline = pipelineOf(defaultPipelines, modality);
+    const units = enrolments.map((events) => windowsOf(events, pipeline.createExtractor()).reduce((n, w) => n + w.count, 0));
     return Math.max(1, Math.min(...units));
   };
   return { matureKeystrokes: String(least('keystroke')), matureMouseActions: String(least('mouse')) };
@@ -245,6 +246,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     });
     const genuineScores = traces.flatMap((t) => t.genuine.map((w) => w.score));
     const impostorScores = traces.flatMap((t) => t.takeover.filter((w) => w.atMs > t.takeoverAtMs).map((w) => w.score));
+    const modalities = (['keystroke', 'mouse'] as const).map((m) => modalityFigures(traces, m));
     const json = {
       protocol: 'takeover',
       agents: agents.length,
@@ -257,11 +259,10 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       jitterMs: o.jitterMs,
       model: defaultPipelines().map((p) => `${p.modality}:${p.model.name}`).join(' '),
       ...(sweep.length > 0 ? { sweep } : {}),
+      modalities,
     };
     const row: ScoredRow = { row: 'in-session windows', model: json.model, genuine: genuineScores.filter(Number.isFinite), impostor: impostorScores.filter(Number.isFinite) };
     const fig = figuresOf(row);
-    const modalities = (['keystroke', 'mouse'] as const).map((m) => modalityFigures(traces, m));
-    const withModalities = { ...json, modalities };
     const text = [
       `takeover: ${agents.length} agents through the gRPC scorer (${json.model}), jitter ${o.jitterMs} ms, terminate at ${policy.terminateAt}`,
       `  impostor actions before terminate: median ${json.aniaMedian}, p95 ${json.aniaP95}`,
@@ -277,7 +278,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       ...sweep.map((w) => `  terminate at ${w.terminateAt}, keystroke shift ${w.evidence.keystroke.shift} clip ${w.evidence.keystroke.maxScore}, mouse shift ${w.evidence.mouse.shift} clip ${w.evidence.mouse.maxScore}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
       '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
-    return { json: withModalities, traces, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
+    return { json, traces, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
   } finally {
     await scorer.close();
     await db.close();
@@ -372,18 +373,19 @@ function modalityFigures(traces: readonly AgentTraces[], modality: Modality): {
   modality: Modality; agents: number; auc: number; genuineWindows: number; genuineMean: number; genuineSd: number; impostorWindows: number; impostorMean: number; agentsGenuineMeanAbove1: number;
 } {
   const finite = (t: ScoreTrace): number[] => t.filter((w) => w.modality === modality && Number.isFinite(w.score)).map((w) => w.score);
-  const genuine = traces.flatMap((t) => finite(t.genuine));
+  const perAgent = traces.map((t) => finite(t.genuine));
+  const genuine = perAgent.flat();
   const impostor = traces.flatMap((t) => finite(t.takeover.filter((w) => w.atMs > t.takeoverAtMs)));
   return {
     modality,
     // Agents scored on this modality in their genuine session (a short recording may give no window).
-    agents: traces.filter((t) => finite(t.genuine).length > 0).length,
+    agents: perAgent.filter((s) => s.length > 0).length,
     auc: round(rocAuc(genuine, impostor)),
     genuineWindows: genuine.length,
     genuineMean: round(mean(genuine), 2),
     genuineSd: round(sampleSd(genuine), 2),
     impostorWindows: impostor.length,
     impostorMean: round(mean(impostor), 2),
-    agentsGenuineMeanAbove1: traces.filter((t) => mean(finite(t.genuine)) > 1).length,
+    agentsGenuineMeanAbove1: perAgent.filter((s) => mean(s) > 1).length,
   };
 }

@@ -10,7 +10,7 @@
  *
  * Each modality has its own shift and clip, because someone else's windows sit further from the
  * agent on one than on the other (measured in the takeover protocol: keystroke windows of
- * impostors average 5.3 standard deviations, mouse windows 3.0). One shift for both either
+ * impostors average about 5 standard deviations, mouse windows about 3). One shift for both either
  * undercounts the keyboard or lets the mouse's heavier genuine tails add up to false terminates.
  *
  * Trust falls linearly with the evidence: 1 with none, 0 at `terminateAt`.

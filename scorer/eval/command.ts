@@ -47,6 +47,12 @@ function common(c: Command): Command {
     .option('--users <n>', 'evaluate only the first n users or participants');
 }
 
+const EMBEDDING_STEPS_HELP = `optimiser steps of the keystroke embedding network (default ${KEY_EMBEDDING_TRAINING.steps})`;
+
+function embeddingSteps(value: string | undefined): number {
+  return numberFlag('embedding-steps', value, 1) ?? KEY_EMBEDDING_TRAINING.steps;
+}
+
 function table(rows: readonly RowFigures[]): string {
   return rows.map((r) => `  ${r.row.padEnd(9)} ${r.model.padEnd(26)} AUC ${r.auc.toFixed(4)}  EER ${(r.eer * 100).toFixed(2)}%  (${r.genuine} genuine, ${r.impostor} impostor)`).join('\n');
 }
@@ -112,14 +118,14 @@ export function registerEvalCommands(program: Command): void {
     .option('--population <dir>', 'folder of other participants, the only ones population models may train on (disjoint from --data; the same folder means the participants after the --users evaluated ones)')
     .option('--population-users <n>', 'population participants to use (up to 637 beside 500 evaluated)', '200')
     .option('--no-key-embedding', 'do not train the keystroke embedding network on the population (the keyboard model is then KeyMlp alone)')
-    .option('--embedding-steps <n>', `optimiser steps of the keystroke embedding network (default ${KEY_EMBEDDING_TRAINING.steps})`)
+    .option('--embedding-steps <n>', EMBEDDING_STEPS_HELP)
     .action(async (f: CommonFlags & { data: string; population?: string; populationUsers: string; keyEmbedding: boolean; embeddingSteps?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       const lengths = [50, 100, 200];
       requireDatasetFolder('--data', f.data, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       if (f.population) requireDatasetFolder('--population', f.population, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       const r = await evalAalto({ data: f.data, population: f.population, rows: evalRows(), lengths, jitterMs, users: numberFlag('users', f.users, 2), populationUsers: numberFlag('population-users', f.populationUsers, 1),
-        keyEmbedding: f.keyEmbedding && { steps: numberFlag('embedding-steps', f.embeddingSteps, 1) ?? KEY_EMBEDDING_TRAINING.steps },
+        keyEmbedding: f.keyEmbedding && { steps: embeddingSteps(f.embeddingSteps) },
         progress: stderrProgress,
       });
       const at = (len: number): RowFigures[] => (r.byLength.get(len) ?? []).map(figuresOf);
@@ -140,13 +146,14 @@ export function registerEvalCommands(program: Command): void {
     .requiredOption('--mouse <dir>', 'the extracted sapimouse folder')
     .option('--population <dir>', 'Aalto folder whose participants (other than the agents) train the keystroke embedding network')
     .option('--population-users <n>', 'population participants to train on', '600')
+    .option('--embedding-steps <n>', EMBEDDING_STEPS_HELP)
     .option('--takeover-at <f>', 'share of the genuine session before the impostor takes over', '0.3')
     .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
     .option('--terminate-at <evidence>', "the scorer's terminate threshold (VDIGUARD_TRUST_TERMINATE_AT)")
     .option('--keys-offset <n>', 'skip the first n Aalto participants, so the agents are other people than the default run\'s', '0')
     .option('--traces <file>', "write every session's window scores (score, time, modality; never what was typed) as JSON, to study trust policies offline")
     .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally with the keystroke and mouse shifts and clips (the largest window score counted): threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip, for example 24,30:4:8:2:6')
-    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string }) => {
+    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string; embeddingSteps?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
@@ -154,7 +161,7 @@ export function registerEvalCommands(program: Command): void {
       const r = await evalTakeover({
         keys: f.keys,
         mouse: f.mouse,
-        ...(f.population ? { population: f.population, populationUsers: numberFlag('population-users', f.populationUsers, 2) } : {}),
+        ...(f.population ? { population: f.population, populationUsers: numberFlag('population-users', f.populationUsers, 2), keyEmbedding: { steps: embeddingSteps(f.embeddingSteps) } } : {}),
         agents: numberFlag('users', f.users, 2),
         keysOffset: numberFlag('keys-offset', f.keysOffset, 0),
         takeoverAt: numberFlag('takeover-at', f.takeoverAt, 0) ?? 0.3,

@@ -144,18 +144,24 @@ describe('evaluation protocols on slices of the real datasets', () => {
     assert.ok(genuine > 0 && genuine <= (r.json.genuineActions as number));
   });
 
-  test('takeover with a population: the keystroke network is trained on other participants and the scorer loads it', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
+  test('takeover with a population: the keystroke network is trained on other participants, with the agents\' jitter, and the scorer loads it', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
     const keys = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt'));
     keys.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
     const kr = await extractMembers('aalto', keys.slice(0, 6));
     const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-2]\/.*\.csv$/.test(m)));
     const folder = join(kr, 'aalto-keystrokes');
     // Agents from the 3rd and 4th participants: the network trains on the 1st, 2nd, 5th and 6th.
-    const r = await evalTakeover({ keys: folder, mouse: join(mr, 'sapimouse'), population: folder, agents: 2, keysOffset: 2, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, keyEmbedding: { steps: 10 } });
+    const run = (jitterMs: number) => evalTakeover({ keys: folder, mouse: join(mr, 'sapimouse'), population: folder, agents: 2, keysOffset: 2, takeoverAt: 0.3, maxGapMs: 2000, jitterMs, progress: silentProgress, keyEmbedding: { steps: 10 } });
+    const r = await run(0);
     assert.deepEqual(r.traces.map((t) => t.keyFile).sort(), keys.slice(2, 4).map((k) => k.split('/').pop()));
     assert.equal(r.json.keysOffset, 2);
     assert.match(String(r.json.keyNetwork), /^key-embedding:[0-9a-f]{16}$/);
     assert.match(String(r.json.model), /key-embedding/);
+    // Only the population's keystrokes train the network: a different network means they were jittered
+    // as the agents' are (a deployment's population comes through the gateway too).
+    const jittered = await run(20);
+    assert.match(String(jittered.json.keyNetwork), /^key-embedding:[0-9a-f]{16}$/);
+    assert.notEqual(jittered.json.keyNetwork, r.json.keyNetwork);
   });
 });
 

@@ -160,8 +160,10 @@ async function storeKeyNetwork(db: Db, o: TakeoverOptions, agentFiles: ReadonlyS
   await initTf();
   const files = (await aaltoFiles(o.population as string)).filter((f) => !agentFiles.has(f)).slice(0, o.populationUsers ?? 600);
   const windows: number[][][] = [];
-  for (const f of files) {
-    const w = wholeWindow(defaultPipelines, 'keystroke', (await importAaltoFile(join(o.population as string, f))).events, 50);
+  for (const [i, f] of files.entries()) {
+    // The population's keystrokes reach a deployment through the gateway too: with the agents' jitter.
+    const events = jitterEvents((await importAaltoFile(join(o.population as string, f))).events, o.jitterMs, 1_000_000 + i);
+    const w = wholeWindow(defaultPipelines, 'keystroke', events, 50);
     if (w) windows.push([w]);
   }
   o.progress(`takeover: training the keystroke embedding network on ${windows.length} population participants`);

@@ -65,6 +65,16 @@ describe('evaluation protocols on slices of the real datasets', () => {
     assert.equal(outside.rows[0]!.impostor.length, row.genuine.length);
   });
 
+  test('sapimouse: the mouse model seed is a choice of the evaluation (6 users, enough for the classifier)', { skip: skipReason('sapimouse') }, async () => {
+    const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-6]\/.*\.csv$/.test(m));
+    const root = await extractMembers('sapimouse', members);
+    const run = (rows: ReturnType<typeof evalRows>) => evalSapimouse({ data: join(root, 'sapimouse'), rows: rows.slice(0, 1), jitterMs: 0, progress: silentProgress, users: 6, sliceSeconds: 15 });
+    const [byDefault, seeded] = [await run(evalRows()), await run(evalRows(2))];
+    assert.equal(seeded.rows[0]!.genuine.length, byDefault.rows[0]!.genuine.length);
+    assert.notDeepEqual(seeded.rows[0]!.genuine, byDefault.rows[0]!.genuine, 'other networks, other scores');
+    assert.ok(quantile(seeded.rows[0]!.genuine, 0.5) < quantile(seeded.rows[0]!.impostor, 0.5));
+  });
+
   test('aalto: the TypeNet protocol on 6 participants, population models on 6 others only', { skip: skipReason('aalto') }, async () => {
     const files = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt'));
     files.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));

@@ -28,6 +28,11 @@ export interface PipelineOptions {
    * the keyboard model scores with its per-keystroke classifier alone (a new deployment).
    */
   readonly keyEmbedding?: KeyEmbeddingNetwork;
+  /**
+   * Seed of the mouse model's networks (default: the model's own). The evaluation varies it: how
+   * far a figure moves between seeds is its noise.
+   */
+  readonly mouseSeed?: number;
 }
 
 /** Builds a pipeline set for given extractor options (the evaluation varies window sizes). */
@@ -44,7 +49,7 @@ export function defaultPipelines(options: PipelineOptions = {}): ModalityPipelin
     {
       modality: 'mouse',
       createExtractor: () => new MouseExtractor({ ...options.mouse, actionVectors: true }),
-      model: new ActionMlp() as unknown as ModalityModel<JsonValue>,
+      model: new ActionMlp(options.mouseSeed !== undefined ? { seed: options.mouseSeed } : {}) as unknown as ModalityModel<JsonValue>,
     },
   ];
 }

@@ -16,8 +16,10 @@ import { plotSvg } from './plot.js';
 import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './summary.js';
 import { evalTakeover, type SweptPolicy } from './takeover.js';
 
-/** The rows every protocol reports: the production pipelines, then the baseline for comparison. */
-/** The production row (its mouse networks seeded with `mouseSeed`, if given), then the baseline. */
+/**
+ * The rows every protocol reports: the production pipelines (their mouse networks seeded with
+ * `mouseSeed`, if given), then the baseline for comparison.
+ */
 export function evalRows(mouseSeed?: number): EvalRowSpec[] {
   const production: PipelineFactory = mouseSeed === undefined ? defaultPipelines : (o) => defaultPipelines({ ...o, mouseSeed });
   const rows: EvalRowSpec[] = [{ row: 'default', factory: production }];

@@ -18,7 +18,7 @@ import type { JsonValue } from '../../lib/json.js';
 import { trainKeyEmbedding, type KeyEmbeddingNetwork, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
 import { defaultPipelines } from '../models/pipelines.js';
 import { initTf } from '../models/tf/runtime.js';
-import { jitterEvents } from './jitter.js';
+import { jitterEvents, POPULATION_JITTER_SEED } from './jitter.js';
 import type { EvalRowSpec } from './mouse-protocols.js';
 import type { Progress, ScoredRow } from './summary.js';
 import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
@@ -90,7 +90,7 @@ export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
     popFiles = all.filter((f) => !chosen.has(parseInt(f, 10))).slice(0, o.populationUsers ?? 200);
   }
   const population: InputEvent[][] = [];
-  for (const f of popFiles) population.push(jitterEvents((await importAaltoFile(join(o.population as string, f))).events, o.jitterMs, 1_000_000 + population.length));
+  for (const f of popFiles) population.push(jitterEvents((await importAaltoFile(join(o.population as string, f))).events, o.jitterMs, POPULATION_JITTER_SEED + population.length));
   const populationUsers = population.length;
   const people: Participant[] = [];
   let seed = 1;

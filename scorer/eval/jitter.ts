@@ -21,6 +21,12 @@ export function jitterEvents(events: readonly InputEvent[], sdMs: number, seed: 
   });
 }
 
+/**
+ * First jitter seed of population participants (the i-th gets this + i): clear of the seeds of the
+ * people a protocol evaluates, so no population recording is jittered like an agent's.
+ */
+export const POPULATION_JITTER_SEED = 1_000_000;
+
 /** Events with every gap longer than maxGapMs shortened to it: time then counts activity only. */
 export function compressIdle(events: readonly InputEvent[], maxGapMs: number): InputEvent[] {
   let shift = 0;

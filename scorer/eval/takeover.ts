@@ -31,7 +31,7 @@ import { replay } from '../commands/replay.js';
 import { startTestScorer } from '../testing/scorer-harness.js';
 import { defaultPipelines } from '../models/pipelines.js';
 import { aaltoFiles } from './aalto-protocol.js';
-import { compressIdle, jitterEvents, mergeStreams, shiftTo } from './jitter.js';
+import { compressIdle, jitterEvents, mergeStreams, POPULATION_JITTER_SEED, shiftTo } from './jitter.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, quantile, round, type Progress, type ScoredRow } from './summary.js';
 import { rocAuc } from '../models/metrics.js';
@@ -162,7 +162,7 @@ async function storeKeyNetwork(db: Db, o: TakeoverOptions, agentFiles: ReadonlyS
   const windows: number[][][] = [];
   for (const [i, f] of files.entries()) {
     // The population's keystrokes reach a deployment through the gateway too: with the agents' jitter.
-    const events = jitterEvents((await importAaltoFile(join(o.population as string, f))).events, o.jitterMs, 1_000_000 + i);
+    const events = jitterEvents((await importAaltoFile(join(o.population as string, f))).events, o.jitterMs, POPULATION_JITTER_SEED + i);
     const w = wholeWindow(defaultPipelines, 'keystroke', events, 50);
     if (w) windows.push([w]);
   }

@@ -57,7 +57,7 @@ function embeddingSteps(value: string | undefined): number {
   return numberFlag('embedding-steps', value, 1) ?? KEY_EMBEDDING_TRAINING.steps;
 }
 
-const SEED_HELP = "seed of the mouse model's networks (default 1); the spread of a figure over seeds is its noise";
+const SEED_HELP = "seed of the mouse model's networks; the spread of a figure over seeds is its noise";
 
 function table(rows: readonly RowFigures[]): string {
   return rows.map((r) => `  ${r.row.padEnd(9)} ${r.model.padEnd(26)} AUC ${r.auc.toFixed(4)}  EER ${(r.eer * 100).toFixed(2)}%  (${r.genuine} genuine, ${r.impostor} impostor)`).join('\n');
@@ -88,17 +88,17 @@ export function registerEvalCommands(program: Command): void {
     .description('Balabit challenge: enrol on training_files, one score per labelled test session, global AUC/EER')
     .requiredOption('--data <dir>', 'the extracted balabit-mouse folder (training_files, test_files, labels.csv)')
     .option('--timestamp <which>', 'client (RDP client) or record (network monitor) timestamps', 'client')
-    .option('--seed <n>', SEED_HELP)
-    .action(async (f: CommonFlags & { data: string; timestamp: string; seed?: string }) => {
+    .option('--seed <n>', SEED_HELP, '1')
+    .action(async (f: CommonFlags & { data: string; timestamp: string; seed: string }) => {
       if (f.timestamp !== 'client' && f.timestamp !== 'record') throw new VdiguardError('invalid-argument', '--timestamp must be client or record');
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--data', f.data, 'balabit', (n) => ['training_files', 'test_files', 'labels.csv'].every((x) => n.includes(x)));
-      const seed = numberFlag('seed', f.seed, 1);
+      const seed = numberFlag('seed', f.seed, 1) as number;
       const r = await evalBalabit({ data: f.data, rows: evalRows(seed), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
       await finish(`Balabit, ${f.timestamp} timestamps, jitter ${jitterMs} ms`, f, r.rows,
-        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, jitterMs, seed: seed ?? 1, rows: figs },
+        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, jitterMs, seed, rows: figs },
         `balabit: ${r.sessions} labelled sessions (${r.unscored} too short to score)\n${table(figs)}\n  published anchor: AUC 0.92 (Antal & Egyed-Zsigmond 2019); target AUC >= 0.95`);
     });
 
@@ -107,18 +107,18 @@ export function registerEvalCommands(program: Command): void {
     .requiredOption('--data <dir>', 'the extracted sapimouse folder (userN/...)')
     .option('--slice-seconds <s>', 'seconds of behaviour per test slice', '15')
     .option('--outside-impostors', "split the users in two halves: populations from one half, each user's impostors from its own (never trained against)")
-    .option('--seed <n>', SEED_HELP)
-    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed?: string }) => {
+    .option('--seed <n>', SEED_HELP, '1')
+    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       const sliceSeconds = numberFlag('slice-seconds', f.sliceSeconds, 1) ?? 15;
       requireDatasetFolder('--data', f.data, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
       const outsideImpostors = f.outsideImpostors === true;
-      const seed = numberFlag('seed', f.seed, 1);
+      const seed = numberFlag('seed', f.seed, 1) as number;
       const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
       await finish(`SapiMouse, ${sliceSeconds} s slices, jitter ${jitterMs} ms${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
-        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, jitterMs, outsideImpostors, seed: seed ?? 1, rows: figs },
+        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, jitterMs, outsideImpostors, seed, rows: figs },
         `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the other half, impostors from the own)' : ''}, ${r.slices} slices of ${sliceSeconds} s\n${table(figs)}\n  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96`);
     });
 

@@ -7,7 +7,7 @@ import { measureAalto, measureSapimouse } from './models/measure-datasets.js';
 import { runScorer } from './commands/scorer.js';
 import { formatMigrate, runMigrate } from './commands/migrate.js';
 import { loadScorerSettings } from './config.js';
-import { runTrain } from './commands/train.js';
+import { runTrain, type TrainedNetwork } from './commands/train.js';
 import { readRecordingEvents } from './recording/reader.js';
 import { writeRecording } from './recording/writer.js';
 import { splitIndex } from './recording/split.js';
@@ -59,13 +59,13 @@ export function registerScorerCommands(program: Command): void {
 
   program
     .command('train')
-    .description("train the keystroke embedding network on the enrolled agents, then refit every agent's templates with it and against the other agents (new versions)")
+    .description("train the population networks (keystroke embedding, mouse action network) on the enrolled agents, then refit every agent's templates with them and against the other agents (new versions)")
     .option('--data <dir>', 'data directory of the embedded store (VDIGUARD_DATA_DIR; default ./.vdiguard), or DATABASE_URL')
     .action(async (o: { data?: string }) => {
       const r = await runTrain({ dataDir: o.data });
-      const k = r.keyEmbedding;
-      const network = !k ? 'no keystroke network yet (too few agents)' : k.trained ? `keystroke network v${k.version} trained (files in ${k.dir})` : `the stored keystroke network v${k.version}`;
-      process.stderr.write(`refitted ${r.agents} profiles against the population, with ${network}\n`);
+      const describe = (name: string, n: TrainedNetwork | null): string =>
+        !n ? `no ${name} yet (too few agents)` : n.trained ? `${name} v${n.version} trained (files in ${n.dir})` : `the stored ${name} v${n.version}`;
+      process.stderr.write(`refitted ${r.agents} profiles against the population, with ${describe('keystroke network', r.keyEmbedding)} and ${describe('mouse action network', r.actionNetwork)}\n`);
     });
 
   clientCommand(program, 'replay', false)

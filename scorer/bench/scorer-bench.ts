@@ -11,9 +11,10 @@
  * 3. Fit: milliseconds to fit a 400-window keystroke profile and a SapiMouse user's mouse template
  *    against the other agents (what enrolment and `vdiguard train` cost per agent).
  *
- * All three run the production keyboard model with a keystroke embedding network, as a deployment
- * has after `vdiguard train`. The network is trained briefly on the bench's own agents: its cost per
- * window depends on its shape, not on how well it was trained.
+ * All three run the production models with their population networks, as a deployment has after
+ * `vdiguard train`: a keystroke embedding network, and a mouse action network with an output for
+ * each of DEPLOYMENT_AGENTS agents (the bench's own, and stand-ins with one window each). Both are
+ * trained briefly: their cost per window depends on their shape, not on how well they were trained.
  *
  * Options: --sessions N (1000) --rate EV_PER_S (20) --seconds S (30) --agents A (8)
  */
@@ -30,8 +31,11 @@ import { importAaltoFile } from '../datasets/aalto.js';
 import { importSapimouseFile } from '../datasets/mouse-datasets.js';
 import { defaultPipelines, RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import { trainKeyEmbedding, type KeyEmbeddingNetwork } from '../models/keystroke-embedding.js';
-import { storeKeyEmbedding } from '../service/population-networks.js';
-import { wholeWindow } from '../eval/windows.js';
+import { trainActionNetwork, type ActionNetwork } from '../models/action-network.js';
+import { modelToJson } from '../models/tf/artifacts.js';
+import type { NetworkArtifacts } from '../models/fit-pool.js';
+import { storeActionNetwork, storeKeyEmbedding } from '../service/population-networks.js';
+import { pipelineOf, vectorsOf, wholeWindow } from '../eval/windows.js';
 import { initTf } from '../models/tf/runtime.js';
 import { splitIndex } from '../recording/split.js';
 import { writeRecording } from '../recording/writer.js';
@@ -82,20 +86,37 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number);
 }
 
-/** Steps of the bench's network: enough to run, far too few to be a good model. */
+/** Steps of the bench's keystroke network: enough to run, far too few to be a good model. */
 const NETWORK_STEPS = 100;
+/** Agents the bench's mouse action network has outputs for: the size of deployment the scorer is sized for. */
+const DEPLOYMENT_AGENTS = 1000;
 
-function benchNetwork(all: Agent[]): KeyEmbeddingNetwork {
-  const windows = all.map((a) => wholeWindow(defaultPipelines, 'keystroke', a.enrol, 50)).filter((w) => w !== undefined);
-  return trainKeyEmbedding(windows.map((w) => [w]), { steps: NETWORK_STEPS });
+interface BenchNetworks {
+  readonly keyEmbedding: KeyEmbeddingNetwork;
+  readonly actionNetwork: ActionNetwork;
 }
 
-async function benchEngine(all: Agent[], pipelines: ModalityPipeline[]): Promise<void> {
+function benchNetworks(all: Agent[]): BenchNetworks {
+  const windows = all.map((a) => wholeWindow(defaultPipelines, 'keystroke', a.enrol, 50)).filter((w) => w !== undefined);
+  const mouse = pipelineOf(defaultPipelines, 'mouse');
+  const agents = all.map((a) => ({ agentId: a.id, windows: vectorsOf(mouse, a.enrol) }));
+  const spare = agents.flatMap((a) => a.windows);
+  const standIns = Array.from({ length: Math.max(0, DEPLOYMENT_AGENTS - agents.length) }, (_, i) => ({ agentId: `stand-in-${i}`, windows: [spare[i % spare.length] as number[]] }));
+  return {
+    keyEmbedding: trainKeyEmbedding(windows.map((w) => [w]), { steps: NETWORK_STEPS }),
+    actionNetwork: trainActionNetwork([...agents, ...standIns], { epochs: 1 }),
+  };
+}
+
+async function benchEngine(all: Agent[], pipelines: ModalityPipeline[], networks: BenchNetworks): Promise<void> {
   const db = await openDb({});
+  // The fit workers build their pipelines from these, as a scorer's do from the networks it loaded.
+  const artifacts: NetworkArtifacts = { keyEmbedding: modelToJson(networks.keyEmbedding.model), actionNetwork: modelToJson(networks.actionNetwork.model) };
   const engine = new ScorerEngine({
     db,
     log: silentLogger(),
     pipelines,
+    networks: artifacts,
     // Never terminate: a terminated session skips its remaining events, which would flatter the figure.
     policy: { trust: { ...DEFAULT_TRUST_POLICY, terminateAt: Number.POSITIVE_INFINITY }, maturity: MATURITY, adaptMaxScore: 1.5 },
     maxBatchEvents: 1_000_000,
@@ -138,6 +159,8 @@ async function benchEngine(all: Agent[], pipelines: ModalityPipeline[]): Promise
   const x = new RoutedExtractor(pipelines);
   const windows = all.flatMap((a) => a.test.flatMap((e) => x.push(e)));
   const profiles = new Map(await Promise.all(all.map(async (a) => [a.id, (await engine.profiles.get(a.id))!.body] as const)));
+  // Templates fitted with the networks, per modality: otherwise the figures would be the fallbacks'.
+  const withNetwork = (m: 'keystroke' | 'mouse') => [...profiles.values()].filter((b) => typeof (b[m].template as { network?: unknown } | null)?.network === 'string').length;
   const t0 = performance.now();
   let scored = 0;
   for (let r = 0; r < 20; r++) {
@@ -168,6 +191,7 @@ async function benchEngine(all: Agent[], pipelines: ModalityPipeline[]): Promise
       wallSeconds: +wall.toFixed(2),
       eventsPerSecondPerCore: Math.round(events / cpuSeconds),
       modelLatencyUsPerWindow: +perWindowUs.toFixed(1),
+      templatesWithNetworks: { keystroke: withNetwork('keystroke'), mouse: withNetwork('mouse'), agents: profiles.size },
     }),
   );
 }
@@ -184,7 +208,8 @@ async function benchFit(all: Agent[], pipelines: ModalityPipeline[]): Promise<vo
     // they repeat (a fit's cost depends on the counts, not on the values).
     const want = p.modality === 'keystroke' ? MATURITY.maxWindows : (own as number[][]).length;
     const windows = Array.from({ length: want }, (_, i) => (own as number[][])[i % (own as number[][]).length] as number[]);
-    const context = { background: { agents: others.length, windows: others.flat() } };
+    // The first agent's own id: the mouse model also scores its impostor cohort with the network.
+    const context = { background: { agents: others.length, windows: others.flat() }, agentId: (all[0] as Agent).id };
     p.model.fit(windows, context); // warm-up
     const t0 = performance.now();
     const runs = 3;
@@ -200,11 +225,12 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-async function benchGrpc(all: Agent[], network: KeyEmbeddingNetwork): Promise<void> {
+async function benchGrpc(all: Agent[], networks: BenchNetworks): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vdiguard-bench-'));
-  // Stored where the scorer reads its networks at start, as `vdiguard train` leaves it.
+  // Stored where the scorer reads its networks at start, as `vdiguard train` leaves them.
   const store = await openDb({ dataDir: join(dir, 'store') });
-  await storeKeyEmbedding(store, network, all.length);
+  await storeKeyEmbedding(store, networks.keyEmbedding, all.length);
+  await storeActionNetwork(store, networks.actionNetwork, DEPLOYMENT_AGENTS);
   await store.close();
   const port = 50000 + Math.floor(Math.random() * 10000);
   const address = `127.0.0.1:${port}`;
@@ -317,8 +343,8 @@ async function benchGrpc(all: Agent[], network: KeyEmbeddingNetwork): Promise<vo
 
 process.stderr.write(`TensorFlow.js backend: ${await initTf()}\n`);
 const all = await agents();
-const network = benchNetwork(all);
-const pipelines = defaultPipelines({ keyEmbedding: network });
+const networks = benchNetworks(all);
+const pipelines = defaultPipelines(networks);
 await benchFit(all, pipelines);
-await benchEngine(all, pipelines);
-await benchGrpc(all, network);
+await benchEngine(all, pipelines, networks);
+await benchGrpc(all, networks);

@@ -1,7 +1,8 @@
 /**
- * `vdiguard train`: learns from the deployment's own population. First the keystroke embedding
- * network, on every enrolled agent's keystroke windows (a new version in the store and as
- * TensorFlow.js files under <data dir>/models, once there are enough agents); then every agent's
+ * `vdiguard train`: learns from the deployment's own population. First the population networks,
+ * the keystroke embedding network on every enrolled agent's keystroke windows and the mouse action
+ * network on their mouse windows (each a new version in the store and as TensorFlow.js files under
+ * <data dir>/models, once there are enough agents); then every agent's
  * templates are refitted with it and against the other agents (population negatives), as new
  * profile versions. Agents enrolled before there were enough others hold fallback templates until
  * this runs. Running scorers load the new network when they restart; until then they score the
@@ -14,30 +15,48 @@ import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
 import { ScorerEngine } from '../service/engine.js';
 import { engineOptions } from '../service/server.js';
 import { initTf } from '../models/tf/runtime.js';
-import { loadNetworks, trainKeyEmbeddingFromProfiles, type Networks } from '../service/population-networks.js';
+import { loadNetworks, trainActionNetworkFromProfiles, trainKeyEmbeddingFromProfiles, type Networks } from '../service/population-networks.js';
 import type { KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
+import type { ActionNetworkTraining } from '../models/action-network.js';
+
+/** A population network the templates were fitted with: newly trained, or the stored one. */
+export interface TrainedNetwork {
+  readonly version: number;
+  readonly trained: boolean;
+  readonly dir?: string;
+}
 
 export interface TrainResult {
   /** Profiles refitted. */
   readonly agents: number;
-  /** The keystroke network the templates were fitted with: newly trained, or the stored one. */
-  readonly keyEmbedding: { readonly version: number; readonly trained: boolean; readonly dir?: string } | null;
+  readonly keyEmbedding: TrainedNetwork | null;
+  readonly actionNetwork: TrainedNetwork | null;
 }
 
-export async function runTrain(overrides: Partial<Record<keyof typeof SCORER_SETTINGS, string>>, training: KeyEmbeddingTraining = {}): Promise<TrainResult> {
+export interface TrainingOptions {
+  readonly keyEmbedding?: KeyEmbeddingTraining;
+  readonly actionNetwork?: ActionNetworkTraining;
+}
+
+export async function runTrain(overrides: Partial<Record<keyof typeof SCORER_SETTINGS, string>>, training: TrainingOptions = {}): Promise<TrainResult> {
   const settings = loadScorerSettings(process.env, overrides);
   const log = createLogger(settings.logLevel, 'train');
   await initTf(settings.tfBackend);
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') });
   try {
-    const trained = await trainKeyEmbeddingFromProfiles(db, join(settings.dataDir, 'models'), log, training);
-    const networks: Networks = trained ? { keyEmbedding: trained } : await loadNetworks(db, log);
+    const modelsDir = join(settings.dataDir, 'models');
+    const key = await trainKeyEmbeddingFromProfiles(db, modelsDir, log, training.keyEmbedding);
+    const action = await trainActionNetworkFromProfiles(db, modelsDir, log, training.actionNetwork);
+    // A network too few agents could train keeps its stored version.
+    const stored = key && action ? {} : await loadNetworks(db, log);
+    const networks: Networks = { ...stored, ...(key ? { keyEmbedding: key } : {}), ...(action ? { actionNetwork: action } : {}) };
     const engine = new ScorerEngine(engineOptions(settings, db, log, undefined, networks));
     try {
       await engine.loadPopulation();
       const agents = await engine.refitProfiles();
-      const k = networks.keyEmbedding;
-      return { agents, keyEmbedding: k ? { version: k.version, trained: trained !== undefined, ...(trained ? { dir: trained.dir } : {}) } : null };
+      const outcome = (n: { version: number } | undefined, trained: { dir: string } | undefined): TrainedNetwork | null =>
+        n ? { version: n.version, trained: trained !== undefined, ...(trained ? { dir: trained.dir } : {}) } : null;
+      return { agents, keyEmbedding: outcome(networks.keyEmbedding, key), actionNetwork: outcome(networks.actionNetwork, action) };
     } finally {
       await engine.shutdown(5000);
     }

@@ -17,12 +17,13 @@ import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './su
 import { evalTakeover, type SweptPolicy } from './takeover.js';
 
 /**
- * The rows every protocol reports: the production pipelines (their mouse networks seeded with
- * `mouseSeed`, if given), then the baseline for comparison.
+ * The rows every protocol reports: the production pipelines (their mouse networks, the per-agent
+ * ones and the action network the mouse protocols train, seeded with `mouseSeed`, default 1), then
+ * the baseline for comparison.
  */
 export function evalRows(mouseSeed?: number): EvalRowSpec[] {
   const production: PipelineFactory = mouseSeed === undefined ? defaultPipelines : (o) => defaultPipelines({ ...o, mouseSeed });
-  const rows: EvalRowSpec[] = [{ row: 'default', factory: production }];
+  const rows: EvalRowSpec[] = [{ row: 'default', factory: production, actionNetwork: { seed: mouseSeed ?? 1 } }];
   const dflt = defaultPipelines().map((p) => p.model.name).join('+');
   const base = baselinePipelines().map((p) => p.model.name).join('+');
   if (dflt !== base) rows.push({ row: 'baseline', factory: baselinePipelines });
@@ -106,7 +107,7 @@ export function registerEvalCommands(program: Command): void {
     .description('SapiMouse: enrol on the 3-minute session, score 15-second slices of every 1-minute session against every user')
     .requiredOption('--data <dir>', 'the extracted sapimouse folder (userN/...)')
     .option('--slice-seconds <s>', 'seconds of behaviour per test slice', '15')
-    .option('--outside-impostors', "split the users in two halves: populations from one half, each user's impostors from its own (never trained against)")
+    .option('--outside-impostors', "split the users in two halves, each a deployment of its own (population, networks); each user's impostors come from the other half (never trained against)")
     .option('--seed <n>', SEED_HELP, '1')
     .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
@@ -119,7 +120,7 @@ export function registerEvalCommands(program: Command): void {
       const main = figs[0] as RowFigures;
       await finish(`SapiMouse, ${sliceSeconds} s slices, jitter ${jitterMs} ms${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
         { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, jitterMs, outsideImpostors, seed, rows: figs },
-        `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the other half, impostors from the own)' : ''}, ${r.slices} slices of ${sliceSeconds} s\n${table(figs)}\n  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96`);
+        `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the own half, impostors from the other)' : ''}, ${r.slices} slices of ${sliceSeconds} s\n${table(figs)}\n  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96`);
     });
 
   common(ev.command('aalto'))

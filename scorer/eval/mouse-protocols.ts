@@ -5,9 +5,12 @@
  *   whose folder it is in. One global ROC AUC and EER over the labelled sessions.
  * - sapimouse: enrol each user on the 3-minute session; the 1-minute session of every user is cut
  *   into 15-second slices, each one window, scored against every enrolled user. With
- *   `outsideImpostors`, the users are split in two halves: each user's population is the other
- *   half, and its impostors come from its own half only, so no classifier has trained against
- *   the impostors it is tested with (as with attackers from outside the deployment).
+ *   `outsideImpostors`, the users are split in two halves, each a deployment of its own: a user's
+ *   population (and the action network it is scored with) is its own half, and its impostors come
+ *   from the other half only, so no classifier has trained against the impostors it is tested with
+ *   (as with attackers from outside the deployment).
+ * Rows with population networks first train the mouse action network on the enrolled users'
+ * windows, as `vdiguard train` does once agents have enrolled, and fit every template with it.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +19,7 @@ import { VdiguardError } from '../../lib/errors.js';
 import type { JsonValue } from '../../lib/json.js';
 import { importBalabitFile, importSapimouseFile, parseBalabitLabels } from '../datasets/mouse-datasets.js';
 import type { PipelineFactory } from '../models/pipelines.js';
+import { trainActionNetwork, type ActionNetworkTraining } from '../models/action-network.js';
 import { initTf } from '../models/tf/runtime.js';
 import { jitterEvents } from './jitter.js';
 import type { Progress, ScoredRow } from './summary.js';
@@ -24,6 +28,8 @@ import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
 export interface EvalRowSpec {
   readonly row: string;
   readonly factory: PipelineFactory;
+  /** Train the mouse action network for this row (the production one), with these options. */
+  readonly actionNetwork?: ActionNetworkTraining;
 }
 
 export interface MouseEvalOptions {
@@ -61,16 +67,27 @@ function enrolWindows(factory: PipelineFactory, events: readonly InputEvent[][])
 }
 
 /**
+ * The row's factory for a deployment of these users: with the mouse action network trained on
+ * their enrolment windows when the row has one, as `vdiguard train` would.
+ */
+function deployment(spec: EvalRowSpec, users: readonly string[], windows: readonly number[][][], progress: Progress): PipelineFactory {
+  if (!spec.actionNetwork) return spec.factory;
+  progress(`training the mouse action network on ${users.length} users`);
+  const actionNetwork = trainActionNetwork(users.map((agentId, i) => ({ agentId, windows: windows[i] ?? [] })), { progress, ...spec.actionNetwork });
+  return (o) => spec.factory({ ...o, actionNetwork });
+}
+
+/**
  * Templates of every user, each fitted with other users' enrolment windows as the background
  * (population negatives), as a deployment fits an agent against its other enrolled agents; by
  * default all the others, or those `inPopulation(i, j)` allows.
  */
-function fitAll(factory: PipelineFactory, windows: readonly number[][][], inPopulation: (user: number, other: number) => boolean = (i, j) => i !== j): (JsonValue | null)[] {
+function fitAll(factory: PipelineFactory, users: readonly string[], windows: readonly number[][][], inPopulation: (user: number, other: number) => boolean = (i, j) => i !== j): (JsonValue | null)[] {
   const p = pipelineOf(factory, 'mouse');
   return windows.map((own, i) => {
     const others = windows.filter((_, j) => j !== i && inPopulation(i, j));
     try {
-      return p.model.fit(own, { background: { agents: others.length, windows: others.flat() } });
+      return p.model.fit(own, { background: { agents: others.length, windows: others.flat() }, agentId: users[i] as string });
     } catch (err) {
       if (err instanceof VdiguardError && err.code === 'failed-precondition') return null;
       throw err;
@@ -102,7 +119,11 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
     }
     train.push(sessionsOfUser);
   }
-  const templates = o.rows.map((spec) => fitAll(spec.factory, train.map((t) => enrolWindows(spec.factory, t))));
+  const factories = o.rows.map((spec) => {
+    const windows = train.map((t) => enrolWindows(spec.factory, t));
+    const factory = deployment(spec, users, windows, o.progress);
+    return { factory, templates: fitAll(factory, users, windows) };
+  });
   o.progress(`balabit: ${users.length} users enrolled from training_files`);
   for (const [u, user] of users.entries()) {
     const tests = (await readdir(join(o.data, 'test_files', user))).filter((f) => labels.has(f)).sort();
@@ -112,10 +133,10 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
       const illegal = labels.get(f) as boolean;
       sessions++;
       let missing = false;
-      o.rows.forEach((spec, i) => {
-        const t = templates[i]?.[u] ?? null;
-        const v = wholeWindow(spec.factory, 'mouse', events, MIN_ACTIONS);
-        let s = t !== null && v !== undefined ? pipelineOf(spec.factory, 'mouse').model.score(t, v) : Number.NaN;
+      factories.forEach(({ factory, templates }, i) => {
+        const t = templates[u] ?? null;
+        const v = wholeWindow(factory, 'mouse', events, MIN_ACTIONS);
+        let s = t !== null && v !== undefined ? pipelineOf(factory, 'mouse').model.score(t, v) : Number.NaN;
         if (!Number.isFinite(s)) {
           missing = true;
           s = 0;
@@ -164,23 +185,32 @@ export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number
   }
   o.progress(`sapimouse: ${enrol.length} users, ${probes.length} slices of ${o.sliceSeconds} s`);
   const rows: ScoredRow[] = [];
+  const half = (u: number): number => (o.outsideImpostors && u >= enrol.length / 2 ? 1 : 0);
+  const halfOf = new Map(enrol.map((e, u) => [e.user, half(u)]));
+  const halves = o.outsideImpostors ? [0, 1] : [0];
   for (const spec of o.rows) {
-    const p = pipelineOf(spec.factory, 'mouse');
-    const row: ScoredRow = { row: spec.row, model: p.model.name, genuine: [], impostor: [] };
+    const row: ScoredRow = { row: spec.row, model: pipelineOf(spec.factory, 'mouse').model.name, genuine: [], impostor: [] };
     const vectors = probes.map((x) => wholeWindow(spec.factory, 'mouse', x.slice, MIN_ACTIONS));
-    const half = (u: number): number => (o.outsideImpostors && u >= enrol.length / 2 ? 1 : 0);
-    const halfOf = new Map(enrol.map((e, u) => [e.user, half(u)]));
-    const templates = fitAll(spec.factory, enrol.map((e) => enrolWindows(spec.factory, [e.events])), (i, j) => i !== j && (!o.outsideImpostors || half(i) !== half(j)));
-    enrol.forEach((e, u) => {
-      const template = templates[u] ?? null;
-      if (template === null) return;
-      probes.forEach((x, i) => {
-        const v = vectors[i];
-        if (v === undefined || halfOf.get(x.user) !== half(u)) return;
-        (x.user === e.user ? row.genuine : row.impostor).push(p.model.score(template, v));
+    const windows = enrol.map((e) => enrolWindows(spec.factory, [e.events]));
+    for (const h of halves) {
+      // Each half is a deployment: its own population and network, impostors from the other half.
+      const members = enrol.map((_, u) => u).filter((u) => half(u) === h);
+      const users = members.map((u) => (enrol[u] as { user: string }).user);
+      const factory = deployment(spec, users, members.map((u) => windows[u] as number[][]), o.progress);
+      const p = pipelineOf(factory, 'mouse');
+      const templates = fitAll(factory, users, members.map((u) => windows[u] as number[][]));
+      users.forEach((user, k) => {
+        const template = templates[k] ?? null;
+        if (template === null) return;
+        probes.forEach((x, i) => {
+          const v = vectors[i];
+          const genuine = x.user === user;
+          if (v === undefined || (!genuine && o.outsideImpostors && halfOf.get(x.user) === h)) return;
+          (genuine ? row.genuine : row.impostor).push(p.model.score(template, v));
+        });
       });
-    });
-    o.progress(`sapimouse: ${spec.row} (${p.model.name}) scored`);
+    }
+    o.progress(`sapimouse: ${spec.row} (${row.model}) scored`);
     rows.push(row);
   }
   return { rows, users: enrol.length, slices: probes.length };

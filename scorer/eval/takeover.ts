@@ -40,12 +40,13 @@ import { pipelineOf, wholeWindow } from './windows.js';
 import { windowsOf } from '../features/windows.js';
 import type { Db } from '../../lib/db/db.js';
 import { trainKeyEmbedding, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
-import { storeKeyEmbedding } from '../service/population-networks.js';
+import { storeKeyEmbedding, trainActionNetworkFromProfiles } from '../service/population-networks.js';
 import { initTf } from '../models/tf/runtime.js';
 import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores, type ScoreTrace } from './false-terminates.js';
 import type { TrustPolicy } from '../trust/trust.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
+import { silentLogger } from '../../lib/log.js';
 
 export interface TakeoverOptions {
   readonly keys: string;
@@ -70,6 +71,8 @@ export interface TakeoverOptions {
   readonly progress: Progress;
   /** Scorer settings to override (setting name -> value), for example the trust policy. */
   readonly settings?: Record<string, string>;
+  /** Seed of the mouse action network (default 1). */
+  readonly mouseSeed?: number;
   /** Sessions streamed at once (default 4). */
   readonly concurrency?: number;
   /**
@@ -180,17 +183,23 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
   const db = await openDb({});
   const keyNetwork = o.population ? await storeKeyNetwork(db, o, new Set(agents.map((a) => a.keyFile))) : null;
   const settings = { ...protocolMaturity(agents.map((a) => a.enrol)), ...o.settings };
-  const scorer = await startTestScorer(db, settings);
-  const client = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
+  let scorer = await startTestScorer(db, settings);
   try {
+    const enrolling = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
     await forEachConcurrently(agents, o.concurrency ?? 4, async (a) => {
       const file = join(dir, `${a.id}-enrol.jsonl`);
       await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, a.enrol);
-      await enroll({ ...client, agent: a.id, file });
+      await enroll({ ...enrolling, agent: a.id, file });
     });
-    // What `vdiguard train` does: refit every agent against the now-enrolled population.
+    // What `vdiguard train` does: train the mouse action network on the enrolled agents, then
+    // (on a scorer restarted to load it) refit every agent with it and against the population.
+    o.progress(`takeover: training the mouse action network on the ${agents.length} enrolled agents`);
+    const actionNetwork = await trainActionNetworkFromProfiles(db, join(dir, 'models'), silentLogger(), { seed: o.mouseSeed ?? 1 });
+    await scorer.close();
+    scorer = await startTestScorer(db, settings);
     await scorer.engine.refitProfiles();
-    o.progress(`takeover: ${agents.length} agents enrolled through the admin API and refitted against the population`);
+    o.progress(`takeover: ${agents.length} agents enrolled through the admin API and refitted against the population${actionNetwork ? ', with the mouse action network' : ''}`);
+    const client = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
 
     const traces: AgentTraces[] = [];
     await forEachConcurrently(agents, o.concurrency ?? 4, async (a, i) => {
@@ -257,6 +266,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       terminateAt: policy.terminateAt,
       maturity: { keystrokes: Number(settings.matureKeystrokes), mouseActions: Number(settings.matureMouseActions) },
       keyNetwork,
+      actionNetwork: actionNetwork?.network.fingerprint ?? null,
       takeoverAt: o.takeoverAt,
       jitterMs: o.jitterMs,
       model: defaultPipelines().map((p) => `${p.modality}:${p.model.name}`).join(' '),

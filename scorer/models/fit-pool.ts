@@ -20,6 +20,8 @@ export interface FitRequest {
   readonly modality: Modality;
   readonly windows: readonly (readonly number[])[];
   readonly background?: Background;
+  /** The agent whose template this is (population networks know agents by id). */
+  readonly agentId?: string;
 }
 
 export interface FittedTemplate {
@@ -41,6 +43,7 @@ export interface FitMessage {
   readonly modality: Modality;
   readonly windows: PackedWindows;
   readonly background: { readonly agents: number; readonly windows: PackedWindows } | null;
+  readonly agentId: string | null;
 }
 
 /** What a worker posts back. */
@@ -74,6 +77,7 @@ export function unpackWindows(p: PackedWindows): number[][] {
 /** The population networks a worker's pipelines use, as the scorer loaded them (see population-networks.ts). */
 export interface NetworkArtifacts {
   readonly keyEmbedding: TfModelJson | null;
+  readonly actionNetwork: TfModelJson | null;
 }
 
 export interface FitPoolOptions {
@@ -116,7 +120,7 @@ export class FitPool {
     if (this.closed) return Promise.reject(new VdiguardError('unavailable', 'the fit pool is closed: the scorer is shutting down'));
     const windows = packWindows(req.windows);
     const background = req.background ? { agents: req.background.agents, windows: packWindows(req.background.windows) } : null;
-    const message: FitMessage = { id: this.nextId++, modality: req.modality, windows, background };
+    const message: FitMessage = { id: this.nextId++, modality: req.modality, windows, background, agentId: req.agentId ?? null };
     const transfer = [windows.values.buffer, windows.offsets.buffer];
     if (background) transfer.push(background.windows.values.buffer, background.windows.offsets.buffer);
     return new Promise((resolve, reject) => {
@@ -149,7 +153,7 @@ export class FitPool {
   }
 
   private spawn(): Slot {
-    const workerData: NetworkArtifacts = this.o.networks ?? { keyEmbedding: null };
+    const workerData: NetworkArtifacts = this.o.networks ?? { keyEmbedding: null, actionNetwork: null };
     const worker = new Worker(this.o.workerUrl ?? DEFAULT_WORKER, { workerData });
     const slot: Slot = { worker, job: undefined };
     this.slots.push(slot);

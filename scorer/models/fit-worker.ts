@@ -8,6 +8,7 @@ import { defaultPipelines } from './pipelines.js';
 import { initTf } from './tf/runtime.js';
 import { unpackWindows, type FitMessage, type FitReply, type FittedTemplate, type NetworkArtifacts } from './fit-pool.js';
 import { KeyEmbeddingNetwork } from './keystroke-embedding.js';
+import { ActionNetwork } from './action-network.js';
 import { loadModelJson } from './tf/artifacts.js';
 
 const port = parentPort;
@@ -17,14 +18,15 @@ await initTf();
 // The same networks as the scorer's own pipelines, so a template is fitted as it will be scored.
 const networks = workerData as NetworkArtifacts;
 const keyEmbedding = networks.keyEmbedding ? new KeyEmbeddingNetwork(await loadModelJson(networks.keyEmbedding)) : undefined;
-const pipelines = defaultPipelines({ keyEmbedding });
+const actionNetwork = networks.actionNetwork ? new ActionNetwork(await loadModelJson(networks.actionNetwork)) : undefined;
+const pipelines = defaultPipelines({ keyEmbedding, actionNetwork });
 
 function fit(m: FitMessage): FittedTemplate {
   const pipeline = pipelines.find((p) => p.modality === m.modality);
   if (!pipeline) throw new VdiguardError('invalid-argument', `no pipeline for modality ${JSON.stringify(m.modality)}; expected one of ${pipelines.map((p) => p.modality).join(', ')}`);
   const background = m.background ? { agents: m.background.agents, windows: unpackWindows(m.background.windows) } : undefined;
   try {
-    return { model: pipeline.model.name, template: pipeline.model.fit(unpackWindows(m.windows), { background }) };
+    return { model: pipeline.model.name, template: pipeline.model.fit(unpackWindows(m.windows), { background, ...(m.agentId !== null ? { agentId: m.agentId } : {}) }) };
   } catch (err) {
     // Too few windows means "no template yet", not a failure.
     if (err instanceof VdiguardError && err.code === 'failed-precondition') return { model: pipeline.model.name, template: null };

@@ -16,13 +16,13 @@
  * the embedding, so a template fitted with another network, or a scorer without a network (a new
  * deployment has none until `vdiguard train` has run), still scores with KeyMlp alone.
  */
-import { createHash } from 'node:crypto';
 import type { LayersModel, Scalar, SymbolicTensor, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs';
 import { VdiguardError } from '../../lib/errors.js';
 import { seededRandom } from '../../lib/random.js';
 import { KEY_CLASS_COUNT } from '../features/keyclass.js';
 import { KEY_UNIT_FEATURES, KEYSTROKE_FEATURES } from '../features/keystroke.js';
 import { requireTf, tf } from './tf/runtime.js';
+import { networkFingerprint } from './tf/artifacts.js';
 import { mean, sampleSd } from '../features/stats.js';
 import { evenSample } from './population.js';
 import type { Background, FitContext, ModalityModel } from './types.js';
@@ -224,11 +224,7 @@ export class KeyEmbeddingNetwork {
     this.context = inputs / KEY_INPUTS - 1;
     this.dimensions = out;
     this.parameters = model.countParams();
-    // Metadata in key order: a jsonb column hands objects back with their keys reordered.
-    const metadata = Object.fromEntries(Object.entries(this.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const hash = createHash('sha256').update(JSON.stringify(metadata)).update(JSON.stringify(model.toJSON(null, false)));
-    for (const w of model.getWeights()) hash.update(Buffer.from((w.dataSync() as Float32Array).buffer));
-    this.fingerprint = `key-embedding:${hash.digest('hex').slice(0, 16)}`;
+    this.fingerprint = networkFingerprint('key-embedding', model, this.metadata);
   }
 
   /**

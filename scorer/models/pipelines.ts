@@ -10,8 +10,8 @@ import { KeystrokeExtractor, type KeystrokeOptions } from '../features/keystroke
 import { MouseExtractor, type MouseOptions } from '../features/mouse.js';
 import type { ModalityModel } from './types.js';
 import { ScaledManhattan } from './scaled-manhattan.js';
-import { ActionMlp } from './unit-mlp.js';
 import { KeystrokeEmbedding, type KeyEmbeddingNetwork } from './keystroke-embedding.js';
+import { ActionFusion, type ActionNetwork } from './action-network.js';
 
 /** How one modality turns events into calibrated window scores. */
 export interface ModalityPipeline {
@@ -28,6 +28,11 @@ export interface PipelineOptions {
    * the keyboard model scores with its per-keystroke classifier alone (a new deployment).
    */
   readonly keyEmbedding?: KeyEmbeddingNetwork;
+  /**
+   * The trained mouse action network (`trainActionNetwork`); without it, or for agents it was not
+   * trained on, the mouse model scores with its per-agent action classifier alone.
+   */
+  readonly actionNetwork?: ActionNetwork;
   /**
    * Seed of the mouse model's networks (default: the model's own). The evaluation varies it: how
    * far a figure moves between seeds is its noise.
@@ -49,7 +54,7 @@ export function defaultPipelines(options: PipelineOptions = {}): ModalityPipelin
     {
       modality: 'mouse',
       createExtractor: () => new MouseExtractor({ ...options.mouse, actionVectors: true }),
-      model: new ActionMlp(options.mouseSeed !== undefined ? { seed: options.mouseSeed } : {}) as unknown as ModalityModel<JsonValue>,
+      model: new ActionFusion(options.actionNetwork, options.mouseSeed !== undefined ? { seed: options.mouseSeed } : {}) as unknown as ModalityModel<JsonValue>,
     },
   ];
 }

@@ -14,6 +14,8 @@ export interface Background {
 /** What a fit may use besides the agent's own windows. */
 export interface FitContext {
   readonly background?: Background;
+  /** The agent being fitted: a population network trained on it has an output of its own. */
+  readonly agentId?: string;
 }
 
 export interface ModalityModel<T extends JsonValue> {

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
-import { importSapimouseFile } from '../datasets/mouse-datasets.js';
+import { skipReason } from '../datasets/archive.js';
+import { sapimouseUsers } from '../testing/sapimouse.js';
 import { ACTION_FEATURES, MouseExtractor } from '../features/mouse.js';
 import { windowsOf } from '../features/windows.js';
 import { emptyProfile } from '../profile/profile.js';
@@ -92,23 +91,9 @@ test('the background does not depend on the order agents enrolled in', () => {
   assert.deepEqual(forward.background('mouse', 'b').windows.map((w) => w[0]), [97, 97, 99, 99, 100, 100]);
 });
 
-/** SapiMouse users 1-6: windows of their 3-minute (enrolment) and 1-minute (test) sessions. */
-async function sapimouseUsers(): Promise<{ enrol: number[][]; test: number[][] }[]> {
-  const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-6]\/.*\.csv$/.test(m));
-  const root = await extractMembers('sapimouse', members);
-  const users: { enrol: number[][]; test: number[][] }[] = [];
-  for (let u = 1; u <= 6; u++) {
-    const files = members.filter((m) => m.startsWith(`sapimouse/user${u}/`)).sort();
-    const read = async (suffix: string) => (await importSapimouseFile(join(root, files.find((f) => f.endsWith(suffix))!))).events;
-    const ex = () => new MouseExtractor({ actionVectors: true });
-    users.push({ enrol: windowsOf(await read('3min.csv'), ex()).map((w) => w.vector), test: windowsOf(await read('1min.csv'), ex()).map((w) => w.vector) });
-  }
-  return users;
-}
-
 test('SapiMouse users: the classifier against the others separates them, own windows score about N(0,1), templates round-trip; without a population it falls back', { skip: skipReason('sapimouse') }, async () => {
   await initTf('wasm');
-  const users = await sapimouseUsers();
+  const users = await sapimouseUsers(6);
   const model = new ActionMlp();
   const run = (withPopulation: boolean) => {
     const g: number[] = [];
@@ -167,7 +152,7 @@ test('calibration sd: the held-out spread, pooled with pseudo-windows at a ratio
 
 test('SapiMouse: two enrolment windows make a classifier template; a template without softClip (fitted before it) scores unclipped', { skip: skipReason('sapimouse') }, async () => {
   await initTf('wasm');
-  const users = await sapimouseUsers();
+  const users = await sapimouseUsers(6);
   const model = new ActionMlp();
   const others = users.slice(1);
   const t = model.fit(users[0]!.enrol.slice(0, 2), { background: { agents: others.length, windows: others.flatMap((o) => o.enrol) } });

@@ -359,7 +359,7 @@ export class ScorerEngine {
         const c = added.get(m);
         if (c || (added.size === 0 && body[m].windows.length > 0)) {
           const background = this.population.background(m, agentId);
-          body = await addWindows(body, m, c ?? { windows: [], units: 0 }, (windows) => this.fits.fit({ modality: m, windows, background }), maturity);
+          body = await addWindows(body, m, c ?? { windows: [], units: 0 }, (windows) => this.fits.fit({ modality: m, windows, background, agentId }), maturity);
         }
       }
       return { body, state: profileState(body, maturity) };

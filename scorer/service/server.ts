@@ -46,7 +46,7 @@ export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pip
   return {
     db,
     log,
-    pipelines: pipelines ?? defaultPipelines({ keyEmbedding: networks.keyEmbedding?.network }),
+    pipelines: pipelines ?? defaultPipelines({ keyEmbedding: networks.keyEmbedding?.network, actionNetwork: networks.actionNetwork?.network }),
     networks: networkArtifacts(networks),
     policy: {
       trust: trustPolicyOf(settings),

@@ -6,6 +6,7 @@
  * Sequential models is synchronous, so the synchronous `ModalityModel` fit and score can keep an
  * agent's networks in its template; other models (the population networks) load asynchronously.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
@@ -148,4 +149,16 @@ async function writeAtomically(path: string, data: string | Buffer): Promise<voi
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, data);
   await rename(tmp, path);
+}
+
+/**
+ * Identifies a population network by its architecture, weights and metadata: `name:` and 16 hex
+ * digits, stored in each template made with it. Metadata keys are hashed in sorted order, because a
+ * jsonb column hands objects back with their keys reordered.
+ */
+export function networkFingerprint(name: string, model: LayersModel, metadata: { readonly [key: string]: unknown }): string {
+  const sorted = Object.fromEntries(Object.entries(metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const hash = createHash('sha256').update(JSON.stringify(sorted)).update(JSON.stringify(model.toJSON(null, false)));
+  for (const w of model.getWeights()) hash.update(Buffer.from((w.dataSync() as Float32Array).buffer));
+  return `${name}:${hash.digest('hex').slice(0, 16)}`;
 }

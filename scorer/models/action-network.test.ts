@@ -67,6 +67,13 @@ describe('the mouse action network on SapiMouse users 1-8', { skip: skipReason('
       assert.equal(t.agentClass, i);
       assert.ok((t.cohortSd as number) > 0);
     });
+    // A long enrolment leans on the agent's own classifier: the network's weight falls as the
+    // square root of the actions beyond 400.
+    const short = users[0]!.enrol.slice(0, 10);
+    const long = Array.from({ length: 80 }, (_, k) => users[0]!.enrol[k % users[0]!.enrol.length]!);
+    assert.equal(fused.fit(short, { background: backgroundOf(0), agentId: 'user1' }).networkWeight, 3, '200 actions: the full weight');
+    const weight = fused.fit(long, { background: backgroundOf(0), agentId: 'user1' }).networkWeight as number;
+    assert.ok(Math.abs(weight - 3 * Math.sqrt(400 / 1600)) < 1e-9, `1,600 actions: weight ${weight}`);
     const t = templates[0] as ActionFusionTemplate;
     assert.deepEqual(JSON.parse(JSON.stringify(t)), t, 'the template is plain JSON');
     const own = users[0]!.test.map((v) => fused.score(t, v));

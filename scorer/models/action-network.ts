@@ -177,8 +177,6 @@ export function trainActionNetwork(population: readonly AgentActions[], options:
   if (agents.length < 2) throw new VdiguardError('failed-precondition', `the mouse action network needs at least 2 agents with mouse actions to train on (got ${agents.length}); enrol more agents first`);
   const all = agents.flatMap((p, c) => p.actions.map((r) => ({ ...r, c })));
   const { m, sd } = standardisation(all);
-  const rows = new Float32Array(all.length * 2 * NF);
-  all.forEach((r, i) => encodeAction(r.v, r.at, m, sd, rows, i * 2 * NF));
   let seed = o.seed * 1000;
   // Named layers: tfjs numbers unnamed ones per process, which would change the fingerprint.
   const dense = (name: string, units: number, activation: 'relu' | 'linear') => tf.layers.dense({ name, units, activation, kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }) });
@@ -205,6 +203,7 @@ export function trainActionNetwork(population: readonly AgentActions[], options:
   const started = Date.now();
   try {
     for (let step = 1; step <= steps; step++) {
+      x.fill(0);
       for (let b = 0; b < B; b++) {
         if (cursor === order.length) {
           for (let i = order.length - 1; i > 0; i--) {
@@ -213,9 +212,10 @@ export function trainActionNetwork(population: readonly AgentActions[], options:
           }
           cursor = 0;
         }
-        const r = order[cursor++] as number;
-        x.set(rows.subarray(r * 2 * NF, (r + 1) * 2 * NF), b * 2 * NF);
-        labels[b] = (all[r] as { c: number }).c;
+        // Encoded per batch: a deployment's actions encoded at once would take gigabytes.
+        const r = all[order[cursor++] as number] as { v: readonly number[]; at: number; c: number };
+        encodeAction(r.v, r.at, m, sd, x, b * 2 * NF);
+        labels[b] = r.c;
       }
       tf.tidy(() => {
         const xs = tf.tensor2d(x, [B, 2 * NF]);
@@ -232,17 +232,28 @@ export function trainActionNetwork(population: readonly AgentActions[], options:
   return new ActionNetwork(model);
 }
 
-/** Mean and sd of each feature over the actions, ignoring missing values. */
+/** Mean and sd of each feature over the actions, ignoring missing values (two passes, no copies). */
 function standardisation(actions: readonly { v: readonly number[]; at: number }[]): { m: number[]; sd: number[] } {
-  const m: number[] = [];
-  const sd: number[] = [];
-  for (let j = 0; j < NF; j++) {
-    const xs = actions.map((r) => r.v[r.at + j] as number).filter(Number.isFinite);
-    const mu = xs.length > 0 ? mean(xs) : 0;
-    m.push(mu);
-    sd.push(Math.max(xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mu) ** 2, 0) / xs.length) : 0, 1e-6));
+  const sum = new Float64Array(NF);
+  const count = new Float64Array(NF);
+  const squares = new Float64Array(NF);
+  for (const r of actions) {
+    for (let j = 0; j < NF; j++) {
+      const x = r.v[r.at + j] as number;
+      if (Number.isFinite(x)) {
+        sum[j] = (sum[j] as number) + x;
+        count[j] = (count[j] as number) + 1;
+      }
+    }
   }
-  return { m, sd };
+  const m = Array.from(sum, (s, j) => ((count[j] as number) > 0 ? s / (count[j] as number) : 0));
+  for (const r of actions) {
+    for (let j = 0; j < NF; j++) {
+      const x = r.v[r.at + j] as number;
+      if (Number.isFinite(x)) squares[j] = (squares[j] as number) + (x - (m[j] as number)) ** 2;
+    }
+  }
+  return { m, sd: Array.from(squares, (q, j) => Math.max(Math.sqrt(q / Math.max(1, count[j] as number)), 1e-6)) };
 }
 
 export interface ActionFusionTemplate {

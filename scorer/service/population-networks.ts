@@ -33,8 +33,12 @@ export const MIN_ACTION_NETWORK_AGENTS = 10;
 
 /** Keystroke windows per agent a training reads: bounds memory and weighs agents alike. */
 const WINDOWS_PER_AGENT = 40;
-/** Mouse windows per agent a training reads (the network samples at most 4,000 actions of an agent). */
-const MOUSE_WINDOWS_PER_AGENT = 400;
+/**
+ * Mouse windows per agent a training reads (2,000 actions; the network samples at most 4,000): a
+ * thousand agents' windows are then about 350 MB in memory, where whole mature profiles (400
+ * windows) would be 1.4 GB.
+ */
+const MOUSE_WINDOWS_PER_AGENT = 100;
 
 export interface LoadedNetwork<N> {
   readonly network: N;

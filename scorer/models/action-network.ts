@@ -227,6 +227,7 @@ export function trainActionNetwork(population: readonly AgentActions[], options:
   } finally {
     optimizer.dispose();
   }
+  // Six decimals in the metadata: far below what moves a standardised feature the network reads.
   const r6 = (v: number): number => Math.round(v * 1e6) / 1e6 + 0;
   model.setUserDefinedMetadata({ encoding: ENCODING, agents: agents.map((p) => p.agentId), mean: m.map(r6), sd: sd.map(r6) } satisfies ActionNetworkMetadata);
   return new ActionNetwork(model);

@@ -71,7 +71,8 @@ function enrolWindows(factory: PipelineFactory, events: readonly InputEvent[][])
  * their enrolment windows when the row has one, as `vdiguard train` would.
  */
 function deployment(spec: EvalRowSpec, users: readonly string[], windows: readonly number[][][], progress: Progress): PipelineFactory {
-  if (!spec.actionNetwork) return spec.factory;
+  // One user is no population: nothing to tell apart.
+  if (!spec.actionNetwork || users.length < 2) return spec.factory;
   progress(`training the mouse action network on ${users.length} users`);
   const actionNetwork = trainActionNetwork(users.map((agentId, i) => ({ agentId, windows: windows[i] ?? [] })), { progress, ...spec.actionNetwork });
   return (o) => spec.factory({ ...o, actionNetwork });

@@ -40,14 +40,16 @@ export interface TrustPolicy {
 
 /**
  * Chosen on the takeover protocol's recorded window scores of two samples of 72 agents (docs/
- * evaluation.md, "Trust on two samples of agents"): shifts a little below each modality's typical
- * impostor score (keystroke windows about 5.1, mouse windows about 3.0), which is what the test is
- * most sensitive to; clips that keep any single window well below the threshold (at most 16.9 of
- * 24); the threshold for under 1 false terminate per 100 agent-hours on both samples.
+ * evaluation.md, "Trust on two samples of agents", and for the threshold "The mouse action
+ * network"): shifts a little below each modality's typical impostor score (keystroke windows about
+ * 5.1, mouse windows about 2.7), which is what the test is most sensitive to; clips that keep any
+ * single window well below the threshold (at most 16.9 of 23); the threshold for under 1 false
+ * terminate per 100 agent-hours on both samples (0.72 and 0.69 simulated with the mouse action
+ * network; 24 gave 0.33 and 0.89, with a median time to drop of 30.6 s on one sample).
  */
 export const DEFAULT_TRUST_POLICY: TrustPolicy = {
   evidence: { keystroke: { shift: 4.5, maxScore: 6 }, mouse: { shift: 2.5, maxScore: 6 } },
-  terminateAt: 24,
+  terminateAt: 23,
   challengeBelow: 0.5,
 };
 

@@ -71,8 +71,6 @@ export interface TakeoverOptions {
   readonly progress: Progress;
   /** Scorer settings to override (setting name -> value), for example the trust policy. */
   readonly settings?: Record<string, string>;
-  /** Seed of the mouse action network (default 1). */
-  readonly mouseSeed?: number;
   /** Sessions streamed at once (default 4). */
   readonly concurrency?: number;
   /**
@@ -194,7 +192,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     // What `vdiguard train` does: train the mouse action network on the enrolled agents, then
     // (on a scorer restarted to load it) refit every agent with it and against the population.
     o.progress(`takeover: training the mouse action network on the ${agents.length} enrolled agents`);
-    const actionNetwork = await trainActionNetworkFromProfiles(db, join(dir, 'models'), silentLogger(), { seed: o.mouseSeed ?? 1 });
+    const actionNetwork = await trainActionNetworkFromProfiles(db, join(dir, 'models'), silentLogger());
     await scorer.close();
     scorer = await startTestScorer(db, settings);
     await scorer.engine.refitProfiles();

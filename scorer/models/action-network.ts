@@ -81,8 +81,8 @@ export class ActionNetwork {
   readonly metadata: ActionNetworkMetadata;
   readonly parameters: number;
   private readonly classes: Map<string, number>;
-  /** Log-odds of every agent for each vector's actions, while the vector lives: one window is scored against many templates. */
-  private readonly logOdds = new WeakMap<readonly number[], Float32Array>();
+  /** The network's outputs for each vector, while the vector lives: one window is scored against many templates. */
+  private readonly outputs = new WeakMap<readonly number[], WindowOutputs>();
 
   constructor(readonly model: LayersModel) {
     requireTf();
@@ -112,23 +112,38 @@ export class ActionNetwork {
    * bounded amount. Larger = more like the agent; NaN for a window without actions.
    */
   windowEvidence(vector: readonly number[], agentClass: number): number {
-    const all = this.allLogOdds(vector);
+    const { logits, logSumExp } = this.outputsOf(vector);
     const agents = this.metadata.agents.length;
-    const n = all.length / agents;
+    const n = logSumExp.length;
     if (n === 0) return Number.NaN;
     let s = 0;
-    for (let a = 0; a < n; a++) s += SOFT_CLIP * Math.tanh((all[a * agents + agentClass] as number) / SOFT_CLIP);
+    for (let a = 0; a < n; a++) {
+      // log p - log(1 - p), with log(1 - p) floored where p rounds to 1.
+      const logP = (logits[a * agents + agentClass] as number) - (logSumExp[a] as number);
+      const logOdds = logP - Math.log(Math.max(1 - Math.exp(logP), 1e-12));
+      s += SOFT_CLIP * Math.tanh(logOdds / SOFT_CLIP);
+    }
     return s / n;
   }
 
-  private allLogOdds(vector: readonly number[]): Float32Array {
-    let out = this.logOdds.get(vector);
+  /**
+   * The network's logits of each action of the window, and their log-sum-exp per action: one
+   * predict, then only the agent's own column is read per template. Cached while the vector lives.
+   */
+  private outputsOf(vector: readonly number[]): WindowOutputs {
+    let out = this.outputs.get(vector);
     if (!out) {
-      out = logOddsOf(this.model, encodeActions(vector, this.metadata.mean, this.metadata.sd), actionsOf(vector));
-      this.logOdds.set(vector, out);
+      out = windowOutputs(this.model, encodeActions(vector, this.metadata.mean, this.metadata.sd), actionsOf(vector), this.metadata.agents.length);
+      this.outputs.set(vector, out);
     }
     return out;
   }
+}
+
+/** The network's outputs for one window: logits [actions, agents] row-major, log-sum-exp per action. */
+interface WindowOutputs {
+  readonly logits: Float32Array;
+  readonly logSumExp: Float64Array;
 }
 
 /** Soft clip of action log-odds (measured on SapiMouse: 3 against ActionMlp's 1.5 for its logits). */
@@ -150,18 +165,20 @@ function encodeAction(v: readonly number[], at: number, m: readonly number[], sd
   }
 }
 
-/** log p / (1 - p) of every agent for each of n encoded actions ([n, agents], row-major), stably from the logits. */
-function logOddsOf(model: LayersModel, x: Float32Array, n: number): Float32Array {
-  if (n === 0) return new Float32Array(0);
+function windowOutputs(model: LayersModel, x: Float32Array, n: number, agents: number): WindowOutputs {
+  if (n === 0) return { logits: new Float32Array(0), logSumExp: new Float64Array(0) };
   const tf = requireTf();
-  return tf.tidy(() => {
-    const logits = model.predict(tf.tensor2d(x, [n, 2 * NF])) as Tensor2D;
-    // log(1 - p_c) = logsumexp of the other agents' logits - logsumexp of all.
-    const lse = tf.logSumExp(logits, 1, true);
-    const logP = tf.sub(logits, lse);
-    const others = tf.log(tf.maximum(tf.sub(1, tf.exp(logP)), 1e-12));
-    return tf.sub(logP, others).dataSync() as Float32Array;
-  });
+  const logits = tf.tidy(() => (model.predict(tf.tensor2d(x, [n, 2 * NF])) as Tensor2D).dataSync() as Float32Array);
+  const logSumExp = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    const row = logits.subarray(a * agents, (a + 1) * agents);
+    let max = -Infinity;
+    for (const l of row) if (l > max) max = l;
+    let sum = 0;
+    for (const l of row) sum += Math.exp(l - max);
+    logSumExp[a] = max + Math.log(sum);
+  }
+  return { logits, logSumExp };
 }
 
 /**

@@ -15,7 +15,7 @@ import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
 import { ScorerEngine } from '../service/engine.js';
 import { engineOptions } from '../service/server.js';
 import { initTf } from '../models/tf/runtime.js';
-import { loadNetworks, trainActionNetworkFromProfiles, trainKeyEmbeddingFromProfiles, type Networks } from '../service/population-networks.js';
+import { loadNetworks, readPopulation, trainActionNetworkFromProfiles, trainKeyEmbeddingFromProfiles, type Networks } from '../service/population-networks.js';
 import type { KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
 import type { ActionNetworkTraining } from '../models/action-network.js';
 
@@ -45,8 +45,9 @@ export async function runTrain(overrides: Partial<Record<keyof typeof SCORER_SET
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') });
   try {
     const modelsDir = join(settings.dataDir, 'models');
-    const key = await trainKeyEmbeddingFromProfiles(db, modelsDir, log, training.keyEmbedding);
-    const action = await trainActionNetworkFromProfiles(db, modelsDir, log, training.actionNetwork);
+    const population = await readPopulation(db);
+    const key = await trainKeyEmbeddingFromProfiles(db, modelsDir, log, training.keyEmbedding, population);
+    const action = await trainActionNetworkFromProfiles(db, modelsDir, log, training.actionNetwork, population);
     // A network too few agents could train keeps its stored version.
     const stored = key && action ? {} : await loadNetworks(db, log);
     const networks: Networks = { ...stored, ...(key ? { keyEmbedding: key } : {}), ...(action ? { actionNetwork: action } : {}) };

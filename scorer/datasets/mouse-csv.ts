@@ -13,6 +13,8 @@ export const MAX_COORDINATE = 16384;
 
 export class MouseRowConverter {
   private mask = 0;
+  /** Where the pointer last was: Balabit's wheel rows carry (0, 0) instead. */
+  private position: { x: number; y: number } | undefined;
 
   /**
    * Events for one row, or a skip reason. `timeMs` must already be relative and non-decreasing.
@@ -20,7 +22,9 @@ export class MouseRowConverter {
   convert(timeMs: number, button: string, state: string, x: number, y: number, out: InputEvent[]): string | undefined {
     if (!Number.isInteger(x) || !Number.isInteger(y)) return 'malformed';
     if (x < 0 || y < 0 || x > MAX_COORDINATE || y > MAX_COORDINATE) return 'coordinateOutOfRange';
-    const ev = (buttonMask: number): InputEvent => ({ timeMs, kind: { $case: 'mouse', value: { x, y, buttonMask } } });
+    const at = (state === 'Up' || state === 'Down') && this.position ? this.position : { x, y };
+    this.position = at;
+    const ev = (buttonMask: number): InputEvent => ({ timeMs, kind: { $case: 'mouse', value: { ...at, buttonMask } } });
     switch (state) {
       case 'Move':
       case 'Drag':
@@ -36,7 +40,8 @@ export class MouseRowConverter {
       }
       case 'Up':
       case 'Down': {
-        // A wheel notch is a press and release of the wheel "button", as Guacamole sends it.
+        // A wheel notch is a press and release of the wheel "button" where the pointer is, as
+        // Guacamole sends it: the wheel does not move the pointer.
         const bit = state === 'Up' ? WHEEL_UP : WHEEL_DOWN;
         out.push(ev(this.mask | bit), ev(this.mask));
         return undefined;

@@ -87,7 +87,7 @@ test('the routed extractor sends keys and mouse events to their own extractors',
 });
 
 test('mouse rows: masks tracked, wheel notches, timestamp resets, glitches skipped', () => {
-  const text = ['record timestamp,client timestamp,button,state,x,y', '0,0.0,NoButton,Move,1,2', '0,0.5,Left,Pressed,1,2', '0,0.6,NoButton,Drag,5,2', '0,0.1,Left,Released,5,2', '0,0.2,Scroll,Down,5,2', '0,0.3,NoButton,Move,65535,65535'].join('\n');
+  const text = ['record timestamp,client timestamp,button,state,x,y', '0,0.0,NoButton,Move,1,2', '0,0.5,Left,Pressed,1,2', '0,0.6,NoButton,Drag,5,2', '0,0.1,Left,Released,5,2', '0,0.2,Scroll,Down,0,0', '0,0.3,NoButton,Move,65535,65535'].join('\n');
   const r = convertBalabit(text, 'x/user3/session_1', { labels: new Map([['session_1', true]]) });
   assert.equal(r.header.agent, 'user3');
   assert.equal(r.header.illegal, true);
@@ -100,6 +100,8 @@ test('mouse rows: masks tracked, wheel notches, timestamp resets, glitches skipp
     [700, 16],
     [700, 0],
   ]);
+  // Balabit's wheel rows say (0, 0); the notch is where the pointer was.
+  assert.deepEqual(r.events.slice(-2).map((e) => (e.kind?.$case === 'mouse' ? [e.kind.value.x, e.kind.value.y] : [])), [[5, 2], [5, 2]]);
   assert.throws(() => convertSapimouse(text, 'f.csv'), /f\.csv: not a SapiMouse session file/);
 });
 

@@ -62,7 +62,7 @@ test('one trace per desktop session across gateway and scorer, decisions as corr
   assert.equal(killed.status, 200);
   await client.closed;
   await new Promise((r) => setTimeout(r, 300));
-  await scorer.engine.writes.drain(5000);
+  await scorer.engine.drainWrites(5000);
   await telemetry.shutdown();
 
   const spans = receiver.spans();

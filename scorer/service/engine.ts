@@ -4,7 +4,11 @@
  *
  * Database use is kept off the scoring path: a session loads its agent's profile once when it
  * opens (from memory if the database is down and the profile was loaded before), and everything
- * it writes (audit records, profile versions) goes through the retrying write queue.
+ * it writes goes through retrying write queues: one for the audit trail (session starts and ends,
+ * decisions), one for profile versions. A profile version costs a template fit of up to seconds,
+ * so the audit trail never waits behind fits, and the sessions of one agent that end while its
+ * update waits are merged into that update: a thousand sessions ending at once (a scorer restart)
+ * cost one fit per agent, not one per session.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { Logger } from '../../lib/log.js';
@@ -93,7 +97,12 @@ export class ScorerEngine {
   private readonly profileCache = new Map<string, ProfileRecord | null>();
   readonly profiles: ProfileStore;
   readonly audit: AuditLog;
-  readonly writes: WriteQueue;
+  /** Audit records: small, in order, never behind a fit. */
+  readonly auditWrites: WriteQueue;
+  /** Profile versions from enrolment and adaptation at session end. */
+  readonly profileWrites: WriteQueue;
+  /** What ended sessions add to a profile, by agent and reason, until its write starts; later sessions merge in. */
+  private readonly waitingContributions = new Map<string, Map<Modality, Contribution>>();
   private readonly now: () => Date;
   private readonly telemetry: ScorerTelemetry;
   /** Other agents' windows, the background of population models (see models/population.ts). */
@@ -106,10 +115,23 @@ export class ScorerEngine {
   constructor(private readonly options: EngineOptions) {
     this.profiles = new ProfileStore(options.db, options.profileVersions);
     this.audit = new AuditLog(options.db);
-    this.writes = new WriteQueue({ log: options.log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
+    const queue = { log: options.log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 };
+    this.auditWrites = new WriteQueue(queue);
+    this.profileWrites = new WriteQueue(queue);
     this.now = options.now ?? (() => new Date());
-    this.telemetry = new ScorerTelemetry(() => this.writes.pending);
+    this.telemetry = new ScorerTelemetry(() => this.pendingWrites);
     this.fits = new FitPool({ size: options.fitWorkers ?? 1, log: options.log, ...(options.networks ? { networks: options.networks } : {}) });
+  }
+
+  /** Records not yet in the database (audit and profile writes). */
+  get pendingWrites(): number {
+    return this.auditWrites.pending + this.profileWrites.pending;
+  }
+
+  /** Resolves true once every queued write has landed, false if `timeoutMs` passes first. */
+  async drainWrites(timeoutMs: number): Promise<boolean> {
+    const drained = await Promise.all([this.auditWrites.drain(timeoutMs), this.profileWrites.drain(timeoutMs)]);
+    return drained.every(Boolean);
   }
 
   get activeSessions(): number {
@@ -140,7 +162,7 @@ export class ScorerEngine {
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy);
     const span = this.telemetry.sessionOpened(id, parent);
     this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true });
-    this.writes.enqueue(`session ${id.sessionId} start`, () =>
+    this.auditWrites.enqueue(`session ${id.sessionId} start`, () =>
       this.audit.sessionStarted({ ...id, startedAt: this.now() }),
     );
     this.options.log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, resumed: false }, 'session opened');
@@ -191,7 +213,7 @@ export class ScorerEngine {
     const scored = scoring.trust.windows > 0;
     // The scorer's own decision is the reason of record; the client's words are kept beside it.
     const endReason = scoring.terminated ? `terminated: behaviour did not match the agent (${reason || 'closed'})` : reason || 'closed';
-    this.writes.enqueue(`session ${sessionId} end`, () =>
+    this.auditWrites.enqueue(`session ${sessionId} end`, () =>
       this.audit.sessionEnded({
         sessionId,
         endedAt: this.now(),
@@ -208,11 +230,7 @@ export class ScorerEngine {
       windowsScored: scoring.trust.windows,
     });
     const contribution = scoring.contribution();
-    if (contribution.size > 0) {
-      this.writes.enqueue(`profile ${identity.agentId} from session ${sessionId}`, () =>
-        this.addToProfile(identity.agentId, contribution, scoring.profileState === 'mature' ? 'adaptation' : 'enrolment'),
-      );
-    }
+    if (contribution.size > 0) this.queueContribution(identity.agentId, sessionId, contribution, scoring.profileState === 'mature' ? 'adaptation' : 'enrolment');
     this.options.log.info({ sessionId, agentId: identity.agentId, reason, minTrust: scoring.trust.minTrust }, 'session closed');
   }
 
@@ -281,11 +299,38 @@ export class ScorerEngine {
     return list.length;
   }
 
-  /** Ends every session and waits up to `timeoutMs` for their records to land. */
+  /**
+   * Ends every session and waits up to `timeoutMs` for their records to land: the audit trail
+   * first, then profile updates in what time is left.
+   */
   async shutdown(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     for (const id of [...this.sessions.keys()]) this.closeSession(id, 'scorer shutting down');
-    if (!(await this.writes.drain(timeoutMs))) this.writes.close();
+    if (!(await this.auditWrites.drain(timeoutMs))) this.auditWrites.close();
+    if (!(await this.profileWrites.drain(Math.max(0, deadline - Date.now())))) this.profileWrites.close();
     await this.fits.close();
+  }
+
+  /**
+   * Queues what a session adds to its agent's profile, merged into the agent's update that is
+   * still waiting, if any (the profile then gains one version for those sessions).
+   */
+  private queueContribution(agentId: string, sessionId: string, contribution: Map<Modality, Contribution>, reason: string): void {
+    const key = `${reason} ${agentId}`;
+    const waiting = this.waitingContributions.get(key);
+    if (waiting) {
+      for (const [m, c] of contribution) {
+        const w = waiting.get(m);
+        waiting.set(m, w ? { windows: [...w.windows, ...c.windows], units: w.units + c.units } : c);
+      }
+      return;
+    }
+    const added = new Map(contribution);
+    this.waitingContributions.set(key, added);
+    this.profileWrites.enqueue(`profile ${agentId} from session ${sessionId} and later`, () => {
+      if (this.waitingContributions.get(key) === added) this.waitingContributions.delete(key);
+      return this.addToProfile(agentId, added, reason);
+    });
   }
 
   private live(sessionId: string): LiveSession {
@@ -373,7 +418,7 @@ export class ScorerEngine {
   private recordDecision(live: LiveSession, source: 'scorer' | 'gateway', trust: number, state: string, action: string, reason: string): void {
     const { sessionId, agentId } = live.identity;
     const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail] };
-    this.writes.enqueue(`decision ${action} in ${sessionId}`, () => this.audit.decision(decision));
+    this.auditWrites.enqueue(`decision ${action} in ${sessionId}`, () => this.audit.decision(decision));
     this.telemetry.decision(live.span, decision, live.identity.desktopId);
     this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');
   }

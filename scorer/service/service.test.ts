@@ -54,7 +54,7 @@ for (const store of TEST_STORES) {
       assert.equal(other.terminated, true);
       assert.ok(other.minTrust === 0);
 
-      await scorer.engine.writes.drain(5000);
+      await scorer.engine.drainWrites(5000);
       const decisions = await scorer.engine.audit.decisions({ agentId: 'alice' });
       assert.ok(decisions.some((d) => d.action === 'terminate' && d.source === 'scorer' && d.trail.length > 0));
       const sessions = await db.query<{ end_reason: string }>(`SELECT end_reason FROM sessions WHERE agent_id = 'alice' ORDER BY started_at`);
@@ -73,10 +73,29 @@ for (const store of TEST_STORES) {
       const [accepted, ...verdicts] = s.responses;
       assert.equal(accepted?.kind?.$case === 'accepted' && accepted.kind.value.profileState, ProfileState.PROFILE_STATE_ABSENT);
       assert.equal(verdicts.length, 7);
-      await scorer.engine.writes.drain(5000);
+      await scorer.engine.drainWrites(5000);
       const res = await adminCall({ address: scorer.address, adminTokenFile: scorer.adminTokenFile }, 'getProfile', { agentId: 'newcomer' });
       assert.equal(res.profile?.keystrokesEnrolled, 350);
       assert.equal(res.profile?.state, ProfileState.PROFILE_STATE_MATURE);
+    });
+
+    test('sessions of one agent that end together are one profile update, and each keeps its audit record', async () => {
+      const { engine } = scorer;
+      const ids = ['burst-1', 'burst-2', 'burst-3'];
+      for (const [i, sessionId] of ids.entries()) {
+        await engine.openSession({ sessionId, agentId: 'burst', desktopId: 'd', clientAddress: '' }, false);
+        engine.applyBatch(sessionId, 1, typing(ALICE, 150, 10 + i));
+      }
+      for (const sessionId of ids) engine.closeSession(sessionId, 'scorer restart');
+      // The first session's update started at once; the other two merged into the one behind it.
+      assert.equal(engine.profileWrites.pending, 2);
+      assert.equal(await engine.drainWrites(20_000), true);
+      const versions = await db.query<{ reason: string }>(`SELECT reason FROM profile_versions WHERE agent_id = 'burst' ORDER BY version`);
+      assert.deepEqual(versions.map((v) => v.reason), ['enrolment', 'enrolment']);
+      const res = await adminCall({ address: scorer.address, adminTokenFile: scorer.adminTokenFile }, 'getProfile', { agentId: 'burst' });
+      assert.equal(res.profile?.keystrokesEnrolled, 450, 'no session lost its keystrokes in the merge');
+      const ended = await db.query<{ end_reason: string }>(`SELECT end_reason FROM sessions WHERE agent_id = 'burst' AND ended_at IS NOT NULL`);
+      assert.deepEqual(ended.map((e) => e.end_reason), ['scorer restart', 'scorer restart', 'scorer restart']);
     });
   });
 }

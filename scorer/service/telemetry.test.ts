@@ -92,7 +92,7 @@ test("a session's span joins the gateway's trace, its decisions are correlated l
   s.call.end();
   assert.equal(await s.ended, null);
   gatewaySpan.end();
-  await scorer.engine.writes.drain(5000);
+  await scorer.engine.drainWrites(5000);
   await telemetry.shutdown();
 
   const gatewayId = gatewaySpan.spanContext();

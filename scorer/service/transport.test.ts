@@ -114,10 +114,10 @@ describe('a database outage', { skip: TEST_STORES[1]!.skip }, () => {
       const err = await unknown.ended;
       assert.equal(err?.code, status.UNAVAILABLE);
       assert.match(err!.details, /cannot load the profile of agent bob: database .* is unavailable/);
-      assert.ok(scorer.engine.writes.pending > 0);
+      assert.ok(scorer.engine.pendingWrites > 0);
 
       proxy.restore();
-      assert.equal(await scorer.engine.writes.drain(20_000), true, 'queued records land once the database is back');
+      assert.equal(await scorer.engine.drainWrites(20_000), true, 'queued records land once the database is back');
       const decisions = await scorer.engine.audit.decisions({ sessionId: 'during-outage' });
       assert.ok(decisions.length > 0);
       const [ended] = await db.query<{ end_reason: string }>(`SELECT end_reason FROM sessions WHERE session_id = 'during-outage'`);

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, TEST_STORES } from '../../lib/testing/databases.js';
 import { startTcpProxy } from '../../lib/testing/tcp-proxy.js';
 import { openDb } from '../../lib/db/db.js';
+import { pino } from 'pino';
 import { silentLogger } from '../../lib/log.js';
+import { VdiguardError } from '../../lib/errors.js';
 import { AuditLog } from './audit.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -61,4 +63,19 @@ test('a full queue drops its oldest write and counts it', async () => {
   assert.equal(await queue.drain(1000), true);
   assert.equal(queue.dropped, 1);
   assert.deepEqual(landed, ['first', 'b', 'c']);
+});
+
+test('closing reports the unwritten writes once; one that fails after the close is not retried', async () => {
+  const lines: { msg: string; writes?: string[] }[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const queue = new WriteQueue({ ...options, log });
+  let fail!: () => void;
+  const running = new Promise<void>((_, reject) => (fail = () => reject(new VdiguardError('unavailable', 'the fit pool was closed'))));
+  queue.enqueue('in flight', () => running);
+  queue.enqueue('behind it', async () => undefined);
+  queue.close();
+  fail();
+  await new Promise((resolve) => setTimeout(resolve, options.initialDelayMs * 3));
+  assert.deepEqual(lines.map((l) => l.msg), ['shutting down with unwritten records']);
+  assert.deepEqual(lines[0]!.writes, ['in flight', 'behind it']);
 });

@@ -88,6 +88,8 @@ export class WriteQueue {
         await head.run();
         this.delayMs = this.options.initialDelayMs;
       } catch (err) {
+        // Closed while this write ran (shutdown): close() has reported it among the unwritten.
+        if (this.closed) break;
         if (isConnectionError(err)) {
           this.options.log.warn(
             { write: head.label, pending: this.queue.length, retryInMs: this.delayMs, err: (err as Error).message },

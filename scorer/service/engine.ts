@@ -117,7 +117,9 @@ export class ScorerEngine {
     this.audit = new AuditLog(options.db);
     const queue = { log: options.log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 };
     this.auditWrites = new WriteQueue(queue);
-    this.profileWrites = new WriteQueue(queue);
+    // Unbounded in count, so no waiting update is ever dropped: merging keeps it to one running
+    // update and one waiting per agent and reason, each of at most maxWindows windows.
+    this.profileWrites = new WriteQueue({ ...queue, maxPending: Number.POSITIVE_INFINITY });
     this.now = options.now ?? (() => new Date());
     this.telemetry = new ScorerTelemetry(() => this.pendingWrites);
     this.fits = new FitPool({ size: options.fitWorkers ?? 1, log: options.log, ...(options.networks ? { networks: options.networks } : {}) });
@@ -319,9 +321,11 @@ export class ScorerEngine {
     const key = `${reason} ${agentId}`;
     const waiting = this.waitingContributions.get(key);
     if (waiting) {
+      // A profile keeps its last maxWindows windows, so older ones need not wait in memory.
+      const keep = this.options.policy.maturity.maxWindows;
       for (const [m, c] of contribution) {
         const w = waiting.get(m);
-        waiting.set(m, w ? { windows: [...w.windows, ...c.windows], units: w.units + c.units } : c);
+        waiting.set(m, w ? { windows: [...w.windows, ...c.windows].slice(-keep), units: w.units + c.units } : c);
       }
       return;
     }

@@ -359,7 +359,7 @@ export class UnitMlp implements ModalityModel<UnitMlpTemplate> {
 /**
  * The mouse model: per-action classifier (windows from the mouse extractor with actionVectors).
  * - Six members: an ensemble of seeds smooths single networks' quirks. Balabit, whose pooled AUC
- *   rests on ten templates, moves by up to 0.014 between seeds: six members raised its mean over
+ *   rests on ten templates, moves by up to 0.02 between seeds: six members raised its mean over
  *   seeds 1-5 from 0.9419 to 0.9458 (SapiMouse unchanged, 0.9677 -> 0.9678) for about a quarter
  *   more fit time (docs/evaluation.md, "Balabit's wheel and six members").
  * - Action logits soft-clipped at 1.5 (1.5·tanh(logit/1.5)) before the mean: one odd action, such as

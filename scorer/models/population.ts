@@ -65,9 +65,12 @@ export class PopulationSample {
   }
 }
 
-/** At most `n` items, spread evenly over `items` (all of them when there are few enough). */
-export function evenSample<T>(items: readonly T[], n: number): T[] {
+/**
+ * At most `n` items, spread evenly over `items` (all of them when there are few enough). `phase`
+ * in [0, 1) shifts the picks within each step, so samples of different phases take different items.
+ */
+export function evenSample<T>(items: readonly T[], n: number, phase = 0): T[] {
   if (items.length <= n) return items.slice();
   const step = items.length / n;
-  return Array.from({ length: n }, (_, i) => items[Math.floor(i * step)] as T);
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i + phase) * step)] as T);
 }

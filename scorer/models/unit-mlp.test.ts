@@ -13,7 +13,7 @@ import { KeystrokeExtractor } from '../features/keystroke.js';
 import { rocAuc } from './metrics.js';
 import { initTf } from './tf/runtime.js';
 import { StackedMlp, type Rows } from './tf/stacked-mlp.js';
-import { PopulationSample } from './population.js';
+import { evenSample, PopulationSample } from './population.js';
 
 const NF = ACTION_FEATURES.length;
 
@@ -79,6 +79,15 @@ test('the population sample gives every other agent as background, evenly thinne
   p.set('c', body(3, 1)); // the oldest agent goes
   bg = p.background('mouse', 'nobody');
   assert.deepEqual(bg.windows.map((w) => w[0]), [2, 2, 3]);
+});
+
+test('even samples of different phases take different items, together all of them', () => {
+  const items = Array.from({ length: 12 }, (_, i) => i);
+  assert.deepEqual(evenSample(items, 4), [0, 3, 6, 9]);
+  const phases = [0, 1 / 3, 2 / 3].map((p) => evenSample(items, 4, p));
+  assert.deepEqual(phases[1], [1, 4, 7, 10]);
+  assert.deepEqual(phases.flat().sort((a, b) => a - b), items);
+  assert.deepEqual(evenSample(items.slice(0, 3), 4, 0.5), [0, 1, 2], 'few enough: all of them, whatever the phase');
 });
 
 test('the background does not depend on the order agents enrolled in', () => {
@@ -169,4 +178,44 @@ test('SapiMouse: two enrolment windows make a classifier template; a template wi
   const v = users[1]!.test[0]!;
   assert.equal(model.score(older as typeof t, v), model.score(unclipped, v));
   assert.notEqual(model.score(t, v), model.score(unclipped, v));
+});
+
+test('SapiMouse: an enrolment longer than maxPositives trains ten members of 32 units; a shorter one six of 16', { skip: skipReason('sapimouse') }, async () => {
+  await initTf('wasm');
+  const users = await sapimouseUsers(6);
+  const others = users.slice(1);
+  const background = { agents: others.length, windows: others.flatMap((o) => o.enrol) };
+  const enrolled = users[0]!.enrol.flat().length / NF;
+  const hiddenUnits = (t: ReturnType<ActionMlp['fit']>): number => {
+    const specs = (t.net?.weightSpecs ?? []) as { name: string; shape: number[] }[];
+    return specs.find((w) => w.name.endsWith('kernel') && w.shape[0] === 2 * NF)!.shape[1]!;
+  };
+  assert.ok(enrolled > 100 && enrolled < 4000, `${enrolled} actions`);
+  const short = new ActionMlp();
+  assert.equal(hiddenUnits(short.fit(users[0]!.enrol, { background })), 6 * 16);
+  const long = new ActionMlp({ maxPositives: 100 });
+  const t = long.fit(users[0]!.enrol, { background });
+  assert.equal(hiddenUnits(t), 10 * 32);
+  const own = users[0]!.test.map((v) => long.score(t, v));
+  const imp = others.flatMap((o) => o.test).map((v) => long.score(t, v));
+  assert.ok(rocAuc(own, imp) > 0.8, `AUC of the members on samples of 100 actions: ${rocAuc(own, imp)}`);
+});
+
+test('SapiMouse: a whole session scored as one window keeps the session share of the spread; templates without it score as before', { skip: skipReason('sapimouse') }, async () => {
+  await initTf('wasm');
+  const users = await sapimouseUsers(6);
+  const model = new ActionMlp();
+  const others = users.slice(1);
+  const t = model.fit(users[0]!.enrol, { background: { agents: others.length, windows: others.flatMap((o) => o.enrol) } });
+  assert.equal(t.sessionShare, 0.15);
+  const session = users[1]!.test.flat();
+  const n = session.length / NF;
+  assert.ok(n > 2 * t.calActions, `${n} actions against ${t.calActions} per enrolment window`);
+  const { sessionShare: _, ...older } = t;
+  const unitsOnly = model.score({ ...t, sessionShare: 0 }, session);
+  assert.equal(model.score(older as typeof t, session), unitsOnly);
+  // Units average out over a long window, the session's own offset does not: its z is smaller.
+  const expected = unitsOnly * Math.sqrt(t.calActions / n / (0.15 + (0.85 * t.calActions) / n));
+  assert.ok(Math.abs(model.score(t, session) - expected) < 1e-9, `${model.score(t, session)} vs ${expected}`);
+  assert.ok(Math.abs(model.score(t, session)) < Math.abs(unitsOnly));
 });

@@ -236,7 +236,7 @@ export class UnitMlp implements ModalityModel<UnitMlpTemplate> {
     this.name = layout.name;
     this.header = layout.header;
     this.stride = layout.stride;
-    this.o = {
+    const o = {
       minBackgroundAgents: 5,
       maxPositives: 4000,
       maxNegatives: 4000,
@@ -257,8 +257,8 @@ export class UnitMlp implements ModalityModel<UnitMlpTemplate> {
       batch: 64,
       seed: 1,
       ...options,
-      longEnrolment: options.longEnrolment ?? { members: options.members ?? 1, hidden: options.hidden ?? 16 },
     };
+    this.o = { ...o, longEnrolment: options.longEnrolment ?? { members: o.members, hidden: o.hidden } };
   }
 
   fit(windows: readonly number[][], context?: FitContext): UnitMlpTemplate {

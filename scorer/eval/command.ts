@@ -164,7 +164,8 @@ export function registerEvalCommands(program: Command): void {
     .option('--keys-offset <n>', 'skip the first n Aalto participants, so the agents are other people than the default run\'s', '0')
     .option('--traces <file>', "write every session's window scores (score, time, modality; never what was typed) as JSON, to study trust policies offline")
     .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally with the keystroke and mouse shifts and clips (the largest window score counted): threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip, for example 24,30:4:8:2:6')
-    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string; embeddingSteps?: string }) => {
+    .option('--search-designs [per100h]', 'also search the trust designs (keystroke and mouse shifts) for the lowest threshold keeping this many false terminates per 100 h (default 1), and report the takeovers none of them catches, on the recorded and on ideally calibrated genuine scores; run with --terminate-at 1000')
+    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string; embeddingSteps?: string; searchDesigns?: string | true }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
@@ -181,6 +182,7 @@ export function registerEvalCommands(program: Command): void {
         progress: stderrProgress,
         ...(f.terminateAt !== undefined ? { settings: { trustTerminateAt: f.terminateAt } } : {}),
         ...(f.sweep !== undefined ? { sweep: f.sweep.split(',').map(sweepPolicy) } : {}),
+        ...(f.searchDesigns !== undefined ? { designSearch: { targetPer100h: f.searchDesigns === true ? 1 : (numberFlag('search-designs', f.searchDesigns, 0.001) as number) } } : {}),
       });
       if (f.plot) {
         await writeFile(f.plot, r.plot);

@@ -124,7 +124,7 @@ describe('evaluation protocols on slices of the real datasets', () => {
     keys.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
     const kr = await extractMembers('aalto', keys.slice(0, 3));
     const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-3]\/.*\.csv$/.test(m)));
-    const r = await evalTakeover({ keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 3, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, sweep: [{ terminateAt: 2 }, { terminateAt: 6 }, { terminateAt: 500 }, { terminateAt: 2, evidence: { keystroke: clipNear2(KEYS), mouse: clipNear2(MOUSE) } }] });
+    const r = await evalTakeover({ keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 3, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 0, progress: silentProgress, sweep: [{ terminateAt: 2 }, { terminateAt: 6 }, { terminateAt: 500 }, { terminateAt: 2, evidence: { keystroke: clipNear2(KEYS), mouse: clipNear2(MOUSE) } }], designSearch: { keystrokeShifts: [3, 4.5], mouseShifts: [2.5], simulation: { hoursPerAgent: 5, blockWindows: 1, seed: 1 } } });
     for (const key of ['aniaMedian', 'aniaP95', 'secondsToDropMedian', 'secondsToDropP95', 'missedTakeovers', 'falseTerminatesPerHour']) assert.ok(key in r.json, key);
     assert.equal(r.json.agents, 3);
     assert.ok((r.json.genuineHours as number) > 0);
@@ -143,6 +143,13 @@ describe('evaluation protocols on slices of the real datasets', () => {
     assert.ok(low.falseTerminates >= mid.falseTerminates && mid.falseTerminates >= (r.json.falseTerminates as number));
     assert.ok(low.missedTakeovers <= mid.missedTakeovers && mid.missedTakeovers <= (r.json.missedTakeovers as number));
     assert.ok(low.falseTerminates > 0, 'a threshold of 2 (one bad window) ends some genuine session');
+    // The design search reports both kinds of genuine scores, each design either searched or left out.
+    const search = r.json.designSearch as Record<'recorded' | 'idealCalibration', { designs: number; notReplayable: number; missedByEveryDesign: string[]; best: { missed: string[] }[] }>;
+    for (const part of [search.recorded, search.idealCalibration]) {
+      assert.ok(part.designs + part.notReplayable <= 2 && part.best.length === part.designs, JSON.stringify(part));
+      assert.ok(part.missedByEveryDesign.every((a) => part.best.every((d) => d.missed.includes(a))));
+    }
+    assert.match(r.text, /trust designs keeping <= 1 false terminates per 100 h/);
     assert.match(r.plot, /<svg/);
     assert.equal(r.json.keyNetwork, null, 'no population, no keystroke network');
     assert.equal(r.json.actionNetwork, null, 'fewer agents than the mouse action network needs: action-mlp alone');

@@ -44,6 +44,7 @@ import { storeKeyEmbedding, trainActionNetworkFromProfiles } from '../service/po
 import { initTf } from '../models/tf/runtime.js';
 import { firstTerminate, simulateFalseTerminates, type FalseTerminateEstimate, type GenuineScores, type ScoreTrace } from './false-terminates.js';
 import type { TrustPolicy } from '../trust/trust.js';
+import { replayable, searchDesigns, type DesignSearch, type DesignSearchOptions, type DesignSearchResult } from './design-search.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
 import { silentLogger } from '../../lib/log.js';
@@ -80,6 +81,12 @@ export interface TakeoverOptions {
    * replayed and is left out: run the scorer with a high threshold to sweep widely.
    */
   readonly sweep?: readonly SweptPolicy[];
+  /**
+   * Also search the trust engine's designs for the takeovers no policy within a false-terminate
+   * target catches (design-search.ts). Like the sweep it replays recorded scores: run the scorer
+   * with a high threshold.
+   */
+  readonly designSearch?: DesignSearchOptions;
 }
 
 /** A trust policy to replay: a threshold, and optionally the modalities' shifts and clips (else the scorer's). */
@@ -253,6 +260,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       const swept = { ...policy, terminateAt: p.terminateAt, evidence: p.evidence ?? policy.evidence };
       return replayable(traces, swept) ? [{ terminateAt: swept.terminateAt, evidence: swept.evidence, ...figuresAt(outcomesAt(traces, swept)) }] : [];
     });
+    const designs = o.designSearch ? searchDesigns(traces, o.designSearch) : undefined;
     const genuineScores = traces.flatMap((t) => t.genuine.map((w) => w.score));
     const impostorScores = traces.flatMap((t) => t.takeover.filter((w) => w.atMs > t.takeoverAtMs).map((w) => w.score));
     const modalities = (['keystroke', 'mouse'] as const).map((m) => modalityFigures(traces, m));
@@ -269,6 +277,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       jitterMs: o.jitterMs,
       model: defaultPipelines().map((p) => `${p.modality}:${p.model.name}`).join(' '),
       ...(sweep.length > 0 ? { sweep } : {}),
+      ...(designs ? { designSearch: designSearchFigures(designs) } : {}),
       modalities,
     };
     const row: ScoredRow = { row: 'in-session windows', model: json.model, genuine: genuineScores.filter(Number.isFinite), impostor: impostorScores.filter(Number.isFinite) };
@@ -286,6 +295,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
           `    ${m.modality}: ${m.agents} agents scored, AUC ${m.auc.toFixed(4)}, ${m.genuineWindows} genuine windows (mean ${m.genuineMean}, sd ${m.genuineSd}), ${m.impostorWindows} impostor windows (mean ${m.impostorMean}); ${m.agentsGenuineMeanAbove1} agents' genuine mean above 1`,
       ),
       ...sweep.map((w) => `  terminate at ${w.terminateAt}, keystroke shift ${w.evidence.keystroke.shift} clip ${w.evidence.keystroke.maxScore}, mouse shift ${w.evidence.mouse.shift} clip ${w.evidence.mouse.maxScore}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
+      ...(designs ? designSearchLines(designs) : []),
       '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
     return { json, traces, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
@@ -310,9 +320,25 @@ interface AgentTraces {
   scorerTerminatedMs: { genuine: number | null; takeover: number | null };
 }
 
-/** Whether every session the scorer cut short would also have been terminated by `policy` by then. */
-function replayable(traces: readonly AgentTraces[], policy: TrustPolicy): boolean {
-  return traces.every((t) => (['genuine', 'takeover'] as const).every((kind) => t.scorerTerminatedMs[kind] === null || firstTerminate(t[kind], policy) !== null));
+/** The JSON of a design search: the five best designs of each kind, not all of them. */
+function designSearchFigures(d: DesignSearch): Record<string, unknown> {
+  const part = (r: DesignSearchResult): Record<string, unknown> => ({ designs: r.designs.length, notReplayable: r.notReplayable, missedByEveryDesign: r.missedByEveryDesign, best: r.designs.slice(0, 5) });
+  return { targetPer100h: d.targetPer100h, recorded: part(d.recorded), idealCalibration: part(d.idealCalibration) };
+}
+
+function designSearchLines(d: DesignSearch): string[] {
+  const part = (name: string, r: DesignSearchResult): string => {
+    const best = r.designs[0];
+    const skipped = r.notReplayable > 0 ? ` (${r.notReplayable} designs not replayable: run with --terminate-at 1000)` : '';
+    if (!best) return `    ${name}: no design keeps the target${skipped}`;
+    const design = `keystroke shift ${best.evidence.keystroke.shift}, mouse shift ${best.evidence.mouse.shift}, terminate at ${best.terminateAt}`;
+    return `    ${name}: ${r.designs.length} designs keep it; best ${design}: missed ${best.missed.length} [${best.missed.join(', ')}], median ${best.secondsToDropMedian} s; missed by every design: [${r.missedByEveryDesign.join(', ')}]${skipped}`;
+  };
+  return [
+    `  trust designs keeping <= ${d.targetPer100h} false terminates per 100 h (each design at its lowest such threshold):`,
+    part("agents' own genuine scores", d.recorded),
+    part('ideally calibrated genuine scores', d.idealCalibration),
+  ];
 }
 
 interface Outcomes {

@@ -125,13 +125,15 @@ function lowestKeepingTarget(traces: readonly RecordedTakeover[], evidence: Reco
   let lo = Math.max(0, maxWindowEvidence(evidence.keystroke), maxWindowEvidence(evidence.mouse)) + 0.01;
   let hi = HIGHEST;
   if (!keeps(hi)) return null;
-  if (keeps(lo)) return policyAt(round(lo, 2));
+  // Rounded up, so the reported threshold is never one the search found too low.
+  const reported = (x: number): TrustPolicy => policyAt(Math.ceil(x * 100 - 1e-9) / 100);
+  if (keeps(lo)) return reported(lo);
   while (hi - lo > RESOLUTION) {
     const mid = (lo + hi) / 2;
     if (keeps(mid)) hi = mid;
     else lo = mid;
   }
-  return policyAt(round(hi, 2));
+  return reported(hi);
 }
 
 /** No streamed genuine stretch terminated, and the bootstrap within the target. */

@@ -182,7 +182,7 @@ export function registerEvalCommands(program: Command): void {
         progress: stderrProgress,
         ...(f.terminateAt !== undefined ? { settings: { trustTerminateAt: f.terminateAt } } : {}),
         ...(f.sweep !== undefined ? { sweep: f.sweep.split(',').map(sweepPolicy) } : {}),
-        ...(f.searchDesigns !== undefined ? { designSearch: { targetPer100h: f.searchDesigns === true ? 1 : (numberFlag('search-designs', f.searchDesigns, 0.001) as number) } } : {}),
+        ...(f.searchDesigns !== undefined ? { designSearch: f.searchDesigns === true ? {} : { targetPer100h: numberFlag('search-designs', f.searchDesigns, 0.001) as number } } : {}),
       });
       if (f.plot) {
         await writeFile(f.plot, r.plot);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gaussian, seededRandom } from '../../lib/random.js';
+import { maxWindowEvidence } from '../trust/trust.js';
 import { searchDesigns, type RecordedTakeover } from './design-search.js';
 
 const WINDOW_MS = 10_000;
@@ -37,7 +38,7 @@ test('the design search tells an impostor who scores like the agent from one tha
   assert.ok(r.recorded.designs.length > 0, 'some design keeps the target on the recorded scores');
   for (const d of r.recorded.designs) {
     assert.ok(d.falseTerminatesPer100hSimulated <= 1, `design ${d.evidence.keystroke.shift} keeps the target`);
-    assert.ok(d.terminateAt > 6 * d.evidence.keystroke.shift - d.evidence.keystroke.shift ** 2 / 2, 'no single window reaches the threshold');
+    assert.ok(d.terminateAt > Math.max(maxWindowEvidence(d.evidence.keystroke), maxWindowEvidence(d.evidence.mouse)), 'no single window reaches the threshold');
   }
   // Agent 6's drift forces thresholds the close impostor's 6 windows cannot reach.
   assert.deepEqual(r.recorded.missedByEveryDesign, ['agent-4', 'agent-5']);

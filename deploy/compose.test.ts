@@ -116,6 +116,11 @@ describe('deploy/Dockerfile', () => {
     assert.ok(runtime.includes('ENTRYPOINT ["vdiguard"]'));
   });
 
+  test('the data directory is the runtime user\'s alone (the services refuse one others can read)', () => {
+    assert.ok(runtime.some((l) => /^RUN .*mkdir -p -m 0700 \/var\/lib\/vdiguard .*chown 1000:1000 \/var\/lib\/vdiguard/.test(l)));
+    assert.ok(runtime.some((l) => /^ENV .*VDIGUARD_DATA_DIR=\/var\/lib\/vdiguard/.test(l)));
+  });
+
   test('.dockerignore keeps node_modules, dist, git and local state out of the build context', () => {
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
     for (const entry of ['node_modules', 'dist', '.git', '.vdiguard']) assert.ok(ignored.includes(entry), entry);

@@ -4,6 +4,8 @@
  * VDIGUARD_LOG_LEVEL) are declared in scorer/config.ts and read from there.
  */
 import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
+import { parseAllowedOrigins } from './http/origin.js';
+import { parseTrustedProxies } from './http/proxies.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -36,12 +38,18 @@ export const GATEWAY_SETTINGS = {
     description: "File with the gateway's PEM private key.",
     parse: parse.string,
   }),
-  trustProxy: {
-    env: 'VDIGUARD_GATEWAY_TRUST_PROXY',
-    description: 'Proxies in front of the gateway whose X-Forwarded-For to honour for the client address (0: ignore the header).',
-    default: 0,
-    parse: parse.integer(0, 10),
-  },
+  trustedProxies: optional({
+    env: 'VDIGUARD_GATEWAY_TRUSTED_PROXIES',
+    description: "Proxies in front of the gateway, by address or CIDR (`10.0.0.0/8,192.0.2.7,fd00::/8`): X-Forwarded-For is believed only from them, read from the right past trusted hops, for the client's address (login rate limits, audit). Unset: the socket's peer is the client. Trusting a proxy does not allow plain HTTP.",
+    parse: parseTrustedProxies,
+    format: (p) => p.text,
+  }),
+  allowedOrigins: optional({
+    env: 'VDIGUARD_GATEWAY_ALLOWED_ORIGINS',
+    description: "Origins besides the gateway's own (the Host a request was sent to) whose pages may open the tunnel and send API requests (`https://vdi.example.com,...`); for a proxy that rewrites Host. Browser requests from any other origin are refused with 403.",
+    parse: parseAllowedOrigins,
+    format: (o) => o.join(','),
+  }),
   guacd: {
     env: 'VDIGUARD_GUACD',
     description: 'Address of guacd or the built-in bridge (host:port).',

@@ -30,7 +30,10 @@ import { SessionRegistry } from './session/registry.js';
 import type { DecisionSink } from './session/decisions.js';
 import { guacLiteFactory } from './http/guacamole-lite.js';
 import { openTunnel } from './http/tunnel.js';
-import { bearer, clientAddress, readJson, SECURITY_HEADERS, sendError, sendJson } from './http/http-util.js';
+import { bearer, clientAddress, HSTS_HEADER, readJson, refuseUpgrade, SECURITY_HEADERS, sendError, sendJson } from './http/http-util.js';
+import { crossOriginProblem } from './http/origin.js';
+import { NO_TRUSTED_PROXIES } from './http/proxies.js';
+import { decisionsQuery } from './http/query.js';
 import { loadStaticFiles } from './http/static.js';
 
 export interface GatewayDeps {
@@ -58,7 +61,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   const { log, db } = deps;
   const clock = deps.clock ?? (() => performance.now());
   const tls = tlsOptions(settings);
-  if (!tls && !isLoopback(settings.listen.host) && !settings.allowPlaintext && settings.trustProxy === 0) {
+  if (!tls && !isLoopback(settings.listen.host) && !settings.allowPlaintext) {
     throw new VdiguardError(
       'failed-precondition',
       `refusing to serve plain HTTP on ${settings.listen.host}, which other machines can reach: set VDIGUARD_GATEWAY_TLS_CERT and VDIGUARD_GATEWAY_TLS_KEY, or VDIGUARD_GATEWAY_ALLOW_PLAINTEXT=true behind a TLS-terminating proxy`,
@@ -153,10 +156,15 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   };
 
   const adminOk = (req: IncomingMessage): boolean => sameSecret(bearer(req), deps.adminToken);
+  const proxies = settings.trustedProxies ?? NO_TRUSTED_PROXIES;
+  const originProblem = (req: IncomingMessage): string | undefined => crossOriginProblem(req.headers.origin, req.headers.host, settings.allowedOrigins ?? []);
 
   const api = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
-    const address = clientAddress(req, settings.trustProxy);
+    const address = clientAddress(req, proxies);
     const route = `${req.method} ${url.pathname}`;
+    // CSRF: a state-changing request a page on another site made the browser send.
+    const crossSite = req.method === 'GET' || req.method === 'HEAD' ? undefined : originProblem(req);
+    if (crossSite) throw new VdiguardError('permission-denied', crossSite);
     if (route === 'POST /api/login') {
       const body = await readJson(req);
       return sendJson(res, 200, await telemetry.request('gateway.login', address, () => login.login({ agent: body.agent, password: body.password, code: body.code, desktop: body.desktop }, address)));
@@ -183,9 +191,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       return sendJson(res, 200, { killed: s.id.sessionId });
     }
     if (route === 'GET /api/admin/decisions') {
-      const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 100) || 100);
-      const list = await audit.decisions({ agentId: url.searchParams.get('agent') ?? undefined, sessionId: url.searchParams.get('session') ?? undefined, limit });
-      return sendJson(res, 200, { decisions: list });
+      return sendJson(res, 200, { decisions: await audit.decisions(decisionsQuery(url.searchParams)) });
     }
     if (route === 'GET /api/admin/profiles') {
       const profiles = (await deps.scorer.profiles()).map((p) => ({ ...p, state: profileStateToJSON(p.state).replace('PROFILE_STATE_', '').toLowerCase() }));
@@ -198,6 +204,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://gateway');
+    if (tls) res.setHeader(...HSTS_HEADER);
     if (url.pathname.startsWith('/api/')) {
       api(req, res, url).catch((err) => {
         if (!(err instanceof VdiguardError)) log.error({ err: (err as Error).message, path: url.pathname }, 'API error');
@@ -205,7 +212,8 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       });
       return;
     }
-    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', sessions: sessions.size });
+    // Probes need only the status; how busy the gateway is stays with whoever holds the admin token.
+    if (url.pathname === '/healthz') return sendJson(res, 200, adminOk(req) ? { status: 'ok', sessions: sessions.size } : { status: 'ok' });
     const file = req.method === 'GET' ? files.get(url.pathname) : undefined;
     if (!file) return sendJson(res, 404, { error: 'not found' });
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': file.type, 'cache-control': 'no-cache' });
@@ -219,13 +227,15 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, handleProtocols: (p) => (p.has('guacamole') ? 'guacamole' : false) });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://gateway');
-    if (url.pathname !== '/tunnel') {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
+    if (url.pathname !== '/tunnel') return refuseUpgrade(socket, 404, 'no such WebSocket endpoint');
+    const crossSite = originProblem(req);
+    if (crossSite) {
+      log.warn({ origin: String(req.headers.origin).slice(0, 200), address: clientAddress(req, proxies) }, 'cross-origin tunnel refused');
+      return refuseUpgrade(socket, 403, crossSite);
     }
     socket.on('error', () => undefined);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const address = clientAddress(req, settings.trustProxy);
+      const address = clientAddress(req, proxies);
       openTunnel(ws, url, address, String(req.headers['user-agent'] ?? ''), { log, login, store, guacd: settings.guacd, connection, startSession }).catch((err) => {
         log.error({ err: (err as Error).message }, 'tunnel failed');
         ws.terminate();

@@ -6,7 +6,8 @@
  * Sealed form: base64url(iv[12] | tag[16] | ciphertext).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir } from '../../lib/private-dir.js';
 import { dirname, join } from 'node:path';
 import { VdiguardError } from '../../lib/errors.js';
 import { parseSecretKey } from '../config.js';
@@ -61,7 +62,7 @@ export function resolveSecretKey(s: { secretKey?: Buffer; secretKeyFile?: string
     if (!create) throw new VdiguardError('failed-precondition', `no gateway key: set VDIGUARD_GATEWAY_SECRET_KEY or create ${file}`);
   }
   const key = randomBytes(32);
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dirname(file));
   writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   return key;
 }

@@ -2,9 +2,9 @@
  * `vdiguard agent ...` and `vdiguard desktop ...`: administer agents and desktops directly in the
  * store (PostgreSQL, or the embedded store while the gateway is stopped: PGlite allows one process).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb, type Db } from '../../lib/db/db.js';
+import { ensurePrivateDir } from '../../lib/private-dir.js';
 import { VdiguardError } from '../../lib/errors.js';
 import { loadScorerSettings } from '../../scorer/config.js';
 import { loadGatewaySettings } from '../config.js';
@@ -17,9 +17,9 @@ import { terminalQr } from './qr.js';
 export async function withStore<T>(fn: (store: GatewayStore, issuer: string) => Promise<T>): Promise<T> {
   const gs = loadGatewaySettings();
   const ss = loadScorerSettings();
+  if (!ss.databaseUrl) ensurePrivateDir(ss.dataDir);
   let db: Db;
   try {
-    if (!ss.databaseUrl) mkdirSync(ss.dataDir, { recursive: true, mode: 0o700 });
     db = await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') });
   } catch (err) {
     throw new VdiguardError('unavailable', `${(err as Error).message} (with the embedded store, stop the gateway first, or use DATABASE_URL)`);

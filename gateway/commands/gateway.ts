@@ -2,10 +2,10 @@
  * `vdiguard gateway`: the gateway on its settings, with the scorer inside the same process on the
  * same store unless VDIGUARD_GATEWAY_SCORER names a running one. Runs until SIGINT or SIGTERM.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatHostPort, isLoopback } from '../../lib/config.js';
 import { openDb, type Db } from '../../lib/db/db.js';
+import { ensurePrivateDir } from '../../lib/private-dir.js';
 import { untilSignalled } from '../../lib/signals.js';
 import { startTelemetry } from '../../lib/telemetry/telemetry.js';
 import { createLogger, type Logger } from '../../lib/log.js';
@@ -32,7 +32,7 @@ export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: 
       `VDIGUARD_MIRROR_BATCH_EVENTS (${gs.mirrorBatchEvents}) is above VDIGUARD_MAX_BATCH_EVENTS (${ss.maxBatchEvents}) of the scorer inside this gateway, which would refuse full batches: lower the first or raise the second`,
     );
   }
-  if (!db && !ss.databaseUrl) mkdirSync(ss.dataDir, { recursive: true, mode: 0o700 });
+  if (!db && !ss.databaseUrl) ensurePrivateDir(ss.dataDir);
   const store = db ?? (await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') }));
   let scorer: RunningScorer | undefined;
   try {

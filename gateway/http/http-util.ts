@@ -1,5 +1,7 @@
 /** Small HTTP helpers: JSON bodies with a size limit, JSON answers, errors mapped to statuses. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { clientAddress as addressBehindProxies, type TrustedProxies } from './proxies.js';
 import { VdiguardError, type ErrorCode } from '../../lib/errors.js';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -59,14 +61,16 @@ export function bearer(req: IncomingMessage): string | undefined {
   return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
 }
 
-/**
- * The client's address: the socket's peer, or with `trustProxy` proxies in front, the entry that
- * many hops from the right of X-Forwarded-For (the address the outermost trusted proxy saw).
- */
-export function clientAddress(req: IncomingMessage, trustProxy: number): string {
-  const peer = req.socket.remoteAddress ?? '';
-  if (trustProxy <= 0) return peer;
-  const raw = req.headers['x-forwarded-for'];
-  const list = (Array.isArray(raw) ? raw.join(',') : raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return list[list.length - trustProxy] ?? list[0] ?? peer;
+/** The client's address: see proxies.ts for when X-Forwarded-For is believed. */
+export function clientAddress(req: IncomingMessage, trusted: TrustedProxies): string {
+  return addressBehindProxies(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trusted);
+}
+
+/** Sent with every response when the gateway itself serves TLS: browsers then never try plain HTTP. */
+export const HSTS_HEADER = ['strict-transport-security', 'max-age=31536000'] as const;
+
+/** Answers a WebSocket upgrade that will not happen with a plain HTTP error and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: 403 | 404, reason: string): void {
+  const body = `${reason}\n`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -2,11 +2,11 @@
  * The one query interface both services use, over PostgreSQL (`pg`) in production or PGlite
  * (PostgreSQL in WebAssembly, in process) as the embedded default. Same SQL, same migrations.
  */
-import { mkdir } from 'node:fs/promises';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { VdiguardError } from '../errors.js';
 import { migrate } from './migrate.js';
+import { ensurePrivateDir, restrictTree } from '../private-dir.js';
 
 export interface Queryable {
   /** Runs one statement with $1.. parameters and returns its rows. */
@@ -119,9 +119,11 @@ async function openPostgres(url: string): Promise<Db> {
 
 async function openPglite(dataDir: string | undefined): Promise<Db> {
   let lite: PGlite;
+  // A command run before anything else (`vdiguard train`, `migrate`) may be the first to use the
+  // data directory. The store holds password hashes: refused when others can read it (before
+  // PGlite's "cannot open" below could hide why).
+  if (dataDir !== undefined) ensurePrivateDir(dataDir);
   try {
-    // A command run before anything else (`vdiguard train`, `migrate`) may be the first to use the data directory.
-    if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
     lite = await PGlite.create(dataDir);
   } catch (err) {
     throw new VdiguardError(
@@ -131,6 +133,8 @@ async function openPglite(dataDir: string | undefined): Promise<Db> {
       { cause: err },
     );
   }
+  // Files PGlite creates later are as open as these, but inside a directory only the owner enters.
+  if (dataDir !== undefined) restrictTree(dataDir);
   const run = async <R>(q: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]): Promise<R[]> =>
     (await q.query<R>(sql, params as unknown[] | undefined)).rows;
   return {

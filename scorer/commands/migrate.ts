@@ -3,7 +3,7 @@
  * also migrate at start (under an advisory lock); deployments run this once per upgrade instead (the
  * Helm chart's migration Job), so a new schema is in place before new replicas start.
  */
-import { mkdirSync } from 'node:fs';
+import { ensurePrivateDir } from '../../lib/private-dir.js';
 import { join } from 'node:path';
 import { connectDb, redactUrl } from '../../lib/db/db.js';
 import { migrate } from '../../lib/db/migrate.js';
@@ -21,7 +21,7 @@ export interface MigrateResult {
 export async function runMigrate(settings: { readonly databaseUrl?: string; readonly dataDir: string }): Promise<MigrateResult> {
   const dataDir = join(settings.dataDir, 'store');
   // PGlite creates its own folder but not the data directory above it (the scorer's start-up does).
-  if (!settings.databaseUrl) mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  if (!settings.databaseUrl) ensurePrivateDir(settings.dataDir);
   const db = await connectDb({ databaseUrl: settings.databaseUrl, dataDir });
   try {
     const ids = await migrate(db);

@@ -35,6 +35,7 @@ import type { Db } from '../../lib/db/db.js';
 import type { Context, Span } from '@opentelemetry/api';
 import { ScorerTelemetry } from './telemetry.js';
 import type { Modality } from '../profile/profile.js';
+import { requireId } from '../../lib/ids.js';
 
 export interface EngineOptions {
   readonly db: Db;
@@ -437,10 +438,3 @@ function bodyWithUnits(s: ProfileSummary): ProfileBody {
   };
 }
 
-const MAX_ID_LENGTH = 200;
-
-function requireId(name: string, value: string): void {
-  if (!value || value.length > MAX_ID_LENGTH || /[\u0000-\u001f]/.test(value)) {
-    throw new VdiguardError('invalid-argument', `${name} must be 1 to ${MAX_ID_LENGTH} printable characters (got ${JSON.stringify(value.slice(0, 40))})`);
-  }
-}

@@ -4,7 +4,8 @@
  * serves TLS, and with a client CA it requires client certificates (mTLS).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir } from '../../lib/private-dir.js';
 import { dirname, join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -62,6 +63,7 @@ export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pip
 
 export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): Promise<RunningScorer> {
   const credentials = serverCredentials(settings);
+  if (!deps.db && !settings.databaseUrl) ensurePrivateDir(settings.dataDir);
   const adminToken = resolveAdminToken(settings);
   const db = deps.db ?? (await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') }));
   const ownsDb = deps.db === undefined;
@@ -168,7 +170,7 @@ export function resolveAdminToken(s: Pick<ScorerSettings, 'adminToken' | 'adminT
     }
   }
   const token = randomBytes(32).toString('base64url');
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dirname(file));
   writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
   return token;
 }

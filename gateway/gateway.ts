@@ -20,17 +20,18 @@ import { profileStateToJSON } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { AuditLog } from '../scorer/store/audit.js';
 import { WriteQueue } from '../scorer/store/write-queue.js';
 import type { GatewaySettings } from './config.js';
-import { LoginService } from './auth/login.js';
+import { LOGIN_TTL_MS, LoginService } from './auth/login.js';
 import { SecretBox } from './auth/secret-box.js';
 import { GatewayStore } from './store/gateway-store.js';
 import { Mirror } from './mirror/mirror.js';
 import type { ScorerLink } from './mirror/scorer-link.js';
 import { DesktopSession } from './session/session.js';
-import { SessionRegistry } from './session/registry.js';
+import { checkNewSession, SessionRegistry } from './session/registry.js';
 import type { DecisionSink } from './session/decisions.js';
 import { guacLiteFactory } from './http/guacamole-lite.js';
 import { openTunnel } from './http/tunnel.js';
 import { bearer, clientAddress, readJson, SECURITY_HEADERS, sendError, sendJson } from './http/http-util.js';
+import { clearedLoginCookie, loginCookie, loginToken } from './http/login-cookie.js';
 import { loadStaticFiles } from './http/static.js';
 
 export interface GatewayDeps {
@@ -97,11 +98,13 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   pruneTimer.unref();
 
   const startSession: Parameters<typeof openTunnel>[4]['startSession'] = (id) => {
-    const waiting = sessions.awaitingReconnect(id.loginId, id.desktopId);
-    if (waiting) {
-      log.info({ sessionId: waiting.id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session continued after a reconnect');
-      return waiting;
+    const live = sessions.ofAgent(id.agentId);
+    const same = live.find((s) => s.id.desktopId === id.desktopId);
+    if (same) {
+      log.info({ sessionId: same.id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session continued in a new connection');
+      return same;
     }
+    checkNewSession(live, settings.sessionsPerAgent);
     let mirror: Mirror | undefined;
     const traceContext = telemetry.sessionStarted(id, telemetry.tunnelOpened(id.trace, id.tunnelStartedAt, id.address));
     const session = new DesktopSession(
@@ -116,11 +119,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         decisions,
         verifyCode: (agentId, code) => login.verifyCode(agentId, code),
         confirmIdentity: (sessionId) => deps.scorer.confirmIdentity(sessionId),
-        revokeLogin: (loginId) =>
-          void login.revoke(loginId).catch((err: Error) =>
-            // Refused on this replica already; other replicas would still accept it: log loudly.
-            log.error({ sessionId: id.sessionId, loginId, err: err.message }, 'could not record the revoked login'),
-          ),
+        revokeLogin: (loginId) => revokeLogin(loginId, 'the login was ended by a security decision in another session'),
         clock,
       },
       (event) => mirror?.push(event),
@@ -152,6 +151,15 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     return session;
   };
 
+  /** Ends a login everywhere: no more tickets on any replica, and its sessions here end at once. */
+  const revokeLogin = (loginId: string, reason: string): Promise<void> => {
+    for (const s of sessions.ofLogin(loginId)) s.loginEnded(reason);
+    return login.revoke(loginId).catch((err: Error) =>
+      // Refused on this replica already; other replicas would still accept it: log loudly.
+      log.error({ loginId, err: err.message }, 'could not record the revoked login'),
+    );
+  };
+
   const adminOk = (req: IncomingMessage): boolean => sameSecret(bearer(req), deps.adminToken);
 
   const api = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
@@ -159,15 +167,23 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     const route = `${req.method} ${url.pathname}`;
     if (route === 'POST /api/login') {
       const body = await readJson(req);
-      return sendJson(res, 200, await telemetry.request('gateway.login', address, () => login.login({ agent: body.agent, password: body.password, code: body.code, desktop: body.desktop }, address)));
+      const { token, ...answer } = await telemetry.request('gateway.login', address, () => login.login({ agent: body.agent, password: body.password, code: body.code, desktop: body.desktop }, address));
+      return sendJson(res, 200, answer, { 'set-cookie': loginCookie(token, LOGIN_TTL_MS, tls !== undefined) });
     }
     if (route === 'POST /api/tickets') {
       const body = await readJson(req);
-      return sendJson(res, 200, await telemetry.request('gateway.ticket', address, () => login.ticket(bearer(req), body.desktop)));
+      return sendJson(res, 200, await telemetry.request('gateway.ticket', address, () => login.ticket(loginToken(req), body.desktop)));
+    }
+    if (route === 'POST /api/logout') {
+      // Signing out of a login that is already over still clears the cookie.
+      const who = await login.check(loginToken(req)).catch(() => undefined);
+      if (who) await revokeLogin(who.loginId, 'the agent signed out');
+      log.info({ agentId: who?.agentId, address }, 'signed out');
+      return sendJson(res, 200, { signedOut: true }, { 'set-cookie': clearedLoginCookie(tls !== undefined) });
     }
     if (route === 'POST /api/challenge') {
       const body = await readJson(req);
-      const who = await login.check(bearer(req));
+      const who = await login.check(loginToken(req));
       const session = sessions.get(String(body.session ?? ''));
       if (!session || session.id.agentId !== who.agentId) throw new VdiguardError('not-found', 'no such session');
       return sendJson(res, 200, { outcome: await session.answerChallenge(body.code) });

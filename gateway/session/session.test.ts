@@ -152,3 +152,27 @@ test('no reconnect in time ends the session; without input or without a grace pe
   off.s.disconnected('browser disconnected', off.controls);
   assert.equal(off.s.status, 'ended');
 });
+
+test("a newer connection takes over: the older one is told and closed, and its late input is never typed", () => {
+  const { s, controls, toBrowser, closed } = session();
+  const newer: string[] = [];
+  const fresh = { toBrowser: (t: string) => newer.push(t), close: () => undefined };
+  s.attach(fresh, 'l2');
+  assert.equal(closed(), 1);
+  assert.match(toBrowser.at(-1)!, /^5\.error,.*,3\.521;$/, 'SESSION_CONFLICT (0x0209) to the older window');
+  assert.equal(s.fromBrowser('3.key,2.97,1.1;', controls), null, "the replaced connection's input goes nowhere");
+  assert.equal(s.tap.inputEvents, 0, 'and is not scored as if it were typed');
+  assert.equal(s.fromBrowser('3.key,2.97,1.1;', fresh), '3.key,2.97,1.1;');
+  assert.deepEqual([...s.logins], ['l1', 'l2']);
+});
+
+test('breaking the protocol during a challenge is a failed challenge, and every login that attached is ended', () => {
+  const { s, decisions, revoked } = session();
+  const second = { toBrowser: () => undefined, close: () => undefined };
+  s.attach(second, 'l2');
+  s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.3 }));
+  s.fromBrowser('3.key,x.1;', second);
+  assert.equal(s.status, 'ended');
+  assert.deepEqual(decisions.map((d) => d.action), ['challenge', 'challenge-failed']);
+  assert.deepEqual(revoked, ['l1', 'l2']);
+});

@@ -141,7 +141,7 @@ export class DesktopSession extends EventEmitter {
    */
   attach(controls: SessionControls, loginId = this.id.loginId): void {
     if (this.status === 'ended') return controls.close();
-    const previous = this.controls;
+    const previous = this.controls === controls ? undefined : this.controls;
     if (this.reconnectTimer || previous) {
       clearTimeout(this.reconnectTimer);
       this.reconnectTimer = undefined;

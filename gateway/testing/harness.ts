@@ -82,7 +82,7 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
     totpSecret,
     code,
     async login(agent = AGENT) {
-      const res = await api(gateway.url, '/api/login', { agent, password: PASSWORD, code: code() });
+      const res = await api(gateway.url, '/api/login', { agent, password: PASSWORD, code: code(), desktop: DESKTOP });
       if (res.status !== 200) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
       const body = res.body as { ticket: { ticket: string } };
       return { token: loginCookieOf(res.headers), ticket: body.ticket.ticket };

@@ -55,6 +55,9 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** How often a replica looks for logins other replicas revoked. */
+const REVOCATION_CHECK_MS = 2000;
+
 export async function startGateway(settings: GatewaySettings, deps: GatewayDeps): Promise<RunningGateway> {
   const { log, db } = deps;
   const clock = deps.clock ?? (() => performance.now());
@@ -96,6 +99,17 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   const connection = guacLiteFactory({ log, idleMs: settings.idleSeconds * 1000 });
   const pruneTimer = setInterval(() => store.prune().catch(() => undefined), 60_000);
   pruneTimer.unref();
+  // A login another replica revoked (a terminate or a sign-out there) ends its sessions here too.
+  const revocationTimer = setInterval(() => {
+    const logins = [...new Set(sessions.all().flatMap((s) => [...s.logins]))];
+    store
+      .revokedAmong(logins)
+      .then((revoked) => {
+        for (const loginId of revoked) for (const s of sessions.ofLogin(loginId)) s.loginEnded('the login was ended on another gateway replica');
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not check for revoked logins'));
+  }, REVOCATION_CHECK_MS);
+  revocationTimer.unref();
 
   const startSession: Parameters<typeof openTunnel>[4]['startSession'] = (id) => {
     const live = sessions.ofAgent(id.agentId);
@@ -264,6 +278,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     login,
     async close() {
       clearInterval(pruneTimer);
+      clearInterval(revocationTimer);
       for (const s of sessions.all()) s.closed('gateway shutting down');
       for (const c of wss.clients) c.terminate();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -164,3 +164,13 @@ test('the login is an HttpOnly cookie the page cannot read; signing out ends its
   assert.ok(closed);
   assert.equal((await post('/api/tickets', { desktop: DESKTOP })).status, 401, 'the login is over');
 });
+
+test('a login revoked by another replica (a row in the shared store) ends its sessions here within seconds', async () => {
+  const { ticket } = await h.login();
+  const s = await open(ticket);
+  const loginId = h.gateway.sessions.get(s.sessionId)!.id.loginId;
+  await h.gateway.store.revokeLogin(loginId, new Date(Date.now() + 3_600_000));
+  const err = await s.client.waitFor((i) => i.opcode === 'error', 6000);
+  assert.equal(Number(err.args[1]), GuacStatus.SESSION_CLOSED);
+  await s.client.closed;
+});

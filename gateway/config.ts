@@ -148,7 +148,7 @@ export const GATEWAY_SETTINGS = {
   },
   mirrorBufferEvents: {
     env: 'VDIGUARD_MIRROR_BUFFER_EVENTS',
-    description: "Events a session's mirror holds while the scorer is slow or away; beyond it the oldest are dropped and the gap counts as unscored.",
+    description: "Events a session's mirror holds while the scorer is slow or away; beyond it input is refused: kept from the desktop (fail-closed) or let through unscored (fail-open), recorded, and the time counts as unscored.",
     default: 20_000,
     parse: parse.integer(100, 1_000_000),
   },

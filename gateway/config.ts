@@ -156,15 +156,21 @@ export const GATEWAY_SETTINGS = {
   },
   mirrorBufferEvents: {
     env: 'VDIGUARD_MIRROR_BUFFER_EVENTS',
-    description: "Events a session's mirror holds while the scorer is slow or away; beyond it the oldest are dropped and the gap counts as unscored.",
+    description: "Events a session's mirror holds while the scorer is slow or away; beyond it input is refused: kept from the desktop (fail-closed) or let through unscored (fail-open), recorded, and the time counts as unscored.",
     default: 20_000,
     parse: parse.integer(100, 1_000_000),
   },
   reconnectGraceSeconds: {
     env: 'VDIGUARD_RECONNECT_GRACE_SECONDS',
-    description: "How long a desktop session whose connection dropped waits for the same login to reconnect to the same desktop; a reconnect in time continues the session (its trust, a pending challenge) instead of starting afresh. 0: every connection is a new session.",
+    description: "How long a desktop session whose connection dropped waits for its agent to reconnect to the same desktop; a reconnect in time (under any login of the agent) continues the session, its trust and a pending challenge. 0: a dropped connection ends the session.",
     default: 300,
     parse: parse.integer(0, 86_400),
+  },
+  sessionsPerAgent: {
+    env: 'VDIGUARD_SESSIONS_PER_AGENT',
+    description: "Desktop sessions one agent may have at once. A new connection to a desktop the agent already has a session on continues that session (its trust, a pending challenge) and closes the older connection; a connection to another desktop beyond the limit is refused.",
+    default: 1,
+    parse: parse.integer(1, 20),
   },
   challengeSeconds: {
     env: 'VDIGUARD_CHALLENGE_SECONDS',

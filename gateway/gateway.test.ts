@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Action } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { GuacStatus } from './guac/index.js';
 import { AuditLog } from '../scorer/store/audit.js';
-import { ADMIN_TOKEN, api, startHarness, TunnelClient, until, type Harness } from './testing/harness.js';
+import { ADMIN_TOKEN, api, OTHER_AGENT, startHarness, TunnelClient, until, type Harness } from './testing/harness.js';
 
 let h: Harness;
 before(async () => {
@@ -14,8 +14,8 @@ after(async () => {
   await h.close();
 });
 
-async function connected(): Promise<{ client: TunnelClient; sessionId: string; token: string }> {
-  const { token, ticket } = await h.login();
+async function connected(agent?: string): Promise<{ client: TunnelClient; sessionId: string; token: string }> {
+  const { token, ticket } = await h.login(agent);
   const client = await TunnelClient.open(h.gateway.url, ticket, '&width=1280&height=720');
   const s = await client.waitFor((i) => i.opcode === 'vdiguard' && i.args[0] === 'session');
   await client.waitFor((i) => i.opcode === '' || i.opcode === 'size');
@@ -109,9 +109,9 @@ test('bad tickets: forged, replayed and missing ones get a clear error and a clo
   await first.closed;
 });
 
-test('malformed instruction from the browser: clear error and clean close, other sessions unaffected', async () => {
+test('malformed instruction from the browser: clear error and clean close, other agents unaffected', async () => {
   const a = await connected();
-  const b = await connected();
+  const b = await connected(OTHER_AGENT);
   a.client.send('3.key,x.1;');
   const err = await a.client.waitFor((i) => i.opcode === 'error');
   assert.equal(Number(err.args[1]), GuacStatus.CLIENT_BAD_REQUEST);

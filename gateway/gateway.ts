@@ -20,17 +20,18 @@ import { profileStateToJSON } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { AuditLog } from '../scorer/store/audit.js';
 import { WriteQueue } from '../scorer/store/write-queue.js';
 import type { GatewaySettings } from './config.js';
-import { LoginService } from './auth/login.js';
+import { LOGIN_TTL_MS, LoginService } from './auth/login.js';
 import { SecretBox } from './auth/secret-box.js';
 import { GatewayStore } from './store/gateway-store.js';
 import { Mirror } from './mirror/mirror.js';
 import type { ScorerLink } from './mirror/scorer-link.js';
 import { DesktopSession } from './session/session.js';
-import { SessionRegistry } from './session/registry.js';
+import { checkNewSession, SessionRegistry } from './session/registry.js';
 import type { DecisionSink } from './session/decisions.js';
 import { guacLiteFactory } from './http/guacamole-lite.js';
 import { openTunnel } from './http/tunnel.js';
 import { bearer, clientAddress, HSTS_HEADER, readJson, refuseUpgrade, SECURITY_HEADERS, sendError, sendJson } from './http/http-util.js';
+import { clearedLoginCookie, loginCookie, loginToken } from './http/login-cookie.js';
 import { crossOriginProblem } from './http/origin.js';
 import { NO_TRUSTED_PROXIES } from './http/proxies.js';
 import { decisionsQuery } from './http/query.js';
@@ -56,6 +57,9 @@ export interface RunningGateway {
   readonly login: LoginService;
   close(): Promise<void>;
 }
+
+/** How often a replica looks for logins other replicas revoked. */
+const REVOCATION_CHECK_MS = 2000;
 
 export async function startGateway(settings: GatewaySettings, deps: GatewayDeps): Promise<RunningGateway> {
   const { log, db } = deps;
@@ -98,13 +102,26 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   const connection = guacLiteFactory({ log, idleMs: settings.idleSeconds * 1000 });
   const pruneTimer = setInterval(() => store.prune().catch(() => undefined), 60_000);
   pruneTimer.unref();
+  // A login another replica revoked (a terminate or a sign-out there) ends its sessions here too.
+  const revocationTimer = setInterval(() => {
+    const logins = [...new Set(sessions.all().flatMap((s) => [...s.logins]))];
+    store
+      .revokedAmong(logins)
+      .then((revoked) => {
+        for (const loginId of revoked) for (const s of sessions.ofLogin(loginId)) s.loginEnded('the login was ended on another gateway replica');
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not check for revoked logins'));
+  }, REVOCATION_CHECK_MS);
+  revocationTimer.unref();
 
   const startSession: Parameters<typeof openTunnel>[4]['startSession'] = (id) => {
-    const waiting = sessions.awaitingReconnect(id.loginId, id.desktopId);
-    if (waiting) {
-      log.info({ sessionId: waiting.id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session continued after a reconnect');
-      return waiting;
+    const live = sessions.ofAgent(id.agentId);
+    const same = live.find((s) => s.id.desktopId === id.desktopId);
+    if (same) {
+      log.info({ sessionId: same.id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session continued in a new connection');
+      return same;
     }
+    checkNewSession(live, settings.sessionsPerAgent);
     let mirror: Mirror | undefined;
     const traceContext = telemetry.sessionStarted(id, telemetry.tunnelOpened(id.trace, id.tunnelStartedAt, id.address));
     const session = new DesktopSession(
@@ -119,11 +136,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         decisions,
         verifyCode: (agentId, code) => login.verifyCode(agentId, code),
         confirmIdentity: (sessionId) => deps.scorer.confirmIdentity(sessionId),
-        revokeLogin: (loginId) =>
-          void login.revoke(loginId).catch((err: Error) =>
-            // Refused on this replica already; other replicas would still accept it: log loudly.
-            log.error({ sessionId: id.sessionId, loginId, err: err.message }, 'could not record the revoked login'),
-          ),
+        revokeLogin: (loginId) => revokeLogin(loginId, 'the login was ended by a security decision in another session'),
         clock,
       },
       (event) => mirror?.push(event),
@@ -155,6 +168,15 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     return session;
   };
 
+  /** Ends a login everywhere: no more tickets on any replica, and its sessions here end at once. */
+  const revokeLogin = (loginId: string, reason: string): Promise<void> => {
+    for (const s of sessions.ofLogin(loginId)) s.loginEnded(reason);
+    return login.revoke(loginId).catch((err: Error) =>
+      // Refused on this replica already; other replicas would still accept it: log loudly.
+      log.error({ loginId, err: err.message }, 'could not record the revoked login'),
+    );
+  };
+
   const adminOk = (req: IncomingMessage): boolean => sameSecret(bearer(req), deps.adminToken);
   const proxies = settings.trustedProxies ?? NO_TRUSTED_PROXIES;
   const originProblem = (req: IncomingMessage): string | undefined => crossOriginProblem(req.headers.origin, req.headers.host, settings.allowedOrigins ?? []);
@@ -167,15 +189,23 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     if (crossSite) throw new VdiguardError('permission-denied', crossSite);
     if (route === 'POST /api/login') {
       const body = await readJson(req);
-      return sendJson(res, 200, await telemetry.request('gateway.login', address, () => login.login({ agent: body.agent, password: body.password, code: body.code, desktop: body.desktop }, address)));
+      const { token, ...answer } = await telemetry.request('gateway.login', address, () => login.login({ agent: body.agent, password: body.password, code: body.code, desktop: body.desktop }, address));
+      return sendJson(res, 200, answer, { 'set-cookie': loginCookie(token, LOGIN_TTL_MS, tls !== undefined) });
     }
     if (route === 'POST /api/tickets') {
       const body = await readJson(req);
-      return sendJson(res, 200, await telemetry.request('gateway.ticket', address, () => login.ticket(bearer(req), body.desktop)));
+      return sendJson(res, 200, await telemetry.request('gateway.ticket', address, () => login.ticket(loginToken(req), body.desktop)));
+    }
+    if (route === 'POST /api/logout') {
+      // Signing out of a login that is already over still clears the cookie.
+      const who = await login.check(loginToken(req)).catch(() => undefined);
+      if (who) await revokeLogin(who.loginId, 'the agent signed out');
+      log.info({ agentId: who?.agentId, address }, 'signed out');
+      return sendJson(res, 200, { signedOut: true }, { 'set-cookie': clearedLoginCookie(tls !== undefined) });
     }
     if (route === 'POST /api/challenge') {
       const body = await readJson(req);
-      const who = await login.check(bearer(req));
+      const who = await login.check(loginToken(req));
       const session = sessions.get(String(body.session ?? ''));
       if (!session || session.id.agentId !== who.agentId) throw new VdiguardError('not-found', 'no such session');
       return sendJson(res, 200, { outcome: await session.answerChallenge(body.code) });
@@ -258,6 +288,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     login,
     async close() {
       clearInterval(pruneTimer);
+      clearInterval(revocationTimer);
       for (const s of sessions.all()) s.closed('gateway shutting down');
       for (const c of wss.clients) c.terminate();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -15,7 +15,7 @@ import { matchTotp } from './totp.js';
 
 const WINDOW_MS = 15 * 60 * 1000;
 /** How long a login may ask for tickets (reconnects) before the agent logs in again. */
-const LOGIN_TTL_MS = 12 * 60 * 60 * 1000;
+export const LOGIN_TTL_MS = 12 * 60 * 60 * 1000;
 
 export interface LoginOptions {
   readonly store: GatewayStore;

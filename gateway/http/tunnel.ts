@@ -21,7 +21,10 @@ export interface TunnelDeps {
   readonly store: GatewayStore;
   readonly guacd: HostPort;
   readonly connection: (ws: EventEmitter, settings: Record<string, string>, display: DisplayRequest) => GuacLiteConnection;
-  /** Creates and registers the session (its mirror included), or continues one awaiting a reconnect. */
+  /**
+   * Creates and registers the session (its mirror included), or continues the agent's session on
+   * this desktop; throws a VdiguardError when the agent may not open another.
+   */
   readonly startSession: (id: {
     sessionId: string;
     agentId: string;
@@ -63,6 +66,13 @@ class TappedSocket extends EventEmitter {
 
 const CLOSE_GRACE_MS = 500;
 
+/** The Guacamole status a refused tunnel carries, so the page can tell "sign in again" from "busy". */
+const REFUSAL_STATUS: Partial<Record<VdiguardError['code'], number>> = {
+  'not-found': GuacStatus.RESOURCE_NOT_FOUND,
+  'resource-exhausted': GuacStatus.CLIENT_TOO_MANY,
+  'failed-precondition': GuacStatus.RESOURCE_CONFLICT,
+};
+
 export async function openTunnel(ws: WebSocket, url: URL, address: string, userAgent: string, d: TunnelDeps): Promise<DesktopSession | undefined> {
   const refuse = (message: string, status: number): void => {
     if (ws.readyState === ws.OPEN) ws.send(encodeInstruction('error', message, status));
@@ -74,34 +84,34 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
   ws.once('message', early);
   let claims;
   let desktop;
+  let session: DesktopSession;
   const tunnelStartedAt = Date.now();
+  const display = displayOf(url);
   try {
     claims = await d.login.tickets.redeem(url.searchParams.get('ticket') ?? '');
     desktop = await d.store.desktopFor(claims.agentId, claims.desktopId);
     if (!desktop) throw new VdiguardError('not-found', 'this desktop is not available to you');
+    if (ws.readyState !== ws.OPEN) return undefined;
+    session = d.startSession({
+      sessionId: randomUUID(),
+      agentId: claims.agentId,
+      desktopId: claims.desktopId,
+      loginId: claims.loginId,
+      address,
+      userAgent,
+      width: display.width ?? 1024,
+      height: display.height ?? 768,
+      trace: claims.trace,
+      tunnelStartedAt,
+    });
   } catch (err) {
     const e = err instanceof VdiguardError ? err : new VdiguardError('internal', 'the gateway could not check the ticket');
     if (!(err instanceof VdiguardError)) d.log.error({ err: (err as Error).message }, 'ticket check failed');
     d.log.info({ address, reason: e.message }, 'tunnel refused');
-    refuse(e.message, e.code === 'not-found' ? GuacStatus.RESOURCE_NOT_FOUND : GuacStatus.CLIENT_UNAUTHORIZED);
+    refuse(e.message, REFUSAL_STATUS[e.code] ?? GuacStatus.CLIENT_UNAUTHORIZED);
     return undefined;
   }
   ws.off('message', early);
-  if (ws.readyState !== ws.OPEN) return undefined;
-
-  const display = displayOf(url);
-  const session = d.startSession({
-    sessionId: randomUUID(),
-    agentId: claims.agentId,
-    desktopId: claims.desktopId,
-    loginId: claims.loginId,
-    address,
-    userAgent,
-    width: display.width ?? 1024,
-    height: display.height ?? 768,
-    trace: claims.trace,
-    tunnelStartedAt,
-  });
   const socket = new TappedSocket(ws);
   const settings: Record<string, string> = {
     hostname: desktop.host,
@@ -128,13 +138,13 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
       closing ??= setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
     },
   };
-  session.attach(controls);
+  session.attach(controls, claims.loginId);
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (isBinary) {
-      session.fromBrowser(Buffer.from([0xff])); // not Guacamole text: the tap ends the session
+      session.fromBrowser(Buffer.from([0xff]), controls); // not Guacamole text: the tap ends the session
       return;
     }
-    const forward = session.fromBrowser(data as Buffer);
+    const forward = session.fromBrowser(data as Buffer, controls);
     if (forward !== null) socket.emit('message', forward);
   });
   ws.on('close', () => {

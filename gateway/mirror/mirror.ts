@@ -5,8 +5,12 @@
  * surely applied them, and when the stream breaks reconnects with backoff and resumes the session
  * (open with resume=true; the scorer says the last batch it applied, the mirror resends the rest).
  *
+ * A full buffer refuses new events rather than dropping queued ones: `push` says so, and the session
+ * keeps that input from the desktop (fail-closed), so nothing reaches the desktop that the scorer
+ * will not see. A flood of input cannot open a silent gap.
+ *
  * The mirror never decides what a missing scorer means: it reports `scored(false)` when it loses
- * the scorer (or had to drop events) and `scored(true)` when it has it again, and the session
+ * the scorer (or had to refuse events) and `scored(true)` when it has it again, and the session
  * applies the configured policy (fail-closed or fail-open) after the grace period. A stream the
  * scorer ends with a status that resending cannot change (the batch is invalid, too large, the
  * session cannot be opened) is final: the mirror stops and reports `refused`, and the session
@@ -66,7 +70,7 @@ export class Mirror {
   private scored = true;
   /** Events per batch: the configured size, or less when the scorer accepts fewer. */
   private batchEvents: number;
-  /** Events dropped because the buffer was full. */
+  /** Events refused because the buffer was full. */
   dropped = 0;
   /** Batches written to a stream. */
   batchesSent = 0;
@@ -81,13 +85,21 @@ export class Mirror {
     return this._state;
   }
 
-  /** Queues one event. O(1); never blocks, never throws. */
-  push(event: InputEvent): void {
-    if (this._state === 'closed') return;
+  /**
+   * Queues one event; false when the buffer is full and the event was refused (the scorer will
+   * never see it). O(1) amortised; never blocks, never throws.
+   */
+  push(event: InputEvent): boolean {
+    if (this._state === 'closed') return false;
+    if (!this.makeRoom()) {
+      this.dropped++;
+      this.setScored(false, this.accepted ? 'the scorer is too slow: input refused' : 'mirror buffer full: input refused');
+      return false;
+    }
     this.waiting.push(event);
-    if (this.waiting.length + this.recentEvents > this.o.bufferEvents) this.dropOldest();
     if (this.waiting.length >= this.batchEvents) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), this.o.batchMs);
+    return true;
   }
 
   /** Sends what is waiting, tells the scorer why the session ends, and closes the stream. */
@@ -144,21 +156,14 @@ export class Mirror {
     if (b) this.recentEvents -= b.events.length;
   }
 
-  /** The buffer is full: the oldest events go. Batches already written are forgotten first (the scorer most likely has them). */
-  private dropOldest(): void {
-    const b = this.recent[0];
-    if (b && b.seq <= this.sentSeq && this.accepted) {
+  /** Room for one more event, forgetting batches already written (the scorer most likely has them) if need be. */
+  private makeRoom(): boolean {
+    while (this.waiting.length + this.recentEvents >= this.o.bufferEvents) {
+      const b = this.recent[0];
+      if (!b || b.seq > this.sentSeq || !this.accepted) return false;
       this.forget();
-      return;
     }
-    if (b) {
-      this.forget();
-      this.dropped += b.events.length;
-    } else if (this.waiting.length > 0) {
-      this.waiting.shift();
-      this.dropped++;
-    }
-    this.setScored(false, this.accepted ? 'the scorer is too slow: events dropped' : 'mirror buffer full: events dropped');
+    return true;
   }
 
   private connect(): void {

@@ -1,20 +1,24 @@
 // The agent's page: sign in (password + TOTP), then the desktop filling the window, with keyboard
 // and mouse, a reconnect when the network drops, and plain messages when the session is challenged
-// or ended. It never says which behaviour led to a challenge or an end.
+// or ended. It never says which behaviour led to a challenge or an end. The login itself is an
+// HttpOnly cookie the gateway sets: nothing on this page can read it.
 import Guacamole from '/guacamole-common.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, desktop: null, session: null, phase: 'login', ended: false, retries: 0 };
-// For end-to-end tests and support: what the page is doing (never what was typed).
+const state = { desktop: null, session: null, phase: 'login', ended: false, retries: 0 };
+// For end-to-end tests and support: what the page is doing (never what was typed, never the login).
 window.vdiguard = state;
+
+// Statuses after which reconnecting cannot help: the session was ended, taken over by another
+// window, or the agent may not open one now (too many sessions, a pending check elsewhere).
+const FINAL = new Set([0x020b, 0x0301, 0x0209, 0x0205, 0x031d]);
 
 let client = null;
 let keyboard = null;
 
-async function post(path, body, token) {
+async function post(path, body) {
   const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+  const res = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body), credentials: 'same-origin' });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw Object.assign(new Error(data.error || `error ${res.status}`), { status: res.status });
   return data;
@@ -39,7 +43,7 @@ $('login-form').addEventListener('submit', async (e) => {
     const r = await post('/api/login', { agent: $('agent').value, password: $('password').value, code: $('code').value });
     $('password').value = '';
     $('code').value = '';
-    state.token = r.token;
+    $('signout').hidden = false;
     if (r.ticket) return connect(r.ticket.desktopId, r.ticket.ticket);
     if (r.desktops.length === 0) return ($('login-message').textContent = 'No desktop is assigned to you yet.');
     show('choose');
@@ -49,7 +53,7 @@ $('login-form').addEventListener('submit', async (e) => {
     for (const d of r.desktops) {
       const b = document.createElement('button');
       b.textContent = d.name;
-      b.onclick = async () => connect(d.id, (await post('/api/tickets', { desktop: d.id }, state.token)).ticket);
+      b.onclick = async () => connect(d.id, (await post('/api/tickets', { desktop: d.id })).ticket);
       const li = document.createElement('li');
       li.append(b);
       list.append(li);
@@ -61,12 +65,20 @@ $('login-form').addEventListener('submit', async (e) => {
 
 $('again').addEventListener('click', () => location.reload());
 
+$('signout').addEventListener('click', async () => {
+  state.ended = true;
+  detachInput();
+  if (client) client.disconnect();
+  await post('/api/logout', {}).catch(() => undefined);
+  location.reload();
+});
+
 $('challenge-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const code = $('challenge-code').value;
   $('challenge-code').value = '';
   try {
-    const r = await post('/api/challenge', { session: state.session, code }, state.token);
+    const r = await post('/api/challenge', { session: state.session, code });
     if (r.outcome === 'resumed') return resume();
     if (r.outcome === 'wrong') return overlay('That code is not right. Enter the current code from your authenticator app.', { challenge: true });
   } catch {
@@ -96,7 +108,6 @@ function detachInput() {
 function ended(message) {
   state.ended = true;
   state.phase = 'ended';
-  state.token = null;
   detachInput();
   overlay(message, { again: true });
 }
@@ -138,7 +149,7 @@ function connect(desktopId, ticket) {
   };
 
   c.onerror = (status) => {
-    if (state.ended || status.code === 0x020b || status.code === 0x0301) return ended(status.message || 'The session has ended.');
+    if (state.ended || FINAL.has(status.code)) return ended(status.message || 'The session has ended.');
   };
   // The connection is over, whichever side noticed first (an error instruction, the client
   // disconnecting, or the WebSocket closing): once per connection, reconnect unless it was ended.
@@ -177,7 +188,7 @@ async function reconnect() {
   overlay('The connection was lost. Reconnecting…');
   await new Promise((r) => setTimeout(r, wait));
   try {
-    const t = await post('/api/tickets', { desktop: state.desktop }, state.token);
+    const t = await post('/api/tickets', { desktop: state.desktop });
     connect(state.desktop, t.ticket);
   } catch (err) {
     if (err.status === 401) return ended('Please sign in again.');

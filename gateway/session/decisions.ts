@@ -15,6 +15,7 @@ export type GatewayAction =
   | 'monitor-challenge'
   | 'monitor-terminate'
   | 'admin-kill'
+  | 'login-ended'
   | 'protocol-error';
 
 export interface DecisionSink {

@@ -64,7 +64,7 @@ test('three wrong codes end the session; a right one before that resumes it', as
 });
 
 test('a terminate verdict during a challenge ends the session at once, with the trust trail recorded', () => {
-  const { s, decisions } = session();
+  const { s, decisions, controls } = session();
   s.onVerdict(verdictOf({ trust: 0.7, atTimeMs: 10 }));
   s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.4, atTimeMs: 20 }));
   s.onVerdict(verdictOf({ action: Action.ACTION_TERMINATE, trust: 0.05, atTimeMs: 30, reason: 'mismatch' }));
@@ -73,7 +73,7 @@ test('a terminate verdict during a challenge ends the session at once, with the 
   assert.equal(term.action, 'terminate');
   assert.equal(term.reason, 'mismatch');
   assert.deepEqual(term.trail.map((p) => p.trust), [0.7, 0.4, 0.05]);
-  assert.equal(s.fromBrowser('3.key,2.97,1.1;'), null, 'nothing passes after the end');
+  assert.equal(s.fromBrowser('3.key,2.97,1.1;', controls), null, 'nothing passes after the end');
 });
 
 test('the scorer back within the grace period: nothing happens', async () => {
@@ -110,9 +110,9 @@ test('a refusal by the scorer applies the mirror policy at once, with a decision
 
 test('a dropped connection after input waits for a reconnect, which continues the session and its pending challenge', async () => {
   const { s, decisions, controls, toBrowser, closed } = session({ reconnectGraceMs: 60_000, challengeMs: 30_000 });
-  s.fromBrowser('3.key,2.97,1.1;');
+  s.fromBrowser('3.key,2.97,1.1;', controls);
   s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.4 }));
-  s.fromBrowser('3.key,'); // half an instruction when the connection drops
+  s.fromBrowser('3.key,', controls); // half an instruction when the connection drops
   s.disconnected('browser disconnected', controls);
   assert.equal(s.status, 'challenged', 'dropping the connection does not get out of a challenge');
   assert.equal(s.awaitingReconnect, true);
@@ -124,7 +124,7 @@ test('a dropped connection after input waits for a reconnect, which continues th
   assert.equal(s.awaitingReconnect, false);
   assert.deepEqual(again.slice(0, 1), ['8.vdiguard,7.session,2.s1;']);
   assert.match(again[1]!, /^8\.vdiguard,9\.challenge,2\.(29|30);$/, 'the page is asked for the code again, with the time left');
-  assert.equal(s.fromBrowser('3.key,2.98,1.1;'), null, 'the new connection parses from a clean start, and input stays held');
+  assert.equal(s.fromBrowser('3.key,2.98,1.1;', fresh), null, 'the new connection parses from a clean start, and input stays held');
   assert.equal(s.tap.inputEvents, 2);
   s.disconnected('desktop connection closed', controls); // the old connection's late close
   assert.equal(s.awaitingReconnect, false);
@@ -135,7 +135,7 @@ test('a dropped connection after input waits for a reconnect, which continues th
 
 test('no reconnect in time ends the session; without input or without a grace period it ends at once', async () => {
   const waited = session({ reconnectGraceMs: 30 });
-  waited.s.fromBrowser('3.key,2.97,1.1;');
+  waited.s.fromBrowser('3.key,2.97,1.1;', waited.controls);
   waited.s.disconnected('browser disconnected', waited.controls);
   assert.equal(waited.s.status, 'active');
   await new Promise((r) => setTimeout(r, 60));
@@ -148,7 +148,31 @@ test('no reconnect in time ends the session; without input or without a grace pe
   assert.equal(idle.s.status, 'ended', 'nothing to continue');
 
   const off = session();
-  off.s.fromBrowser('3.key,2.97,1.1;');
+  off.s.fromBrowser('3.key,2.97,1.1;', off.controls);
   off.s.disconnected('browser disconnected', off.controls);
   assert.equal(off.s.status, 'ended');
+});
+
+test("a newer connection takes over: the older one is told and closed, and its late input is never typed", () => {
+  const { s, controls, toBrowser, closed } = session();
+  const newer: string[] = [];
+  const fresh = { toBrowser: (t: string) => newer.push(t), close: () => undefined };
+  s.attach(fresh, 'l2');
+  assert.equal(closed(), 1);
+  assert.match(toBrowser.at(-1)!, /^5\.error,.*,3\.521;$/, 'SESSION_CONFLICT (0x0209) to the older window');
+  assert.equal(s.fromBrowser('3.key,2.97,1.1;', controls), null, "the replaced connection's input goes nowhere");
+  assert.equal(s.tap.inputEvents, 0, 'and is not scored as if it were typed');
+  assert.equal(s.fromBrowser('3.key,2.97,1.1;', fresh), '3.key,2.97,1.1;');
+  assert.deepEqual([...s.logins], ['l1', 'l2']);
+});
+
+test('breaking the protocol during a challenge is a failed challenge, and every login that attached is ended', () => {
+  const { s, decisions, revoked } = session();
+  const second = { toBrowser: () => undefined, close: () => undefined };
+  s.attach(second, 'l2');
+  s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.3 }));
+  s.fromBrowser('3.key,x.1;', second);
+  assert.equal(s.status, 'ended');
+  assert.deepEqual(decisions.map((d) => d.action), ['challenge', 'challenge-failed']);
+  assert.deepEqual(revoked, ['l1', 'l2']);
 });

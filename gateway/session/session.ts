@@ -11,9 +11,14 @@
  * - the scorer lost for longer than the grace period: fail-closed terminates; fail-open keeps the
  *   session, raises an alert and records it.
  * - the connection dropped (browser or desktop side) after input was seen: the session waits for
- *   the same login to reconnect to the same desktop, and a reconnect continues it: the same scorer
+ *   its agent to reconnect to the same desktop, and a reconnect continues it: the same scorer
  *   session and trust, a pending challenge still pending. Dropping the connection therefore does
  *   not reset trust, which is what a colluder would otherwise do.
+ * - a second connection of the same agent to the same desktop (another tab, another login, a
+ *   hand-written client) does not start a second session: it continues this one and the older
+ *   connection is closed, so trust and a pending challenge belong to the agent, not to a tunnel.
+ * - input reaches the desktop only from the connection attached last: a replaced connection's late
+ *   messages are dropped, never typed.
  * The person at the keyboard is never told which behaviour ended the session.
  */
 import { EventEmitter } from 'node:events';
@@ -30,6 +35,8 @@ export const PAGE_OPCODE = 'vdiguard';
 
 export const ENDED_MESSAGE = 'This session was ended by the security policy. Please contact your supervisor.';
 const PROTOCOL_MESSAGE = 'The connection sent data the gateway cannot accept, and was closed.';
+const LOGIN_ENDED_MESSAGE = 'You were signed out, so this session has ended. Please sign in again.';
+export const REPLACED_MESSAGE = 'This desktop session was opened in another window or tab, and continues there.';
 const CHALLENGE_ATTEMPTS = 3;
 const TRUST_LINE_POINTS = 600;
 
@@ -101,6 +108,8 @@ export class DesktopSession extends EventEmitter {
   endAction: GatewayAction | undefined;
   /** Monotonic time the terminate verdict arrived, and the WebSocket was closed (for the benchmark). */
   terminateVerdictAt: number | undefined;
+  /** Every login that attached a connection to this session: revoking any of them ends it. */
+  readonly logins: Set<string>;
   private controls: SessionControls | undefined;
   private readonly trail: TrustPoint[] = [];
   private readonly line: { t: number; trust: number }[] = [];
@@ -121,20 +130,30 @@ export class DesktopSession extends EventEmitter {
     super();
     this.wallClock = d.wallClock ?? (() => new Date());
     this.startedAt = this.wallClock();
+    this.logins = new Set([id.loginId]);
     this.tap = new InputTap({ clock: d.clock, onInput });
   }
 
   /**
-   * Connects the session to its tunnel (the first, or the one of a reconnect); before this,
-   * enforcement has nothing to act on.
+   * Connects the session to its tunnel (the first, a reconnect, or a second window of the agent that
+   * takes over) under `loginId`; before this, enforcement has nothing to act on. A connection still
+   * attached is told why and closed: one connection types at a time.
    */
-  attach(controls: SessionControls): void {
-    if (this.reconnectTimer) {
+  attach(controls: SessionControls, loginId = this.id.loginId): void {
+    if (this.status === 'ended') return controls.close();
+    const previous = this.controls === controls ? undefined : this.controls;
+    if (this.reconnectTimer || previous) {
       clearTimeout(this.reconnectTimer);
       this.reconnectTimer = undefined;
       this.tap.newConnection();
     }
+    this.logins.add(loginId);
     this.controls = controls;
+    if (previous) {
+      this.d.log.info({ sessionId: this.id.sessionId, agentId: this.id.agentId }, 'a newer connection of the agent took over the session');
+      previous.toBrowser(encodeInstruction('error', REPLACED_MESSAGE, GuacStatus.SESSION_CONFLICT));
+      previous.close();
+    }
     this.page('session', this.id.sessionId);
     if (this.status === 'challenged') this.page('challenge', String(Math.max(1, Math.round((this.challengeEndsAt - this.d.clock()) / 1000))));
   }
@@ -160,13 +179,15 @@ export class DesktopSession extends EventEmitter {
     );
   }
 
-  /** The hook on browser -> desktop data: what to forward, after the tap has seen it. */
-  fromBrowser(chunk: string | Buffer): string | Buffer | null {
-    if (this.status === 'ended') return null;
+  /** The hook on browser -> desktop data of the connection `from`: what to forward, after the tap has seen it. */
+  fromBrowser(chunk: string | Buffer, from: SessionControls): string | Buffer | null {
+    if (this.status === 'ended' || from !== this.controls) return null;
     const r: TapResult = this.tap.push(chunk);
     if (r.error) {
       this.d.log.warn({ sessionId: this.id.sessionId, reason: r.error.reason }, 'protocol error from the browser');
-      this.end('protocol-error', r.error.message, { message: PROTOCOL_MESSAGE, status: r.error.guacStatus });
+      // Breaking the protocol must not be a way out of a pending challenge.
+      const action = this.status === 'challenged' ? 'challenge-failed' : 'protocol-error';
+      this.end(action, r.error.message, { message: PROTOCOL_MESSAGE, status: r.error.guacStatus });
       return null;
     }
     return r.forward;
@@ -238,6 +259,11 @@ export class DesktopSession extends EventEmitter {
     return 'resumed';
   }
 
+  /** A login that attached to the session was ended (signed out, or ended by a decision elsewhere). */
+  loginEnded(reason: string): void {
+    this.end('login-ended', reason, { message: LOGIN_ENDED_MESSAGE, status: GuacStatus.SESSION_CLOSED });
+  }
+
   /** An admin ends the session. */
   kill(reason: string): void {
     this.end('admin-kill', reason || 'ended by an administrator', undefined, 'admin');
@@ -289,11 +315,13 @@ export class DesktopSession extends EventEmitter {
   }
 
   private end(action: GatewayAction, reason: string, shown = { message: ENDED_MESSAGE, status: GuacStatus.SESSION_CLOSED as GuacStatusCode }, source: 'gateway' | 'admin' = 'gateway'): void {
-    if (this.status === 'ended') return;
+    // Set before anything else: revoking this session's logins reaches back here through the registry.
+    if (this.status === 'ended' || this.endAction !== undefined) return;
     this.endAction = action;
     this.record(action, reason, source);
     this.d.log.warn({ sessionId: this.id.sessionId, agentId: this.id.agentId, action, trust: this.trust, reason }, 'session ended by the gateway');
-    if (action !== 'protocol-error') this.d.revokeLogin(this.id.loginId);
+    // Every login that attached is ended, so none of them can open a fresh session with fresh trust.
+    for (const loginId of this.logins) this.d.revokeLogin(loginId);
     this.page('ended');
     this.controls?.toBrowser(encodeInstruction('error', shown.message, shown.status));
     this.finish(`${action}: ${reason}`);

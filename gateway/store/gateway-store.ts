@@ -149,6 +149,13 @@ export class GatewayStore {
     return (await this.db.query('SELECT 1 FROM revoked_logins WHERE login_id = $1', [loginId])).length > 0;
   }
 
+  /** Which of these logins were revoked (by any replica): one query for all of a replica's sessions. */
+  async revokedAmong(loginIds: readonly string[]): Promise<string[]> {
+    if (loginIds.length === 0) return [];
+    const rows = await this.db.query<{ login_id: string }>('SELECT login_id FROM revoked_logins WHERE login_id = ANY($1::text[])', [loginIds]);
+    return rows.map((r) => r.login_id);
+  }
+
   /** Forgets used tickets, revoked logins and TOTP steps too old to matter. */
   async prune(now = new Date()): Promise<void> {
     await this.db.query('DELETE FROM used_tickets WHERE expires_at < $1', [now]);

@@ -14,9 +14,12 @@ import { scorerLink, type ScorerLink } from '../mirror/scorer-link.js';
 import { GuacParser, type Instruction } from '../guac/index.js';
 import { startFakeGuacd, type FakeGuacd } from './fake-guacd.js';
 import { startFakeScorer, type FakeScorer } from './fake-scorer.js';
+import { LOGIN_COOKIE } from '../http/login-cookie.js';
 import { randomBytes } from 'node:crypto';
 
 export const AGENT = 'alice';
+/** A second agent on the same desktop, for what one agent must not affect in another's session. */
+export const OTHER_AGENT = 'bob';
 export const PASSWORD = 'correct horse battery';
 export const DESKTOP = 'desk-1';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
@@ -29,7 +32,7 @@ export interface Harness {
   readonly totpSecret: string;
   /** A valid TOTP code for a time step not used yet (steps move on, so each call is fresh). */
   code(): string;
-  login(): Promise<{ token: string; ticket: string }>;
+  login(agent?: string): Promise<{ token: string; ticket: string }>;
   close(): Promise<void>;
 }
 
@@ -51,7 +54,9 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
   let now = Date.now();
   const gateway = await startGateway(settings, { log: o.log ?? silentLogger(), db, secretKey: randomBytes(32), scorer: link, adminToken: ADMIN_TOKEN, now: () => now });
   const totpSecret = newTotpSecret();
-  await gateway.store.addAgent({ agentId: AGENT, displayName: 'Alice', passwordHash: await hashPassword(PASSWORD, { N: 1024, r: 8, p: 1 }), totpSecret });
+  const passwordHash = await hashPassword(PASSWORD, { N: 1024, r: 8, p: 1 });
+  await gateway.store.addAgent({ agentId: AGENT, displayName: 'Alice', passwordHash, totpSecret });
+  await gateway.store.addAgent({ agentId: OTHER_AGENT, displayName: 'Bob', passwordHash, totpSecret });
   await gateway.store.addDesktop({
     desktopId: DESKTOP,
     displayName: 'Desk 1',
@@ -64,6 +69,7 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
     credentials: { username: 'alice-rdp', password: 'rdp-secret-π' },
   });
   await gateway.store.assign(DESKTOP, AGENT);
+  await gateway.store.assign(DESKTOP, OTHER_AGENT);
   const code = (): string => {
     now += 30_000;
     return totpCode(totpSecret, now);
@@ -75,11 +81,11 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
     db,
     totpSecret,
     code,
-    async login() {
-      const res = await api(gateway.url, '/api/login', { agent: AGENT, password: PASSWORD, code: code() });
+    async login(agent = AGENT) {
+      const res = await api(gateway.url, '/api/login', { agent, password: PASSWORD, code: code(), desktop: DESKTOP });
       if (res.status !== 200) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
-      const body = res.body as { token: string; ticket: { ticket: string } };
-      return { token: body.token, ticket: body.ticket.ticket };
+      const body = res.body as { ticket: { ticket: string } };
+      return { token: loginCookieOf(res.headers), ticket: body.ticket.ticket };
     },
     async close() {
       await gateway.close();
@@ -92,12 +98,19 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
   return h;
 }
 
-export async function api(base: string, path: string, body?: unknown, token?: string, method = body === undefined ? 'GET' : 'POST'): Promise<{ status: number; body: unknown }> {
+export async function api(base: string, path: string, body?: unknown, token?: string, method = body === undefined ? 'GET' : 'POST'): Promise<{ status: number; body: unknown; headers: Headers }> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+/** The login token the gateway set as its HttpOnly cookie (the page never sees it; a test may). */
+export function loginCookieOf(headers: Headers): string {
+  const set = headers.getSetCookie().find((c) => c.startsWith(`${LOGIN_COOKIE}=`));
+  if (!set) throw new Error('the login answer set no login cookie');
+  return set.slice(LOGIN_COOKIE.length + 1).split(';')[0] as string;
 }
 
 /** A Guacamole client over the tunnel, as guacamole-common-js speaks it. */

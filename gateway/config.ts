@@ -6,6 +6,7 @@
 import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
 import { parseAllowedOrigins } from './http/origin.js';
 import { parseTrustedProxies } from './http/proxies.js';
+import { formatRate, parseRate, type Rate, type ThrottlePolicy } from './auth/throttle.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -112,17 +113,26 @@ export const GATEWAY_SETTINGS = {
     default: 'vdiguard',
     parse: parse.string,
   },
-  loginAttemptsPerAgent: {
-    env: 'VDIGUARD_LOGIN_ATTEMPTS_PER_AGENT',
-    description: 'Failed logins allowed per agent per 15 minutes before further attempts are refused.',
-    default: 5,
-    parse: parse.integer(1, 1000),
+  loginLimitPerAgentAddress: {
+    env: 'VDIGUARD_LOGIN_LIMIT_PER_AGENT_ADDRESS',
+    description: 'Login attempts and challenge codes one client address gets for one agent: `<at once>+<per hour>/h`. Counted before the password is checked; a success there gives them all back.',
+    default: { burst: 5, perHour: 4 } as Rate,
+    parse: parseRate,
+    format: formatRate,
   },
-  loginAttemptsPerAddress: {
-    env: 'VDIGUARD_LOGIN_ATTEMPTS_PER_ADDRESS',
-    description: 'Failed logins allowed per client address per 15 minutes (offices behind one NAT address share it).',
-    default: 50,
-    parse: parse.integer(1, 100_000),
+  loginLimitPerAgent: {
+    env: 'VDIGUARD_LOGIN_LIMIT_PER_AGENT',
+    description: 'Failed attempts for one agent from all the addresses it has not logged in from in 30 days, together (`<at once>+<per hour>/h`); addresses it logged in from are not held by it.',
+    default: { burst: 10, perHour: 12 } as Rate,
+    parse: parseRate,
+    format: formatRate,
+  },
+  loginLimitPerAddress: {
+    env: 'VDIGUARD_LOGIN_LIMIT_PER_ADDRESS',
+    description: 'Failed attempts from one client address (an IPv6 /64) for all agents (`<at once>+<per hour>/h`); whole offices share one NAT address, so keep it generous.',
+    default: { burst: 100, perHour: 600 } as Rate,
+    parse: parseRate,
+    format: formatRate,
   },
   enforcement: {
     env: 'VDIGUARD_ENFORCEMENT',
@@ -201,3 +211,8 @@ function parseKey(raw: string): Buffer {
   return key;
 }
 export { parseKey as parseSecretKey };
+
+/** The login throttle's rate per key, from the settings. */
+export function loginThrottlePolicy(s: GatewaySettings): ThrottlePolicy {
+  return { 'agent-address': s.loginLimitPerAgentAddress, agent: s.loginLimitPerAgent, address: s.loginLimitPerAddress };
+}

@@ -19,8 +19,9 @@ import type { Logger } from '../lib/log.js';
 import { profileStateToJSON } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { AuditLog } from '../scorer/store/audit.js';
 import { WriteQueue } from '../scorer/store/write-queue.js';
-import type { GatewaySettings } from './config.js';
+import { loginThrottlePolicy, type GatewaySettings } from './config.js';
 import { LOGIN_TTL_MS, LoginService } from './auth/login.js';
+import { throttleFigures } from './auth/throttle.js';
 import { SecretBox } from './auth/secret-box.js';
 import { GatewayStore } from './store/gateway-store.js';
 import { Mirror } from './mirror/mirror.js';
@@ -79,8 +80,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     log,
     ticketMs: settings.ticketSeconds * 1000,
     totpSkewSteps: settings.totpSkewSteps,
-    attemptsPerAgent: settings.loginAttemptsPerAgent,
-    attemptsPerAddress: settings.loginAttemptsPerAddress,
+    throttle: loginThrottlePolicy(settings),
     now: deps.now,
   });
   const writes = new WriteQueue({ log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
@@ -134,7 +134,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         challengeMs: settings.challengeSeconds * 1000,
         reconnectGraceMs: settings.reconnectGraceSeconds * 1000,
         decisions,
-        verifyCode: (agentId, code) => login.verifyCode(agentId, code),
+        verifyCode: (agentId, code) => login.verifyCode(agentId, code, id.address),
         confirmIdentity: (sessionId) => deps.scorer.confirmIdentity(sessionId),
         revokeLogin: (loginId) => revokeLogin(loginId, 'the login was ended by a security decision in another session'),
         clock,
@@ -279,6 +279,8 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   const port = (server.address() as { port: number }).port;
   const url = `${tls ? 'https' : 'http'}://${formatHostPort({ host: settings.listen.host, port })}`;
   log.info({ url, guacd: formatHostPort(settings.guacd), enforcement: settings.enforcement, mirrorPolicy: settings.mirrorPolicy }, 'gateway listening');
+  // What the throttle settings mean in guesses per agent, so an operator who changes them sees it.
+  log.info({ loginGuesses: throttleFigures(loginThrottlePolicy(settings)) }, 'login throttle');
 
   return {
     url,

@@ -26,13 +26,17 @@ const GRPC_STATUS: Record<ErrorCode, status> = {
 };
 
 export class VdiguardError extends Error {
+  /** For resource-exhausted: how long the caller should wait before trying again. */
+  readonly retryAfterMs?: number;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
     this.name = 'VdiguardError';
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   get grpcStatus(): status {

@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { base32Decode, base32Encode, hotp, matchTotp, otpauthUri, totpCode } from './totp.js';
 import { SecretBox } from './secret-box.js';
 import { Tickets } from './tickets.js';
-import { RateLimiter } from './rate-limit.js';
 import { hashPassword, verifyPassword } from './password.js';
 
 // RFC 6238 appendix B, SHA-1, key "12345678901234567890" (8 digits there; the last 6 here).
@@ -97,29 +96,6 @@ test('tickets: expired, forged, tampered, foreign and revoked ones are refused',
   const b = t.issue('alice', 'desk-1', 'login-2').ticket;
   revoked.add('login-2');
   await assert.rejects(t.redeem(b), /login was ended/);
-});
-
-test('rate limiter: refuses past the limit within the window, allows again after it', () => {
-  let t = 0;
-  const r = new RateLimiter({ limit: 3, windowMs: 1000, now: () => t });
-  for (let i = 0; i < 3; i++) {
-    assert.equal(r.retryAfterMs('a'), 0);
-    r.record('a');
-  }
-  assert.ok(r.retryAfterMs('a') > 0);
-  assert.equal(r.retryAfterMs('b'), 0, 'keys are separate');
-  t = 1001;
-  assert.equal(r.retryAfterMs('a'), 0);
-  r.record('x');
-  r.reset('x');
-  assert.equal(r.retryAfterMs('x'), 0);
-});
-
-test('rate limiter keeps a bounded number of keys', () => {
-  const r = new RateLimiter({ limit: 1, windowMs: 1000, maxKeys: 10, now: () => 0 });
-  for (let i = 0; i < 100; i++) r.record(`k${i}`);
-  assert.equal(r.retryAfterMs('k0'), 0, 'oldest forgotten');
-  assert.ok(r.retryAfterMs('k99') > 0);
 });
 
 test('password hashes verify the right password only, and name their parameters', async () => {

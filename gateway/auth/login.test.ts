@@ -8,6 +8,9 @@ import { SecretBox } from './secret-box.js';
 import { LoginService } from './login.js';
 import { hashPassword } from './password.js';
 import { newTotpSecret, totpCode } from './totp.js';
+import type { ThrottlePolicy } from './throttle.js';
+
+const POLICY: ThrottlePolicy = { 'agent-address': { burst: 3, perHour: 4 }, agent: { burst: 5, perHour: 12 }, address: { burst: 8, perHour: 60 } };
 
 for (const s of TEST_STORES) {
   test(`login on ${s.name}: password + TOTP, replay, rate limits, disabled agents, tickets`, { skip: s.skip }, async () => {
@@ -21,7 +24,7 @@ for (const s of TEST_STORES) {
       await store.addDesktop({ desktopId: 'd1', displayName: 'D1', host: 'h', port: 3389, security: 'tls', domain: '', ignoreCert: false, certFingerprints: '', credentials: { username: 'u', password: 'p' } });
       await store.assign('d1', 'alice');
       let now = 1_700_000_000_000;
-      const login = new LoginService({ store, box, log: silentLogger(), ticketMs: 60_000, totpSkewSteps: 1, attemptsPerAgent: 3, attemptsPerAddress: 8, now: () => now });
+      const login = new LoginService({ store, box, log: silentLogger(), ticketMs: 60_000, totpSkewSteps: 1, throttle: POLICY, now: () => now });
 
       const ok = await login.login({ agent: 'alice', password: 'password-1', code: totpCode(secret, now) }, '10.0.0.1');
       assert.equal(ok.agentId, 'alice');
@@ -38,12 +41,14 @@ for (const s of TEST_STORES) {
       const t2 = await login.ticket(ok.token, 'd1');
       assert.equal(t2.desktopId, 'd1');
 
-      // Per agent: alice has failed twice (replay, wrong password); one more and she is locked.
-      await assert.rejects(login.login({ agent: 'alice', password: 'bad', code: '000000' }, '10.0.0.2'), /wrong/);
-      await assert.rejects(login.login({ agent: 'alice', password: 'password-1', code: totpCode(secret, now) }, '10.0.0.3'), /too many login attempts/);
-      // Per address: 10.0.0.1 has failed 3 times (its success does not count); 5 more reach its limit of 8.
-      for (let i = 0; i < 5; i++) await assert.rejects(login.login({ agent: `nobody-${i}`, password: 'bad', code: '1' }, '10.0.0.1'), /wrong/);
-      await assert.rejects(login.login({ agent: 'carol', password: 'x', code: '1' }, '10.0.0.1'), /too many login attempts/);
+      // Per agent and address: alice has failed twice at 10.0.0.1; one more and that address waits
+      // 15 minutes, even with the right password, while another address still gets in.
+      await assert.rejects(login.login({ agent: 'alice', password: 'bad', code: '000000' }, '10.0.0.1'), /wrong/);
+      await assert.rejects(login.login({ agent: 'alice', password: 'password-1', code: totpCode(secret, now) }, '10.0.0.1'), /too many login attempts; try again in 15 minutes/);
+      assert.equal((await login.login({ agent: 'alice', password: 'password-1', code: totpCode(secret, now) }, '10.0.0.3')).agentId, 'alice');
+      // Per address: 10.0.0.1 has failed 4 times (its success does not count); 4 more reach its burst of 8.
+      for (let i = 0; i < 4; i++) await assert.rejects(login.login({ agent: `nobody-${i}`, password: 'bad', code: '1' }, '10.0.0.1'), /wrong/);
+      await assert.rejects(login.login({ agent: 'carol', password: 'x', code: '1' }, '10.0.0.1'), /too many login attempts; try again in 30 seconds/);
 
       // A disabled agent cannot log in, and its logins get no new tickets.
       now += 16 * 60_000;
@@ -58,14 +63,20 @@ for (const s of TEST_STORES) {
       await assert.rejects(login.ticket(again.token, 'd1'), /login was ended/);
       await assert.rejects(login.tickets.redeem(pending.ticket), /login was ended/, 'tickets issued before the revocation too');
       // Another replica (same store and key) refuses it as well.
-      const replica = new LoginService({ store, box, log: silentLogger(), ticketMs: 60_000, totpSkewSteps: 1, attemptsPerAgent: 3, attemptsPerAddress: 8, now: () => now });
+      const replica = new LoginService({ store, box, log: silentLogger(), ticketMs: 60_000, totpSkewSteps: 1, throttle: POLICY, now: () => now });
       await assert.rejects(replica.ticket(again.token, 'd1'), /login was ended/);
 
       // Challenge codes share the replay protection.
       now += 30_000;
       const code = totpCode(secret, now);
-      assert.equal(await login.verifyCode('alice', code), true);
-      assert.equal(await login.verifyCode('alice', code), false);
+      assert.equal(await login.verifyCode('alice', code, '10.0.0.9'), true);
+      assert.equal(await login.verifyCode('alice', code, '10.0.0.9'), false);
+      // ...and the throttle: wrong codes use up the address's attempts, then even the right code is refused.
+      for (let i = 0; i < 2; i++) assert.equal(await login.verifyCode('alice', '000000', '10.0.0.9'), false);
+      now += 30_000;
+      assert.equal(await login.verifyCode('alice', totpCode(secret, now), '10.0.0.9'), false, 'throttled before the code is checked');
+      now += 15 * 60_000;
+      assert.equal(await login.verifyCode('alice', totpCode(secret, now), '10.0.0.9'), true);
     } finally {
       await drop();
     }

@@ -1,6 +1,6 @@
 /**
- * Agent login: password plus TOTP, failures rate-limited per agent and per address (whole call
- * centres share one address, so successes do not count), yielding a login token
+ * Agent login: password plus TOTP, each attempt counted by the shared login throttle before the
+ * password is checked (gateway/auth/throttle.ts), yielding a login token
  * (kept in the page's memory) and single-use connection tickets for the agent's desktops. Every
  * failure answers the same "wrong agent, password or code" so nothing tells which part was wrong.
  */
@@ -8,12 +8,11 @@ import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { GatewayStore } from '../store/gateway-store.js';
 import { dummyHash, verifyPassword } from './password.js';
-import { RateLimiter } from './rate-limit.js';
 import type { SecretBox } from './secret-box.js';
+import { LoginThrottle, type ThrottlePolicy } from './throttle.js';
 import { openLogin, sealLogin, Tickets, type LoginClaims } from './tickets.js';
 import { matchTotp } from './totp.js';
 
-const WINDOW_MS = 15 * 60 * 1000;
 /** How long a login may ask for tickets (reconnects) before the agent logs in again. */
 export const LOGIN_TTL_MS = 12 * 60 * 60 * 1000;
 
@@ -23,8 +22,7 @@ export interface LoginOptions {
   readonly log: Logger;
   readonly ticketMs: number;
   readonly totpSkewSteps: number;
-  readonly attemptsPerAgent: number;
-  readonly attemptsPerAddress: number;
+  readonly throttle: ThrottlePolicy;
   readonly now?: () => number;
 }
 
@@ -39,16 +37,14 @@ export interface LoginResult {
 
 export class LoginService {
   readonly tickets: Tickets;
-  private readonly perAgent: RateLimiter;
-  private readonly perAddress: RateLimiter;
+  private readonly throttle: LoginThrottle;
   private readonly now: () => number;
   /** Logins this replica revoked, effective at once (the store tells the other replicas). */
   private readonly revokedHere = new Map<string, number>();
 
   constructor(private readonly o: LoginOptions) {
     this.now = o.now ?? Date.now;
-    this.perAgent = new RateLimiter({ limit: o.attemptsPerAgent, windowMs: WINDOW_MS, now: this.now });
-    this.perAddress = new RateLimiter({ limit: o.attemptsPerAddress, windowMs: WINDOW_MS, now: this.now });
+    this.throttle = new LoginThrottle(o.store, o.throttle, this.now);
     this.tickets = new Tickets({
       box: o.box,
       ttlMs: o.ticketMs,
@@ -60,21 +56,20 @@ export class LoginService {
 
   async login(req: { agent: unknown; password: unknown; code: unknown; desktop?: unknown }, address: string): Promise<LoginResult> {
     const agentId = typeof req.agent === 'string' ? req.agent.slice(0, 100) : '';
-    const wait = Math.max(this.perAddress.retryAfterMs(address), agentId ? this.perAgent.retryAfterMs(agentId) : 0);
-    if (wait > 0) {
-      throw new VdiguardError('resource-exhausted', `too many login attempts; try again in ${Math.ceil(wait / 60000)} minute(s)`);
+    const admission = await this.throttle.admit(agentId, address);
+    if (!admission.admitted) {
+      this.o.log.info({ agentId, address, waitMs: admission.waitMs }, 'login throttled');
+      throw new VdiguardError('resource-exhausted', `too many login attempts; try again in ${describeWait(admission.waitMs)}`, { retryAfterMs: admission.waitMs });
     }
     const agent = agentId ? await this.o.store.agentSecrets(agentId) : undefined;
     const passwordOk = await verifyPassword(typeof req.password === 'string' ? req.password : '', agent?.passwordHash ?? (await dummyHash()));
     const step = agent && passwordOk ? matchTotp(agent.totpSecret, String(req.code ?? ''), this.now(), this.o.totpSkewSteps) : undefined;
     const fresh = step !== undefined && agent ? await this.o.store.useTotpStep(agent.agentId, step) : false;
     if (!agent || !passwordOk || step === undefined || !fresh || agent.status !== 'active') {
-      if (agentId) this.perAgent.record(agentId);
-      this.perAddress.record(address);
       this.o.log.info({ agentId, address, outcome: !fresh && step !== undefined ? 'code reused' : agent?.status === 'disabled' ? 'disabled' : 'wrong credentials' }, 'login refused');
       throw new VdiguardError('unauthenticated', 'wrong agent, password or code');
     }
-    this.perAgent.reset(agent.agentId);
+    await this.throttle.succeeded(admission);
     const desktops = (await this.o.store.listDesktops(agent.agentId)).map((d) => ({ id: d.desktopId, name: d.displayName }));
     const { token, claims } = sealLogin(this.o.box, agent.agentId, LOGIN_TTL_MS, this.now());
     this.o.log.info({ agentId, address, loginId: claims.loginId }, 'login');
@@ -102,13 +97,17 @@ export class LoginService {
     return login;
   }
 
-  /** A fresh TOTP code for a challenge: same replay protection and per-agent limit as a login. */
-  async verifyCode(agentId: string, code: unknown): Promise<boolean> {
-    if (this.perAgent.retryAfterMs(agentId) > 0) return false;
+  /**
+   * A fresh TOTP code for a challenge, from the session's address: same replay protection and
+   * throttle as a login (a throttled attempt is a wrong code, checked or not).
+   */
+  async verifyCode(agentId: string, code: unknown, address: string): Promise<boolean> {
+    const admission = await this.throttle.admit(agentId, address);
+    if (!admission.admitted) return false;
     const agent = await this.o.store.agentSecrets(agentId);
     const step = agent && agent.status === 'active' ? matchTotp(agent.totpSecret, String(code ?? ''), this.now(), this.o.totpSkewSteps) : undefined;
     const ok = step !== undefined && (await this.o.store.useTotpStep(agentId, step));
-    if (!ok) this.perAgent.record(agentId);
+    if (ok) await this.throttle.succeeded(admission);
     return ok;
   }
 
@@ -123,4 +122,9 @@ export class LoginService {
   private async isRevoked(loginId: string): Promise<boolean> {
     return this.revokedHere.has(loginId) || (await this.o.store.isLoginRevoked(loginId));
   }
+}
+
+function describeWait(ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  return seconds < 120 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
 }

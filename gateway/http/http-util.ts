@@ -24,13 +24,14 @@ export const SECURITY_HEADERS: Record<string, string> = {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(text);
 }
 
 export function sendError(res: ServerResponse, err: unknown): void {
   if (err instanceof VdiguardError) {
-    sendJson(res, HTTP_STATUS[err.code], { error: err.message, code: err.code });
+    const retryAfter: Record<string, string> = err.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) };
+    sendJson(res, HTTP_STATUS[err.code], { error: err.message, code: err.code }, retryAfter);
   } else {
     sendJson(res, 500, { error: 'internal error', code: 'internal' });
   }

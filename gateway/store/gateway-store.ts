@@ -1,11 +1,12 @@
 /**
- * The gateway's tables in the store it shares with the scorer (lib/db migration 2): agents,
- * desktops and who may use them, used TOTP steps and used tickets. Secrets (TOTP keys, desktop
+ * The gateway's tables in the store it shares with the scorer (lib/db migrations 2 and 4): agents,
+ * desktops and who may use them, used TOTP steps and used tickets, the login throttle's counters. Secrets (TOTP keys, desktop
  * credentials) are sealed with the gateway's key before they reach the database.
  */
 import type { Db } from '../../lib/db/db.js';
 import { VdiguardError } from '../../lib/errors.js';
 import type { SecretBox } from '../auth/secret-box.js';
+import { intervalMs, KNOWN_ADDRESS_MS, toleranceMs, waitMs, type Rate, type ThrottleAnswer, type ThrottleKey, type ThrottleStore } from '../auth/throttle.js';
 
 export type AgentStatus = 'active' | 'disabled';
 
@@ -78,7 +79,7 @@ interface DesktopRow {
   agents: string[] | null;
 }
 
-export class GatewayStore {
+export class GatewayStore implements ThrottleStore {
   constructor(
     readonly db: Db,
     private readonly box: SecretBox,
@@ -156,11 +157,55 @@ export class GatewayStore {
     return rows.map((r) => r.login_id);
   }
 
-  /** Forgets used tickets, revoked logins and TOTP steps too old to matter. */
+  /**
+   * One statement counts the attempt and decides: the key's tat moves one interval on only when it
+   * is within the tolerance, so concurrent attempts (on any replica) are admitted one at a time
+   * under the row's lock and never beyond the burst.
+   */
+  async countAttempt(key: ThrottleKey, rate: Rate, now: number): Promise<ThrottleAnswer> {
+    const at = new Date(now);
+    const rows = await this.db.query<{ known: boolean }>(
+      `INSERT INTO login_throttle AS t (scope, agent_id, address, tat)
+            VALUES ($1, $2, $3, $4::timestamptz + $5::double precision * interval '1 millisecond')
+       ON CONFLICT (scope, agent_id, address) DO UPDATE
+               SET tat = greatest(t.tat, $4::timestamptz) + $5::double precision * interval '1 millisecond'
+             WHERE t.tat <= $4::timestamptz + $6::double precision * interval '1 millisecond'
+       RETURNING coalesce(t.known_at > $4::timestamptz - $7::double precision * interval '1 millisecond', false) AS known`,
+      [key.scope, key.agentId, key.address, at, intervalMs(rate), toleranceMs(rate), KNOWN_ADDRESS_MS],
+    );
+    if (rows[0]) return { admitted: true, known: rows[0].known };
+    const [row] = await this.db.query<{ tat: Date }>('SELECT tat FROM login_throttle WHERE scope = $1 AND agent_id = $2 AND address = $3', [
+      key.scope,
+      key.agentId,
+      key.address,
+    ]);
+    return { admitted: false, waitMs: Math.max(1000, row ? waitMs(new Date(row.tat).getTime(), now, rate) : 0) };
+  }
+
+  async refundAttempt(key: ThrottleKey, rate: Rate): Promise<void> {
+    await this.db.query(
+      `UPDATE login_throttle SET tat = tat - $4::double precision * interval '1 millisecond' WHERE scope = $1 AND agent_id = $2 AND address = $3`,
+      [key.scope, key.agentId, key.address, intervalMs(rate)],
+    );
+  }
+
+  async loginSucceeded(agentId: string, address: string, now: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO login_throttle (scope, agent_id, address, tat, known_at) VALUES ('agent-address', $1, $2, $3, $3)
+       ON CONFLICT (scope, agent_id, address) DO UPDATE SET tat = excluded.tat, known_at = excluded.known_at`,
+      [agentId, address, new Date(now)],
+    );
+  }
+
+  /** Forgets used tickets, revoked logins, TOTP steps and throttle counters too old to matter. */
   async prune(now = new Date()): Promise<void> {
     await this.db.query('DELETE FROM used_tickets WHERE expires_at < $1', [now]);
     await this.db.query('DELETE FROM revoked_logins WHERE expires_at < $1', [now]);
     await this.db.query(`DELETE FROM totp_used_steps WHERE used_at < $1::timestamptz - interval '10 minutes'`, [now]);
+    await this.db.query(
+      `DELETE FROM login_throttle WHERE tat < $1 AND (known_at IS NULL OR known_at < $1::timestamptz - $2::double precision * interval '1 millisecond')`,
+      [now, KNOWN_ADDRESS_MS],
+    );
   }
 
   async addDesktop(d: NewDesktop): Promise<void> {

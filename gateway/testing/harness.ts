@@ -43,8 +43,9 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
   const settings: GatewaySettings = loadGatewaySettings({
     VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0',
     VDIGUARD_GUACD: `127.0.0.1:${guacd.port}`,
-    VDIGUARD_LOGIN_ATTEMPTS_PER_ADDRESS: '10000',
-    VDIGUARD_LOGIN_ATTEMPTS_PER_AGENT: '1000',
+    VDIGUARD_LOGIN_LIMIT_PER_AGENT_ADDRESS: '1000+360000/h',
+    VDIGUARD_LOGIN_LIMIT_PER_AGENT: '1000+360000/h',
+    VDIGUARD_LOGIN_LIMIT_PER_ADDRESS: '10000+360000/h',
     VDIGUARD_MIRROR_BATCH_MS: '20',
     ...o.env,
   });

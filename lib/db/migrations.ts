@@ -139,4 +139,23 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 4,
+    name: 'login throttle',
+    statements: [
+      // Login and challenge-code attempts, counted before the password or code is checked (see
+      // gateway/auth/throttle.ts). One row per key: scope 'agent-address' (agent_id and address),
+      // 'agent' (address '') or 'address' (agent_id ''). tat: the key's theoretical arrival time
+      // (GCRA), the only count kept; known_at: the agent's last login from the address. No
+      // password or code is stored. Rows whose tat has passed and whose known_at is old are pruned.
+      `CREATE TABLE login_throttle (
+        scope     text NOT NULL CHECK (scope IN ('agent-address', 'agent', 'address')),
+        agent_id  text NOT NULL,
+        address   text NOT NULL,
+        tat       timestamptz NOT NULL,
+        known_at  timestamptz,
+        PRIMARY KEY (scope, agent_id, address)
+      )`,
+    ],
+  },
 ];

@@ -109,6 +109,23 @@ test('a client that never completes the handshake: CLIENT_TIMEOUT', async () => 
   assert.match(got, /handshake was not completed within 3000 ms.*,3\.776;/);
 });
 
+test('a client talking to the bridge directly is held to canonical input: "+116" ends it with CLIENT_BAD_REQUEST', async () => {
+  // A desktop that accepts and never answers keeps the connection in its RDP connection sequence,
+  // where the bridge already reads input.
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((s) => sockets.push(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const c = new TestClient(port, { width: W, height: H, version: 'VERSION_1_5_0', params: params({ port: String((silent.address() as net.AddressInfo).port) }) });
+    await c.handshake();
+    c.send('key', '+116', 1);
+    await expectError(c, GuacStatus.CLIENT_BAD_REQUEST, /"key" keysym is not a decimal integer/);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
 test('a refused desktop port: UPSTREAM_NOT_FOUND after ready, then close', async () => {
   const closed = net.createServer();
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

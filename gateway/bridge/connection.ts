@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
 import { GuacParser, GUACD_LIMITS } from '../guac/parser.js';
 import { encodeInstruction, type Instruction } from '../guac/encoder.js';
+import { readInput } from '../guac/input.js';
 import { GuacStatus, guacStatusName, type GuacStatusCode } from '../guac/status.js';
 import {
   applyClientInfo, connectionRequest, emptyClientInfo, HandshakeError, parseConnect, PROTOCOL_VERSION, RDP_ARGS,
@@ -251,16 +252,21 @@ export class BridgeConnection {
       case 'sync':
         this.display?.ack(Number(a[0]));
         return;
-      case 'key': {
-        if (this.readOnly || !this.keymap) return;
-        this.sendInput(keyEvents(this.keymap, Number(a[0]), a[1] === '1'));
-        return;
-      }
+      case 'key':
       case 'mouse': {
-        if (this.readOnly || !this.fb) return;
-        const x = clamp(Number(a[0]), this.fb.width - 1);
-        const y = clamp(Number(a[1]), this.fb.height - 1);
-        this.sendInput(this.mouse.events(x, y, Number(a[2]) | 0));
+        // The gateway's tap reads input with the same function, so what is typed here is what was
+        // scored; a client talking to the bridge directly is held to the same form.
+        const read = readInput(ins);
+        if (read?.error) return this.abort(read.error.guacStatus, read.error.message);
+        const input = read?.input;
+        if (this.readOnly || !input) return;
+        if (input.kind === 'key') {
+          if (this.keymap) this.sendInput(keyEvents(this.keymap, input.keysym, input.pressed));
+        } else if (this.fb) {
+          const x = clamp(input.x, this.fb.width - 1);
+          const y = clamp(input.y, this.fb.height - 1);
+          this.sendInput(this.mouse.events(x, y, input.buttonMask));
+        }
         return;
       }
       case 'disconnect':
@@ -326,5 +332,5 @@ export class BridgeConnection {
 }
 
 function clamp(n: number, max: number): number {
-  return Number.isFinite(n) ? Math.min(max, Math.max(0, Math.round(n))) : 0;
+  return Math.min(max, Math.max(0, n));
 }

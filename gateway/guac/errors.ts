@@ -19,7 +19,11 @@ export type GuacProtocolErrorReason =
   /** The instruction has more than `maxElements` elements. Dropped. */
   | 'too-many-elements'
   /** Input arrived after a fatal error. Fatal. */
-  | 'parser-failed';
+  | 'parser-failed'
+  /** A `key` or `mouse` instruction not in canonical form (see input.ts). Fatal: the session ends. */
+  | 'non-canonical-input'
+  /** An instruction the tap does not forward from a browser (see gateway/tap/tap.ts). Fatal. */
+  | 'opcode-not-allowed';
 
 const FATAL: Record<GuacProtocolErrorReason, boolean> = {
   'bad-length': true,
@@ -29,10 +33,12 @@ const FATAL: Record<GuacProtocolErrorReason, boolean> = {
   'instruction-too-long': false,
   'too-many-elements': false,
   'parser-failed': true,
+  'non-canonical-input': true,
+  'opcode-not-allowed': true,
 };
 
 export class GuacProtocolError extends VdiguardError {
-  /** True when the stream cannot be parsed any further: the connection must be closed. */
+  /** True when the stream cannot (or, for refused input, must not) go on: the connection must be closed. */
   readonly fatal: boolean;
 
   constructor(

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { GuacStatus } from '../guac/index.js';
 import { InputTap } from './tap.js';
 
 function tap(limits = {}) {
@@ -42,7 +43,7 @@ test('an instruction split across messages is stamped when it completes', () => 
 
 test('multi-byte characters split inside their bytes do not disturb the stream', () => {
   const { tp, events } = tap();
-  const bytes = Buffer.from('4.name,2.日本;3.key,3.100,1.1;5.mouse,1.1,1.2,1.0;');
+  const bytes = Buffer.from('3.ack,1.1,2.日本,3.256;3.key,3.100,1.1;5.mouse,1.1,1.2,1.0;');
   for (let i = 0; i < bytes.length; i++) {
     const r = tp.push(bytes.subarray(i, i + 1));
     assert.equal(r.error, undefined);
@@ -66,18 +67,48 @@ test('oversized instructions are reported (the connection closes) rather than bu
   assert.match(r.error.message, /limit is 64/);
 });
 
-test('key and mouse with non-numeric arguments are forwarded but not mirrored', () => {
-  const { tp, events } = tap();
-  const r = tp.push('3.key,1.a,1.1;5.mouse,1.1,1.2;');
-  assert.equal(r.forward, '3.key,1.a,1.1;5.mouse,1.1,1.2;');
-  assert.equal(events.length, 0);
+const refused: { name: string; input: string; message: RegExp }[] = [
+  { name: 'non-numeric keysym', input: '3.key,1.a,1.1;', message: /"key" keysym is not a decimal integer/ },
+  { name: 'hex keysym', input: '3.key,4.0x74,1.1;', message: /"key" keysym/ },
+  { name: "'+' keysym", input: '3.key,4.+116,1.1;', message: /"key" keysym/ },
+  { name: 'keysym past 29 bits', input: '3.key,9.536870912,1.1;', message: /0\.\.536870911/ },
+  { name: 'pressed 2', input: '3.key,2.97,1.2;', message: /pressed is not 0 or 1/ },
+  { name: 'key with 3 arguments', input: '3.key,2.97,1.1,1.1;', message: /has 3 arguments; it takes exactly 2/ },
+  { name: 'mouse with 2 arguments', input: '5.mouse,1.1,1.2;', message: /has 2 arguments; it takes exactly 3/ },
+  { name: 'mouse y "-0"', input: '5.mouse,1.1,2.-0,1.0;', message: /y is not a decimal 32-bit integer/ },
+  { name: 'button bits Guacamole does not define', input: '5.mouse,1.7,1.8,2.37;', message: /button mask is not a decimal integer 0\.\.31/ },
+  { name: 'touch', input: '5.touch,1.0,2.10,2.10,1.1,1.1,1.0,1.1;', message: /"touch" is not accepted from the browser/ },
+  { name: 'clipboard', input: '9.clipboard,1.0,10.text/plain;', message: /"clipboard" is not accepted/ },
+  { name: 'blob', input: '4.blob,1.0,4.YWJj;', message: /"blob" is not accepted/ },
+];
+
+for (const { name, input, message } of refused) {
+  test(`refused, nothing of the chunk forwarded or mirrored: ${name}`, () => {
+    const { tp, events } = tap();
+    const r = tp.push('3.key,2.98,1.1;' + input);
+    assert.ok(r.error, 'the session ends');
+    assert.equal(r.forward, undefined);
+    assert.equal(r.error.fatal, true);
+    assert.equal(r.error.guacStatus, GuacStatus.CLIENT_BAD_REQUEST);
+    assert.match(r.error.message, message);
+    assert.equal(events.length, 0, 'the key before it in the same chunk reached neither side');
+    assert.equal(tp.inputEvents, 0);
+  });
+}
+
+test('a refusal never repeats a keysym in its message', () => {
+  const { tp } = tap();
+  const r = tp.push('3.key,5.+6530,1.1;');
+  assert.ok(r.error);
+  assert.doesNotMatch(r.error.message, /6530/);
 });
 
-test('button bits Guacamole does not define are forwarded to the desktop but never mirrored', () => {
+test('every opcode the page sends passes: key, mouse (negative while dragging), sync, nop, size, ack, ping, disconnect', () => {
   const { tp, events } = tap();
-  const r = tp.push('5.mouse,1.7,1.8,2.37;5.mouse,1.7,1.8,10.4294967295;');
-  assert.equal(r.forward, '5.mouse,1.7,1.8,2.37;5.mouse,1.7,1.8,10.4294967295;');
-  assert.deepEqual(events.map((e) => (e.kind?.$case === 'mouse' ? e.kind.value.buttonMask : -1)), [5, 31]);
+  const text = '3.key,9.536870911,1.0;5.mouse,2.-5,11.-2147483648,2.31;4.sync,4.1234;3.nop;4.size,4.1280,3.720;3.ack,1.1,21.Clipboard unsupported,3.256;0.,4.ping,13.1712345678901;10.disconnect;';
+  const r = tp.push(text);
+  assert.equal(r.forward, text);
+  assert.deepEqual(events.map((e) => e.kind?.value), [{ keysym: 536870911, pressed: false }, { x: -5, y: -2147483648, buttonMask: 31 }]);
 });
 
 test('while held, input is mirrored but not forwarded; other instructions pass re-encoded', () => {

@@ -5,17 +5,39 @@
  * session's bounded mirror queue, which returns at once) and tells the connection to forward the
  * original chunk unchanged. It never waits for anything.
  *
+ * What the desktop receives is exactly what the scorer scores. The browser is the adversary's: it
+ * may send any spelling of any instruction. So the tap forwards only what it understands the way
+ * guacd and the built-in bridge do, and ends the session (CLIENT_BAD_REQUEST) on anything else:
+ * - `key` and `mouse` only in canonical form (gateway/guac/input.ts `readInput`, which the bridge
+ *   uses too): "+97", "0x61", "097", "97.0", "9.7e1", a keysym past 2^32 or a missing argument
+ *   would type on the desktop as something the scorer never saw.
+ * - Only the opcodes our page (gateway/page/app.js with guacamole-common-js 1.5.0) sends during a
+ *   session: key, mouse; sync (frame acknowledgement), nop (keep-alive), size (window resized),
+ *   disconnect, ack (the client declining a stream the desktop offers, e.g. its clipboard) and ''
+ *   (the WebSocket tunnel's internal ping). Each of them is either scored input or carries none.
+ * - Refused: touch (RDP multi-touch input the scorer never sees), clipboard and blob/end (text
+ *   pasted into the desktop without a keystroke), file, pipe, put, get (files and objects into the
+ *   desktop), argv (changing connection settings), audio (microphone), and any other opcode.
+ *   Clipboard from the browser is refused by default; it needs its own policy (a later issue).
+ * A chunk with a refused instruction is not forwarded at all and nothing of it is mirrored, so a
+ * chunk's instructions reach both sides or neither. A chunk may end inside an instruction: that part
+ * is forwarded, but guacd and the bridge act on an instruction only at its ';', which arrives in a
+ * later chunk and is checked first; a refusal closes the desktop connection, so it never completes.
+ *
  * While input is held (an MFA challenge), `key` and `mouse` are not forwarded to the desktop but
- * still mirrored (the scorer keeps weighing whoever is at the keyboard); every other instruction
- * (sync acknowledgements, nop, size) is forwarded re-encoded so the desktop connection stays
- * healthy. guacamole-common-js sends one instruction per WebSocket
+ * still mirrored (the scorer keeps weighing whoever is at the keyboard); every other allowed
+ * instruction (sync acknowledgements, nop, size) is forwarded re-encoded so the desktop connection
+ * stays healthy. guacamole-common-js sends one instruction per WebSocket
  * message, so a hold never starts inside an instruction the desktop has partly received.
  *
  * What was typed never leaves the tap except as an event to the scorer's stream: the tap keeps no
- * history and logs nothing of the content.
+ * history and logs nothing of the content; its refusals name the argument, never the value.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
-import { encode, GuacParser, type GuacProtocolError, type Instruction, type ParserLimits } from '../guac/index.js';
+import { encode, GuacParser, GuacProtocolError, readInput, type GuacInput, type ParserLimits } from '../guac/index.js';
+
+/** The opcodes forwarded from a browser during a session (see above for why these and no others). */
+export const FORWARDED_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse', 'sync', 'nop', 'size', 'disconnect', 'ack', '']);
 
 export interface TapOptions {
   /** Milliseconds on a monotonic clock (performance.now() in production). */
@@ -51,46 +73,39 @@ export class InputTap {
   push(chunk: string | Buffer): TapResult {
     const at = this.o.clock();
     const results = this.parser.push(chunk);
+    const events: InputEvent[] = [];
     let passed: string[] | undefined = this.holding ? [] : undefined;
     for (const r of results) {
       if (r.error) return { error: r.error };
       const ins = r.instruction;
-      const isInput = ins.opcode === 'key' || ins.opcode === 'mouse';
-      if (isInput) {
-        const event = toInputEvent(ins, at);
-        if (event) {
-          this.inputEvents++;
-          this.o.onInput(event);
-        }
-        if (this.holding) {
-          this.heldEvents++;
-          continue;
-        }
+      if (!FORWARDED_OPCODES.has(ins.opcode)) return { error: notForwarded(ins.opcode) };
+      const read = readInput(ins);
+      if (read?.error) return { error: read.error };
+      if (read) {
+        events.push(toInputEvent(read.input, at));
+        if (this.holding) continue;
       }
       passed?.push(encode(ins));
     }
+    // Mirrored only once the whole chunk has passed: a refused chunk reaches neither side.
+    this.inputEvents += events.length;
+    if (this.holding) this.heldEvents += events.length;
+    for (const e of events) this.o.onInput(e);
     if (passed === undefined) return { forward: chunk };
     return { forward: passed.length > 0 ? passed.join('') : null };
   }
 }
 
-/** Left, middle, right, wheel up, wheel down. */
-const GUAC_BUTTONS = 0b11111;
-const UINT32 = /^\d{1,10}$/;
-const INT32 = /^-?\d{1,10}$/;
+function notForwarded(opcode: string): GuacProtocolError {
+  return new GuacProtocolError(
+    'opcode-not-allowed',
+    `instruction ${JSON.stringify(opcode.slice(0, 32))} is not accepted from the browser: the gateway forwards only ${[...FORWARDED_OPCODES].map((o) => JSON.stringify(o)).join(', ')}`,
+    opcode.slice(0, 32),
+  );
+}
 
-/** A `key` or `mouse` instruction as an input event; undefined when its arguments are not numbers. */
-export function toInputEvent(ins: Instruction, timeMs: number): InputEvent | undefined {
-  const [a, b, c] = ins.args;
-  if (ins.opcode === 'key') {
-    if (a === undefined || !UINT32.test(a) || (b !== '0' && b !== '1')) return undefined;
-    return { timeMs, kind: { $case: 'key', value: { keysym: Number(a) >>> 0, pressed: b === '1' } } };
-  }
-  if (ins.opcode === 'mouse') {
-    if (a === undefined || b === undefined || c === undefined || !INT32.test(a) || !INT32.test(b) || !UINT32.test(c)) return undefined;
-    // Only the five buttons Guacamole defines reach the scorer, which refuses other bits: a browser
-    // sending them must not get its batches refused and the session left unscored.
-    return { timeMs, kind: { $case: 'mouse', value: { x: Number(a) | 0, y: Number(b) | 0, buttonMask: Number(c) & GUAC_BUTTONS } } };
-  }
-  return undefined;
+/** Canonical input (gateway/guac/input.ts) as the event the scorer receives. */
+export function toInputEvent(input: GuacInput, timeMs: number): InputEvent {
+  if (input.kind === 'key') return { timeMs, kind: { $case: 'key', value: { keysym: input.keysym, pressed: input.pressed } } };
+  return { timeMs, kind: { $case: 'mouse', value: { x: input.x, y: input.y, buttonMask: input.buttonMask } } };
 }

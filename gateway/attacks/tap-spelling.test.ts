@@ -1,0 +1,86 @@
+/**
+ * Attack (issue 17): a hostile client spells `key` numbers so that the tap does not mirror them but
+ * the desktop side still types them: hex ("0x74", "4.0x74"), '+', leading zeros or white space,
+ * fractions, exponents, keysyms past 2^32 (atoi truncates 4294967393 to 97). On main they reached
+ * guacd unscored and the session's input count stayed 0. It also sends opcodes that put input on
+ * the desktop the scorer never sees (clipboard paste, touch).
+ *
+ * Control: the tap forwards `key`/`mouse` only in canonical form (gateway/guac/input.ts) and only
+ * the opcodes the page sends; anything else ends the session with CLIENT_BAD_REQUEST and guacd
+ * receives none of it. Real sockets: browser WebSocket -> gateway -> fake guacd, fake scorer.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { GuacStatus, encode } from '../guac/index.js';
+import { startHarness, TunnelClient, until, type Harness } from '../testing/harness.js';
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h.close();
+});
+
+async function connected(): Promise<{ client: TunnelClient; sessionId: string }> {
+  const { ticket } = await h.login();
+  const client = await TunnelClient.open(h.gateway.url, ticket, '&width=1280&height=720');
+  const s = await client.waitFor((i) => i.opcode === 'vdiguard' && i.args[0] === 'session');
+  await client.waitFor((i) => i.opcode === '' || i.opcode === 'size');
+  return { client, sessionId: s.args[1] as string };
+}
+
+const GENUINE = encode({ opcode: 'key', args: ['97', '1'] });
+
+const hostile: { name: string; wire: string }[] = [
+  ...[
+    ['hex', '0x74'],
+    ['hex after a digit (atoi reads 4)', '4.0x74'],
+    ["'+'", '+116'],
+    ['leading zero', '0116'],
+    ['leading white space', ' 116'],
+    ['fraction', '116.0'],
+    ['exponent', '1.16e2'],
+    ['keysym past 2^32 (atoi truncates it to 116)', '4294967412'],
+    ['keysym past X11 29 bits', '536870912'],
+  ].map(([name, keysym]) => ({ name: `key, ${name}`, wire: encode({ opcode: 'key', args: [keysym as string, '1'] }) })),
+  { name: 'key, pressed "2" (guacd presses)', wire: encode({ opcode: 'key', args: ['116', '2'] }) },
+  { name: 'key, one argument (guacd reads a stale one)', wire: encode({ opcode: 'key', args: ['116'] }) },
+  { name: 'mouse, "+" coordinate', wire: encode({ opcode: 'mouse', args: ['+10', '20', '1'] }) },
+  { name: 'mouse, undefined button bits', wire: encode({ opcode: 'mouse', args: ['10', '20', '33'] }) },
+  { name: 'clipboard paste (text without keystrokes)', wire: encode({ opcode: 'clipboard', args: ['0', 'text/plain'] }) + encode({ opcode: 'blob', args: ['0', 'dGV4dA=='] }) + encode({ opcode: 'end', args: ['0'] }) },
+  { name: 'touch', wire: encode({ opcode: 'touch', args: ['0', '10', '20', '1', '1', '0', '1'] }) },
+];
+
+for (const { name, wire } of hostile) {
+  test(`${name}: the session ends with CLIENT_BAD_REQUEST and guacd receives none of it`, async () => {
+    const before = h.guacd.connections.length;
+    const { client, sessionId } = await connected();
+    const conn = h.guacd.connections[before];
+    assert.ok(conn);
+    client.send(GENUINE);
+    await until(() => conn.raw.includes(GENUINE), 2000, 'genuine key forwarded');
+    client.send(wire);
+    const err = await client.waitFor((i) => i.opcode === 'error', 2000);
+    assert.equal(Number(err.args[1]), GuacStatus.CLIENT_BAD_REQUEST);
+    await client.closed;
+    await until(() => conn.closed, 2000, 'desktop connection closed');
+    assert.equal(conn.raw, GENUINE, 'guacd received the genuine key and nothing of the hostile instruction');
+    assert.deepEqual(conn.received.map((i) => i.opcode), ['key']);
+    await until(() => h.scorer!.events(sessionId).length === 1, 2000, 'genuine key mirrored');
+    assert.deepEqual(h.scorer!.events(sessionId).map((e) => e.kind?.value), [{ keysym: 97, pressed: true }]);
+  });
+}
+
+test('the same instruction in canonical form passes and is scored', async () => {
+  const before = h.guacd.connections.length;
+  const { client, sessionId } = await connected();
+  const conn = h.guacd.connections[before]!;
+  const wire = encode({ opcode: 'key', args: ['116', '1'] }) + encode({ opcode: 'mouse', args: ['-4', '20', '1'] });
+  client.send(wire);
+  await until(() => conn.raw === wire, 2000, 'forwarded');
+  await until(() => h.scorer!.events(sessionId).length === 2, 2000, 'mirrored');
+  assert.deepEqual(h.scorer!.events(sessionId).map((e) => e.kind?.value), [{ keysym: 116, pressed: true }, { x: -4, y: 20, buttonMask: 1 }]);
+  client.ws.close();
+  await client.closed;
+});

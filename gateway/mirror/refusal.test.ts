@@ -7,16 +7,15 @@ import { openDb } from '../../lib/db/db.js';
 import { silentLogger } from '../../lib/log.js';
 import { loadScorerSettings } from '../../scorer/config.js';
 import { startScorer } from '../../scorer/service/server.js';
-import { scorerClient } from '../../scorer/client.js';
-import { until } from '../testing/harness.js';
+import { bearerMetadata, scorerClient } from '../../scorer/client.js';
+import { ADMIN_TOKEN, GATEWAY_TOKEN, until } from '../testing/harness.js';
 import { Mirror } from './mirror.js';
 
-const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
 /** A real scorer accepting `maxBatchEvents` per batch, and a mirror to it whose log lines are kept. */
 async function setUp(maxBatchEvents: number, batchEvents: number) {
   const db = await openDb({});
-  const settings = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: ADMIN_TOKEN, VDIGUARD_MAX_BATCH_EVENTS: String(maxBatchEvents) });
+  const settings = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: ADMIN_TOKEN, VDIGUARD_GATEWAY_TOKEN: GATEWAY_TOKEN, VDIGUARD_MAX_BATCH_EVENTS: String(maxBatchEvents) });
   const scorer = await startScorer(settings, { log: silentLogger(), db });
   const client = scorerClient({ address: scorer.address });
   const lines: { level: number; msg: string }[] = [];
@@ -27,7 +26,7 @@ async function setUp(maxBatchEvents: number, batchEvents: number) {
   const mirror = new Mirror({
     connect: () => {
       streams++;
-      return client.session();
+      return client.session(bearerMetadata(scorer.gatewayToken));
     },
     open: { sessionId, agentId: 'alice', desktopId: 'd1', client: undefined },
     batchMs: 5,

@@ -54,7 +54,7 @@ export const SCORER_SETTINGS = {
   }),
   dataDir: {
     env: 'VDIGUARD_DATA_DIR',
-    description: 'Directory of the embedded store and the generated admin token.',
+    description: 'Directory of the embedded store and the generated admin and gateway tokens.',
     default: './.vdiguard',
     parse: parse.string,
   },

@@ -75,7 +75,7 @@ async function parent(): Promise<void> {
   const next = (): Promise<FromChild> => new Promise((resolve) => child.once('message', (m) => resolve(m as FromChild)));
   const ready = (await next()) as { ready: { guacd: number; scorer: string } };
   const db = await openDb({});
-  const link = scorerLink({ address: ready.ready.scorer }, undefined);
+  const link = scorerLink({ address: ready.ready.scorer }, {});
   const settings = loadGatewaySettings({
     VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0',
     VDIGUARD_GUACD: `127.0.0.1:${ready.ready.guacd}`,

@@ -1,6 +1,6 @@
 /**
  * Every setting of the gateway, declared once. `vdiguard gateway` flags override the environment.
- * Settings the gateway shares with the scorer (DATABASE_URL, VDIGUARD_DATA_DIR, VDIGUARD_ADMIN_TOKEN,
+ * Settings the gateway shares with the scorer (DATABASE_URL, VDIGUARD_DATA_DIR, VDIGUARD_ADMIN_TOKEN, VDIGUARD_GATEWAY_TOKEN,
  * VDIGUARD_LOG_LEVEL) are declared in scorer/config.ts and read from there.
  */
 import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';

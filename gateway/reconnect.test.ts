@@ -14,7 +14,7 @@ let h: Harness;
 before(async () => {
   ({ db, drop } = await TEST_STORES[0]!.create());
   scorer = await startTestScorer(db);
-  h = await startHarness({ db, link: scorerLink({ address: scorer.address }, undefined), env: { VDIGUARD_RECONNECT_GRACE_SECONDS: '30' } });
+  h = await startHarness({ db, link: scorerLink({ address: scorer.address }, { gatewayToken: scorer.gatewayToken }), env: { VDIGUARD_RECONNECT_GRACE_SECONDS: '30' } });
 });
 
 after(async () => {

@@ -110,7 +110,7 @@ test('HTTPS with a certificate; plain HTTP refused on an address other machines 
   const db = await openDb({});
   try {
     await assert.rejects(
-      startGateway(loadGatewaySettings({ VDIGUARD_GATEWAY_LISTEN: '0.0.0.0:0' }), { log: silentLogger(), db, secretKey: randomBytes(32), scorer: scorerLink({ address: '127.0.0.1:1' }, undefined), adminToken: 'x'.repeat(24) }),
+      startGateway(loadGatewaySettings({ VDIGUARD_GATEWAY_LISTEN: '0.0.0.0:0' }), { log: silentLogger(), db, secretKey: randomBytes(32), scorer: scorerLink({ address: '127.0.0.1:1' }, {}), adminToken: 'x'.repeat(24) }),
       /refusing to serve plain HTTP on 0\.0\.0\.0/,
     );
   } finally {

@@ -27,7 +27,7 @@ before(async () => {
   telemetry = startTelemetry('vdiguard-test');
   ({ db, drop } = await TEST_STORES[0]!.create());
   scorer = await startTestScorer(db);
-  h = await startHarness({ db, link: scorerLink({ address: scorer.address }, undefined) });
+  h = await startHarness({ db, link: scorerLink({ address: scorer.address }, { gatewayToken: scorer.gatewayToken }) });
 });
 
 after(async () => {

@@ -76,6 +76,13 @@ export function settingsTable(spec: SettingsSpec): string {
 export const parse = {
   string: (raw: string): string => raw,
 
+  minLength:
+    (min: number) =>
+    (raw: string): string => {
+      if (raw.length < min) throw new Error(`must be at least ${min} characters`);
+      return raw;
+    },
+
   integer:
     (min: number, max: number) =>
     (raw: string): number => {
@@ -109,6 +116,13 @@ export const parse = {
       if (!(choices as string[]).includes(raw)) throw new Error(`expected one of ${choices.join(', ')}`);
       return raw as T;
     },
+
+  /** Comma-separated items, blanks around them ignored; an empty item is a mistake. */
+  list: (raw: string): readonly string[] => {
+    const items = raw.split(',').map((item) => item.trim());
+    if (items.some((item) => item === '')) throw new Error('expected a comma-separated list without empty items');
+    return items;
+  },
 
   /** `host:port` or `[ipv6]:port`. */
   hostPort: (raw: string): HostPort => parseHostPort(raw),

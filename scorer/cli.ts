@@ -23,16 +23,15 @@ interface ClientFlags {
   adminTokenFile?: string;
 }
 
-/** The options every command that talks to a running scorer takes. */
-function clientCommand(program: Command, name: string, admin: boolean): Command {
-  const c = program
+/** The options every command that talks to a running scorer takes; each presents the admin token. */
+function clientCommand(program: Command, name: string): Command {
+  return program
     .command(name)
     .option('--scorer <host:port>', 'address of the running scorer', '127.0.0.1:50051')
     .option('--tls-ca <file>', "PEM CA of the scorer's certificate (enables TLS)")
     .option('--tls-cert <file>', 'PEM client certificate, for mTLS')
-    .option('--tls-key <file>', 'PEM client key, for mTLS');
-  if (admin) c.option('--admin-token-file <file>', 'file with the admin token (default: VDIGUARD_ADMIN_TOKEN, or <data dir>/admin-token)');
-  return c;
+    .option('--tls-key <file>', 'PEM client key, for mTLS')
+    .option('--admin-token-file <file>', 'file with the admin token (default: VDIGUARD_ADMIN_TOKEN, or <data dir>/admin-token)');
 }
 
 function clientOptions(f: ClientFlags): AdminOptions {
@@ -68,7 +67,7 @@ export function registerScorerCommands(program: Command): void {
       process.stderr.write(`refitted ${r.agents} profiles against the population, with ${describe('keystroke network', r.keyEmbedding)} and ${describe('mouse action network', r.actionNetwork)}\n`);
     });
 
-  clientCommand(program, 'replay', false)
+  clientCommand(program, 'replay')
     .description('stream a recorded session through a running scorer and print each verdict')
     .requiredOption('--events <file>', 'a vdiguard recording (see docs/recording-format.md)')
     .option('--agent <id>', "the agent the session claims to be (default: the recording's agent)")
@@ -95,7 +94,7 @@ export function registerScorerCommands(program: Command): void {
       }
     });
 
-  clientCommand(program, 'enroll', true)
+  clientCommand(program, 'enroll')
     .description("enrol an agent from a recording through the running scorer's admin API")
     .requiredOption('--agent <id>', 'the agent to enrol')
     .requiredOption('--events <file>', 'a vdiguard recording of the agent')
@@ -106,7 +105,7 @@ export function registerScorerCommands(program: Command): void {
 
   const profile = program.command('profile').description("administer agents' behavioural profiles through the running scorer");
   const profileCommand = (name: string, description: string, withAgent: boolean, run: (o: AdminOptions, agent: string) => Promise<string>): void => {
-    const c = clientCommand(profile, name, true).description(description);
+    const c = clientCommand(profile, name).description(description);
     if (withAgent) c.argument('<agent>', 'agent id');
     c.action(async (...args: unknown[]) => {
       const agent = withAgent ? (args[0] as string) : '';

@@ -37,10 +37,10 @@ export function adminClient(o: ScorerClientOptions): ProfileAdminServiceClient {
   return new ProfileAdminServiceClient(o.address, channelCredentials(o));
 }
 
-export function adminMetadata(token: string): Metadata {
-  const m = new Metadata();
-  m.set('authorization', `Bearer ${token}`);
-  return m;
+/** `metadata` (new by default) carrying a token as the scorer expects it: `authorization: Bearer <token>`. */
+export function bearerMetadata(token: string, metadata = new Metadata()): Metadata {
+  metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
 }
 
 function read(file: string): Buffer {

@@ -40,6 +40,12 @@ export const SCORER_SETTINGS = {
     description: 'File with the PEM CA that signs client certificates; set it to require them (mTLS).',
     parse: parse.string,
   }),
+  tlsGatewayNames: optional({
+    env: 'VDIGUARD_SCORER_TLS_GATEWAY_NAMES',
+    description: "With a client CA: the client certificates that identify a gateway, by subject CN or DNS/URI subject alternative name (comma-separated). Unset: every certificate the client CA signed is a gateway's. Callers without such a certificate need the gateway or admin token.",
+    parse: parse.list,
+    format: (names: readonly string[]) => names.join(','),
+  }),
   databaseUrl: optional({
     env: 'DATABASE_URL',
     description: 'PostgreSQL URL for profiles and the audit trail; unset uses the embedded store in the data directory.',
@@ -48,22 +54,30 @@ export const SCORER_SETTINGS = {
   }),
   dataDir: {
     env: 'VDIGUARD_DATA_DIR',
-    description: 'Directory of the embedded store and the generated admin token.',
+    description: 'Directory of the embedded store and the generated admin and gateway tokens.',
     default: './.vdiguard',
     parse: parse.string,
   },
   adminToken: optional({
     env: 'VDIGUARD_ADMIN_TOKEN',
     description: 'Credential for profile administration (at least 24 characters). Unset: read from VDIGUARD_ADMIN_TOKEN_FILE, or generated there.',
-    parse: (raw: string) => {
-      if (raw.length < 24) throw new Error('must be at least 24 characters');
-      return raw;
-    },
+    parse: parse.minLength(24),
     secret: true,
   }),
   adminTokenFile: optional({
     env: 'VDIGUARD_ADMIN_TOKEN_FILE',
     description: 'File holding the admin credential; default <data dir>/admin-token, created (mode 0600) on first start.',
+    parse: parse.string,
+  }),
+  gatewayToken: optional({
+    env: 'VDIGUARD_GATEWAY_TOKEN',
+    description: 'Credential the gateway presents on scoring streams and identity confirmations (at least 24 characters); the gateway and a separate scorer must share it. Unset: read from VDIGUARD_GATEWAY_TOKEN_FILE, or generated there.',
+    parse: parse.minLength(24),
+    secret: true,
+  }),
+  gatewayTokenFile: optional({
+    env: 'VDIGUARD_GATEWAY_TOKEN_FILE',
+    description: 'File holding the gateway credential; default <data dir>/gateway-token, created (mode 0600) when the scorer first starts. A gateway in front of a separate scorer reads it and never creates it.',
     parse: parse.string,
   }),
   logLevel: {

@@ -200,8 +200,11 @@ describe('the chart rendered with text/template and sprig', { skip }, () => {
     const secret = r.objects.find((o) => o.kind === 'Secret')!;
     const data = secret.data as Record<string, string>;
     const token = Buffer.from(data['admin-token']!, 'base64').toString();
+    const gatewayToken = Buffer.from(data['gateway-token']!, 'base64').toString();
     const key = Buffer.from(Buffer.from(data['secret-key']!, 'base64').toString(), 'base64');
     assert.ok(token.length >= 24);
+    assert.ok(gatewayToken.length >= 24);
+    assert.notEqual(gatewayToken, token, 'the gateway token grants no administration');
     assert.equal(key.length, 32);
   });
 

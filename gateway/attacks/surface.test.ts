@@ -105,7 +105,7 @@ test('trusting proxies does not lift the refusal to serve plain HTTP to other ma
         log: silentLogger(),
         db,
         secretKey: randomBytes(32),
-        scorer: scorerLink({ address: '127.0.0.1:1' }, undefined),
+        scorer: scorerLink({ address: '127.0.0.1:1' }, {}),
         adminToken: 'x'.repeat(24),
       }).then((g) => g.close()),
       /refusing to serve plain HTTP on 0\.0\.0\.0/,

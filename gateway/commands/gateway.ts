@@ -10,7 +10,8 @@ import { untilSignalled } from '../../lib/signals.js';
 import { startTelemetry } from '../../lib/telemetry/telemetry.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { loadScorerSettings, type ScorerSettings } from '../../scorer/config.js';
-import { resolveAdminToken, startScorer, type RunningScorer } from '../../scorer/service/server.js';
+import { startScorer, type RunningScorer } from '../../scorer/service/server.js';
+import { resolveAdminToken, resolveGatewayToken } from '../../scorer/service/credentials.js';
 import { loadGatewaySettings, type GATEWAY_SETTINGS, type GatewaySettings } from '../config.js';
 import { resolveSecretKey } from '../auth/secret-box.js';
 import { scorerLink } from '../mirror/scorer-link.js';
@@ -38,9 +39,11 @@ export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: 
   try {
     const adminToken = resolveAdminToken(ss);
     if (!gs.scorer) scorer = await startScorer(ss, { log: log.child({ component: 'scorer' }), db: store });
+    // The scorer inside this process hands its gateway token over in memory.
+    const gatewayToken = scorer ? scorer.gatewayToken : remoteGatewayToken(gs, ss);
     const link = scorerLink(
       { address: gs.scorer ?? scorer?.address ?? formatHostPort(ss.listen), tlsCa: gs.scorerTlsCa, tlsCert: gs.scorerTlsCert, tlsKey: gs.scorerTlsKey },
-      adminToken,
+      { gatewayToken, adminToken },
     );
     const gateway = await startGateway(gs, { log: log.child({ component: 'gateway' }), db: store, secretKey: resolveSecretKey({ ...gs, dataDir: ss.dataDir }), scorer: link, adminToken });
     return {
@@ -57,6 +60,22 @@ export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: 
     await scorer?.close();
     if (!db) await store.close();
     throw err;
+  }
+}
+
+/**
+ * The token a gateway presents to a separate scorer: the configured one, never a new one (the
+ * scorer would not know it). None is needed when a client certificate identifies the gateway.
+ */
+function remoteGatewayToken(gs: GatewaySettings, ss: ScorerSettings): string | undefined {
+  try {
+    return resolveGatewayToken(ss, false);
+  } catch (err) {
+    if (gs.scorerTlsCert || !(err instanceof VdiguardError) || err.code !== 'unauthenticated') throw err;
+    throw new VdiguardError(
+      'unauthenticated',
+      `the scorer at ${gs.scorer} takes scoring streams only from a gateway: ${err.message}; or give this gateway a client certificate (VDIGUARD_GATEWAY_SCORER_TLS_CERT and _KEY) for a scorer with mTLS`,
+    );
   }
 }
 

@@ -5,8 +5,8 @@ import type { Verdict } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { silentLogger } from '../../lib/log.js';
 import { startTcpProxy } from '../../lib/testing/tcp-proxy.js';
 import { TEST_STORES } from '../../lib/testing/databases.js';
-import { scorerClient } from '../../scorer/client.js';
-import { startTestScorer } from '../../scorer/testing/scorer-harness.js';
+import { bearerMetadata, scorerClient } from '../../scorer/client.js';
+import { startTestScorer, TEST_GATEWAY_TOKEN } from '../../scorer/testing/scorer-harness.js';
 import { ALICE, typing } from '../../scorer/testing/typist.js';
 import { until } from '../testing/harness.js';
 import { Mirror } from './mirror.js';
@@ -22,7 +22,7 @@ test('when its scorer goes away, a session carries on with another scorer of the
   const verdicts: Verdict[] = [];
   const sessionId = randomUUID();
   const mirror = new Mirror({
-    connect: () => client.session(),
+    connect: () => client.session(bearerMetadata(TEST_GATEWAY_TOKEN)),
     open: { sessionId, agentId: 'alice', desktopId: 'd1', client: { address: 'test', userAgent: 'test', screenWidth: 0, screenHeight: 0 } },
     batchMs: 10,
     batchEvents: 100,

@@ -7,9 +7,9 @@ import { startTcpProxy } from '../../lib/testing/tcp-proxy.js';
 import { loadScorerSettings } from '../../scorer/config.js';
 import { startScorer } from '../../scorer/service/server.js';
 import { AuditLog } from '../../scorer/store/audit.js';
-import { scorerClient } from '../../scorer/client.js';
+import { bearerMetadata, scorerClient } from '../../scorer/client.js';
 import { GuacStatus } from '../guac/index.js';
-import { startHarness, TunnelClient, until, ADMIN_TOKEN } from '../testing/harness.js';
+import { startHarness, TunnelClient, until, ADMIN_TOKEN, GATEWAY_TOKEN } from '../testing/harness.js';
 import { Mirror } from './mirror.js';
 
 async function decisionsOf(db: ConstructorParameters<typeof AuditLog>[0], sessionId: string) {
@@ -82,7 +82,7 @@ test('monitor mode: a terminate verdict is recorded and alerted, and the session
 
 test('against the real scorer: a cut stream resumes the same scoring session and every batch is applied once', async () => {
   const db = await openDb({});
-  const settings = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: ADMIN_TOKEN });
+  const settings = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: ADMIN_TOKEN, VDIGUARD_GATEWAY_TOKEN: GATEWAY_TOKEN });
   const scorer = await startScorer(settings, { log: silentLogger(), db });
   const port = Number(scorer.address.split(':').pop());
   const proxy = await startTcpProxy('127.0.0.1', port);
@@ -90,7 +90,7 @@ test('against the real scorer: a cut stream resumes the same scoring session and
   const scored: boolean[] = [];
   const sessionId = randomUUID();
   const m = new Mirror({
-    connect: () => client.session(),
+    connect: () => client.session(bearerMetadata(scorer.gatewayToken)),
     open: { sessionId, agentId: 'alice', desktopId: 'd1', client: undefined },
     batchMs: 5,
     batchEvents: 10,

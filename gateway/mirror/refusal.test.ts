@@ -7,16 +7,18 @@ import { openDb } from '../../lib/db/db.js';
 import { silentLogger } from '../../lib/log.js';
 import { loadScorerSettings } from '../../scorer/config.js';
 import { startScorer } from '../../scorer/service/server.js';
-import { scorerClient } from '../../scorer/client.js';
-import { until } from '../testing/harness.js';
+import { bearerMetadata, scorerClient } from '../../scorer/client.js';
+import { ADMIN_TOKEN, GATEWAY_TOKEN, until } from '../testing/harness.js';
 import { Mirror } from './mirror.js';
 
-const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
-/** A real scorer accepting `maxBatchEvents` per batch, and a mirror to it whose log lines are kept. */
-async function setUp(maxBatchEvents: number, batchEvents: number) {
+/**
+ * A real scorer accepting `maxBatchEvents` per batch, and a mirror to it (presenting `token`) whose
+ * log lines are kept.
+ */
+async function setUp(maxBatchEvents: number, batchEvents: number, token = GATEWAY_TOKEN) {
   const db = await openDb({});
-  const settings = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: ADMIN_TOKEN, VDIGUARD_MAX_BATCH_EVENTS: String(maxBatchEvents) });
+  const settings = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: ADMIN_TOKEN, VDIGUARD_GATEWAY_TOKEN: GATEWAY_TOKEN, VDIGUARD_MAX_BATCH_EVENTS: String(maxBatchEvents) });
   const scorer = await startScorer(settings, { log: silentLogger(), db });
   const client = scorerClient({ address: scorer.address });
   const lines: { level: number; msg: string }[] = [];
@@ -27,7 +29,7 @@ async function setUp(maxBatchEvents: number, batchEvents: number) {
   const mirror = new Mirror({
     connect: () => {
       streams++;
-      return client.session();
+      return client.session(bearerMetadata(token));
     },
     open: { sessionId, agentId: 'alice', desktopId: 'd1', client: undefined },
     batchMs: 5,
@@ -89,6 +91,22 @@ test('a batch the scorer refuses (INVALID_ARGUMENT) is final: reported once, nev
     assert.equal(t.mirror.state, 'closed');
     t.mirror.push(key(5000, 0)); // the tap goes on pushing; the mirror takes nothing more
     assert.equal(t.mirror.batchesSent, sent);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a scorer that refuses the gateway as unauthenticated is final: the policy applies at once, no retries', async () => {
+  const t = await setUp(5000, 10, 'not-the-gateway-token-0123456789');
+  try {
+    for (let i = 0; i < 10; i++) t.mirror.push(key(1000 + 50 * i, i));
+    await until(() => t.refused.length > 0, 3000, 'the refusal reported');
+    await new Promise((r) => setTimeout(r, 200)); // ten backoff periods
+    assert.equal(t.refused.length, 1);
+    assert.match(t.refused[0]!, /^UNAUTHENTICATED: the credential presented is neither the gateway token nor the admin token; .*VDIGUARD_GATEWAY_TOKEN/);
+    assert.equal(t.streams(), 1, 'no reconnect');
+    assert.equal(t.mirror.state, 'closed');
+    assert.equal(t.lastBatchSeq(), undefined, 'the scorer opened no session');
   } finally {
     await t.close();
   }

@@ -23,6 +23,8 @@ export const OTHER_AGENT = 'bob';
 export const PASSWORD = 'correct horse battery';
 export const DESKTOP = 'desk-1';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+/** For tests that start a real scorer (VDIGUARD_GATEWAY_TOKEN) and stream to it as a gateway. */
+export const GATEWAY_TOKEN = 'gateway-token-for-tests-0123456789';
 
 export interface Harness {
   readonly gateway: RunningGateway;
@@ -49,7 +51,7 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
     VDIGUARD_MIRROR_BATCH_MS: '20',
     ...o.env,
   });
-  const link = o.link ?? scorerLink({ address: scorer?.address ?? '' }, ADMIN_TOKEN);
+  const link = o.link ?? scorerLink({ address: scorer?.address ?? '' }, { adminToken: ADMIN_TOKEN });
   // The gateway's wall clock moves on one TOTP step per code the test asks for, so replay
   // protection never refuses a test's own next login.
   let now = Date.now();

@@ -42,7 +42,7 @@ import { writeRecording } from '../recording/writer.js';
 import { ScorerEngine } from '../service/engine.js';
 import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
 import { enroll } from '../commands/admin.js';
-import { scorerClient } from '../client.js';
+import { bearerMetadata, scorerClient } from '../client.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -269,9 +269,11 @@ async function benchGrpc(all: Agent[], networks: BenchNetworks): Promise<void> {
     let verdicts = 0;
     const errors = new Map<string, number>();
     const clients = Array.from({ length: 8 }, () => scorerClient({ address }));
+    // The scorer wrote its gateway token next to the admin token before it listened.
+    const asGateway = bearerMetadata(readFileSync(join(dir, 'gateway-token'), 'utf8').trim());
     const streams = Array.from({ length: SESSIONS }, (_, s) => {
       const agent = all[s % all.length] as Agent;
-      const call = (clients[s % clients.length] as ReturnType<typeof scorerClient>).session();
+      const call = (clients[s % clients.length] as ReturnType<typeof scorerClient>).session(asGateway);
       const batches: { lastTimeMs: number; sentAt: number }[] = [];
       call.on('data', (res: SessionResponse) => {
         if (res.kind?.$case !== 'verdict') return;

@@ -19,16 +19,17 @@ import {
 } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { VdiguardError } from '../../lib/errors.js';
 import { loadScorerSettings } from '../config.js';
-import { resolveAdminToken } from '../service/server.js';
+import { resolveAdminToken } from '../service/credentials.js';
 import { readRecording } from '../recording/reader.js';
-import { adminClient, adminMetadata, type ScorerClientOptions } from '../client.js';
+import { adminClient, bearerMetadata, type ScorerClientOptions } from '../client.js';
 
 export interface AdminOptions extends ScorerClientOptions {
   /** File holding the admin token; default from the environment or the data directory. */
   readonly adminTokenFile?: string;
 }
 
-function token(o: AdminOptions): string {
+/** The admin token for a command: VDIGUARD_ADMIN_TOKEN, or its file (never created by a client). */
+export function adminToken(o: AdminOptions): string {
   const settings = loadScorerSettings(process.env, o.adminTokenFile ? { adminTokenFile: o.adminTokenFile } : {});
   return resolveAdminToken(settings, false);
 }
@@ -38,7 +39,7 @@ function failure(o: AdminOptions, err: ServiceError): VdiguardError {
 }
 
 export async function enroll(o: AdminOptions & { agent: string; file: string }): Promise<EnrollResponse> {
-  const metadata = adminMetadata(token(o));
+  const metadata = bearerMetadata(adminToken(o));
   const recording = await readRecording(o.file);
   const client = adminClient(o);
   try {
@@ -69,7 +70,7 @@ interface AdminCalls {
 }
 
 export async function adminCall<K extends keyof AdminCalls>(o: AdminOptions, method: K, req: AdminCalls[K][0]): Promise<AdminCalls[K][1]> {
-  const metadata = adminMetadata(token(o));
+  const metadata = bearerMetadata(adminToken(o));
   const client = adminClient(o);
   const call = client[method] as unknown as (r: AdminCalls[K][0], m: Metadata, cb: (err: ServiceError | null, res: AdminCalls[K][1]) => void) => void;
   try {

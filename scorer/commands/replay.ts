@@ -1,6 +1,7 @@
 /**
- * `vdiguard replay`: streams a recorded session through a running scorer, as the gateway would,
- * and reports each verdict. Batches follow the recording's timing, sped up by `speed` (0 sends as
+ * `vdiguard replay`: streams a recorded session through a running scorer, as the gateway would
+ * (authenticated with the admin token, which the scorer takes in place of the gateway's), and
+ * reports each verdict. Batches follow the recording's timing, sped up by `speed` (0 sends as
  * fast as the scorer takes them).
  */
 import { randomUUID } from 'node:crypto';
@@ -17,9 +18,10 @@ import {
 } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { VdiguardError } from '../../lib/errors.js';
 import { readRecording } from '../recording/reader.js';
-import { scorerClient, type ScorerClientOptions } from '../client.js';
+import { bearerMetadata, scorerClient } from '../client.js';
+import { adminToken, type AdminOptions } from './admin.js';
 
-export interface ReplayOptions extends ScorerClientOptions {
+export interface ReplayOptions extends AdminOptions {
   readonly file: string;
   /** The agent the session claims to be (the recording's own agent when absent). */
   readonly agent?: string;
@@ -45,9 +47,10 @@ export interface ReplaySummary {
 export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   const recording = await readRecording(o.file);
   const agent = o.agent ?? recording.header.agent;
+  const metadata = bearerMetadata(adminToken(o));
   const sessionId = randomUUID();
   const client = scorerClient(o);
-  const call: ClientDuplexStream<SessionRequest, SessionResponse> = client.session();
+  const call: ClientDuplexStream<SessionRequest, SessionResponse> = client.session(metadata);
   let verdicts = 0;
   let minTrust = 1;
   let terminatedAtMs: number | null = null;

@@ -1,8 +1,9 @@
 /**
  * The ScorerService over gRPC: one bidirectional stream per desktop session, and identity
- * confirmation. Requests of a stream are handled strictly in order.
+ * confirmation, both for gateways only (see credentials.ts). Requests of a stream are handled
+ * strictly in order.
  */
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 import type { ScorerServiceServer, SessionRequest, SessionResponse } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -10,13 +11,36 @@ import type { ScorerEngine } from './engine.js';
 import { toProtoProfileState, toProtoVerdict } from './proto-map.js';
 import { toServiceError } from './errors.js';
 import { extractContext } from '../../lib/telemetry/grpc.js';
+import { authorizeGateway, presentedBearer, type GatewayPolicy } from './credentials.js';
 
-export function scorerService(engine: ScorerEngine, log: Logger): ScorerServiceServer {
+export function scorerService(engine: ScorerEngine, log: Logger, policy: GatewayPolicy): ScorerServiceServer {
+  /** Throws (and logs, for the SOC) unless the caller is a gateway. */
+  const authorize = (call: Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getPeer' | 'getAuthContext'>, rpc: string): void => {
+    try {
+      authorizeGateway(presentedBearer(call.metadata), call.getAuthContext().sslPeerCertificate, policy);
+    } catch (err) {
+      log.warn({ rpc, peer: call.getPeer(), why: (err as Error).message }, 'refused a call that is not from a gateway');
+      throw err;
+    }
+  };
   return {
-    session: (call) => handleSessionStream(call, engine, log),
+    session(call) {
+      try {
+        authorize(call, 'Session');
+      } catch (err) {
+        call.emit('error', toServiceError(err, log));
+        return;
+      }
+      handleSessionStream(call, engine, log);
+    },
     confirmIdentity(call, callback) {
-      const accepted = engine.confirmIdentity(call.request.sessionId);
-      callback(null, { accepted });
+      try {
+        authorize(call, 'ConfirmIdentity');
+      } catch (err) {
+        callback(toServiceError(err, log));
+        return;
+      }
+      callback(null, { accepted: engine.confirmIdentity(call.request.sessionId) });
     },
   };
 }

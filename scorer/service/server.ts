@@ -3,10 +3,9 @@
  * health services. Plaintext is only for loopback unless explicitly allowed; with a certificate it
  * serves TLS, and with a client CA it requires client certificates (mTLS).
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ensurePrivateDir } from '../../lib/private-dir.js';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { ProfileAdminServiceService, ScorerServiceService } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
@@ -21,12 +20,15 @@ import { initTf } from '../models/tf/runtime.js';
 import { loadNetworks, networkArtifacts, type Networks } from './population-networks.js';
 import { scorerService } from './scorer-service.js';
 import { adminService } from './admin-service.js';
+import { resolveAdminToken, resolveGatewayToken } from './credentials.js';
 
 export interface RunningScorer {
   /** host:port actually bound (the port is chosen by the system when 0 was asked). */
   readonly address: string;
   readonly engine: ScorerEngine;
   readonly adminToken: string;
+  /** What a gateway presents on Session and ConfirmIdentity (a gateway inside this process shares it). */
+  readonly gatewayToken: string;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
   const credentials = serverCredentials(settings);
   if (!deps.db && !settings.databaseUrl) ensurePrivateDir(settings.dataDir);
   const adminToken = resolveAdminToken(settings);
+  const gatewayToken = resolveGatewayToken(settings);
   const db = deps.db ?? (await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') }));
   const ownsDb = deps.db === undefined;
   const { log } = deps;
@@ -84,7 +87,8 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
   }
 
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  server.addService(ScorerServiceService, scorerService(engine, log));
+  const mtls = settings.tlsClientCa ? { names: settings.tlsGatewayNames } : undefined;
+  server.addService(ScorerServiceService, scorerService(engine, log, { gatewayToken, adminToken, mtls }));
   server.addService(ProfileAdminServiceService, adminService(engine, adminToken, log, settings.maxBatchEvents));
   const health = new HealthImplementation({ '': 'SERVING', [SCORER_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
@@ -105,6 +109,7 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
     address,
     engine,
     adminToken,
+    gatewayToken,
     async close() {
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(SCORER_SERVICE_NAME, 'NOT_SERVING');
@@ -123,6 +128,9 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
 }
 
 function serverCredentials(s: ScorerSettings): ServerCredentials {
+  if (s.tlsGatewayNames && !s.tlsClientCa) {
+    throw new VdiguardError('invalid-argument', 'VDIGUARD_SCORER_TLS_GATEWAY_NAMES names client certificates: it needs VDIGUARD_SCORER_TLS_CLIENT_CA (mTLS) with the server certificate and key');
+  }
   if (s.tlsCert || s.tlsKey) {
     if (!s.tlsCert || !s.tlsKey) {
       throw new VdiguardError('invalid-argument', 'TLS needs both VDIGUARD_SCORER_TLS_CERT and VDIGUARD_SCORER_TLS_KEY');
@@ -150,27 +158,4 @@ function readPem(file: string, variable: string): Buffer {
   } catch (err) {
     throw new VdiguardError('invalid-argument', `${variable}: cannot read ${file} (${(err as Error).message})`);
   }
-}
-
-/**
- * The admin credential: from the environment, else from the token file, else (for the server) a
- * new random token written to the token file (mode 0600) so that local CLI commands can find it.
- */
-export function resolveAdminToken(s: Pick<ScorerSettings, 'adminToken' | 'adminTokenFile' | 'dataDir'>, create = true): string {
-  if (s.adminToken) return s.adminToken;
-  const file = s.adminTokenFile ?? join(s.dataDir, 'admin-token');
-  try {
-    const token = readFileSync(file, 'utf8').trim();
-    if (token.length < 24) throw new VdiguardError('invalid-argument', `the admin token in ${file} is shorter than 24 characters; replace it or delete it to have a new one generated`);
-    return token;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    if (!create) {
-      throw new VdiguardError('unauthenticated', `no admin token: set VDIGUARD_ADMIN_TOKEN, or VDIGUARD_ADMIN_TOKEN_FILE (looked in ${file}, which the scorer creates on first start)`);
-    }
-  }
-  const token = randomBytes(32).toString('base64url');
-  ensurePrivateDir(dirname(file));
-  writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
-  return token;
 }

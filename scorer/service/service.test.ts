@@ -8,7 +8,8 @@ import { ProfileState, type InputEvent } from '../../proto/gen/vdiguard/scorer/v
 import { TEST_STORES } from '../../lib/testing/databases.js';
 import type { Db } from '../../lib/db/db.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
-import { eventsRequest, openRequest, openStream, startTestScorer, type TestScorer } from '../testing/scorer-harness.js';
+import { eventsRequest, openRequest, openStream, startTestScorer, TEST_GATEWAY_TOKEN, type TestScorer } from '../testing/scorer-harness.js';
+import { bearerMetadata } from '../client.js';
 import { adminCall, enroll } from '../commands/admin.js';
 import { replay } from '../commands/replay.js';
 import { writeRecording } from '../recording/writer.js';
@@ -203,7 +204,8 @@ describe('scorer over gRPC: bad input and failures', () => {
     const { ScorerServiceClient } = await import('../../proto/gen/vdiguard/scorer/v1/scorer.js');
     const { credentials } = await import('@grpc/grpc-js');
     const c = new ScorerServiceClient(scorer.address, credentials.createInsecure());
-    const res = await new Promise((resolve, reject) => c.confirmIdentity({ sessionId: 'nope' }, (e, r) => (e ? reject(e) : resolve(r))));
+    const asGateway = bearerMetadata(TEST_GATEWAY_TOKEN);
+    const res = await new Promise((resolve, reject) => c.confirmIdentity({ sessionId: 'nope' }, asGateway, (e, r) => (e ? reject(e) : resolve(r))));
     c.close();
     assert.deepEqual(res, { accepted: false });
   });

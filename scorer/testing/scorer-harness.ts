@@ -5,13 +5,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClientDuplexStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { InputEvent, SessionRequest, SessionResponse } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { Db } from '../../lib/db/db.js';
 import { silentLogger } from '../../lib/log.js';
 import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
 import { startScorer, type RunningScorer } from '../service/server.js';
-import { scorerClient } from '../client.js';
+import { bearerMetadata, scorerClient, type ScorerClientOptions } from '../client.js';
+
+/** The gateway token of every test scorer, so that a stream can move from one to another. */
+export const TEST_GATEWAY_TOKEN = 'test-gateway-token-0123456789abcdef';
 
 export interface TestScorer extends RunningScorer {
   /** A file holding the admin token, for the CLI's admin functions. */
@@ -22,7 +25,7 @@ export async function startTestScorer(db: Db, env: Partial<Record<keyof typeof S
   const dir = mkdtempSync(join(tmpdir(), 'vdiguard-scorer-'));
   const adminTokenFile = join(dir, 'admin-token');
   writeFileSync(adminTokenFile, 'test-admin-token-0123456789abcdef\n', { mode: 0o600 });
-  const settings = loadScorerSettings({}, { listen: '127.0.0.1:0', dataDir: dir, adminTokenFile, ...env });
+  const settings = loadScorerSettings({}, { listen: '127.0.0.1:0', dataDir: dir, adminTokenFile, gatewayToken: TEST_GATEWAY_TOKEN, ...env });
   const scorer = await startScorer(settings, { log: silentLogger(), db });
   return Object.assign(scorer, { adminTokenFile });
 }
@@ -38,9 +41,10 @@ export interface TestStream {
   close(): void;
 }
 
-export function openStream(address: string, metadata?: Metadata): TestStream {
-  const client = scorerClient({ address });
-  const call = metadata ? client.session(metadata) : client.session();
+/** A Session stream presenting `token` (the test scorers' gateway token by default; null: none). */
+export function openStream(target: string | ScorerClientOptions, metadata = new Metadata(), token: string | null = TEST_GATEWAY_TOKEN): TestStream {
+  const client = scorerClient(typeof target === 'string' ? { address: target } : target);
+  const call = client.session(token === null ? metadata : bearerMetadata(token, metadata));
   const responses: SessionResponse[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   call.on('data', (r: SessionResponse) => {

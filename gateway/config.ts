@@ -11,6 +11,8 @@ export const MIRROR_POLICIES = ['fail-closed', 'fail-open'] as const;
 export type MirrorPolicy = (typeof MIRROR_POLICIES)[number];
 export const ENFORCEMENT_MODES = ['enforce', 'monitor'] as const;
 export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
+export const AFTER_MISMATCH = ['lock', 'probation'] as const;
+export type AfterMismatch = (typeof AFTER_MISMATCH)[number];
 
 export const GATEWAY_SETTINGS = {
   listen: {
@@ -157,6 +159,12 @@ export const GATEWAY_SETTINGS = {
     description: "How long a desktop session whose connection dropped waits for the same login to reconnect to the same desktop; a reconnect in time continues the session (its trust, a pending challenge) instead of starting afresh. 0: every connection is a new session.",
     default: 300,
     parse: parse.integer(0, 86_400),
+  },
+  afterMismatch: {
+    env: 'VDIGUARD_AFTER_MISMATCH',
+    description: "After a session is terminated for a mismatch or its MFA challenge fails: `lock` refuses the agent until an admin unlocks them (`vdiguard agent unlock`); `probation` lets them log in, but each session starts challenged, at the trust the last one ended on, until an admin lifts it.",
+    default: 'lock' as AfterMismatch,
+    parse: parse.oneOf(...AFTER_MISMATCH),
   },
   challengeSeconds: {
     env: 'VDIGUARD_CHALLENGE_SECONDS',

@@ -11,7 +11,7 @@ import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { encodeInstruction, GuacStatus } from '../guac/index.js';
 import type { LoginService } from '../auth/login.js';
-import type { GatewayStore } from '../store/gateway-store.js';
+import type { AgentLock, GatewayStore } from '../store/gateway-store.js';
 import type { DesktopSession } from '../session/session.js';
 import type { DisplayRequest, GuacLiteConnection } from './guacamole-lite.js';
 
@@ -35,6 +35,8 @@ export interface TunnelDeps {
     trace: string | undefined;
     /** When the ticket check began (epoch ms), for the tunnel's span. */
     tunnelStartedAt: number;
+    /** The agent's probation after a security decision, if any (a locked agent never gets here). */
+    probation: AgentLock | undefined;
   }) => DesktopSession;
 }
 
@@ -74,11 +76,14 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
   ws.once('message', early);
   let claims;
   let desktop;
+  let probation;
   const tunnelStartedAt = Date.now();
   try {
     claims = await d.login.tickets.redeem(url.searchParams.get('ticket') ?? '');
     desktop = await d.store.desktopFor(claims.agentId, claims.desktopId);
     if (!desktop) throw new VdiguardError('not-found', 'this desktop is not available to you');
+    // A ticket issued before its agent was locked must not open a session after it.
+    probation = await d.login.admit(claims.agentId);
   } catch (err) {
     const e = err instanceof VdiguardError ? err : new VdiguardError('internal', 'the gateway could not check the ticket');
     if (!(err instanceof VdiguardError)) d.log.error({ err: (err as Error).message }, 'ticket check failed');
@@ -101,6 +106,7 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
     height: display.height ?? 768,
     trace: claims.trace,
     tunnelStartedAt,
+    probation,
   });
   const socket = new TappedSocket(ws);
   const settings: Record<string, string> = {

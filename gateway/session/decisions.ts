@@ -15,7 +15,10 @@ export type GatewayAction =
   | 'monitor-challenge'
   | 'monitor-terminate'
   | 'admin-kill'
-  | 'protocol-error';
+  | 'protocol-error'
+  | 'agent-locked'
+  | 'agent-unlocked'
+  | 'probation';
 
 export interface DecisionSink {
   record(d: Decision): void;

@@ -14,6 +14,8 @@
  *   the same login to reconnect to the same desktop, and a reconnect continues it: the same scorer
  *   session and trust, a pending challenge still pending. Dropping the connection therefore does
  *   not reset trust, which is what a colluder would otherwise do.
+ * - a session that starts on probation (its agent's last session ended on a security decision) is
+ *   challenged before any input reaches the desktop, and starts at the trust that session ended on.
  * The person at the keyboard is never told which behaviour ended the session.
  */
 import { EventEmitter } from 'node:events';
@@ -52,6 +54,10 @@ export interface SessionDeps {
   readonly verifyCode: (agentId: string, code: unknown) => Promise<boolean>;
   readonly confirmIdentity: (sessionId: string) => Promise<boolean>;
   readonly revokeLogin: (loginId: string) => void;
+  /** A terminate or a failed challenge ended the session: the agent is locked or put on probation. */
+  readonly onSecurityEnd: (s: { readonly sessionId: string; readonly agentId: string; readonly trust: number }, action: GatewayAction, reason: string) => void;
+  /** The agent is on probation: challenged first, trust carried over from their last session. */
+  readonly probation?: { readonly trust: number; readonly reason: string };
   /** Monotonic milliseconds (performance.now()). */
   readonly clock: () => number;
   readonly wallClock?: () => Date;
@@ -122,6 +128,10 @@ export class DesktopSession extends EventEmitter {
     this.wallClock = d.wallClock ?? (() => new Date());
     this.startedAt = this.wallClock();
     this.tap = new InputTap({ clock: d.clock, onInput });
+    if (d.probation) {
+      this.trust = this.minTrust = d.probation.trust;
+      this.challenge(d.probation.reason, 'probation');
+    }
   }
 
   /**
@@ -238,6 +248,11 @@ export class DesktopSession extends EventEmitter {
     return 'resumed';
   }
 
+  /** The agent was locked (or put on probation) after a security decision in another session. */
+  lockedOut(reason: string): void {
+    this.end('agent-locked', reason);
+  }
+
   /** An admin ends the session. */
   kill(reason: string): void {
     this.end('admin-kill', reason || 'ended by an administrator', undefined, 'admin');
@@ -267,12 +282,12 @@ export class DesktopSession extends EventEmitter {
     };
   }
 
-  private challenge(reason: string): void {
+  private challenge(reason: string, action: GatewayAction = 'challenge'): void {
     this.status = 'challenged';
     this.tap.holding = true;
     this.challengeAttempts = 0;
     this.challengeEndsAt = this.d.clock() + this.d.challengeMs;
-    this.record('challenge', reason);
+    this.record(action, reason);
     this.page('challenge', String(Math.round(this.d.challengeMs / 1000)));
     this.challengeTimer = setTimeout(() => this.end('challenge-failed', 'the MFA challenge was not answered in time'), this.d.challengeMs);
   }
@@ -294,6 +309,11 @@ export class DesktopSession extends EventEmitter {
     this.record(action, reason, source);
     this.d.log.warn({ sessionId: this.id.sessionId, agentId: this.id.agentId, action, trust: this.trust, reason }, 'session ended by the gateway');
     if (action !== 'protocol-error') this.d.revokeLogin(this.id.loginId);
+    // Only the behaviour's verdict and a failed second factor speak against the agent. An admin's
+    // kill is the admin's own decision (they can lock by other means), a protocol error is a broken
+    // or hostile client rather than evidence of who types, and fail-closed is the scorer's outage:
+    // locking on those would lock out agents for faults that are not theirs.
+    if (action === 'terminate' || action === 'challenge-failed') this.d.onSecurityEnd({ sessionId: this.id.sessionId, agentId: this.id.agentId, trust: this.trust }, action, reason);
     this.page('ended');
     this.controls?.toBrowser(encodeInstruction('error', shown.message, shown.status));
     this.finish(`${action}: ${reason}`);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { Db } from '../../lib/db/db.js';
 import { TEST_STORES } from '../../lib/testing/databases.js';
 import { silentLogger } from '../../lib/log.js';
 import { GatewayStore } from '../store/gateway-store.js';
@@ -9,17 +10,23 @@ import { LOCKED_MESSAGE, LoginService } from './login.js';
 import { hashPassword } from './password.js';
 import { newTotpSecret, totpCode } from './totp.js';
 
+/** A store with agent alice (password-1) allowed on desktop d1. */
+async function aliceAtD1(db: Db): Promise<{ box: SecretBox; store: GatewayStore; secret: string }> {
+  const box = new SecretBox(randomBytes(32));
+  const store = new GatewayStore(db, box);
+  const secret = newTotpSecret();
+  await store.addAgent({ agentId: 'alice', displayName: 'Alice', passwordHash: await hashPassword('password-1', { N: 1024, r: 8, p: 1 }), totpSecret: secret });
+  await store.addDesktop({ desktopId: 'd1', displayName: 'D1', host: 'h', port: 3389, security: 'tls', domain: '', ignoreCert: false, certFingerprints: '', credentials: { username: 'u', password: 'p' } });
+  await store.assign('d1', 'alice');
+  return { box, store, secret };
+}
+
 for (const s of TEST_STORES) {
   test(`login on ${s.name}: password + TOTP, replay, rate limits, disabled agents, tickets`, { skip: s.skip }, async () => {
     const { db, drop } = await s.create();
     try {
-      const box = new SecretBox(randomBytes(32));
-      const store = new GatewayStore(db, box);
-      const secret = newTotpSecret();
-      await store.addAgent({ agentId: 'alice', displayName: 'Alice', passwordHash: await hashPassword('password-1', { N: 1024, r: 8, p: 1 }), totpSecret: secret });
+      const { box, store, secret } = await aliceAtD1(db);
       await store.addAgent({ agentId: 'bob', displayName: 'Bob', passwordHash: await hashPassword('password-2', { N: 1024, r: 8, p: 1 }), totpSecret: newTotpSecret() });
-      await store.addDesktop({ desktopId: 'd1', displayName: 'D1', host: 'h', port: 3389, security: 'tls', domain: '', ignoreCert: false, certFingerprints: '', credentials: { username: 'u', password: 'p' } });
-      await store.assign('d1', 'alice');
       let now = 1_700_000_000_000;
       const login = new LoginService({ store, box, log: silentLogger(), ticketMs: 60_000, totpSkewSteps: 1, attemptsPerAgent: 3, attemptsPerAddress: 8, now: () => now });
 
@@ -150,12 +157,7 @@ for (const s of TEST_STORES) {
   test(`login on ${s.name}: a locked agent hears why only after password and code were right`, { skip: s.skip }, async () => {
     const { db, drop } = await s.create();
     try {
-      const box = new SecretBox(randomBytes(32));
-      const store = new GatewayStore(db, box);
-      const secret = newTotpSecret();
-      await store.addAgent({ agentId: 'alice', displayName: 'Alice', passwordHash: await hashPassword('password-1', { N: 1024, r: 8, p: 1 }), totpSecret: secret });
-      await store.addDesktop({ desktopId: 'd1', displayName: 'D1', host: 'h', port: 3389, security: 'tls', domain: '', ignoreCert: false, certFingerprints: '', credentials: { username: 'u', password: 'p' } });
-      await store.assign('d1', 'alice');
+      const { box, store, secret } = await aliceAtD1(db);
       let now = 1_700_000_000_000;
       const login = new LoginService({ store, box, log: silentLogger(), ticketMs: 60_000, totpSkewSteps: 1, attemptsPerAgent: 100, attemptsPerAddress: 100, now: () => now });
       const before = await login.login({ agent: 'alice', password: 'password-1', code: totpCode(secret, now) }, '10.0.0.1');

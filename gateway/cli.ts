@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { VdiguardError } from '../lib/errors.js';
 import { runGateway } from './commands/gateway.js';
-import { addAgent, parseSecurity, provisioning, resetMfa, withStore } from './commands/admin.js';
+import { addAgent, agentListing, parseSecurity, provisioning, resetMfa, unlock, withStore } from './commands/admin.js';
 import { registerBridgeCommand } from './bridge/cli.js';
 
 export function registerGatewayCommands(program: Command): void {
@@ -38,8 +38,7 @@ function registerAgentCommands(program: Command): void {
     .command('list')
     .description('list agents')
     .action(async () => {
-      const agents = await withStore((store) => store.listAgents());
-      process.stdout.write(agents.map((a) => `${a.agentId}\t${a.status}\t${a.displayName}`).join('\n') + (agents.length ? '\n' : 'no agents\n'));
+      process.stdout.write(await withStore((store) => agentListing(store)));
     });
   agent
     .command('disable')
@@ -56,6 +55,14 @@ function registerAgentCommands(program: Command): void {
     .action(async (id: string) => {
       await withStore((store) => store.setAgentStatus(id, 'active'));
       process.stdout.write(`agent ${id} enabled\n`);
+    });
+  agent
+    .command('unlock')
+    .description('let an agent locked (or on probation) after a security decision log in again; recorded in the audit trail')
+    .argument('<id>', 'agent id')
+    .action(async (id: string) => {
+      const lifted = await withStore((store) => unlock(store, id));
+      process.stdout.write(`agent ${id} unlocked (was ${lifted.kind} after ${lifted.action} in session ${lifted.sessionId})\n`);
     });
   agent
     .command('reset-mfa')

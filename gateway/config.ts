@@ -14,6 +14,8 @@ export const MIRROR_POLICIES = ['fail-closed', 'fail-open'] as const;
 export type MirrorPolicy = (typeof MIRROR_POLICIES)[number];
 export const ENFORCEMENT_MODES = ['enforce', 'monitor'] as const;
 export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
+export const AFTER_MISMATCH = ['lock', 'probation'] as const;
+export type AfterMismatch = (typeof AFTER_MISMATCH)[number];
 
 export const GATEWAY_SETTINGS = {
   listen: {
@@ -181,6 +183,12 @@ export const GATEWAY_SETTINGS = {
     description: "Desktop sessions one agent may have at once. A new connection to a desktop the agent already has a session on continues that session (its trust, a pending challenge) and closes the older connection; a connection to another desktop beyond the limit is refused.",
     default: 1,
     parse: parse.integer(1, 20),
+  },
+  afterMismatch: {
+    env: 'VDIGUARD_AFTER_MISMATCH',
+    description: "After a session is terminated for a mismatch or its MFA challenge fails: `lock` refuses the agent until an admin unlocks them (`vdiguard agent unlock`); `probation` lets them log in, but each session starts challenged, at the trust the last one ended on, until an admin lifts it.",
+    default: 'lock' as AfterMismatch,
+    parse: parse.oneOf(...AFTER_MISMATCH),
   },
   challengeSeconds: {
     env: 'VDIGUARD_CHALLENGE_SECONDS',

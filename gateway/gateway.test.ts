@@ -61,15 +61,16 @@ test('terminate verdict: error instruction, WebSocket and desktop closed within 
   const audit = new AuditLog(h.db);
   await until(() => true);
   let decisions: Awaited<ReturnType<AuditLog['decisions']>> = [];
-  for (let i = 0; i < 50 && decisions.length === 0; i++) {
+  for (let i = 0; i < 50 && decisions.length < 2; i++) {
     decisions = await audit.decisions({ sessionId });
     await new Promise((r) => setTimeout(r, 20));
   }
-  assert.equal(decisions[0]?.source, 'gateway');
-  assert.equal(decisions[0]?.action, 'terminate');
-  assert.equal(decisions[0]?.reason, 'keystroke timings do not match');
+  assert.deepEqual(decisions.map((d) => [d.action, d.source]), [['agent-locked', 'gateway'], ['terminate', 'gateway']], 'newest first: the terminate, then the lock it placed');
+  assert.equal(decisions[1]?.reason, 'keystroke timings do not match');
   const again = await api(h.gateway.url, '/api/tickets', { desktop: 'desk-1' }, token);
   assert.equal(again.status, 401, 'the terminated login gets no new ticket');
+  // The terminate locked the agent (VDIGUARD_AFTER_MISMATCH=lock by default): unlock for the next tests.
+  assert.equal((await api(h.gateway.url, '/api/admin/agents/alice/unlock', {}, ADMIN_TOKEN)).status, 200);
 });
 
 test('challenge verdict: input held until a fresh TOTP code, then resumed and identity confirmed', async () => {

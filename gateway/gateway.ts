@@ -29,6 +29,8 @@ import type { ScorerLink } from './mirror/scorer-link.js';
 import { DesktopSession } from './session/session.js';
 import { checkNewSession, SessionRegistry } from './session/registry.js';
 import type { DecisionSink } from './session/decisions.js';
+import { Lockout } from './session/lockout.js';
+import { lockRoutes } from './http/admin-locks.js';
 import { guacLiteFactory } from './http/guacamole-lite.js';
 import { openTunnel } from './http/tunnel.js';
 import { bearer, clientAddress, HSTS_HEADER, readJson, refuseUpgrade, SECURITY_HEADERS, sendError, sendJson } from './http/http-util.js';
@@ -98,6 +100,14 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       telemetry.decision(d, desktopOf(d.sessionId));
     },
   };
+  const lockout = new Lockout({
+    log,
+    policy: settings.afterMismatch,
+    locks: login,
+    carryTrust: (lock, trust) => store.carryTrust(lock, trust),
+    sessionsOf: (agentId) => sessions.all().filter((s) => s.id.agentId === agentId),
+    decisions,
+  });
   const files = loadStaticFiles();
   const connection = guacLiteFactory({ log, idleMs: settings.idleSeconds * 1000 });
   const pruneTimer = setInterval(() => store.prune().catch(() => undefined), 60_000);
@@ -136,6 +146,8 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         decisions,
         verifyCode: (agentId, code) => login.verifyCode(agentId, code, id.address),
         confirmIdentity: (sessionId) => deps.scorer.confirmIdentity(sessionId),
+        onSecurityEnd: lockout.afterSecurityEnd,
+        probation: lockout.probationOf(id.probation),
         revokeLogin: (loginId) => revokeLogin(loginId, 'the login was ended by a security decision in another session'),
         clock,
       },
@@ -148,6 +160,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         agentId: id.agentId,
         desktopId: id.desktopId,
         client: { address: id.address, userAgent: id.userAgent.slice(0, 200), screenWidth: id.width, screenHeight: id.height },
+        initialTrust: id.probation?.trust,
       },
       batchMs: settings.mirrorBatchMs,
       batchEvents: settings.mirrorBatchEvents,
@@ -164,6 +177,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       telemetry.sessionEnded(id.sessionId, { outcome: session.endAction ?? 'closed', reason, minTrust: session.minTrust, finalTrust: session.trust });
     });
     sessions.add(session);
+    lockout.watch(session, id.probation);
     log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session started');
     return session;
   };
@@ -212,6 +226,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     }
     if (!url.pathname.startsWith('/api/admin/')) throw new VdiguardError('not-found', `no ${route}`);
     if (!adminOk(req)) throw new VdiguardError('unauthenticated', 'the admin API needs the admin token (Authorization: Bearer ...)');
+    if (await lockRoutes(req.method ?? '', url, res, { list: () => store.listLocks(), unlock: (agentId) => lockout.unlock(agentId) })) return;
     if (route === 'GET /api/admin/sessions') return sendJson(res, 200, { sessions: sessions.all().map((s) => s.view()) });
     const kill = /^\/api\/admin\/sessions\/([^/]+)\/kill$/.exec(url.pathname);
     if (kill && req.method === 'POST') {

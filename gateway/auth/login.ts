@@ -3,10 +3,12 @@
  * password is checked (gateway/auth/throttle.ts), yielding a login token
  * (kept in the page's memory) and single-use connection tickets for the agent's desktops. Every
  * failure answers the same "wrong agent, password or code" so nothing tells which part was wrong.
+ * An agent locked after a security decision is told so, but only once password and code were
+ * right: the lock is no secret from the agent, and must not tell a guesser the password was good.
  */
 import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import type { GatewayStore } from '../store/gateway-store.js';
+import type { AgentLock, GatewayStore } from '../store/gateway-store.js';
 import { dummyHash, verifyPassword } from './password.js';
 import type { SecretBox } from './secret-box.js';
 import { LoginThrottle, type ThrottlePolicy } from './throttle.js';
@@ -15,6 +17,8 @@ import { matchTotp } from './totp.js';
 
 /** How long a login may ask for tickets (reconnects) before the agent logs in again. */
 export const LOGIN_TTL_MS = 12 * 60 * 60 * 1000;
+
+export const LOCKED_MESSAGE = 'This account is locked after a security decision. Please contact your supervisor.';
 
 export interface LoginOptions {
   readonly store: GatewayStore;
@@ -41,6 +45,8 @@ export class LoginService {
   private readonly now: () => number;
   /** Logins this replica revoked, effective at once (the store tells the other replicas). */
   private readonly revokedHere = new Map<string, number>();
+  /** Locks placed on this replica whose store write has not landed yet: effective here at once. */
+  private readonly lockedHere = new Map<string, AgentLock>();
 
   constructor(private readonly o: LoginOptions) {
     this.now = o.now ?? Date.now;
@@ -70,6 +76,10 @@ export class LoginService {
       throw new VdiguardError('unauthenticated', 'wrong agent, password or code');
     }
     await this.throttle.succeeded(admission);
+    await this.admit(agent.agentId).catch((err: unknown) => {
+      this.o.log.info({ agentId, address, outcome: 'locked' }, 'login refused');
+      throw err;
+    });
     const desktops = (await this.o.store.listDesktops(agent.agentId)).map((d) => ({ id: d.desktopId, name: d.displayName }));
     const { token, claims } = sealLogin(this.o.box, agent.agentId, LOGIN_TTL_MS, this.now());
     this.o.log.info({ agentId, address, loginId: claims.loginId }, 'login');
@@ -83,6 +93,7 @@ export class LoginService {
     const login = await this.check(token);
     const agent = await this.o.store.agentSecrets(login.agentId);
     if (!agent || agent.status !== 'active') throw new VdiguardError('unauthenticated', 'this agent may no longer log in');
+    await this.admit(login.agentId);
     const id = typeof desktopId === 'string' ? desktopId : '';
     if (!id || !(await this.o.store.desktopFor(login.agentId, id))) {
       throw new VdiguardError('not-found', `no desktop ${JSON.stringify(id.slice(0, 100))} for this agent`);
@@ -117,6 +128,33 @@ export class LoginService {
     this.revokedHere.set(loginId, until);
     for (const [id, t] of this.revokedHere) if (t < this.now()) this.revokedHere.delete(id);
     await this.o.store.revokeLogin(loginId, new Date(until));
+  }
+
+  /**
+   * Whether the agent may have a desktop session now: throws `permission-denied` when they are
+   * locked; returns their probation (the next session starts challenged, at its trust) or undefined.
+   */
+  async admit(agentId: string): Promise<AgentLock | undefined> {
+    const lock = this.lockedHere.get(agentId) ?? (await this.o.store.agentLock(agentId));
+    if (lock?.kind === 'locked') throw new VdiguardError('permission-denied', LOCKED_MESSAGE);
+    return lock;
+  }
+
+  /** Locks the agent (or puts them on probation) for every replica; refused here at once. */
+  async lock(l: Omit<AgentLock, 'lockedAt'>): Promise<void> {
+    const placed: AgentLock = { ...l, lockedAt: new Date(this.now()) };
+    const before = this.lockedHere.get(l.agentId);
+    this.lockedHere.set(l.agentId, before?.kind === 'locked' ? { ...placed, kind: 'locked' } : placed);
+    await this.o.store.lockAgent(l);
+    // Landed: from now on the store decides, so an unlock on another replica counts here too.
+    if (this.lockedHere.get(l.agentId)?.sessionId === l.sessionId) this.lockedHere.delete(l.agentId);
+  }
+
+  /** Lifts the agent's lock or probation; returns what was lifted (undefined: there was none). */
+  async unlock(agentId: string): Promise<AgentLock | undefined> {
+    const here = this.lockedHere.get(agentId);
+    this.lockedHere.delete(agentId);
+    return (await this.o.store.unlockAgent(agentId)) ?? here;
   }
 
   private async isRevoked(loginId: string): Promise<boolean> {

@@ -11,7 +11,9 @@ import { loadGatewaySettings } from '../config.js';
 import { hashPassword } from '../auth/password.js';
 import { SecretBox, resolveSecretKey } from '../auth/secret-box.js';
 import { newTotpSecret, otpauthUri } from '../auth/totp.js';
-import { GatewayStore, RDP_SECURITY, type RdpSecurity } from '../store/gateway-store.js';
+import { AuditLog } from '../../scorer/store/audit.js';
+import { unlockAgent } from '../session/lockout.js';
+import { GatewayStore, RDP_SECURITY, type AgentLock, type RdpSecurity } from '../store/gateway-store.js';
 import { terminalQr } from './qr.js';
 
 export async function withStore<T>(fn: (store: GatewayStore, issuer: string) => Promise<T>): Promise<T> {
@@ -48,6 +50,23 @@ export async function resetMfa(store: GatewayStore, issuer: string, agentId: str
   const secret = newTotpSecret();
   await store.setTotpSecret(agentId, secret);
   return { uri: otpauthUri(issuer, agentId, secret), secret };
+}
+
+/** `agent list`: one line per agent, with a lock or probation after a security decision. */
+export async function agentListing(store: GatewayStore): Promise<string> {
+  const [agents, locks] = await Promise.all([store.listAgents(), store.listLocks()]);
+  const lockOf = new Map(locks.map((l) => [l.agentId, l]));
+  const lines = agents.map((a) => {
+    const l = lockOf.get(a.agentId);
+    return `${a.agentId}\t${a.status}${l ? `, ${l.kind} since ${l.lockedAt.toISOString()} (${l.action})` : ''}\t${a.displayName}`;
+  });
+  return lines.length ? `${lines.join('\n')}\n` : 'no agents\n';
+}
+
+/** `agent unlock`: lifts the lock (or probation) in the store and records it, with source admin. */
+export function unlock(store: GatewayStore, agentId: string): Promise<AgentLock> {
+  const audit = new AuditLog(store.db);
+  return unlockAgent((id) => store.unlockAgent(id), (d) => audit.decision(d), agentId, new Date());
 }
 
 export function parseSecurity(raw: string): RdpSecurity {

@@ -11,7 +11,7 @@ import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { encodeInstruction, GuacStatus } from '../guac/index.js';
 import type { LoginService } from '../auth/login.js';
-import type { GatewayStore } from '../store/gateway-store.js';
+import type { AgentLock, GatewayStore } from '../store/gateway-store.js';
 import type { DesktopSession } from '../session/session.js';
 import type { DisplayRequest, GuacLiteConnection } from './guacamole-lite.js';
 
@@ -38,6 +38,8 @@ export interface TunnelDeps {
     trace: string | undefined;
     /** When the ticket check began (epoch ms), for the tunnel's span. */
     tunnelStartedAt: number;
+    /** The agent's probation after a security decision, if any (a locked agent never gets here). */
+    probation: AgentLock | undefined;
   }) => DesktopSession;
 }
 
@@ -91,6 +93,8 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
     claims = await d.login.tickets.redeem(url.searchParams.get('ticket') ?? '');
     desktop = await d.store.desktopFor(claims.agentId, claims.desktopId);
     if (!desktop) throw new VdiguardError('not-found', 'this desktop is not available to you');
+    // A ticket issued before its agent was locked must not open a session after it.
+    const probation = await d.login.admit(claims.agentId);
     if (ws.readyState !== ws.OPEN) return undefined;
     session = d.startSession({
       sessionId: randomUUID(),
@@ -103,6 +107,7 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
       height: display.height ?? 768,
       trace: claims.trace,
       tunnelStartedAt,
+      probation,
     });
   } catch (err) {
     const e = err instanceof VdiguardError ? err : new VdiguardError('internal', 'the gateway could not check the ticket');

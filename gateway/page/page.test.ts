@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { Action } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
-import { AGENT, PASSWORD, startHarness, until, type Harness } from '../testing/harness.js';
+import { ADMIN_TOKEN, AGENT, api, PASSWORD, startHarness, until, type Harness } from '../testing/harness.js';
 import { CHROMIUM_SKIP, launchChromium } from '../testing/browser.js';
 
 const SKIP = CHROMIUM_SKIP;
@@ -99,6 +99,8 @@ test('ended: a plain message without the reason, no reconnect, sign in again off
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(h.gateway.sessions.size, sessions, 'no reconnect');
   await page.close();
+  // The terminate locked the agent (VDIGUARD_AFTER_MISMATCH=lock by default): unlock for the next tests.
+  assert.equal((await api(h.gateway.url, '/api/admin/agents/alice/unlock', {}, ADMIN_TOKEN)).status, 200);
 });
 
 test('the connection drops: the page reconnects on a new ticket by itself and continues the same session', { skip: SKIP }, async () => {

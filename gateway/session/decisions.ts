@@ -16,7 +16,10 @@ export type GatewayAction =
   | 'monitor-terminate'
   | 'admin-kill'
   | 'login-ended'
-  | 'protocol-error';
+  | 'protocol-error'
+  | 'agent-locked'
+  | 'agent-unlocked'
+  | 'probation';
 
 export interface DecisionSink {
   record(d: Decision): void;

@@ -10,6 +10,7 @@ function session(o: Partial<SessionDeps> = {}, goodCode = '123456') {
   const decisions: Decision[] = [];
   const toBrowser: string[] = [];
   const revoked: string[] = [];
+  const securityEnds: string[] = [];
   let closed = 0;
   const s = new DesktopSession(
     { sessionId: 's1', agentId: 'alice', desktopId: 'd1', loginId: 'l1', address: '10.0.0.1' },
@@ -24,6 +25,7 @@ function session(o: Partial<SessionDeps> = {}, goodCode = '123456') {
       verifyCode: async (_a, code) => code === goodCode,
       confirmIdentity: async () => true,
       revokeLogin: (l) => revoked.push(l),
+      onSecurityEnd: (f, action) => securityEnds.push(`${f.agentId} ${action} ${f.trust}`),
       clock: () => performance.now(),
       ...o,
     },
@@ -31,7 +33,7 @@ function session(o: Partial<SessionDeps> = {}, goodCode = '123456') {
   );
   const controls = { toBrowser: (t: string) => toBrowser.push(t), close: () => closed++ };
   s.attach(controls);
-  return { s, decisions, toBrowser, revoked, controls, closed: () => closed };
+  return { s, decisions, toBrowser, revoked, securityEnds, controls, closed: () => closed };
 }
 
 test('a challenge not answered in time ends the session', async () => {
@@ -175,4 +177,45 @@ test('breaking the protocol during a challenge is a failed challenge, and every 
   assert.equal(s.status, 'ended');
   assert.deepEqual(decisions.map((d) => d.action), ['challenge', 'challenge-failed']);
   assert.deepEqual(revoked, ['l1', 'l2']);
+});
+
+test('a terminate or a failed challenge locks the agent; an admin kill, a protocol error, fail-closed and monitor mode do not', async () => {
+  const terminated = session();
+  terminated.s.onVerdict(verdictOf({ action: Action.ACTION_TERMINATE, trust: 0, reason: 'mismatch' }));
+  assert.deepEqual(terminated.securityEnds, ['alice terminate 0']);
+
+  const failed = session();
+  failed.s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.4 }));
+  for (const code of ['1', '2', '3']) await failed.s.answerChallenge(code);
+  assert.deepEqual(failed.securityEnds, ['alice challenge-failed 0.4']);
+
+  const timedOut = session({ challengeMs: 20 });
+  timedOut.s.onVerdict(verdictOf({ action: Action.ACTION_CHALLENGE, trust: 0.3 }));
+  await new Promise((r) => setTimeout(r, 40));
+  assert.deepEqual(timedOut.securityEnds, ['alice challenge-failed 0.3']);
+
+  const killed = session();
+  killed.s.kill('ended by an administrator');
+  const broken = session();
+  broken.s.fromBrowser(Buffer.from([0xff]), broken.controls);
+  const unverified = session();
+  unverified.s.onRefused('INVALID_ARGUMENT');
+  const monitored = session({ mode: 'monitor' });
+  monitored.s.onVerdict(verdictOf({ action: Action.ACTION_TERMINATE, trust: 0 }));
+  for (const [name, x] of Object.entries({ killed, broken, unverified, monitored })) assert.deepEqual(x.securityEnds, [], name);
+  assert.deepEqual([killed, broken, unverified].map((x) => x.s.status), ['ended', 'ended', 'ended']);
+});
+
+test('a session on probation starts challenged at the carried trust, holds input until a fresh code, and records it', async () => {
+  const { s, decisions, toBrowser, controls } = session({ probation: { trust: 0.2, reason: 'on probation after terminate' }, challengeMs: 30_000 });
+  assert.equal(s.status, 'challenged');
+  assert.equal(s.trust, 0.2);
+  assert.equal(s.minTrust, 0.2);
+  assert.deepEqual(decisions.map((d) => [d.action, d.reason, d.trust]), [['probation', 'on probation after terminate', 0.2]]);
+  assert.match(toBrowser.join(''), /8\.vdiguard,9\.challenge,2\.30;/, 'the page is asked for a code as soon as it attaches');
+  assert.equal(s.fromBrowser('3.key,2.97,1.1;', controls), null, 'input is held');
+  assert.equal(await s.answerChallenge('123456'), 'resumed');
+  assert.equal(String(s.fromBrowser('3.key,2.98,1.1;', controls)), '3.key,2.98,1.1;');
+  assert.equal(s.trust, 0.2, 'the code lifts the hold, not the trust');
+  s.closed('test over');
 });

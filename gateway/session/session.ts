@@ -19,6 +19,8 @@
  *   connection is closed, so trust and a pending challenge belong to the agent, not to a tunnel.
  * - input reaches the desktop only from the connection attached last: a replaced connection's late
  *   messages are dropped, never typed.
+ * - a session that starts on probation (its agent's last session ended on a security decision) is
+ *   challenged before any input reaches the desktop, and starts at the trust that session ended on.
  * The person at the keyboard is never told which behaviour ended the session.
  */
 import { EventEmitter } from 'node:events';
@@ -59,6 +61,10 @@ export interface SessionDeps {
   readonly verifyCode: (agentId: string, code: unknown) => Promise<boolean>;
   readonly confirmIdentity: (sessionId: string) => Promise<boolean>;
   readonly revokeLogin: (loginId: string) => void;
+  /** A terminate or a failed challenge ended the session: the agent is locked or put on probation. */
+  readonly onSecurityEnd: (s: { readonly sessionId: string; readonly agentId: string; readonly trust: number }, action: GatewayAction, reason: string) => void;
+  /** The agent is on probation: challenged first, trust carried over from their last session. */
+  readonly probation?: { readonly trust: number; readonly reason: string };
   /** Monotonic milliseconds (performance.now()). */
   readonly clock: () => number;
   readonly wallClock?: () => Date;
@@ -132,6 +138,10 @@ export class DesktopSession extends EventEmitter {
     this.startedAt = this.wallClock();
     this.logins = new Set([id.loginId]);
     this.tap = new InputTap({ clock: d.clock, onInput });
+    if (d.probation) {
+      this.trust = this.minTrust = d.probation.trust;
+      this.challenge(d.probation.reason, 'probation');
+    }
   }
 
   /**
@@ -264,6 +274,11 @@ export class DesktopSession extends EventEmitter {
     this.end('login-ended', reason, { message: LOGIN_ENDED_MESSAGE, status: GuacStatus.SESSION_CLOSED });
   }
 
+  /** The agent was locked (or put on probation) after a security decision in another session. */
+  lockedOut(reason: string): void {
+    this.end('agent-locked', reason);
+  }
+
   /** An admin ends the session. */
   kill(reason: string): void {
     this.end('admin-kill', reason || 'ended by an administrator', undefined, 'admin');
@@ -293,12 +308,12 @@ export class DesktopSession extends EventEmitter {
     };
   }
 
-  private challenge(reason: string): void {
+  private challenge(reason: string, action: GatewayAction = 'challenge'): void {
     this.status = 'challenged';
     this.tap.holding = true;
     this.challengeAttempts = 0;
     this.challengeEndsAt = this.d.clock() + this.d.challengeMs;
-    this.record('challenge', reason);
+    this.record(action, reason);
     this.page('challenge', String(Math.round(this.d.challengeMs / 1000)));
     this.challengeTimer = setTimeout(() => this.end('challenge-failed', 'the MFA challenge was not answered in time'), this.d.challengeMs);
   }
@@ -322,6 +337,11 @@ export class DesktopSession extends EventEmitter {
     this.d.log.warn({ sessionId: this.id.sessionId, agentId: this.id.agentId, action, trust: this.trust, reason }, 'session ended by the gateway');
     // Every login that attached is ended, so none of them can open a fresh session with fresh trust.
     for (const loginId of this.logins) this.d.revokeLogin(loginId);
+    // Only the behaviour's verdict and a failed second factor speak against the agent. An admin's
+    // kill is the admin's own decision (they can lock by other means), a protocol error is a broken
+    // or hostile client rather than evidence of who types, and fail-closed is the scorer's outage:
+    // locking on those would lock out agents for faults that are not theirs.
+    if (action === 'terminate' || action === 'challenge-failed') this.d.onSecurityEnd({ sessionId: this.id.sessionId, agentId: this.id.agentId, trust: this.trust }, action, reason);
     this.page('ended');
     this.controls?.toBrowser(encodeInstruction('error', shown.message, shown.status));
     this.finish(`${action}: ${reason}`);

@@ -1,6 +1,7 @@
 /**
- * The gateway's tables in the store it shares with the scorer (lib/db migrations 2 and 4): agents,
- * desktops and who may use them, used TOTP steps and used tickets, the login throttle's counters. Secrets (TOTP keys, desktop
+ * The gateway's tables in the store it shares with the scorer (lib/db migrations 2, 4 and 5):
+ * agents, desktops and who may use them, used TOTP steps and used tickets, the login throttle's
+ * counters, agent locks. Secrets (TOTP keys, desktop
  * credentials) are sealed with the gateway's key before they reach the database.
  */
 import type { Db } from '../../lib/db/db.js';
@@ -15,6 +16,22 @@ export interface Agent {
   readonly displayName: string;
   readonly status: AgentStatus;
   readonly createdAt: Date;
+}
+
+/** 'locked': no logins or tickets until an admin unlocks; 'probation': challenged first, trust carried over. */
+export type LockKind = 'locked' | 'probation';
+
+/** An agent held back after a security decision (gateway/session/lockout.ts). */
+export interface AgentLock {
+  readonly agentId: string;
+  readonly kind: LockKind;
+  /** Trust the agent's next session starts from (probation): where the last one ended. */
+  readonly trust: number;
+  /** The session, action and reason of the decision that placed the lock. */
+  readonly sessionId: string;
+  readonly action: string;
+  readonly reason: string;
+  readonly lockedAt: Date;
 }
 
 export interface AgentSecrets extends Agent {
@@ -64,6 +81,16 @@ interface AgentRow {
   created_at: Date;
   password_hash: string;
   totp_secret: string;
+}
+
+interface LockRow {
+  agent_id: string;
+  kind: LockKind;
+  trust: number;
+  session_id: string;
+  action: string;
+  reason: string;
+  locked_at: Date;
 }
 
 interface DesktopRow {
@@ -197,6 +224,46 @@ export class GatewayStore implements ThrottleStore {
     );
   }
 
+  /**
+   * Locks the agent, or puts them on probation; a lock already there is never weakened to
+   * probation, and the trust is the newest decision's.
+   */
+  async lockAgent(l: Omit<AgentLock, 'lockedAt'>): Promise<void> {
+    const rows = await this.db.query(
+      `INSERT INTO agent_locks (agent_id, kind, trust, session_id, action, reason)
+       SELECT agent_id, $2::text, $3::double precision, $4::text, $5::text, $6::text FROM agents WHERE agent_id = $1
+       ON CONFLICT (agent_id) DO UPDATE SET
+         kind = CASE WHEN agent_locks.kind = 'locked' THEN 'locked' ELSE EXCLUDED.kind END,
+         trust = EXCLUDED.trust, session_id = EXCLUDED.session_id, action = EXCLUDED.action, reason = EXCLUDED.reason, locked_at = now()
+       RETURNING agent_id`,
+      [l.agentId, l.kind, l.trust, l.sessionId, l.action, l.reason],
+    );
+    if (rows.length === 0) throw unknown('agent', l.agentId);
+  }
+
+  async agentLock(agentId: string): Promise<AgentLock | undefined> {
+    const [row] = await this.db.query<LockRow>('SELECT * FROM agent_locks WHERE agent_id = $1', [agentId]);
+    return row && lockOf(row);
+  }
+
+  async listLocks(): Promise<AgentLock[]> {
+    return (await this.db.query<LockRow>('SELECT * FROM agent_locks ORDER BY agent_id')).map(lockOf);
+  }
+
+  /** Lifts the agent's lock or probation; returns what was lifted, or undefined when there was none. */
+  async unlockAgent(agentId: string): Promise<AgentLock | undefined> {
+    const [row] = await this.db.query<LockRow>('DELETE FROM agent_locks WHERE agent_id = $1 RETURNING *', [agentId]);
+    return row && lockOf(row);
+  }
+
+  /**
+   * A session on probation ended: the next one continues from its final trust, unless a newer
+   * decision (another session) has placed the lock since (`lock` is the one the session started under).
+   */
+  async carryTrust(lock: AgentLock, trust: number): Promise<void> {
+    await this.db.query(`UPDATE agent_locks SET trust = $3 WHERE agent_id = $1 AND session_id = $2 AND kind = 'probation'`, [lock.agentId, lock.sessionId, trust]);
+  }
+
   /** Forgets used tickets, revoked logins, TOTP steps and throttle counters too old to matter. */
   async prune(now = new Date()): Promise<void> {
     await this.db.query('DELETE FROM used_tickets WHERE expires_at < $1', [now]);
@@ -258,6 +325,10 @@ export class GatewayStore implements ThrottleStore {
 
 function agentOf(r: AgentRow): Agent {
   return { agentId: r.agent_id, displayName: r.display_name, status: r.status, createdAt: new Date(r.created_at) };
+}
+
+function lockOf(r: LockRow): AgentLock {
+  return { agentId: r.agent_id, kind: r.kind, trust: Number(r.trust), sessionId: r.session_id, action: r.action, reason: r.reason, lockedAt: new Date(r.locked_at) };
 }
 
 function desktopOf(r: DesktopRow): Desktop {

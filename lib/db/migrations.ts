@@ -158,4 +158,23 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 5,
+    name: 'agent locks after security decisions',
+    statements: [
+      // An agent whose session was terminated for a mismatch, or who failed an MFA challenge:
+      // 'locked' refuses their logins and tickets on every replica until an admin unlocks them;
+      // 'probation' lets them in, challenged first, with the trust the last session ended on.
+      // session_id, action and reason name the decision that placed it, for the audit trail.
+      `CREATE TABLE agent_locks (
+        agent_id    text PRIMARY KEY REFERENCES agents (agent_id) ON DELETE CASCADE,
+        kind        text NOT NULL CHECK (kind IN ('locked', 'probation')),
+        trust       double precision NOT NULL CHECK (trust >= 0 AND trust <= 1),
+        session_id  text NOT NULL,
+        action      text NOT NULL,
+        reason      text NOT NULL,
+        locked_at   timestamptz NOT NULL DEFAULT now()
+      )`,
+    ],
+  },
 ];

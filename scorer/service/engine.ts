@@ -141,10 +141,18 @@ export class ScorerEngine {
     return this.sessions.size;
   }
 
-  /** `parent` is the trace context of the caller (the gateway's session span), when it sent one. */
-  async openSession(id: SessionIdentity, resume: boolean, parent?: Context): Promise<OpenedSession> {
+  /**
+   * `parent` is the trace context of the caller (the gateway's session span), when it sent one.
+   * `initialTrust` continues the evidence of an agent's ended session (probation). A gateway may
+   * only lower trust with it: values outside [0, 1] are refused, and a resume keeps the trust this
+   * scorer holds whatever the gateway sends.
+   */
+  async openSession(id: SessionIdentity, resume: boolean, parent?: Context, initialTrust?: number): Promise<OpenedSession> {
     requireId('session_id', id.sessionId);
     requireId('agent_id', id.agentId);
+    if (initialTrust !== undefined && !(initialTrust >= 0 && initialTrust <= 1)) {
+      throw new VdiguardError('invalid-argument', `initial_trust must be in [0, 1] (got ${initialTrust}); leave it unset for a fresh session`);
+    }
     const existing = this.sessions.get(id.sessionId);
     if (existing) {
       if (!resume) {
@@ -162,7 +170,7 @@ export class ScorerEngine {
       return { resumed: true, lastBatchSeq: existing.scoring.lastBatchSeq, profileState: existing.scoring.openedProfileState, maxBatchEvents: this.options.maxBatchEvents };
     }
     const profile = await this.loadProfile(id.agentId);
-    const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy);
+    const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy, initialTrust);
     const span = this.telemetry.sessionOpened(id, parent);
     this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true });
     this.auditWrites.enqueue(`session ${id.sessionId} start`, () =>

@@ -63,8 +63,8 @@ function handleSessionStream(call: ServerDuplexStream<SessionRequest, SessionRes
     if (kind === undefined) throw new VdiguardError('invalid-argument', 'a session request must carry open, events or close');
     if (kind.$case === 'open') {
       if (sessionId) throw new VdiguardError('failed-precondition', 'open was sent twice on one stream');
-      const { sessionId: id, agentId, desktopId, client, resume } = kind.value;
-      const opened = await engine.openSession({ sessionId: id, agentId, desktopId, clientAddress: client?.address ?? '' }, resume, extractContext(call.metadata));
+      const { sessionId: id, agentId, desktopId, client, resume, initialTrust } = kind.value;
+      const opened = await engine.openSession({ sessionId: id, agentId, desktopId, clientAddress: client?.address ?? '' }, resume, extractContext(call.metadata), initialTrust);
       sessionId = id;
       call.write({
         kind: {

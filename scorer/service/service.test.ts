@@ -122,6 +122,14 @@ describe('scorer over gRPC: bad input and failures', () => {
     assert.match(err!.details, message);
   };
 
+  test('an initial trust outside [0, 1] is refused: a gateway may only lower trust', async () => {
+    for (const initialTrust of [1.5, Number.NaN, -0.1]) {
+      const open = openRequest(`bad-trust-${initialTrust}`, 'x');
+      if (open.kind?.$case === 'open') open.kind.value.initialTrust = initialTrust;
+      await expectStatus([open], status.INVALID_ARGUMENT, /initial_trust must be in \[0, 1\]/);
+    }
+  });
+
   test('events before open', () =>
     expectStatus([eventsRequest(1, typing(ALICE, 5, 1))], status.FAILED_PRECONDITION, /events before open: the first request of a stream must open the session/));
 

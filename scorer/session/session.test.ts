@@ -76,3 +76,17 @@ test('a mature profile adapts only after a confirmed identity, and only from win
   colluder.push(typing(MALLORY, 500, 11));
   assert.equal(colluder.contribution().size, 0, "someone else's behaviour is out of reach and never adapts the profile");
 });
+
+test('a session on probation continues the evidence of the one that ended: an impostor is ended sooner, the agent recovers', async () => {
+  const profile = await enrolled(1500, 4);
+  const windowsToEnd = (s: ScoringSession): number => s.push(typing(MALLORY, 1000, 8)).findIndex((v) => v.action === 'terminate') + 1;
+  const fresh = windowsToEnd(new ScoringSession(profile, pipelines, policy));
+  const carried = windowsToEnd(new ScoringSession(profile, pipelines, policy, 0.2));
+  assert.ok(fresh > 0 && carried > 0 && carried < fresh, `terminated after ${carried} windows on probation, ${fresh} afresh`);
+
+  const agent = new ScoringSession(profile, pipelines, policy, 0.2);
+  assert.equal(agent.trust.trust, 0.2);
+  const own = agent.push(typing(ALICE, 1500, 5));
+  assert.ok(own.every((v) => v.action === 'none'), 'the agent is neither challenged again nor ended');
+  assert.ok(agent.trust.trust > 0.2, `the agent's own behaviour brings trust back (${agent.trust.trust.toFixed(2)})`);
+});

@@ -21,7 +21,7 @@ import {
   type ProfileBody,
   type ProfileState,
 } from '../profile/profile.js';
-import { confirmIdentity, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
+import { carriedTrust, confirmIdentity, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
 
 export interface SessionPolicy {
@@ -54,7 +54,7 @@ export interface Contribution {
 const TRAIL_LENGTH = 20;
 
 export class ScoringSession {
-  private trustState: TrustState = INITIAL_TRUST;
+  private trustState: TrustState;
   private readonly extractor: RoutedExtractor;
   private readonly gathered = new Map<Modality, { windows: number[][]; units: number }>();
   private readonly recent: TrustPoint[] = [];
@@ -68,7 +68,10 @@ export class ScoringSession {
     private readonly profile: ProfileBody | null,
     private readonly pipelines: readonly ModalityPipeline[],
     private readonly policy: SessionPolicy,
+    /** Trust carried over from an ended session (probation); fresh sessions start at 1. */
+    initialTrust?: number,
   ) {
+    this.trustState = initialTrust === undefined ? INITIAL_TRUST : carriedTrust(initialTrust, policy.trust);
     this.extractor = new RoutedExtractor(pipelines);
     for (const m of MODALITIES) this.gathered.set(m, { windows: [], units: 0 });
   }

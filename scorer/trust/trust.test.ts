@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Modality } from '../features/types.js';
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
-import { confirmIdentity, DEFAULT_TRUST_POLICY, INITIAL_TRUST, maxWindowEvidence, updateTrust, windowEvidence, type TrustPolicy, type TrustState, type TrustUpdate } from './trust.js';
+import { carriedTrust, confirmIdentity, DEFAULT_TRUST_POLICY, INITIAL_TRUST, maxWindowEvidence, updateTrust, windowEvidence, type TrustPolicy, type TrustState, type TrustUpdate } from './trust.js';
 
 /** One shift and clip for both modalities, so each window below adds 2z - 2 whatever its modality. */
 const SAME = { shift: 2, maxScore: 4 };
@@ -112,4 +112,14 @@ test('the settings set each modality\'s shift and clip, and a policy where one w
     () => trustPolicyOf(loadScorerSettings({ VDIGUARD_TRUST_KEYSTROKE_SHIFT: '4', VDIGUARD_TRUST_KEYSTROKE_MAX_SCORE: '8', VDIGUARD_TRUST_TERMINATE_AT: '20' })),
     /one keystroke window can add 24 evidence .*VDIGUARD_TRUST_KEYSTROKE_SHIFT.* at or above the terminate threshold 20/,
   );
+});
+
+test('carried trust starts from the evidence that brought the last session there, within [0, 1]', () => {
+  const from = carriedTrust(0.25, P);
+  assert.deepEqual(from, { ...INITIAL_TRUST, evidence: 9, trust: 0.25, minTrust: 0.25 });
+  assert.equal(run([3], from)[0]!.action, 'terminate', 'one far window ends it, where a fresh session takes three');
+  assert.deepEqual(run([3, 3, 3]).map((u) => u.action), ['none', 'challenge', 'terminate']);
+  assert.equal(run([0], from)[0]!.state.trust > 0.25, true, "the agent's own window pulls it back up");
+  assert.equal(carriedTrust(7, P).trust, 1);
+  assert.equal(carriedTrust(-1, P).evidence, 12);
 });

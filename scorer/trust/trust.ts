@@ -89,6 +89,17 @@ export const INITIAL_TRUST: TrustState = {
   terminated: false,
 };
 
+/**
+ * The state of a session that continues the evidence of an ended one (an agent on probation after a
+ * security decision): the evidence that brought trust down to `trust`, with no challenge
+ * outstanding and nothing terminated yet. At 0 the next window above the agent's typical score
+ * ends the session, which is what continuing the evidence means.
+ */
+export function carriedTrust(trust: number, policy: TrustPolicy): TrustState {
+  const t = Math.max(0, Math.min(1, trust));
+  return { ...INITIAL_TRUST, evidence: (1 - t) * policy.terminateAt, trust: t, minTrust: t };
+}
+
 /** Evidence one window adds (negative values pull the sum back towards zero). */
 export function windowEvidence(score: number, e: EvidencePolicy): number {
   const z = Math.max(-e.maxScore, Math.min(e.maxScore, score));

@@ -270,6 +270,13 @@ export interface SessionOpen {
    * state if it still holds it, and tells the last batch it received.
    */
   resume: boolean;
+  /**
+   * Trust the session starts from, in [0, 1]; unset starts at 1. The gateway sets it for an agent
+   * on probation after a security decision, so the evidence against the agent continues from where
+   * the ended session left it instead of starting afresh. It can only lower trust: the scorer
+   * refuses values outside [0, 1], and a resume keeps the state the scorer holds.
+   */
+  initialTrust?: number | undefined;
 }
 
 export interface ClientDetails {
@@ -838,7 +845,7 @@ export const SessionRequest: MessageFns<SessionRequest> = {
 };
 
 function createBaseSessionOpen(): SessionOpen {
-  return { sessionId: "", agentId: "", desktopId: "", client: undefined, resume: false };
+  return { sessionId: "", agentId: "", desktopId: "", client: undefined, resume: false, initialTrust: undefined };
 }
 
 export const SessionOpen: MessageFns<SessionOpen> = {
@@ -857,6 +864,9 @@ export const SessionOpen: MessageFns<SessionOpen> = {
     }
     if (message.resume !== false) {
       writer.uint32(40).bool(message.resume);
+    }
+    if (message.initialTrust !== undefined) {
+      writer.uint32(49).double(message.initialTrust);
     }
     return writer;
   },
@@ -914,6 +924,14 @@ export const SessionOpen: MessageFns<SessionOpen> = {
             message.resume = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.initialTrust = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -945,6 +963,11 @@ export const SessionOpen: MessageFns<SessionOpen> = {
         : "",
       client: isSet(object.client) ? ClientDetails.fromJSON(object.client) : undefined,
       resume: isSet(object.resume) ? globalThis.Boolean(object.resume) : false,
+      initialTrust: isSet(object.initialTrust)
+        ? globalThis.Number(object.initialTrust)
+        : isSet(object.initial_trust)
+        ? globalThis.Number(object.initial_trust)
+        : undefined,
     };
   },
 
@@ -965,6 +988,9 @@ export const SessionOpen: MessageFns<SessionOpen> = {
     if (message.resume !== false) {
       obj.resume = message.resume;
     }
+    if (message.initialTrust !== undefined) {
+      obj.initialTrust = floatToJson(message.initialTrust);
+    }
     return obj;
   },
 
@@ -980,6 +1006,7 @@ export const SessionOpen: MessageFns<SessionOpen> = {
       ? ClientDetails.fromPartial(object.client)
       : undefined;
     message.resume = object.resume ?? false;
+    message.initialTrust = object.initialTrust ?? undefined;
     return message;
   },
 };

@@ -1,11 +1,12 @@
 /**
  * A live bridge session under fuzz: a valid handshake to the xrdp dev desktop (deploy/dev-desktop.sh),
  * then batches of key, mouse, size, sync and other instructions with arbitrary arguments (one batch
- * in fifteen broken at the byte level or over guacd's limits), each followed by a ping the bridge echoes. Checked after every
- * batch: the bridge echoes the ping, answers with a Guacamole `error`, or at least keeps serving
- * frames (a broken batch may leave an instruction unfinished that swallows the ping); silence until
- * the deadline is a hang, and anything logged at error level is a crash. After an `error`, a close or
- * a broken batch the fuzz logs in again (xrdp resumes the user's session).
+ * in fifteen broken at the byte level or over guacd's limits), each followed by a ping the bridge
+ * echoes. Checked after every batch: the bridge echoes the ping, answers with a Guacamole `error`, or
+ * at least keeps serving frames (a broken batch may leave an instruction unfinished that swallows the
+ * ping). Silence until the deadline is a hang; closing without an `error` is a violation (the fuzz
+ * never sends `disconnect`); anything logged at error level is a crash. After an `error`, a close or a
+ * broken batch the fuzz logs in again (xrdp resumes the user's session).
  *
  * The desktop's shell receives whatever the fuzz types: Return is never sent, so it runs nothing.
  */
@@ -44,10 +45,14 @@ function sessionInstruction(rng: Rng): string {
   const short = () => arg(rng).slice(0, 1000);
   if (r < 0.75) return encodeInstruction('size', rng.chance(0.8) ? 64 + rng.int(4000) : short(), rng.chance(0.8) ? 64 + rng.int(4000) : short());
   if (r < 0.8) return encodeInstruction('sync', rng.chance(0.5) ? String(Math.round(performance.now())) : short());
+  return other(() => instruction(rng, true));
+}
+
+/** `disconnect` ends the session on purpose, and a key spelled out by instruction() could be Return. */
+function other(make: () => string): string {
   for (;;) {
-    const wire = instruction(rng, true);
-    // `disconnect` ends the session on purpose, and a key spelled out by instruction() could be Return.
-    if (!/^\d+\.(disconnect|key),/.test(wire) && !wire.startsWith('10.disconnect;')) return wire;
+    const wire = make();
+    if (!/^\d+\.(disconnect|key)[,;]/.test(wire)) return wire;
   }
 }
 
@@ -57,7 +62,7 @@ export function liveBatch(seed: number, index: number): LiveBatch {
   const broken = rng.chance(0.07);
   if (broken) {
     const at = rng.int(BATCH);
-    pieces[at] = rng.chance(0.7) ? mutate(rng, pieces[at] as string) : instruction(rng);
+    pieces[at] = rng.chance(0.7) ? mutate(rng, pieces[at] as string) : other(() => instruction(rng));
   }
   return { index, instructions: BATCH, broken, chunks: chunks(rng, toBytes(join(pieces))) };
 }
@@ -117,6 +122,7 @@ export async function runLiveTarget(bridge: BridgeProcess, o: LiveOptions): Prom
         if (!batch.broken) unprovoked.push(`${name} after an intact batch (${index}): ${client.error.message.slice(0, 160)}`);
         if (client.error.status === GuacStatus.SERVER_ERROR) log.add('crash', `the bridge answered SERVER_ERROR: ${client.error.message} (batch ${index})`, batch);
       }
+      if (result === 'closed') log.add('violation', `the bridge closed the session without a Guacamole error after batch ${index} (the fuzz sends no disconnect)`, batch);
       if (result !== 'echo') {
         client.close();
         client = undefined;

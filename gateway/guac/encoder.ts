@@ -4,20 +4,22 @@
  * (not UTF-16 units, not bytes), as guacd and guacamole-common-js 1.5 do.
  */
 
-/** Number of Unicode code points in `s` (a surrogate pair is one code point). */
+/**
+ * True when text[i] and text[i + 1] are one code point. A lone surrogate half is one code point on its
+ * own, as the desktop side reads it (UTF-8 writes it as U+FFFD): the parser taking the character
+ * after it along would let the gateway and the desktop disagree on where an instruction ends.
+ */
+export function isSurrogatePair(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 0xd800 || c > 0xdbff || i + 1 >= text.length) return false;
+  const d = text.charCodeAt(i + 1);
+  return d >= 0xdc00 && d <= 0xdfff;
+}
+
+/** Number of Unicode code points in `s` (a surrogate pair is one code point, a lone half is one too). */
 export function codePointLength(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // A high surrogate followed by a low one is one code point: do not count the low one.
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n--;
-        i++;
-      }
-    }
-  }
+  let n = 0;
+  for (let i = 0; i < s.length; i += isSurrogatePair(s, i) ? 2 : 1) n++;
   return n;
 }
 

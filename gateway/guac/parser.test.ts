@@ -79,6 +79,20 @@ test('one UTF-16 unit at a time (splitting surrogate pairs) parses the same', ()
   assert.deepEqual(got, expected);
 });
 
+// Found by `npm run fuzz`: a lone high surrogate took the character after it along as one code point,
+// so the parser read past the end of an element the desktop side (which gets U+FFFD for the lone half)
+// had already ended, and an instruction the desktop then read inside that element passed unseen.
+test('a lone surrogate half is one code point: the parser ends an element where the desktop side does', () => {
+  const value = '\ud800a'.repeat(19); // 38 code points as UTF-8 carries them: U+FFFD, 'a', ...
+  const wire = `4.name,38.${value};3.key,5.65307,1.1;`;
+  assert.deepEqual(parseAll(wire), [{ opcode: 'name', args: [value] }, { opcode: 'key', args: ['65307', '1'] }]);
+  assert.deepEqual(parseAll(encodeInstruction('name', '\udc00,', 'x\ud800;')), [{ opcode: 'name', args: ['\udc00,', 'x\ud800;'] }]);
+  const p = new GuacParser();
+  const got: Instruction[] = [];
+  for (const unit of wire) got.push(...instructions(p.push(unit)));
+  assert.deepEqual(got, [{ opcode: 'name', args: [value] }, { opcode: 'key', args: ['65307', '1'] }], 'one unit at a time too');
+});
+
 const element = fc.string({ unit: 'grapheme', maxLength: 40 });
 const instructionArb = fc.record({ opcode: element, args: fc.array(element, { maxLength: 6 }) });
 

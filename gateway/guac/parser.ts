@@ -17,7 +17,7 @@
  *   }
  */
 import { GuacProtocolError } from './errors.js';
-import type { Instruction } from './encoder.js';
+import { isSurrogatePair, type Instruction } from './encoder.js';
 
 export interface ParserLimits {
   /** Largest element value, in code points. */
@@ -182,8 +182,7 @@ export class GuacParser {
           const start = i;
           let left = this.remaining;
           while (left > 0 && i < text.length) {
-            const c = text.charCodeAt(i);
-            i += c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+            i += isSurrogatePair(text, i) ? 2 : 1;
             left--;
           }
           this.remaining = left;

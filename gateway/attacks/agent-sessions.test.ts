@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { Action } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { GuacStatus } from '../guac/index.js';
 import { LOGIN_COOKIE } from '../http/login-cookie.js';
-import { AGENT, api, DESKTOP, PASSWORD, startHarness, TunnelClient, until, type Harness } from '../testing/harness.js';
+import { ADMIN_TOKEN, AGENT, api, DESKTOP, PASSWORD, startHarness, TunnelClient, until, type Harness } from '../testing/harness.js';
 
 const DESKTOP_2 = 'desk-2';
 let h: Harness;
@@ -39,6 +39,11 @@ before(async () => {
 after(async () => {
   await h.close();
 });
+
+/** The failed challenge and the terminate lock the agent (gateway/session/lockout.ts); the next test needs them back. */
+async function unlock(): Promise<void> {
+  assert.equal((await api(h.gateway.url, `/api/admin/agents/${AGENT}/unlock`, {}, ADMIN_TOKEN)).status, 200);
+}
 
 async function ticketFor(token: string, desktop = DESKTOP): Promise<string> {
   const res = await api(h.gateway.url, '/api/tickets', { desktop }, token);
@@ -98,6 +103,7 @@ test('a second tunnel or a new login during a challenge continues the challenged
   await c.client.closed;
   assert.equal(h.gateway.sessions.get(a.sessionId), undefined);
   for (const t of [token, relogin.token]) assert.equal((await api(h.gateway.url, '/api/tickets', { desktop: DESKTOP }, t)).status, 401);
+  await unlock();
 });
 
 test('70 tunnels on one login: one desktop connection types at a time, one session', async () => {
@@ -139,6 +145,7 @@ test('a session on another desktop beyond the limit is refused with a reason', a
   (await streamOf(one.sessionId)).verdict({ action: Action.ACTION_TERMINATE, trust: 0.02, reason: 'mismatch' });
   await Promise.all([one.client.closed, two.client.closed]);
   assert.equal(h.gateway.sessions.ofAgent(AGENT).length, 0);
+  await unlock();
 });
 
 test('the login is an HttpOnly cookie the page cannot read; signing out ends its sessions at once', async () => {

@@ -127,7 +127,7 @@ test('a data directory others can read is refused at start-up; a new one and the
     (err: Error) => err.message.includes(`${open} is open to its group and every user (mode 755)`) && err.message.includes(`chmod -R go-rwx ${open}`),
   );
   const fresh = join(base, 'fresh');
-  const system = await startSystem(gs, loadScorerSettings({ VDIGUARD_DATA_DIR: fresh }), silentLogger());
+  const system = await startSystem(gs, loadScorerSettings({ VDIGUARD_DATA_DIR: fresh, VDIGUARD_GATEWAY_TOKEN: 'gateway-token-for-the-surface-test' }), silentLogger());
   await system.close();
   const exposed = readdirSync(fresh, { recursive: true, encoding: 'utf8' }).filter((p) => statSync(join(fresh, p)).mode & 0o077);
   assert.equal(statSync(fresh).mode & 0o777, 0o700);

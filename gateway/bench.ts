@@ -53,7 +53,7 @@ function tapOverhead(): { tapNs: number; passNs: number } {
   };
   let sink = 0;
   const queue: unknown[] = [];
-  const tap = new InputTap({ clock: () => performance.now(), onInput: (e) => (queue.push(e), queue.length > 1000 && (queue.length = 0)) });
+  const tap = new InputTap({ clock: () => performance.now(), onInput: (e) => (queue.push(e), queue.length > 1000 && (queue.length = 0), true) });
   const pass = (m: string): void => {
     sink += m.length;
   };

@@ -151,7 +151,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         revokeLogin: (loginId) => revokeLogin(loginId, 'the login was ended by a security decision in another session'),
         clock,
       },
-      (event) => mirror?.push(event),
+      (event) => mirror?.push(event) ?? false,
     );
     mirror = new Mirror({
       connect: () => deps.scorer.session(injectContext(new Metadata(), traceContext)),

@@ -16,6 +16,7 @@ export type GatewayAction =
   | 'monitor-terminate'
   | 'admin-kill'
   | 'login-ended'
+  | 'mirror-overflow'
   | 'protocol-error'
   | 'agent-locked'
   | 'agent-unlocked'

@@ -6,7 +6,8 @@ import type { Decision } from '../../scorer/store/audit.js';
 import { verdictOf } from '../testing/fake-scorer.js';
 import { DesktopSession, type SessionDeps } from './session.js';
 
-function session(o: Partial<SessionDeps> = {}, goodCode = '123456') {
+/** `mirrorTakes`: whether the mirror takes each input event (false: its buffer is full). */
+function session(o: Partial<SessionDeps> = {}, goodCode = '123456', mirrorTakes = () => true) {
   const decisions: Decision[] = [];
   const toBrowser: string[] = [];
   const revoked: string[] = [];
@@ -29,7 +30,7 @@ function session(o: Partial<SessionDeps> = {}, goodCode = '123456') {
       clock: () => performance.now(),
       ...o,
     },
-    () => undefined,
+    () => mirrorTakes(),
   );
   const controls = { toBrowser: (t: string) => toBrowser.push(t), close: () => closed++ };
   s.attach(controls);
@@ -218,4 +219,24 @@ test('a session on probation starts challenged at the carried trust, holds input
   assert.equal(String(s.fromBrowser('3.key,2.98,1.1;', controls)), '3.key,2.98,1.1;');
   assert.equal(s.trust, 0.2, 'the code lifts the hold, not the trust');
   s.closed('test over');
+});
+
+test('input the mirror cannot take: recorded once per episode, kept from the desktop (fail-closed) or let through (fail-open)', () => {
+  let room = false;
+  const closed = session({}, '123456', () => room);
+  assert.equal(closed.s.fromBrowser('3.key,2.97,1.1;', closed.controls), null, 'fail-closed: unscored input never reaches the desktop');
+  assert.equal(closed.s.fromBrowser('3.key,2.97,1.0;', closed.controls), null);
+  assert.equal(closed.s.tap.unmirroredEvents, 2);
+  assert.deepEqual(closed.decisions.map((d) => d.action), ['mirror-overflow'], 'recorded, once for the episode');
+  assert.match(closed.decisions[0]!.reason, /kept from the desktop/);
+  closed.s.onScored(true, 'the scorer caught up');
+  room = true;
+  assert.equal(closed.s.fromBrowser('3.key,2.98,1.1;', closed.controls), '3.key,2.98,1.1;');
+  room = false;
+  closed.s.fromBrowser('3.key,2.98,1.0;', closed.controls);
+  assert.deepEqual(closed.decisions.map((d) => d.action), ['mirror-overflow', 'mirror-overflow'], 'a new episode is recorded again');
+
+  const open = session({ mirrorPolicy: 'fail-open' }, '123456', () => false);
+  assert.equal(open.s.fromBrowser('3.key,2.97,1.1;', open.controls), '3.key,2.97,1.1;', 'fail-open lets it through');
+  assert.match(open.decisions[0]!.reason, /let through unscored/);
 });

@@ -124,6 +124,8 @@ export class DesktopSession extends EventEmitter {
   /** Monotonic time the pending challenge runs out. */
   private challengeEndsAt = 0;
   private challengeAttempts = 0;
+  /** An overflow of the mirror was recorded and the scorer has not caught up since. */
+  private overflowRecorded = false;
   /** Set while the connection is down and a reconnect may continue the session. */
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly wallClock: () => Date;
@@ -131,13 +133,13 @@ export class DesktopSession extends EventEmitter {
   constructor(
     readonly id: SessionIdentity,
     private readonly d: SessionDeps,
-    onInput: (e: InputEvent) => void,
+    onInput: (e: InputEvent) => boolean,
   ) {
     super();
     this.wallClock = d.wallClock ?? (() => new Date());
     this.startedAt = this.wallClock();
     this.logins = new Set([id.loginId]);
-    this.tap = new InputTap({ clock: d.clock, onInput });
+    this.tap = new InputTap({ clock: d.clock, onInput: (e) => this.mirrored(onInput(e)), forwardUnmirrored: d.mirrorPolicy === 'fail-open' });
     if (d.probation) {
       this.trust = this.minTrust = d.probation.trust;
       this.challenge(d.probation.reason, 'probation');
@@ -228,6 +230,7 @@ export class DesktopSession extends EventEmitter {
   onScored(scored: boolean, why: string): void {
     if (this.status === 'ended') return;
     this.scored = scored;
+    if (scored) this.overflowRecorded = false;
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     if (scored) return;
@@ -244,6 +247,20 @@ export class DesktopSession extends EventEmitter {
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     this.unverifiable(`the scorer refused the session's input and no longer scores it (${why})`);
+  }
+
+  /**
+   * Whether the mirror took an input event. A refusal is unscored input: recorded once per episode
+   * (a flood must not be silent), and the mirror's scored(false) starts the grace period as an
+   * outage would.
+   */
+  private mirrored(queued: boolean): boolean {
+    if (!queued && !this.overflowRecorded && this.status !== 'ended') {
+      this.overflowRecorded = true;
+      const kept = this.d.mirrorPolicy === 'fail-open' ? 'let through unscored (fail-open)' : 'kept from the desktop';
+      this.alert('mirror-overflow', `input arrived faster than the scorer could take it; what did not fit was ${kept}`);
+    }
+    return queued;
   }
 
   /** Answers an MFA challenge; resolves to what happened. */

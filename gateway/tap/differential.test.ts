@@ -148,7 +148,7 @@ const stream = fc.tuple(fc.array(instruction, { minLength: 1, maxLength: 12 }), 
 
 function run(chunks: Buffer[]): { ended: boolean; events: Event[]; desktop: Instruction[] } {
   const events: Event[] = [];
-  const tap = new InputTap({ clock: () => 0, onInput: (e) => events.push(mirrored(e)) });
+  const tap = new InputTap({ clock: () => 0, onInput: (e) => events.push(mirrored(e)) > 0 });
   const forwarded: Buffer[] = [];
   let ended = false;
   for (const chunk of chunks) {

@@ -7,7 +7,7 @@ import { InputTap } from './tap.js';
 function tap(limits = {}) {
   const events: InputEvent[] = [];
   let t = 100;
-  const tp = new InputTap({ clock: () => t++, onInput: (e) => events.push(e), limits });
+  const tp = new InputTap({ clock: () => t++, onInput: (e) => events.push(e) > 0, limits });
   return { tp, events };
 }
 

@@ -42,8 +42,16 @@ export const FORWARDED_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse', '
 export interface TapOptions {
   /** Milliseconds on a monotonic clock (performance.now() in production). */
   readonly clock: () => number;
-  /** Receives each input event; must return at once (it only queues). */
-  readonly onInput: (event: InputEvent) => void;
+  /**
+   * Receives each input event; must return at once (it only queues). False: the event could not be
+   * queued for the scorer (its buffer is full), so the scorer will never see it.
+   */
+  readonly onInput: (event: InputEvent) => boolean;
+  /**
+   * Whether a message with input the scorer could not take still reaches the desktop (fail-open) or
+   * is withheld (fail-closed: the page sends one instruction per message, so that is the input).
+   */
+  readonly forwardUnmirrored?: boolean;
   readonly limits?: Partial<ParserLimits>;
 }
 
@@ -60,6 +68,8 @@ export class InputTap {
   /** Input events seen, and input instructions not forwarded while held (counts only). */
   inputEvents = 0;
   heldEvents = 0;
+  /** Input events the scorer could not take (its buffer was full). */
+  unmirroredEvents = 0;
 
   constructor(private readonly o: TapOptions) {
     this.parser = new GuacParser(o.limits);
@@ -90,7 +100,11 @@ export class InputTap {
     // Mirrored only once the whole chunk has passed: a refused chunk reaches neither side.
     this.inputEvents += events.length;
     if (this.holding) this.heldEvents += events.length;
-    for (const e of events) this.o.onInput(e);
+    let unmirrored = 0;
+    for (const e of events) if (!this.o.onInput(e)) unmirrored++;
+    this.unmirroredEvents += unmirrored;
+    // Input the scorer will never see does not reach the desktop either, unless policy says so.
+    if (unmirrored > 0 && !this.o.forwardUnmirrored) return { forward: null };
     if (passed === undefined) return { forward: chunk };
     return { forward: passed.length > 0 ? passed.join('') : null };
   }

@@ -68,7 +68,7 @@ class TappedSocket extends EventEmitter {
 
 const CLOSE_GRACE_MS = 500;
 
-/** The Guacamole status a refused tunnel carries, so the page can tell "sign in again" from "busy". */
+/** The Guacamole status a refused tunnel carries, so the page can tell a final refusal from one worth retrying. */
 const REFUSAL_STATUS: Partial<Record<VdiguardError['code'], number>> = {
   'not-found': GuacStatus.RESOURCE_NOT_FOUND,
   'resource-exhausted': GuacStatus.CLIENT_TOO_MANY,

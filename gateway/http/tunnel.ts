@@ -146,8 +146,6 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
   ws.on('error', () => undefined);
   conn.on('close', () => session.disconnected('desktop connection closed', controls));
   conn.connect(d.guacd);
-  // guacamole-lite leaves Nagle on: small input writes would wait for the previous one's ACK.
-  (conn as unknown as { guacdClient?: { guacdConnection?: { setNoDelay(on: boolean): void } } }).guacdClient?.guacdConnection?.setNoDelay(true);
   return session;
 }
 

@@ -14,6 +14,7 @@ import { scorerLink, type ScorerLink } from '../mirror/scorer-link.js';
 import { GuacParser, type Instruction } from '../guac/index.js';
 import { startFakeGuacd, type FakeGuacd } from './fake-guacd.js';
 import { startFakeScorer, type FakeScorer } from './fake-scorer.js';
+import type { NewDesktop } from '../store/gateway-store.js';
 import { randomBytes } from 'node:crypto';
 
 export const AGENT = 'alice';
@@ -21,9 +22,8 @@ export const PASSWORD = 'correct horse battery';
 export const DESKTOP = 'desk-1';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
-export interface Harness {
+export interface GatewayHarness {
   readonly gateway: RunningGateway;
-  readonly guacd: FakeGuacd;
   readonly scorer: FakeScorer | undefined;
   readonly db: Db;
   readonly totpSecret: string;
@@ -33,13 +33,39 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(o: { env?: Record<string, string>; db?: Db; link?: ScorerLink; log?: Logger; scorerPort?: number } = {}): Promise<Harness> {
-  const db = o.db ?? (await openDb({}));
+export interface Harness extends GatewayHarness {
+  readonly guacd: FakeGuacd;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  db?: Db;
+  link?: ScorerLink;
+  log?: Logger;
+  scorerPort?: number;
+}
+
+/** The gateway in front of the fake guacd, with a desktop that exists only in name. */
+export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const guacd = await startFakeGuacd();
+  const h = await startGatewayHarness({ ...o, guacdPort: guacd.port });
+  return {
+    ...h,
+    guacd,
+    async close() {
+      await h.close();
+      await guacd.close();
+    },
+  };
+}
+
+/** The gateway in front of the engine (fake or real guacd, or the bridge) on `guacdPort`; `desktop` overrides the desktop's settings. */
+export async function startGatewayHarness(o: HarnessOptions & { guacdPort: number; desktop?: Partial<NewDesktop> }): Promise<GatewayHarness> {
+  const db = o.db ?? (await openDb({}));
   const scorer = o.link ? undefined : await startFakeScorer(o.scorerPort ?? 0);
   const settings: GatewaySettings = loadGatewaySettings({
     VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0',
-    VDIGUARD_GUACD: `127.0.0.1:${guacd.port}`,
+    VDIGUARD_GUACD: `127.0.0.1:${o.guacdPort}`,
     VDIGUARD_LOGIN_ATTEMPTS_PER_ADDRESS: '10000',
     VDIGUARD_LOGIN_ATTEMPTS_PER_AGENT: '1000',
     VDIGUARD_MIRROR_BATCH_MS: '20',
@@ -62,15 +88,15 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
     ignoreCert: true,
     certFingerprints: '',
     credentials: { username: 'alice-rdp', password: 'rdp-secret-π' },
+    ...o.desktop,
   });
   await gateway.store.assign(DESKTOP, AGENT);
   const code = (): string => {
     now += 30_000;
     return totpCode(totpSecret, now);
   };
-  const h: Harness = {
+  return {
     gateway,
-    guacd,
     scorer,
     db,
     totpSecret,
@@ -85,11 +111,9 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
       await gateway.close();
       if (!o.link) link.close();
       await scorer?.close();
-      await guacd.close();
       if (!o.db) await db.close();
     },
   };
-  return h;
 }
 
 export async function api(base: string, path: string, body?: unknown, token?: string, method = body === undefined ? 'GET' : 'POST'): Promise<{ status: number; body: unknown }> {

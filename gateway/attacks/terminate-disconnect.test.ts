@@ -14,7 +14,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Action } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
-import { startGatewayHarness, TunnelClient, until, type GatewayHarness } from '../testing/harness.js';
+import { isDesktopImage, startGatewayHarness, TunnelClient, until, type GatewayHarness } from '../testing/harness.js';
 import { GUACD_SKIP, startBridge, startGuacd, type Engine } from '../testing/guacd.js';
 import { DESKTOP_HOST, DESKTOP_PASSWORD, DESKTOP_PORT, desktopConnectionGone, desktopConnections } from '../testing/desktop.js';
 
@@ -52,7 +52,7 @@ for (const name of ['guacd', 'bridge'] as const) {
     const client = await TunnelClient.open(h.gateway.url, ticket, '&width=1024&height=768');
     const session = await client.waitFor((i) => i.opcode === 'vdiguard' && i.args[0] === 'session', 10_000);
     // The desktop answered: it draws, and the engine holds a connection to xrdp.
-    await client.waitFor((i) => i.opcode === 'img' || i.opcode === 'png', 30_000);
+    await client.waitFor(isDesktopImage, 30_000);
     assert.equal(desktopConnections(engine.pid).length, 1, 'one RDP connection while the session runs');
     await until(() => h.scorer!.streams.some((s) => s.open?.sessionId === session.args[1]), 5000, 'scorer stream');
 

@@ -3,3 +3,4 @@ export { GuacParser, GUACD_LIMITS, parseAll, type ParserLimits, type ParserState
 export { encode, encodeElement, encodeInstruction, codePointLength, type Instruction } from './encoder.js';
 export { GuacProtocolError, type GuacProtocolErrorReason } from './errors.js';
 export { GuacStatus, guacStatusName, type GuacStatusCode } from './status.js';
+export { guacdCertFingerprints, normalizeFingerprint, parseCertFingerprints, type CertFingerprints } from './fingerprints.js';

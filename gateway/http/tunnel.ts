@@ -9,7 +9,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { HostPort } from '../../lib/config.js';
 import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { encodeInstruction, GuacStatus } from '../guac/index.js';
+import { encodeInstruction, guacdCertFingerprints, GuacStatus, parseCertFingerprints } from '../guac/index.js';
 import type { LoginService } from '../auth/login.js';
 import type { GatewayStore } from '../store/gateway-store.js';
 import type { DesktopSession } from '../session/session.js';
@@ -63,6 +63,11 @@ class TappedSocket extends EventEmitter {
 
 const CLOSE_GRACE_MS = 500;
 
+const REFUSAL_STATUS: Partial<Record<VdiguardError['code'], number>> = {
+  'not-found': GuacStatus.RESOURCE_NOT_FOUND,
+  'failed-precondition': GuacStatus.SERVER_ERROR,
+};
+
 export async function openTunnel(ws: WebSocket, url: URL, address: string, userAgent: string, d: TunnelDeps): Promise<DesktopSession | undefined> {
   const refuse = (message: string, status: number): void => {
     if (ws.readyState === ws.OPEN) ws.send(encodeInstruction('error', message, status));
@@ -74,16 +79,22 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
   ws.once('message', early);
   let claims;
   let desktop;
+  let pins;
   const tunnelStartedAt = Date.now();
   try {
     claims = await d.login.tickets.redeem(url.searchParams.get('ticket') ?? '');
     desktop = await d.store.desktopFor(claims.agentId, claims.desktopId);
     if (!desktop) throw new VdiguardError('not-found', 'this desktop is not available to you');
+    pins = parseCertFingerprints(desktop.certFingerprints);
+    if (pins.problems.length > 0) {
+      d.log.warn({ desktop: desktop.desktopId, problems: pins.problems }, 'desktop has invalid cert-fingerprints');
+      throw new VdiguardError('failed-precondition', `the desktop's pinned certificate fingerprints are invalid (${pins.problems.join('; ')}); ask an administrator to correct them`);
+    }
   } catch (err) {
     const e = err instanceof VdiguardError ? err : new VdiguardError('internal', 'the gateway could not check the ticket');
     if (!(err instanceof VdiguardError)) d.log.error({ err: (err as Error).message }, 'ticket check failed');
     d.log.info({ address, reason: e.message }, 'tunnel refused');
-    refuse(e.message, e.code === 'not-found' ? GuacStatus.RESOURCE_NOT_FOUND : GuacStatus.CLIENT_UNAUTHORIZED);
+    refuse(e.message, REFUSAL_STATUS[e.code] ?? GuacStatus.CLIENT_UNAUTHORIZED);
     return undefined;
   }
   ws.off('message', early);
@@ -111,7 +122,8 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
     username: desktop.credentials.username,
     password: desktop.credentials.password,
     'ignore-cert': desktop.ignoreCert ? 'true' : '',
-    'cert-fingerprints': desktop.certFingerprints,
+    // guacd's form, which the bridge reads too (gateway/guac/fingerprints.ts).
+    'cert-fingerprints': guacdCertFingerprints(pins.fingerprints),
     'disable-audio': 'true',
     'resize-method': 'display-update',
   };

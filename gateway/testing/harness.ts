@@ -168,6 +168,11 @@ export class TunnelClient {
   }
 }
 
+/** An image drawn on a visible layer (not the cursor's or another off-screen buffer, which are negative): the desktop itself. */
+export function isDesktopImage(i: Instruction): boolean {
+  return i.opcode === 'img' && Number(i.args[2]) >= 0;
+}
+
 export async function until(pred: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + ms;
   while (!pred()) {

@@ -4,6 +4,7 @@ import { VdiguardError } from '../lib/errors.js';
 import { runGateway } from './commands/gateway.js';
 import { addAgent, agentListing, parseSecurity, provisioning, resetMfa, unlock, withStore } from './commands/admin.js';
 import { registerBridgeCommand } from './bridge/cli.js';
+import { parseCertFingerprints } from './guac/fingerprints.js';
 
 export function registerGatewayCommands(program: Command): void {
   program
@@ -88,10 +89,12 @@ function registerDesktopCommands(program: Command): void {
     .option('--username <user>', 'account the gateway logs in with', '')
     .option('--password-env <variable>', "read the account's password from this environment variable", 'VDIGUARD_DESKTOP_PASSWORD')
     .option('--ignore-cert', "accept the desktop's certificate without checking it (development only)")
-    .option('--cert-fingerprints <list>', 'pinned SHA-256 certificate fingerprints, comma separated', '')
+    .option('--cert-fingerprints <list>', 'pinned SHA-256 certificate fingerprints, comma separated (sha256:0f:51:... or 0F:51:...)', '')
     .action(async (id: string, o: { host: string; port: string; name?: string; security: string; domain: string; username: string; passwordEnv: string; ignoreCert?: boolean; certFingerprints: string }) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new VdiguardError('invalid-argument', `--port must be 1 to 65535 (got ${o.port})`);
+      const pins = parseCertFingerprints(o.certFingerprints);
+      if (pins.problems.length > 0) throw new VdiguardError('invalid-argument', `--cert-fingerprints: ${pins.problems.join('; ')}`);
       await withStore((store) =>
         store.addDesktop({
           desktopId: id,

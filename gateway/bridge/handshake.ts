@@ -11,8 +11,8 @@
  */
 import { GuacStatus, type GuacStatusCode } from '../guac/status.js';
 import type { Instruction } from '../guac/encoder.js';
+import { parseCertFingerprints } from '../guac/fingerprints.js';
 import { DEFAULT_KEYMAP, KEYMAPS } from './keymaps/layouts.js';
-import { normalizeFingerprint } from './rdp.js';
 
 export const PROTOCOL_VERSION = 'VERSION_1_5_0';
 
@@ -173,8 +173,8 @@ export function connectionRequest(values: ReadonlyMap<RdpArg, string>, info: Cli
   const layout = get('server-layout') || DEFAULT_KEYMAP;
   if (!KEYMAPS[layout]) problems.push(`server-layout ${JSON.stringify(layout)} is not one of ${Object.keys(KEYMAPS).join(', ')}`);
 
-  const fingerprints = get('cert-fingerprints').split(',').map(normalizeFingerprint).filter((f) => f !== '');
-  for (const f of fingerprints) if (!/^[0-9a-f]{64}$/.test(f)) problems.push(`cert-fingerprints: ${JSON.stringify(f.slice(0, 80))} is not a SHA-256 fingerprint in hex`);
+  const { fingerprints, problems: pinProblems } = parseCertFingerprints(get('cert-fingerprints'));
+  for (const p of pinProblems) problems.push(`cert-fingerprints: ${p}`);
 
   if (problems.length > 0) throw new HandshakeError(GuacStatus.CLIENT_BAD_REQUEST, `invalid connection parameters: ${problems.join('; ')}`);
   return {

@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import tls from 'node:tls';
 import type net from 'node:net';
 import type { BitmapUpdate } from './framebuffer.js';
+import { normalizeFingerprint } from '../guac/fingerprints.js';
 
 const require = createRequire(import.meta.url);
 const LIB = 'node-rdpjs-2/lib/';
@@ -141,11 +142,6 @@ export function classifyRdpError(err: unknown): RdpFailure {
     return new RdpFailure('protocol', `the desktop broke the RDP protocol (${code ?? text})`, code);
   }
   return new RdpFailure('protocol', `RDP failure: ${text.split('\n')[0]}`, code);
-}
-
-/** Lower-case hex of a fingerprint given as hex with or without ':' separators. */
-export function normalizeFingerprint(text: string): string {
-  return text.trim().replace(/:/g, '').toLowerCase();
 }
 
 /** Whether a peer certificate passes the policy: undefined when it does, else the reason. */

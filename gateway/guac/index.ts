@@ -4,3 +4,4 @@ export { encode, encodeElement, encodeInstruction, codePointLength, type Instruc
 export { readInput, KEYSYM_MAX, BUTTON_MASK_MAX, type GuacInput, type InputResult } from './input.js';
 export { GuacProtocolError, type GuacProtocolErrorReason } from './errors.js';
 export { GuacStatus, guacStatusName, type GuacStatusCode } from './status.js';
+export { guacdCertFingerprints, normalizeFingerprint, parseCertFingerprints, type CertFingerprints } from './fingerprints.js';

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import type { Logger } from '../../lib/log.js';
 import { encodeInstruction, GuacStatus } from '../guac/index.js';
 
@@ -32,6 +33,14 @@ interface CryptType {
 
 export interface GuacLiteSettings {
   connection: Record<string, unknown>;
+}
+
+/** guacamole-lite's guacd side, as far as the gateway reaches into it. */
+interface GuacdClient {
+  state: number;
+  readonly STATE_CLOSED: number;
+  guacdConnection: Socket;
+  close(error?: Error): void;
 }
 
 const ClientConnection = require('guacamole-lite/lib/ClientConnection.js') as ClientConnectionCtor;
@@ -83,11 +92,51 @@ export function guacLiteFactory(o: ConnectionFactoryOptions) {
         cb(undefined, s);
       },
     });
+    const connect = conn.connect.bind(conn);
+    conn.connect = (guacd) => {
+      connect(guacd);
+      const client = (conn as unknown as { guacdClient: GuacdClient }).guacdClient;
+      // guacamole-lite leaves Nagle on: small input writes would wait for the previous one's ACK.
+      client.guacdConnection.setNoDelay(true);
+      disconnectOnClose(client);
+    };
     // guacamole-lite puts a word ("SERVICE_UNAVAILABLE") where the protocol has a numeric status,
     // which guacamole-common-js reads as NaN: send the matching Guacamole status instead.
     (conn as unknown as { sendErrorToClient: (message: string, code?: string) => void }).sendErrorToClient = (message, code = '') =>
       (conn as unknown as { send(text: string): void }).send(encodeInstruction('error', message, LITE_STATUS[code] ?? GuacStatus.UPSTREAM_ERROR));
     return conn;
+  };
+}
+
+/** guacd's instruction to end the connection (and with it the desktop's). */
+const DISCONNECT = encodeInstruction('disconnect');
+/** How long guacd may take to close its side after `disconnect` before the socket is cut. */
+const DISCONNECT_GRACE_MS = 2000;
+
+/**
+ * guacamole-lite closes the guacd socket without a word; guacd takes that for a client that
+ * stopped answering and keeps the desktop connected for about 15 s. So the close says `disconnect`
+ * first, with end(): it goes out after what is already queued, and the socket stays open (still
+ * reading) until guacd closes its side. guacamole-lite's own destroy() would drop what is queued,
+ * and with guacd's data still unread, reset the connection before the instruction arrives; it gets
+ * a socket that is already done with instead.
+ */
+function disconnectOnClose(client: GuacdClient): void {
+  const close = client.close.bind(client);
+  client.close = (error) => {
+    const socket = client.guacdConnection;
+    if (client.state === client.STATE_CLOSED || socket.destroyed) return close(error);
+    socket.end(DISCONNECT);
+    const cut = setTimeout(() => socket.destroy(), DISCONNECT_GRACE_MS);
+    cut.unref();
+    socket.once('close', () => clearTimeout(cut));
+    const done = { closed: true, destroyed: true, removeAllListeners: () => done };
+    client.guacdConnection = done as unknown as Socket;
+    try {
+      close(error);
+    } finally {
+      client.guacdConnection = socket;
+    }
   };
 }
 

@@ -9,7 +9,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { HostPort } from '../../lib/config.js';
 import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { encodeInstruction, GuacStatus } from '../guac/index.js';
+import { encodeInstruction, guacdCertFingerprints, GuacStatus, parseCertFingerprints } from '../guac/index.js';
 import type { LoginService } from '../auth/login.js';
 import type { AgentLock, GatewayStore } from '../store/gateway-store.js';
 import type { DesktopSession } from '../session/session.js';
@@ -87,12 +87,18 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
   let claims;
   let desktop;
   let session: DesktopSession;
+  let pins;
   const tunnelStartedAt = Date.now();
   const display = displayOf(url);
   try {
     claims = await d.login.tickets.redeem(url.searchParams.get('ticket') ?? '');
     desktop = await d.store.desktopFor(claims.agentId, claims.desktopId);
     if (!desktop) throw new VdiguardError('not-found', 'this desktop is not available to you');
+    pins = parseCertFingerprints(desktop.certFingerprints);
+    if (pins.problems.length > 0) {
+      d.log.warn({ desktop: desktop.desktopId, problems: pins.problems }, 'desktop has invalid cert-fingerprints');
+      throw new VdiguardError('failed-precondition', `the desktop's pinned certificate fingerprints are invalid (${pins.problems.join('; ')}); ask an administrator to correct them`);
+    }
     // A ticket issued before its agent was locked must not open a session after it.
     const probation = await d.login.admit(claims.agentId);
     if (ws.readyState !== ws.OPEN) return undefined;
@@ -126,7 +132,8 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
     username: desktop.credentials.username,
     password: desktop.credentials.password,
     'ignore-cert': desktop.ignoreCert ? 'true' : '',
-    'cert-fingerprints': desktop.certFingerprints,
+    // guacd's form, which the bridge reads too (gateway/guac/fingerprints.ts).
+    'cert-fingerprints': guacdCertFingerprints(pins.fingerprints),
     'disable-audio': 'true',
     'resize-method': 'display-update',
   };
@@ -161,8 +168,6 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
   ws.on('error', () => undefined);
   conn.on('close', () => session.disconnected('desktop connection closed', controls));
   conn.connect(d.guacd);
-  // guacamole-lite leaves Nagle on: small input writes would wait for the previous one's ACK.
-  (conn as unknown as { guacdClient?: { guacdConnection?: { setNoDelay(on: boolean): void } } }).guacdClient?.guacdConnection?.setNoDelay(true);
   return session;
 }
 

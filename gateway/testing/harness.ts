@@ -15,6 +15,7 @@ import { GuacParser, type Instruction } from '../guac/index.js';
 import { startFakeGuacd, type FakeGuacd } from './fake-guacd.js';
 import { startFakeScorer, type FakeScorer } from './fake-scorer.js';
 import { LOGIN_COOKIE } from '../http/login-cookie.js';
+import type { NewDesktop } from '../store/gateway-store.js';
 import { randomBytes } from 'node:crypto';
 
 export const AGENT = 'alice';
@@ -26,9 +27,8 @@ export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 /** For tests that start a real scorer (VDIGUARD_GATEWAY_TOKEN) and stream to it as a gateway. */
 export const GATEWAY_TOKEN = 'gateway-token-for-tests-0123456789';
 
-export interface Harness {
+export interface GatewayHarness {
   readonly gateway: RunningGateway;
-  readonly guacd: FakeGuacd;
   readonly scorer: FakeScorer | undefined;
   readonly db: Db;
   readonly totpSecret: string;
@@ -38,13 +38,39 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(o: { env?: Record<string, string>; db?: Db; link?: ScorerLink; log?: Logger; scorerPort?: number } = {}): Promise<Harness> {
-  const db = o.db ?? (await openDb({}));
+export interface Harness extends GatewayHarness {
+  readonly guacd: FakeGuacd;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  db?: Db;
+  link?: ScorerLink;
+  log?: Logger;
+  scorerPort?: number;
+}
+
+/** The gateway in front of the fake guacd, with a desktop that exists only in name. */
+export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const guacd = await startFakeGuacd();
+  const h = await startGatewayHarness({ ...o, guacdPort: guacd.port });
+  return {
+    ...h,
+    guacd,
+    async close() {
+      await h.close();
+      await guacd.close();
+    },
+  };
+}
+
+/** The gateway in front of the engine (fake or real guacd, or the bridge) on `guacdPort`; `desktop` overrides the desktop's settings. */
+export async function startGatewayHarness(o: HarnessOptions & { guacdPort: number; desktop?: Partial<NewDesktop> }): Promise<GatewayHarness> {
+  const db = o.db ?? (await openDb({}));
   const scorer = o.link ? undefined : await startFakeScorer(o.scorerPort ?? 0);
   const settings: GatewaySettings = loadGatewaySettings({
     VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0',
-    VDIGUARD_GUACD: `127.0.0.1:${guacd.port}`,
+    VDIGUARD_GUACD: `127.0.0.1:${o.guacdPort}`,
     VDIGUARD_LOGIN_LIMIT_PER_AGENT_ADDRESS: '1000+360000/h',
     VDIGUARD_LOGIN_LIMIT_PER_AGENT: '1000+360000/h',
     VDIGUARD_LOGIN_LIMIT_PER_ADDRESS: '10000+360000/h',
@@ -70,6 +96,7 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
     ignoreCert: true,
     certFingerprints: '',
     credentials: { username: 'alice-rdp', password: 'rdp-secret-π' },
+    ...o.desktop,
   });
   await gateway.store.assign(DESKTOP, AGENT);
   await gateway.store.assign(DESKTOP, OTHER_AGENT);
@@ -77,9 +104,8 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
     now += 30_000;
     return totpCode(totpSecret, now);
   };
-  const h: Harness = {
+  return {
     gateway,
-    guacd,
     scorer,
     db,
     totpSecret,
@@ -94,11 +120,9 @@ export async function startHarness(o: { env?: Record<string, string>; db?: Db; l
       await gateway.close();
       if (!o.link) link.close();
       await scorer?.close();
-      await guacd.close();
       if (!o.db) await db.close();
     },
   };
-  return h;
 }
 
 export async function api(base: string, path: string, body?: unknown, token?: string, method = body === undefined ? 'GET' : 'POST'): Promise<{ status: number; body: unknown; headers: Headers }> {
@@ -158,6 +182,11 @@ export class TunnelClient {
       });
     }
   }
+}
+
+/** An image drawn on a visible layer (not the cursor's or another off-screen buffer, which are negative): the desktop itself. */
+export function isDesktopImage(i: Instruction): boolean {
+  return i.opcode === 'img' && Number(i.args[2]) >= 0;
 }
 
 export async function until(pred: () => boolean, ms = 3000, what = 'condition'): Promise<void> {

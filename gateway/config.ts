@@ -178,6 +178,12 @@ export const GATEWAY_SETTINGS = {
     default: 300,
     parse: parse.integer(0, 86_400),
   },
+  trustCarryHours: {
+    env: 'VDIGUARD_TRUST_CARRY_HOURS',
+    description: "An agent's new session starts at the trust their last one ended on, if it ended within this many hours (however it ended: a closed tab, a protocol error, a sign-out), so ending a session is no way back to trust 1. An admin's unlock starts afresh. 0: every session starts at 1.",
+    default: 12,
+    parse: parse.integer(0, 720),
+  },
   sessionsPerAgent: {
     env: 'VDIGUARD_SESSIONS_PER_AGENT',
     description: "Desktop sessions one agent may have at once. A new connection to a desktop the agent already has a session on continues that session (its trust, a pending challenge) and closes the older connection; a connection to another desktop beyond the limit is refused.",

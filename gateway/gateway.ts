@@ -112,15 +112,20 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   const connection = guacLiteFactory({ log, idleMs: settings.idleSeconds * 1000 });
   const pruneTimer = setInterval(() => store.prune().catch(() => undefined), 60_000);
   pruneTimer.unref();
-  // A login another replica revoked (a terminate or a sign-out there) ends its sessions here too.
+  // A login another replica revoked (a terminate or a sign-out there), or an agent it locked, ends
+  // the sessions here too.
   const revocationTimer = setInterval(() => {
-    const logins = [...new Set(sessions.all().flatMap((s) => [...s.logins]))];
-    store
-      .revokedAmong(logins)
-      .then((revoked) => {
+    const live = sessions.all();
+    const logins = [...new Set(live.flatMap((s) => [...s.logins]))];
+    const agents = [...new Set(live.map((s) => s.id.agentId))];
+    Promise.all([store.revokedAmong(logins), store.locksAmong(agents)])
+      .then(([revoked, locks]) => {
         for (const loginId of revoked) for (const s of sessions.ofLogin(loginId)) s.loginEnded('the login was ended on another gateway replica');
+        for (const { agentId, lockedAt } of locks) {
+          for (const s of sessions.ofAgent(agentId)) if (s.startedAt < lockedAt) s.lockedOut('the agent was locked after a security decision on another gateway replica');
+        }
       })
-      .catch((err: Error) => log.warn({ err: err.message }, 'could not check for revoked logins'));
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not check for revoked logins and locks'));
   }, REVOCATION_CHECK_MS);
   revocationTimer.unref();
 
@@ -133,6 +138,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     }
     checkNewSession(live, settings.sessionsPerAgent);
     let mirror: Mirror | undefined;
+    const startTrust = Math.min(id.probation?.trust ?? 1, id.carriedTrust ?? 1);
     const traceContext = telemetry.sessionStarted(id, telemetry.tunnelOpened(id.trace, id.tunnelStartedAt, id.address));
     const session = new DesktopSession(
       id,
@@ -147,6 +153,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         verifyCode: (agentId, code) => login.verifyCode(agentId, code, id.address),
         confirmIdentity: (sessionId) => deps.scorer.confirmIdentity(sessionId),
         onSecurityEnd: lockout.afterSecurityEnd,
+        initialTrust: startTrust < 1 ? startTrust : undefined,
         probation: lockout.probationOf(id.probation),
         revokeLogin: (loginId) => revokeLogin(loginId, 'the login was ended by a security decision in another session'),
         clock,
@@ -160,7 +167,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         agentId: id.agentId,
         desktopId: id.desktopId,
         client: { address: id.address, userAgent: id.userAgent.slice(0, 200), screenWidth: id.width, screenHeight: id.height },
-        initialTrust: id.probation?.trust,
+        initialTrust: startTrust < 1 ? startTrust : undefined,
       },
       batchMs: settings.mirrorBatchMs,
       batchEvents: settings.mirrorBatchEvents,
@@ -175,12 +182,18 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       mirror?.close(reason);
       if (mirror) mirrors.delete(mirror);
       telemetry.sessionEnded(id.sessionId, { outcome: session.endAction ?? 'closed', reason, minTrust: session.minTrust, finalTrust: session.trust });
+      const trust = session.trust;
+      writes.enqueue(`trust carried from ${id.sessionId}`, () => store.rememberTrust(id.agentId, trust, id.sessionId, new Date()));
     });
     sessions.add(session);
     lockout.watch(session, id.probation);
     log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session started');
     return session;
   };
+
+  const carryMs = settings.trustCarryHours * 3_600_000;
+  const carriedTrust = (agentId: string): Promise<number | undefined> =>
+    carryMs > 0 ? store.carriedTrust(agentId, new Date(Date.now() - carryMs)) : Promise.resolve(undefined);
 
   /** Ends a login everywhere: no more tickets on any replica, and its sessions here end at once. */
   const revokeLogin = (loginId: string, reason: string): Promise<void> => {
@@ -281,7 +294,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     socket.on('error', () => undefined);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const address = clientAddress(req, proxies);
-      openTunnel(ws, url, address, String(req.headers['user-agent'] ?? ''), { log, login, store, guacd: settings.guacd, connection, startSession }).catch((err) => {
+      openTunnel(ws, url, address, String(req.headers['user-agent'] ?? ''), { log, login, store, guacd: settings.guacd, connection, startSession, carriedTrust }).catch((err) => {
         log.error({ err: (err as Error).message }, 'tunnel failed');
         ws.terminate();
       });

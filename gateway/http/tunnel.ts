@@ -25,6 +25,8 @@ export interface TunnelDeps {
    * Creates and registers the session (its mirror included), or continues the agent's session on
    * this desktop; throws a VdiguardError when the agent may not open another.
    */
+  /** The trust the agent's last session ended on, if the new one should start there. */
+  readonly carriedTrust: (agentId: string) => Promise<number | undefined>;
   readonly startSession: (id: {
     sessionId: string;
     agentId: string;
@@ -40,6 +42,8 @@ export interface TunnelDeps {
     tunnelStartedAt: number;
     /** The agent's probation after a security decision, if any (a locked agent never gets here). */
     probation: AgentLock | undefined;
+    /** The trust the agent's last session ended on, if below 1 and recent: the new one starts there. */
+    carriedTrust: number | undefined;
   }) => DesktopSession;
 }
 
@@ -101,6 +105,7 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
     }
     // A ticket issued before its agent was locked must not open a session after it.
     const probation = await d.login.admit(claims.agentId);
+    const carriedTrust = await d.carriedTrust(claims.agentId);
     if (ws.readyState !== ws.OPEN) return undefined;
     session = d.startSession({
       sessionId: randomUUID(),
@@ -114,6 +119,7 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
       trace: claims.trace,
       tunnelStartedAt,
       probation,
+      carriedTrust,
     });
   } catch (err) {
     const e = err instanceof VdiguardError ? err : new VdiguardError('internal', 'the gateway could not check the ticket');

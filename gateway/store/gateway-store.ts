@@ -250,10 +250,37 @@ export class GatewayStore implements ThrottleStore {
     return (await this.db.query<LockRow>('SELECT * FROM agent_locks ORDER BY agent_id')).map(lockOf);
   }
 
-  /** Lifts the agent's lock or probation; returns what was lifted, or undefined when there was none. */
+  /**
+   * Lifts the agent's lock or probation, and the trust their last sessions left, so the next
+   * session starts afresh; returns what was lifted, or undefined when there was no lock.
+   */
   async unlockAgent(agentId: string): Promise<AgentLock | undefined> {
     const [row] = await this.db.query<LockRow>('DELETE FROM agent_locks WHERE agent_id = $1 RETURNING *', [agentId]);
+    if (row) await this.db.query('DELETE FROM agent_trust WHERE agent_id = $1', [agentId]);
     return row && lockOf(row);
+  }
+
+  /** Locks placed on any of these agents (by any replica), with when: sessions begun before end. */
+  async locksAmong(agentIds: readonly string[]): Promise<{ agentId: string; lockedAt: Date }[]> {
+    if (agentIds.length === 0) return [];
+    const rows = await this.db.query<{ agent_id: string; locked_at: Date }>('SELECT agent_id, locked_at FROM agent_locks WHERE agent_id = ANY($1::text[])', [agentIds]);
+    return rows.map((r) => ({ agentId: r.agent_id, lockedAt: new Date(r.locked_at) }));
+  }
+
+  /** The trust the agent's session ended on; the newest ending wins. */
+  async rememberTrust(agentId: string, trust: number, sessionId: string, endedAt: Date): Promise<void> {
+    await this.db.query(
+      `INSERT INTO agent_trust (agent_id, trust, session_id, ended_at) SELECT agent_id, $2, $3, $4 FROM agents WHERE agent_id = $1
+       ON CONFLICT (agent_id) DO UPDATE SET trust = excluded.trust, session_id = excluded.session_id, ended_at = excluded.ended_at
+        WHERE agent_trust.ended_at <= excluded.ended_at`,
+      [agentId, Math.max(0, Math.min(1, trust)), sessionId, endedAt],
+    );
+  }
+
+  /** The trust the agent's last session ended on, if it ended after `since` below 1. */
+  async carriedTrust(agentId: string, since: Date): Promise<number | undefined> {
+    const [row] = await this.db.query<{ trust: number }>('SELECT trust FROM agent_trust WHERE agent_id = $1 AND ended_at > $2 AND trust < 1', [agentId, since]);
+    return row?.trust;
   }
 
   /**

@@ -176,5 +176,19 @@ export const MIGRATIONS: readonly Migration[] = [
         locked_at   timestamptz NOT NULL DEFAULT now()
       )`,
     ],
+  },  {
+    id: 6,
+    name: 'trust carried from one session of an agent to the next',
+    statements: [
+      // The trust the agent's last session ended on (any ending: a closed tab past the reconnect
+      // grace, a protocol error, a sign-out). Their next session within the carry window starts
+      // there, so ending a session is never a way back to trust 1. An admin's unlock clears it.
+      `CREATE TABLE agent_trust (
+        agent_id    text PRIMARY KEY REFERENCES agents (agent_id) ON DELETE CASCADE,
+        trust       double precision NOT NULL CHECK (trust >= 0 AND trust <= 1),
+        session_id  text NOT NULL,
+        ended_at    timestamptz NOT NULL
+      )`,
+    ],
   },
 ];

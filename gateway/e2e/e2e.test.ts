@@ -1,22 +1,24 @@
 /**
  * End to end, as an agent sees it: Debian's chromium (playwright-core) drives the agent's page,
- * through the gateway (with the scorer inside it on one store) and the built-in bridge (its own
- * process) to a real xrdp desktop. Needs the dev desktop (deploy/dev-desktop.sh) and chromium:
- * runs when VDIGUARD_TEST_RDP=1 (.ci/run sets up both), and the behaviour part needs the Aalto
- * archive in ../shared/datasets.
+ * through the gateway (with the scorer inside it on one store) and each engine, the built-in bridge
+ * and real guacd 1.6 (each its own process, one gateway per engine), to a real xrdp desktop. Needs
+ * the dev desktop (deploy/dev-desktop.sh), chromium and guacd: runs when VDIGUARD_TEST_RDP=1
+ * (.ci/run sets up all three), and the behaviour part needs the Aalto archive in ../shared/datasets.
  *
  * 1. Log in with password and TOTP, see the desktop drawn, type a command that runs there.
  * 2. An agent enrolled from the first half of one Aalto participant: another participant's
- *    timings played into the page end the session; the agent's own held-out timings do not.
+ *    timings played into the page end the session, and the engine's RDP connection to the desktop
+ *    is gone within 1 s of the terminate (read from the kernel's socket table). The agent's own
+ *    held-out timings do not end it: played through the bridge only, since the engine plays no
+ *    part in scoring and the playback is the longest part of the suite.
+ * The certificate settings (pinned, wrong pin, ignore-cert) through both engines are in
+ * gateway/attacks/desktop-settings.test.ts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { openDb, type Db } from '../../lib/db/db.js';
 import { silentLogger } from '../../lib/log.js';
@@ -31,46 +33,36 @@ import { startSystem, type System } from '../commands/gateway.js';
 import { hashPassword } from '../auth/password.js';
 import { newTotpSecret, totpCode } from '../auth/totp.js';
 import { CHROMIUM_SKIP, launchChromium } from '../testing/browser.js';
+import { GUACD_SKIP, startBridge, startGuacd, type Engine } from '../testing/guacd.js';
+import { DESKTOP_HOST, DESKTOP_PASSWORD, DESKTOP_PORT, desktopConnectionGone } from '../testing/desktop.js';
 
 const SKIP: string | false =
   process.env.VDIGUARD_TEST_RDP !== '1'
     ? 'needs the xrdp dev desktop and chromium: run deploy/dev-desktop.sh, install chromium and set VDIGUARD_TEST_RDP=1 (.ci/run does all three)'
-    : CHROMIUM_SKIP;
+    : CHROMIUM_SKIP || GUACD_SKIP;
 const SKIP_DATA = SKIP || skipReason('aalto');
-const DESKTOP_PASSWORD = process.env.VDIGUARD_DESKTOP_PASSWORD ?? 'vdiguard-test';
 const PASSWORD = 'e2e-password-1';
 /** The enrolled agent and the impostor: Aalto participants measured to separate well with the baseline. */
 const AGENT_FILE = 'aalto-keystrokes/1020_keystrokes.txt';
 const IMPOSTOR_FILE = 'aalto-keystrokes/1002_keystrokes.txt';
 
-let system: System;
-let db: Db;
-let bridge: ChildProcess | undefined;
+type EngineName = Engine['name'];
+/** Desktop accounts per engine (xrdp resumes a user's session): the typist, and the enrolled agent. */
+const USERS: Record<EngineName, { typist: string; enrolled: string }> = {
+  bridge: { typist: 'vdiguard-test12', enrolled: 'vdiguard-test13' },
+  guacd: { typist: 'vdiguard-test17', enrolled: 'vdiguard-test18' },
+};
+
+interface Running {
+  readonly engine: Engine;
+  readonly system: System;
+  readonly db: Db;
+}
+const running = new Map<EngineName, Running>();
 let browser: Browser;
 const secrets = new Map<string, string>();
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function waitForPort(port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)));
-      c.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function addAgent(agentId: string, desktopUser: string): Promise<void> {
+async function addAgent(system: System, agentId: string, desktopUser: string): Promise<void> {
   const secret = newTotpSecret();
   secrets.set(agentId, secret);
   const store = system.gateway.store;
@@ -78,8 +70,8 @@ async function addAgent(agentId: string, desktopUser: string): Promise<void> {
   await store.addDesktop({
     desktopId: `desk-${agentId}`,
     displayName: 'Dev desktop',
-    host: '127.0.0.1',
-    port: 3389,
+    host: DESKTOP_HOST,
+    port: DESKTOP_PORT,
     security: 'tls',
     domain: '',
     ignoreCert: true,
@@ -89,37 +81,41 @@ async function addAgent(agentId: string, desktopUser: string): Promise<void> {
   await store.assign(`desk-${agentId}`, agentId);
 }
 
+/** Agent ids are per engine, so TOTP replay protection and sessions never mix. */
+const agentOf = (engine: EngineName, who: 'typist' | 'enrolled'): string => (who === 'typist' ? `e2e-typist-${engine}` : `e2e-1020-${engine}`);
+
 before(async () => {
   if (SKIP) return;
-  const bridgePort = await freePort();
-  const bin = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'vdiguard.js');
-  bridge = spawn(process.execPath, [bin, 'bridge', '--listen', `127.0.0.1:${bridgePort}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, VDIGUARD_BRIDGE_LOG_LEVEL: 'warn' } });
-  await waitForPort(bridgePort, 15000);
-  db = await openDb({});
-  const gs = loadGatewaySettings({
-    VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0',
-    VDIGUARD_GUACD: `127.0.0.1:${bridgePort}`,
-    VDIGUARD_CHALLENGE_SECONDS: '60',
-    // Keys from the environment: nothing is written into the working directory.
-    VDIGUARD_GATEWAY_SECRET_KEY: randomBytes(32).toString('base64'),
-  });
-  const ss = loadScorerSettings({
-    VDIGUARD_SCORER_LISTEN: '127.0.0.1:0',
-    VDIGUARD_ADMIN_TOKEN: randomBytes(24).toString('base64url'),
-    VDIGUARD_MATURE_KEYSTROKES: '300',
-  });
-  system = await startSystem({ ...gs }, ss, silentLogger(), db);
-  await addAgent('e2e-typist', 'vdiguard-test12');
-  await addAgent('e2e-1020', 'vdiguard-test13');
+  for (const start of [startBridge, startGuacd]) {
+    const engine = await start();
+    const db = await openDb({});
+    const gs = loadGatewaySettings({
+      VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0',
+      VDIGUARD_GUACD: `127.0.0.1:${engine.port}`,
+      VDIGUARD_CHALLENGE_SECONDS: '60',
+      // Keys from the environment: nothing is written into the working directory.
+      VDIGUARD_GATEWAY_SECRET_KEY: randomBytes(32).toString('base64'),
+    });
+    const ss = loadScorerSettings({
+      VDIGUARD_SCORER_LISTEN: '127.0.0.1:0',
+      VDIGUARD_ADMIN_TOKEN: randomBytes(24).toString('base64url'),
+      VDIGUARD_MATURE_KEYSTROKES: '300',
+    });
+    const system = await startSystem({ ...gs }, ss, silentLogger(), db);
+    await addAgent(system, agentOf(engine.name, 'typist'), USERS[engine.name].typist);
+    await addAgent(system, agentOf(engine.name, 'enrolled'), USERS[engine.name].enrolled);
+    running.set(engine.name, { engine, system, db });
+  }
   browser = await launchChromium();
 });
 
 after(async () => {
-  if (SKIP) return;
   await browser?.close();
-  await system?.close();
-  await db?.close();
-  bridge?.kill('SIGTERM');
+  for (const { engine, system, db } of running.values()) {
+    await system.close();
+    await db.close();
+    await engine.close();
+  }
 });
 
 /**
@@ -139,7 +135,7 @@ async function freshCode(agentId: string): Promise<string> {
   return totpCode(secrets.get(agentId) as string, step * 30000 + 1000);
 }
 
-async function signIn(agentId: string): Promise<Page> {
+async function signIn(system: System, agentId: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
   await page.goto(system.gateway.url);
   await page.fill('#agent', agentId);
@@ -171,26 +167,29 @@ async function sessionIdOf(page: Page): Promise<string> {
   return page.evaluate(() => (window as unknown as { vdiguard: { session: string } }).vdiguard.session);
 }
 
-test('log in with password and TOTP, see the desktop drawn, type a command that runs there', { skip: SKIP, timeout: 120_000 }, async () => {
-  const page = await signIn('e2e-typist');
-  const marker = `/tmp/vdiguard-e2e-${randomBytes(4).toString('hex')}`;
-  try {
-    // A desktop whose session is being resumed may miss the first keys: try a second time then.
-    for (let attempt = 0; attempt < 2 && !existsSync(marker); attempt++) {
-      await page.keyboard.press('Enter');
-      await page.keyboard.type(`touch ${marker}`, { delay: 40 });
-      await page.keyboard.press('Enter');
-      const deadline = Date.now() + 10000;
-      while (!existsSync(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+for (const name of ['bridge', 'guacd'] as const) {
+  test(`${name}: log in with password and TOTP, see the desktop drawn, type a command that runs there`, { skip: SKIP, timeout: 120_000 }, async () => {
+    const { system } = running.get(name)!;
+    const page = await signIn(system, agentOf(name, 'typist'));
+    const marker = `/tmp/vdiguard-e2e-${randomBytes(4).toString('hex')}`;
+    try {
+      // A desktop whose session is being resumed may miss the first keys: try a second time then.
+      for (let attempt = 0; attempt < 2 && !existsSync(marker); attempt++) {
+        await page.keyboard.press('Enter');
+        await page.keyboard.type(`touch ${marker}`, { delay: 40 });
+        await page.keyboard.press('Enter');
+        const deadline = Date.now() + 10000;
+        while (!existsSync(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(existsSync(marker), 'the command ran on the desktop');
+      const live = system.gateway.sessions.get(await sessionIdOf(page));
+      assert.ok(live && live.tap.inputEvents > 20, 'the tap saw the input');
+    } finally {
+      rmSync(marker, { force: true });
+      await page.close();
     }
-    assert.ok(existsSync(marker), 'the command ran on the desktop');
-    const live = system.gateway.sessions.get(await sessionIdOf(page));
-    assert.ok(live && live.tap.inputEvents > 20, 'the tap saw the input');
-  } finally {
-    rmSync(marker, { force: true });
-    await page.close();
-  }
-});
+  });
+}
 
 interface Played {
   readonly t: number;
@@ -236,51 +235,71 @@ async function play(page: Page, events: Played[]): Promise<'finished' | 'ended'>
   );
 }
 
-async function decisionsFor(sessionId: string) {
+async function decisionsFor(db: Db, sessionId: string) {
   return new AuditLog(db).decisions({ sessionId });
 }
 
-test("an enrolled agent's session ends on another person's timings, and not on the agent's own held-out timings", { skip: SKIP_DATA, timeout: 600_000 }, async () => {
+async function enrolledAgent() {
   const dir = await extractMembers('aalto', [AGENT_FILE, IMPOSTOR_FILE]);
   const agent = (await importAaltoFile(join(dir, AGENT_FILE))).events;
   const impostor = (await importAaltoFile(join(dir, IMPOSTOR_FILE))).events;
-  const half = splitIndex(agent, 0.5);
-  const enrolled = await system.scorer!.engine.enroll('e2e-1020', agent.slice(0, half));
-  assert.equal(enrolled.status.state, 'mature');
+  return { agent, impostor, half: splitIndex(agent, 0.5) };
+}
 
-  // Keystrokes go to a cat on the desktop, not to the shell.
-  const setup = async (page: Page): Promise<void> => {
-    await page.keyboard.type('cat > /dev/null', { delay: 60 });
-    await page.keyboard.press('Enter');
-  };
+/** Keystrokes go to a cat on the desktop, not to the shell. */
+async function intoCat(page: Page): Promise<void> {
+  await page.keyboard.type('cat > /dev/null', { delay: 60 });
+  await page.keyboard.press('Enter');
+}
 
-  const other = await signIn('e2e-1020');
+for (const name of ['bridge', 'guacd'] as const) {
+  test(`${name}: another person's timings end an enrolled agent's session, and the desktop connection within 1 s of the terminate`, { skip: SKIP_DATA, timeout: 300_000 }, async () => {
+    const { engine, system, db } = running.get(name)!;
+    const agentId = agentOf(name, 'enrolled');
+    const { agent, impostor, half } = await enrolledAgent();
+    const enrolled = await system.scorer!.engine.enroll(agentId, agent.slice(0, half));
+    assert.equal(enrolled.status.state, 'mature');
+
+    const other = await signIn(system, agentId);
+    try {
+      await intoCat(other);
+      const id = await sessionIdOf(other);
+      let endedAt: number | undefined;
+      system.gateway.sessions.get(id)!.once('ended', () => (endedAt = performance.now()));
+      const started = Date.now();
+      const outcome = await play(other, playable(impostor.slice(0, 3000)));
+      if (outcome !== 'ended') await other.waitForFunction(() => (window as unknown as { vdiguard: { phase: string } }).vdiguard.phase === 'ended', undefined, { timeout: 70000 });
+      assert.ok(endedAt !== undefined, 'the gateway ended the session');
+      await desktopConnectionGone(engine.pid, 30_000);
+      const held = performance.now() - endedAt;
+      assert.ok(held < 1000, `${name} held the desktop connection ${(held / 1000).toFixed(1)} s after the terminate`);
+      const shown = await other.textContent('#overlay-message');
+      assert.match(shown ?? '', /ended by the security policy/);
+      assert.doesNotMatch(shown ?? '', /keystroke|timing|typing/i, 'the impostor is not told why');
+      const actions = (await decisionsFor(db, id)).map((d) => `${d.source}:${d.action}`);
+      assert.ok(actions.includes('gateway:terminate') || actions.includes('gateway:challenge-failed'), actions.join(', '));
+      process.stderr.write(`# ${name}: impostor session ended after ${((Date.now() - started) / 1000).toFixed(1)} s of playback, desktop connection gone ${held.toFixed(0)} ms after the terminate; decisions: ${actions.join(', ')}\n`);
+    } finally {
+      await other.close();
+    }
+  });
+}
+
+test("the enrolled agent's own held-out timings do not end the session (bridge)", { skip: SKIP_DATA, timeout: 600_000 }, async () => {
+  const { system, db } = running.get('bridge')!;
+  // Enrolled by the bridge's impostor test above.
+  const agentId = agentOf('bridge', 'enrolled');
+  const { agent, half } = await enrolledAgent();
+  const own = await signIn(system, agentId);
   try {
-    await setup(other);
-    const id = await sessionIdOf(other);
-    const started = Date.now();
-    const outcome = await play(other, playable(impostor.slice(0, 3000)));
-    if (outcome !== 'ended') await other.waitForFunction(() => (window as unknown as { vdiguard: { phase: string } }).vdiguard.phase === 'ended', undefined, { timeout: 70000 });
-    const shown = await other.textContent('#overlay-message');
-    assert.match(shown ?? '', /ended by the security policy/);
-    assert.doesNotMatch(shown ?? '', /keystroke|timing|typing/i, 'the impostor is not told why');
-    const actions = (await decisionsFor(id)).map((d) => `${d.source}:${d.action}`);
-    assert.ok(actions.includes('gateway:terminate') || actions.includes('gateway:challenge-failed'), actions.join(', '));
-    process.stderr.write(`# impostor session ended after ${((Date.now() - started) / 1000).toFixed(1)} s of playback; decisions: ${actions.join(', ')}\n`);
-  } finally {
-    await other.close();
-  }
-
-  const own = await signIn('e2e-1020');
-  try {
-    await setup(own);
+    await intoCat(own);
     const id = await sessionIdOf(own);
     const outcome = await play(own, playable(agent.slice(half)));
     assert.equal(outcome, 'finished');
     await new Promise((r) => setTimeout(r, 1000));
     const live = system.gateway.sessions.get(id);
     assert.equal(live?.status, 'active', 'still connected after the whole held-out half');
-    const actions = (await decisionsFor(id)).map((d) => d.action);
+    const actions = (await decisionsFor(db, id)).map((d) => d.action);
     assert.ok(!actions.includes('terminate'), actions.join(', '));
     process.stderr.write(`# genuine session: ${live?.tap.inputEvents} events, trust ${live?.trust.toFixed(2)} (${live?.state}); decisions: ${actions.join(', ') || 'none'}\n`);
   } finally {

@@ -290,6 +290,8 @@ test("the enrolled agent's own held-out timings do not end the session (bridge)"
   // Enrolled by the bridge's impostor test above.
   const agentId = agentOf('bridge', 'enrolled');
   const { agent, half } = await enrolledAgent();
+  // The impostor's terminate locked the agent; an admin who reviewed it lets the agent back in.
+  assert.equal((await system.gateway.login.unlock(agentId))?.kind, 'locked', 'the terminate locked the agent');
   const own = await signIn(system, agentId);
   try {
     await intoCat(own);

@@ -23,10 +23,17 @@ let h: Harness;
 
 before(async () => {
   h = await startHarness({ env: { VDIGUARD_CHALLENGE_SECONDS: '10', VDIGUARD_SESSIONS_PER_AGENT: '2' } });
+  await addDesktopOfAlice(DESKTOP_2);
+});
+after(async () => {
+  await h.close();
+});
+
+async function addDesktopOfAlice(desktopId: string): Promise<void> {
   await h.gateway.store.addDesktop({
-    desktopId: DESKTOP_2,
-    displayName: 'Desk 2',
-    host: 'desktop2.example',
+    desktopId,
+    displayName: desktopId,
+    host: `${desktopId}.example`,
     port: 3389,
     security: 'tls',
     domain: '',
@@ -34,11 +41,8 @@ before(async () => {
     certFingerprints: '',
     credentials: { username: 'alice-rdp', password: 'x' },
   });
-  await h.gateway.store.assign(DESKTOP_2, AGENT);
-});
-after(async () => {
-  await h.close();
-});
+  await h.gateway.store.assign(desktopId, AGENT);
+}
 
 /** The failed challenge and the terminate lock the agent (gateway/session/lockout.ts); the next test needs them back. */
 async function unlock(): Promise<void> {
@@ -125,18 +129,7 @@ test('a session on another desktop beyond the limit is refused with a reason', a
   const one = await open(ticket);
   const two = await open(await ticketFor(token, DESKTOP_2));
   assert.notEqual(one.sessionId, two.sessionId);
-  await h.gateway.store.addDesktop({
-    desktopId: 'desk-3',
-    displayName: 'Desk 3',
-    host: 'desktop3.example',
-    port: 3389,
-    security: 'tls',
-    domain: '',
-    ignoreCert: true,
-    certFingerprints: '',
-    credentials: { username: 'alice-rdp', password: 'x' },
-  });
-  await h.gateway.store.assign('desk-3', AGENT);
+  await addDesktopOfAlice('desk-3');
   const third = await refusal(await ticketFor(token, 'desk-3'));
   assert.equal(third.status, GuacStatus.CLIENT_TOO_MANY);
   assert.match(third.message, /already have 2 desktop session\(s\) open \(desk-1, desk-2\)/);

@@ -8,8 +8,9 @@
  *
  * Control: the gateway parses the stored value once (gateway/guac/fingerprints.ts) and hands either
  * engine guacd's form, which the bridge reads too. Checked against xrdp through both engines: the
- * pin stored in either form connects, a wrong pin fails with an error the page can show, and
- * ignore-cert connects.
+ * pin stored in either form connects, a wrong pin fails with an error the page can show,
+ * ignore-cert connects, and a desktop whose certificate a CA the engine trusts signed connects with
+ * no pin (and fails clearly on an engine that does not trust that CA).
  *
  * Needs the xrdp dev desktop and guacd: runs with VDIGUARD_TEST_RDP=1 (.ci/run installs both).
  */
@@ -18,7 +19,7 @@ import assert from 'node:assert/strict';
 import { guacdCertFingerprints, parseCertFingerprints } from '../guac/index.js';
 import { isDesktopImage, startGatewayHarness, TunnelClient, type GatewayHarness } from '../testing/harness.js';
 import { GUACD_SKIP, startBridge, startGuacd, type Engine } from '../testing/guacd.js';
-import { DESKTOP_HOST, DESKTOP_PASSWORD, DESKTOP_PORT, desktopFingerprint } from '../testing/desktop.js';
+import { DESKTOP_HOST, DESKTOP_PASSWORD, DESKTOP_PORT, desktopFingerprint, XRDP_TEST_CA } from '../testing/desktop.js';
 import type { NewDesktop } from '../store/gateway-store.js';
 
 const SKIP: string | false =
@@ -28,12 +29,15 @@ const SKIP: string | false =
 const USERS = { guacd: 'vdiguard-test15', bridge: 'vdiguard-test16' } as const;
 
 const engines: Engine[] = [];
+/** The same engines trusting the dev desktop's test CA. */
+const trusting: Engine[] = [];
 before(async () => {
   if (SKIP) return;
   engines.push(await startGuacd(), await startBridge());
+  trusting.push(await startGuacd({ caFile: XRDP_TEST_CA }), await startBridge({ caFile: XRDP_TEST_CA }));
 });
 after(async () => {
-  for (const e of engines) await e.close();
+  for (const e of [...engines, ...trusting]) await e.close();
 });
 
 /** Opens the desktop through a gateway in front of `engine` with `desktop`'s settings: drawn, or the error the page got. */
@@ -75,6 +79,16 @@ for (const name of ['guacd', 'bridge'] as const) {
     // guacd: "SSL/TLS connection failed (untrusted/self-signed certificate?)"; the bridge names the fingerprint.
     assert.match(r.drawn ? '' : r.error, /certificate/i);
     assert.ok(!r.drawn && r.status >= 0x0200 && r.status < 0x0300, `an upstream status (got ${r.drawn ? '' : r.status})`);
+  });
+
+  test(`${name}: a desktop whose certificate a CA the engine trusts signed connects with no pin`, { skip: SKIP, timeout: 60_000 }, async () => {
+    assert.deepEqual(await connect(trusting.find((e) => e.name === name)!, {}), { drawn: true });
+  });
+
+  test(`${name}: an engine that does not trust that CA refuses the desktop with a certificate error`, { skip: SKIP, timeout: 60_000 }, async () => {
+    const r = await connect(engine(), {});
+    assert.equal(r.drawn, false);
+    assert.match(r.drawn ? '' : r.error, /certificate/i);
   });
 
   test(`${name}: ignore-cert connects without a pin`, { skip: SKIP, timeout: 60_000 }, async () => {

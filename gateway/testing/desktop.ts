@@ -11,6 +11,8 @@ export const DESKTOP_PORT = 3389;
 export const DESKTOP_PASSWORD = process.env.VDIGUARD_DESKTOP_PASSWORD ?? 'vdiguard-test';
 /** xrdp's certificate (xrdp.ini leaves `certificate=` empty, so it serves this one). */
 export const XRDP_CERT = '/etc/xrdp/cert.pem';
+/** The test CA that signed it (deploy/dev-desktop.sh), for CA-verified desktops. */
+export const XRDP_TEST_CA = '/etc/xrdp/vdiguard-test-ca.pem';
 
 /** The dev desktop's SHA-256 fingerprint as the CLI takes it and Node prints it: `0F:51:...`. */
 export function desktopFingerprint(): string {

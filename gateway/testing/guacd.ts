@@ -66,13 +66,19 @@ async function startEngine(name: Engine['name'], command: string, args: (port: n
   };
 }
 
-/** guacd in the foreground on a free loopback port, logging warnings and errors to the test's stderr. */
-export function startGuacd(): Promise<Engine> {
-  return startEngine('guacd', GUACD, (port) => ['-b', '127.0.0.1', '-l', String(port), '-f', '-L', 'warning'], process.env);
+/**
+ * guacd in the foreground on a free loopback port, logging warnings and errors to the test's stderr.
+ * `caFile`: the CAs it trusts for desktop certificates (FreeRDP reads OpenSSL's SSL_CERT_FILE, as a
+ * guacd container reads its system store).
+ */
+export function startGuacd(o: { caFile?: string } = {}): Promise<Engine> {
+  const env = o.caFile ? { ...process.env, SSL_CERT_FILE: o.caFile } : process.env;
+  return startEngine('guacd', GUACD, (port) => ['-b', '127.0.0.1', '-l', String(port), '-f', '-L', 'warning'], env);
 }
 
-/** The built-in bridge as `vdiguard bridge`, its own process as in production. */
-export function startBridge(): Promise<Engine> {
+/** The built-in bridge as `vdiguard bridge`, its own process as in production; `caFile` as VDIGUARD_BRIDGE_CA_FILE. */
+export function startBridge(o: { caFile?: string } = {}): Promise<Engine> {
   const bin = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'vdiguard.js');
-  return startEngine('bridge', process.execPath, (port) => [bin, 'bridge', '--listen', `127.0.0.1:${port}`], { ...process.env, VDIGUARD_BRIDGE_LOG_LEVEL: 'warn' });
+  const env = { ...process.env, VDIGUARD_BRIDGE_LOG_LEVEL: 'warn', ...(o.caFile ? { VDIGUARD_BRIDGE_CA_FILE: o.caFile } : {}) };
+  return startEngine('bridge', process.execPath, (port) => [bin, 'bridge', '--listen', `127.0.0.1:${port}`], env);
 }

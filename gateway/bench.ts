@@ -83,18 +83,27 @@ async function parent(): Promise<void> {
     VDIGUARD_TUNNEL_IDLE_SECONDS: '3600',
   });
   const gw = await startGateway(settings, { log: silentLogger(), db, secretKey: randomBytes(32), scorer: link, adminToken: randomBytes(24).toString('hex') });
-  await gw.store.addAgent({ agentId: 'bench', displayName: 'Bench', passwordHash: 'x', totpSecret: 'JBSWY3DPEHPK3PXP' });
   await gw.store.addDesktop({ desktopId: 'd', displayName: 'D', host: 'h', port: 3389, security: 'tls', domain: '', ignoreCert: true, certFingerprints: '', credentials: { username: 'u', password: 'p' } });
-  await gw.store.assign('d', 'bench');
-  const tickets = (n: number): string[] => Array.from({ length: n }, () => gw.login.tickets.issue('bench', 'd', `l-${randomBytes(4).toString('hex')}`).ticket);
+  // An agent per session: an agent's second connection would continue their first session.
+  let agents = 0;
+  const tickets = async (n: number): Promise<string[]> => {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const agentId = `bench-${agents++}`;
+      await gw.store.addAgent({ agentId, displayName: agentId, passwordHash: 'x', totpSecret: 'JBSWY3DPEHPK3PXP' });
+      await gw.store.assign('d', agentId);
+      out.push(gw.login.tickets.issue(agentId, 'd', `l-${randomBytes(4).toString('hex')}`).ticket);
+    }
+    return out;
+  };
 
   // One quiet session first: the latency the gateway adds when it is not busy.
-  child.send({ cmd: 'run', url: gw.url, tickets: tickets(1), seconds: 5 } satisfies ToChild);
+  child.send({ cmd: 'run', url: gw.url, tickets: await tickets(1), seconds: 5 } satisfies ToChild);
   const quiet = (await next()) as { latency: number[] };
   const q = quiet.latency.sort((a, b) => a - b);
   console.log(`added latency, one session: p50 ${quantile(q, 0.5).toFixed(2)} ms, p99 ${quantile(q, 0.99).toFixed(2)} ms (browser send -> guacd receive through the gateway, loopback, ${q.length} instructions)`);
 
-  child.send({ cmd: 'run', url: gw.url, tickets: tickets(SESSIONS), seconds: SECONDS } satisfies ToChild);
+  child.send({ cmd: 'run', url: gw.url, tickets: await tickets(SESSIONS), seconds: SECONDS } satisfies ToChild);
   // Measure the steady part: from 3 s in to 2 s before the end.
   await new Promise((r) => setTimeout(r, 3000));
   const cpu0 = process.cpuUsage();
@@ -109,7 +118,7 @@ async function parent(): Promise<void> {
   console.log(`${busy.opened} sessions at 40 events/s each (${busy.events} events mirrored): gateway CPU ${(cores * 100).toFixed(1)}% of one core; latency p50 ${quantile(b, 0.5).toFixed(2)} ms, p99 ${quantile(b, 0.99).toFixed(2)} ms`);
   console.log(`sessions per core with mirroring on: about ${Math.floor(1 / perSession)} (CPU-bound estimate at this input rate; the test load reached ${busy.opened})`);
 
-  child.send({ cmd: 'terminate', url: gw.url, tickets: tickets(30) } satisfies ToChild);
+  child.send({ cmd: 'terminate', url: gw.url, tickets: await tickets(30) } satisfies ToChild);
   const term = (await next()) as { terminateMs: number[] };
   const t = term.terminateMs.sort((x, y) => x - y);
   console.log(`terminate verdict -> WebSocket closed: p50 ${quantile(t, 0.5).toFixed(1)} ms, max ${t[t.length - 1]?.toFixed(1)} ms over ${t.length} sessions (limit 200 ms)`);

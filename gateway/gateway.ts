@@ -9,6 +9,7 @@ import { injectContext } from '../lib/telemetry/grpc.js';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { sameSecret } from '../lib/secrets.js';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -63,6 +64,8 @@ export interface RunningGateway {
 
 /** How often a replica looks for logins other replicas revoked. */
 const REVOCATION_CHECK_MS = 2000;
+/** A live session whose replica has not refreshed it for this long no longer counts (the replica died). */
+const LIVE_SESSION_MS = 10_000;
 
 export async function startGateway(settings: GatewaySettings, deps: GatewayDeps): Promise<RunningGateway> {
   const { log, db } = deps;
@@ -74,6 +77,8 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       `refusing to serve plain HTTP on ${settings.listen.host}, which other machines can reach: set VDIGUARD_GATEWAY_TLS_CERT and VDIGUARD_GATEWAY_TLS_KEY, or VDIGUARD_GATEWAY_ALLOW_PLAINTEXT=true behind a TLS-terminating proxy`,
     );
   }
+  /** This process among the gateway replicas sharing the store. */
+  const replicaId = randomUUID();
   const box = new SecretBox(deps.secretKey);
   const store = new GatewayStore(db, box);
   const login = new LoginService({
@@ -116,6 +121,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   // the sessions here too.
   const revocationTimer = setInterval(() => {
     const live = sessions.all();
+    store.heartbeat(replicaId, live.filter((s) => s.status !== 'ended').map((s) => s.id), new Date()).catch((err: Error) => log.warn({ err: err.message }, 'could not refresh the live sessions'));
     const logins = [...new Set(live.flatMap((s) => [...s.logins]))];
     const agents = [...new Set(live.map((s) => s.id.agentId))];
     Promise.all([store.revokedAmong(logins), store.locksAmong(agents)])
@@ -186,11 +192,25 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       writes.enqueue(`trust carried from ${id.sessionId}`, () => store.rememberTrust(id.agentId, trust, id.sessionId, new Date()));
     });
     sessions.add(session);
+    writes.enqueue(`live session ${id.sessionId}`, () => store.heartbeat(replicaId, [session.id], new Date()));
+    session.once('ended', () => writes.enqueue(`ended session ${id.sessionId}`, () => store.sessionEnded(id.sessionId)));
     lockout.watch(session, id.probation);
     log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session started');
     return session;
   };
 
+  // Sessions live in a replica's memory, so a session elsewhere cannot be continued from here; it
+  // must not be doubled either, or a colluder would leave a challenge on one replica for a fresh
+  // session on another.
+  const checkOtherReplicas = async (agentId: string): Promise<void> => {
+    const elsewhere = await store.liveElsewhere(agentId, replicaId, new Date(Date.now() - LIVE_SESSION_MS));
+    if (elsewhere.length > 0) {
+      throw new VdiguardError(
+        'failed-precondition',
+        `your desktop session (${elsewhere.map((s) => s.desktopId).join(', ')}) is open on another gateway server: close it or sign out there first; a session whose connection dropped ends after ${settings.reconnectGraceSeconds} s`,
+      );
+    }
+  };
   const carryMs = settings.trustCarryHours * 3_600_000;
   const carriedTrust = (agentId: string): Promise<number | undefined> =>
     carryMs > 0 ? store.carriedTrust(agentId, new Date(Date.now() - carryMs)) : Promise.resolve(undefined);
@@ -294,7 +314,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     socket.on('error', () => undefined);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const address = clientAddress(req, proxies);
-      openTunnel(ws, url, address, String(req.headers['user-agent'] ?? ''), { log, login, store, guacd: settings.guacd, connection, startSession, carriedTrust }).catch((err) => {
+      openTunnel(ws, url, address, String(req.headers['user-agent'] ?? ''), { log, login, store, guacd: settings.guacd, connection, startSession, carriedTrust, checkOtherReplicas }).catch((err) => {
         log.error({ err: (err as Error).message }, 'tunnel failed');
         ws.terminate();
       });

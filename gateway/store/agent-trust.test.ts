@@ -43,3 +43,23 @@ for (const s of TEST_STORES) {
     }
   });
 }
+
+for (const s of TEST_STORES) {
+  test(`live sessions on ${s.name}: other replicas' fresh heartbeats count, stale ones and ended sessions do not`, { skip: s.skip }, async () => {
+    const { db, drop } = await s.create();
+    try {
+      const store = new GatewayStore(db, new SecretBox(randomBytes(32)));
+      await store.heartbeat('replica-a', [{ sessionId: 's1', agentId: 'alice', desktopId: 'd1' }, { sessionId: 's2', agentId: 'bob', desktopId: 'd1' }], at(0));
+      await store.heartbeat('replica-a', [], at(0));
+      assert.deepEqual(await store.liveElsewhere('alice', 'replica-b', at(-1)), [{ sessionId: 's1', desktopId: 'd1' }]);
+      assert.deepEqual(await store.liveElsewhere('alice', 'replica-a', at(-1)), [], "a replica's own sessions are not elsewhere");
+      assert.deepEqual(await store.liveElsewhere('alice', 'replica-b', at(1)), [], 'a heartbeat older than the window does not count');
+      await store.heartbeat('replica-a', [{ sessionId: 's1', agentId: 'alice', desktopId: 'd1' }], at(5));
+      assert.equal((await store.liveElsewhere('alice', 'replica-b', at(1))).length, 1, 'refreshed');
+      await store.sessionEnded('s1');
+      assert.deepEqual(await store.liveElsewhere('alice', 'replica-b', at(-1)), []);
+    } finally {
+      await drop();
+    }
+  });
+}

@@ -267,6 +267,30 @@ export class GatewayStore implements ThrottleStore {
     return rows.map((r) => ({ agentId: r.agent_id, lockedAt: new Date(r.locked_at) }));
   }
 
+  /** This replica's live sessions are alive now (one statement for all of them). */
+  async heartbeat(replicaId: string, sessions: readonly { sessionId: string; agentId: string; desktopId: string }[], at: Date): Promise<void> {
+    if (sessions.length === 0) return;
+    await this.db.query(
+      `INSERT INTO live_sessions (session_id, agent_id, desktop_id, replica_id, heartbeat_at)
+       SELECT s, a, d, $4, $5 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, a, d)
+       ON CONFLICT (session_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, replica_id = excluded.replica_id`,
+      [sessions.map((s) => s.sessionId), sessions.map((s) => s.agentId), sessions.map((s) => s.desktopId), replicaId, at],
+    );
+  }
+
+  async sessionEnded(sessionId: string): Promise<void> {
+    await this.db.query('DELETE FROM live_sessions WHERE session_id = $1', [sessionId]);
+  }
+
+  /** The agent's sessions live on other replicas (heartbeat since `since`). */
+  async liveElsewhere(agentId: string, replicaId: string, since: Date): Promise<{ sessionId: string; desktopId: string }[]> {
+    const rows = await this.db.query<{ session_id: string; desktop_id: string }>(
+      'SELECT session_id, desktop_id FROM live_sessions WHERE agent_id = $1 AND replica_id <> $2 AND heartbeat_at > $3',
+      [agentId, replicaId, since],
+    );
+    return rows.map((r) => ({ sessionId: r.session_id, desktopId: r.desktop_id }));
+  }
+
   /** The trust the agent's session ended on; the newest ending wins. */
   async rememberTrust(agentId: string, trust: number, sessionId: string, endedAt: Date): Promise<void> {
     await this.db.query(
@@ -295,6 +319,7 @@ export class GatewayStore implements ThrottleStore {
   async prune(now = new Date()): Promise<void> {
     await this.db.query('DELETE FROM used_tickets WHERE expires_at < $1', [now]);
     await this.db.query('DELETE FROM revoked_logins WHERE expires_at < $1', [now]);
+    await this.db.query(`DELETE FROM live_sessions WHERE heartbeat_at < $1::timestamptz - interval '1 hour'`, [now]);
     await this.db.query(`DELETE FROM totp_used_steps WHERE used_at < $1::timestamptz - interval '10 minutes'`, [now]);
     await this.db.query(
       `DELETE FROM login_throttle WHERE tat < $1 AND (known_at IS NULL OR known_at < $1::timestamptz - $2::double precision * interval '1 millisecond')`,

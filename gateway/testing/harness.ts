@@ -48,6 +48,8 @@ export interface HarnessOptions {
   link?: ScorerLink;
   log?: Logger;
   scorerPort?: number;
+  /** The sealing key; replicas of one deployment share it. */
+  secretKey?: Buffer;
 }
 
 /** The gateway in front of the fake guacd, with a desktop that exists only in name. */
@@ -81,7 +83,7 @@ export async function startGatewayHarness(o: HarnessOptions & { guacdPort: numbe
   // The gateway's wall clock moves on one TOTP step per code the test asks for, so replay
   // protection never refuses a test's own next login.
   let now = Date.now();
-  const gateway = await startGateway(settings, { log: o.log ?? silentLogger(), db, secretKey: randomBytes(32), scorer: link, adminToken: ADMIN_TOKEN, now: () => now });
+  const gateway = await startGateway(settings, { log: o.log ?? silentLogger(), db, secretKey: o.secretKey ?? randomBytes(32), scorer: link, adminToken: ADMIN_TOKEN, now: () => now });
   const totpSecret = newTotpSecret();
   const passwordHash = await hashPassword(PASSWORD, { N: 1024, r: 8, p: 1 });
   await gateway.store.addAgent({ agentId: AGENT, displayName: 'Alice', passwordHash, totpSecret });

@@ -191,4 +191,21 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 7,
+    name: 'live desktop sessions across gateway replicas',
+    statements: [
+      // Each replica's live desktop sessions, refreshed every 2 s while they last and deleted when
+      // they end, so an agent whose session lives on one replica cannot open a fresh one on
+      // another. A row whose heartbeat stopped (a replica that died) stops counting after 10 s.
+      `CREATE TABLE live_sessions (
+        session_id    text PRIMARY KEY,
+        agent_id      text NOT NULL,
+        desktop_id    text NOT NULL,
+        replica_id    text NOT NULL,
+        heartbeat_at  timestamptz NOT NULL
+      )`,
+      `CREATE INDEX live_sessions_agent ON live_sessions (agent_id)`,
+    ],
+  },
 ];

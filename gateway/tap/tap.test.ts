@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
-import { GuacStatus } from '../guac/index.js';
+import { encode, GuacParser, GuacStatus } from '../guac/index.js';
 import { InputTap } from './tap.js';
 
 function tap(limits = {}) {
@@ -13,13 +13,15 @@ function tap(limits = {}) {
 
 const stream = '5.mouse,3.100,2.50,1.1;3.key,5.65307,1.1;4.sync,4.1234;3.key,5.65307,1.0;5.mouse,3.101,2.51,1.0;';
 
-test('forwards each chunk unchanged, at once, wherever it is split', () => {
+test('forwards whole instructions at once and as they came; split ones as soon as they complete, never in part', () => {
   for (let cut = 0; cut <= stream.length; cut++) {
     const { tp, events } = tap();
     const a = tp.push(stream.slice(0, cut));
     const b = tp.push(stream.slice(cut));
-    assert.equal(a.forward, stream.slice(0, cut));
-    assert.equal(b.forward, stream.slice(cut));
+    const head = stream.slice(0, stream.lastIndexOf(';', cut - 1) + 1);
+    const [first, second] = [String(a.forward ?? ''), String(b.forward ?? '')];
+    assert.equal(first, head, 'the complete instructions of the first message, at once');
+    assert.equal(first + second, stream, 'everything, once');
     assert.deepEqual(events.map((e) => e.kind?.$case), ['mouse', 'key', 'key', 'mouse']);
   }
 });
@@ -44,11 +46,14 @@ test('an instruction split across messages is stamped when it completes', () => 
 test('multi-byte characters split inside their bytes do not disturb the stream', () => {
   const { tp, events } = tap();
   const bytes = Buffer.from('3.ack,1.1,2.日本,3.256;3.key,3.100,1.1;5.mouse,1.1,1.2,1.0;');
+  const forwarded: string[] = [];
   for (let i = 0; i < bytes.length; i++) {
     const r = tp.push(bytes.subarray(i, i + 1));
     assert.equal(r.error, undefined);
-    assert.deepEqual(r.forward, bytes.subarray(i, i + 1));
+    if (r.forward) forwarded.push(String(r.forward));
   }
+  assert.equal(forwarded.join(''), bytes.toString('utf8'), 'each instruction forwarded whole when its last byte arrived');
+  assert.equal(forwarded.length, 3);
   assert.deepEqual(events.map((e) => e.kind?.$case), ['key', 'mouse']);
 });
 
@@ -122,4 +127,31 @@ test('while held, input is mirrored but not forwarded; other instructions pass r
   tp.holding = false;
   assert.equal(tp.push('3.key,2.97,1.1;').forward, '3.key,2.97,1.1;');
   assert.equal(events.length, 6);
+});
+
+/** What the desktop side reads from the bytes the tap forwarded: its instructions, until the first it cannot parse. */
+function desktopReads(forwarded: (string | Buffer | null | undefined)[]): string[] {
+  const p = new GuacParser();
+  const out: string[] = [];
+  for (const f of forwarded) {
+    if (!f) continue;
+    for (const r of p.push(f)) {
+      if (r.error) return out;
+      out.push(encode(r.instruction));
+    }
+  }
+  return out;
+}
+
+test('a hold that starts inside an instruction cannot smuggle a key to the desktop', () => {
+  // A sync whose 40-character value, read from where the desktop's copy of the instruction broke
+  // off (11 characters in), ends early and holds a key: a tap that forwarded the raw head and then
+  // the re-encoded whole instruction would have the desktop type it.
+  const value = 'x'.repeat(19) + ';3.key,2.97,1.1;3.nop';
+  const { tp, events } = tap();
+  const a = tp.push('4.sync,40.' + value.slice(0, 11));
+  tp.holding = true; // the challenge verdict arrives between the two messages
+  const b = tp.push(value.slice(11) + ';');
+  assert.deepEqual(events, [], 'the tap saw no key');
+  assert.deepEqual(desktopReads([a.forward, b.forward]), [`4.sync,40.${value};`], 'and the desktop reads the one sync');
 });

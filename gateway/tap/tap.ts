@@ -2,8 +2,8 @@
  * The input tap: a hook on the browser -> guacd direction of a tunnel, set before the session
  * starts. It parses the browser's Guacamole instructions as they pass (with gateway/guac), stamps
  * each `key` and `mouse` with the monotonic clock on arrival, hands a copy to `onInput` (the
- * session's bounded mirror queue, which returns at once) and tells the connection to forward the
- * original chunk unchanged. It never waits for anything.
+ * session's bounded mirror queue, which returns at once) and tells the connection what to forward
+ * (the message as it came, in the common case). It never waits for anything.
  *
  * What the desktop receives is exactly what the scorer scores. The browser is the adversary's: it
  * may send any spelling of any instruction. So the tap forwards only what it understands the way
@@ -20,24 +20,26 @@
  *   desktop), argv (changing connection settings), audio (microphone), and any other opcode.
  *   Clipboard from the browser is refused by default; it needs its own policy (a later issue).
  * A chunk with a refused instruction is not forwarded at all and nothing of it is mirrored, so a
- * chunk's instructions reach both sides or neither. A chunk may end inside an instruction: that part
- * is forwarded, but guacd and the bridge act on an instruction only at its ';', which arrives in a
- * later chunk and is checked first; a refusal closes the desktop connection, so it never completes.
+ * chunk's instructions reach both sides or neither. The desktop never receives part of an
+ * instruction: a message that is whole instructions (what guacamole-common-js sends) is forwarded
+ * as it came; one that starts or ends inside an instruction is forwarded as its complete
+ * instructions, re-encoded, the rest following when it completes.
  *
  * While input is held (an MFA challenge), `key` and `mouse` are not forwarded to the desktop but
  * still mirrored (the scorer keeps weighing whoever is at the keyboard); every other allowed
  * instruction (sync acknowledgements, nop, size) is forwarded re-encoded so the desktop connection
- * stays healthy. guacamole-common-js sends one instruction per WebSocket
- * message, so a hold never starts inside an instruction the desktop has partly received.
+ * stays healthy.
  *
  * What was typed never leaves the tap except as an event to the scorer's stream: the tap keeps no
  * history and logs nothing of the content; its refusals name the argument, never the value.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
-import { encode, GuacParser, GuacProtocolError, readInput, type GuacInput, type ParserLimits } from '../guac/index.js';
+import { encode, GuacParser, GuacProtocolError, readInput, type GuacInput, type Instruction, type ParserLimits } from '../guac/index.js';
 
 /** The opcodes forwarded from a browser during a session (see above for why these and no others). */
 export const FORWARDED_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse', 'sync', 'nop', 'size', 'disconnect', 'ack', '']);
+/** The instructions a hold keeps from the desktop. */
+const INPUT_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse']);
 
 export interface TapOptions {
   /** Milliseconds on a monotonic clock (performance.now() in production). */
@@ -82,20 +84,18 @@ export class InputTap {
 
   push(chunk: string | Buffer): TapResult {
     const at = this.o.clock();
+    const startedBetween = this.parser.idle;
     const results = this.parser.push(chunk);
+    const complete: Instruction[] = [];
     const events: InputEvent[] = [];
-    let passed: string[] | undefined = this.holding ? [] : undefined;
     for (const r of results) {
       if (r.error) return { error: r.error };
       const ins = r.instruction;
       if (!FORWARDED_OPCODES.has(ins.opcode)) return { error: notForwarded(ins.opcode) };
       const read = readInput(ins);
       if (read?.error) return { error: read.error };
-      if (read) {
-        events.push(toInputEvent(read.input, at));
-        if (this.holding) continue;
-      }
-      passed?.push(encode(ins));
+      if (read) events.push(toInputEvent(read.input, at));
+      complete.push(ins);
     }
     // Mirrored only once the whole chunk has passed: a refused chunk reaches neither side.
     this.inputEvents += events.length;
@@ -104,9 +104,14 @@ export class InputTap {
     for (const e of events) if (!this.o.onInput(e)) unmirrored++;
     this.unmirroredEvents += unmirrored;
     // Input the scorer will never see does not reach the desktop either, unless policy says so.
-    if (unmirrored > 0 && !this.o.forwardUnmirrored) return { forward: null };
-    if (passed === undefined) return { forward: chunk };
-    return { forward: passed.length > 0 ? passed.join('') : null };
+    const withhold = this.holding || (unmirrored > 0 && !this.o.forwardUnmirrored);
+    // The message itself goes on only when it is exactly whole instructions, all passing (what the
+    // page sends); otherwise the desktop gets the complete instructions that pass, re-encoded, and
+    // never part of one: a head forwarded raw and its rest re-encoded (or withheld) would let the
+    // desktop read instructions the tap never saw.
+    if (!withhold && startedBetween && this.parser.idle) return { forward: chunk };
+    const passed = withhold ? complete.filter((ins) => !INPUT_OPCODES.has(ins.opcode)) : complete;
+    return { forward: passed.length > 0 ? passed.map(encode).join('') : null };
   }
 }
 

@@ -62,8 +62,8 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** How often a replica looks for logins other replicas revoked. */
-const REVOCATION_CHECK_MS = 2000;
+/** How often a replica refreshes its live sessions in the store and looks for others' revocations and locks. */
+const REPLICA_SYNC_MS = 2000;
 /** A live session whose replica has not refreshed it for this long no longer counts (the replica died). */
 const LIVE_SESSION_MS = 10_000;
 
@@ -110,18 +110,18 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     policy: settings.afterMismatch,
     locks: login,
     carryTrust: (lock, trust) => store.carryTrust(lock, trust),
-    sessionsOf: (agentId) => sessions.all().filter((s) => s.id.agentId === agentId),
+    sessionsOf: (agentId) => sessions.ofAgent(agentId),
     decisions,
   });
   const files = loadStaticFiles();
   const connection = guacLiteFactory({ log, idleMs: settings.idleSeconds * 1000 });
   const pruneTimer = setInterval(() => store.prune().catch(() => undefined), 60_000);
   pruneTimer.unref();
-  // A login another replica revoked (a terminate or a sign-out there), or an agent it locked, ends
-  // the sessions here too.
-  const revocationTimer = setInterval(() => {
+  // This replica's live sessions stay visible to the others; a login another replica revoked (a
+  // terminate or a sign-out there), or an agent it locked, ends the sessions here too.
+  const replicaSync = setInterval(() => {
     const live = sessions.all();
-    store.heartbeat(replicaId, live.filter((s) => s.status !== 'ended').map((s) => s.id), new Date()).catch((err: Error) => log.warn({ err: err.message }, 'could not refresh the live sessions'));
+    store.heartbeat(replicaId, live.map((s) => s.id), new Date()).catch((err: Error) => log.warn({ err: err.message }, 'could not refresh the live sessions'));
     const logins = [...new Set(live.flatMap((s) => [...s.logins]))];
     const agents = [...new Set(live.map((s) => s.id.agentId))];
     Promise.all([store.revokedAmong(logins), store.locksAmong(agents)])
@@ -132,8 +132,8 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         }
       })
       .catch((err: Error) => log.warn({ err: err.message }, 'could not check for revoked logins and locks'));
-  }, REVOCATION_CHECK_MS);
-  revocationTimer.unref();
+  }, REPLICA_SYNC_MS);
+  replicaSync.unref();
 
   const startSession: Parameters<typeof openTunnel>[4]['startSession'] = (id) => {
     const live = sessions.ofAgent(id.agentId);
@@ -144,7 +144,9 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     }
     checkNewSession(live, settings.sessionsPerAgent);
     let mirror: Mirror | undefined;
+    // Where the agent's trust stands: their probation's, or where their last session ended.
     const startTrust = Math.min(id.probation?.trust ?? 1, id.carriedTrust ?? 1);
+    const initialTrust = startTrust < 1 ? startTrust : undefined;
     const traceContext = telemetry.sessionStarted(id, telemetry.tunnelOpened(id.trace, id.tunnelStartedAt, id.address));
     const session = new DesktopSession(
       id,
@@ -159,7 +161,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         verifyCode: (agentId, code) => login.verifyCode(agentId, code, id.address),
         confirmIdentity: (sessionId) => deps.scorer.confirmIdentity(sessionId),
         onSecurityEnd: lockout.afterSecurityEnd,
-        initialTrust: startTrust < 1 ? startTrust : undefined,
+        initialTrust,
         probation: lockout.probationOf(id.probation),
         revokeLogin: (loginId) => revokeLogin(loginId, 'the login was ended by a security decision in another session'),
         clock,
@@ -173,7 +175,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         agentId: id.agentId,
         desktopId: id.desktopId,
         client: { address: id.address, userAgent: id.userAgent.slice(0, 200), screenWidth: id.width, screenHeight: id.height },
-        initialTrust: startTrust < 1 ? startTrust : undefined,
+        initialTrust,
       },
       batchMs: settings.mirrorBatchMs,
       batchEvents: settings.mirrorBatchEvents,
@@ -190,10 +192,10 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       telemetry.sessionEnded(id.sessionId, { outcome: session.endAction ?? 'closed', reason, minTrust: session.minTrust, finalTrust: session.trust });
       const trust = session.trust;
       writes.enqueue(`trust carried from ${id.sessionId}`, () => store.rememberTrust(id.agentId, trust, id.sessionId, new Date()));
+      writes.enqueue(`ended session ${id.sessionId}`, () => store.sessionEnded(id.sessionId));
     });
     sessions.add(session);
     writes.enqueue(`live session ${id.sessionId}`, () => store.heartbeat(replicaId, [session.id], new Date()));
-    session.once('ended', () => writes.enqueue(`ended session ${id.sessionId}`, () => store.sessionEnded(id.sessionId)));
     lockout.watch(session, id.probation);
     log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session started');
     return session;
@@ -338,7 +340,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     login,
     async close() {
       clearInterval(pruneTimer);
-      clearInterval(revocationTimer);
+      clearInterval(replicaSync);
       for (const s of sessions.all()) s.closed('gateway shutting down');
       for (const c of wss.clients) c.terminate();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

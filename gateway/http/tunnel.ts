@@ -21,14 +21,14 @@ export interface TunnelDeps {
   readonly store: GatewayStore;
   readonly guacd: HostPort;
   readonly connection: (ws: EventEmitter, settings: Record<string, string>, display: DisplayRequest) => GuacLiteConnection;
-  /**
-   * Creates and registers the session (its mirror included), or continues the agent's session on
-   * this desktop; throws a VdiguardError when the agent may not open another.
-   */
   /** Throws when the agent's session lives on another gateway replica (it cannot be joined from here). */
   readonly checkOtherReplicas: (agentId: string) => Promise<void>;
   /** The trust the agent's last session ended on, if the new one should start there. */
   readonly carriedTrust: (agentId: string) => Promise<number | undefined>;
+  /**
+   * Creates and registers the session (its mirror included), or continues the agent's session on
+   * this desktop; throws a VdiguardError when the agent may not open another.
+   */
   readonly startSession: (id: {
     sessionId: string;
     agentId: string;
@@ -106,9 +106,7 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
       throw new VdiguardError('failed-precondition', `the desktop's pinned certificate fingerprints are invalid (${pins.problems.join('; ')}); ask an administrator to correct them`);
     }
     // A ticket issued before its agent was locked must not open a session after it.
-    const probation = await d.login.admit(claims.agentId);
-    const carriedTrust = await d.carriedTrust(claims.agentId);
-    await d.checkOtherReplicas(claims.agentId);
+    const [probation, carriedTrust] = await Promise.all([d.login.admit(claims.agentId), d.carriedTrust(claims.agentId), d.checkOtherReplicas(claims.agentId)]);
     if (ws.readyState !== ws.OPEN) return undefined;
     session = d.startSession({
       sessionId: randomUUID(),

@@ -82,7 +82,7 @@ export class Lockout {
   /** SessionDeps.probation of a new session of an agent with this standing (LoginService.admit). */
   probationOf(lock: AgentLock | undefined): SessionDeps['probation'] {
     if (lock?.kind !== 'probation') return undefined;
-    return { trust: lock.trust, reason: `on probation since ${lock.lockedAt.toISOString()} (${lock.action}): challenged first, trust carried over` };
+    return { reason: `on probation since ${lock.lockedAt.toISOString()} (${lock.action}): challenged first, trust carried over` };
   }
 
   /** A session on probation hands its final trust to the agent's next one. */

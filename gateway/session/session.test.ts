@@ -208,7 +208,7 @@ test('a terminate or a failed challenge locks the agent; an admin kill, a protoc
 });
 
 test('a session on probation starts challenged at the carried trust, holds input until a fresh code, and records it', async () => {
-  const { s, decisions, toBrowser, controls } = session({ probation: { trust: 0.2, reason: 'on probation after terminate' }, challengeMs: 30_000 });
+  const { s, decisions, toBrowser, controls } = session({ initialTrust: 0.2, probation: { reason: 'on probation after terminate' }, challengeMs: 30_000 });
   assert.equal(s.status, 'challenged');
   assert.equal(s.trust, 0.2);
   assert.equal(s.minTrust, 0.2);

@@ -63,10 +63,10 @@ export interface SessionDeps {
   readonly revokeLogin: (loginId: string) => void;
   /** A terminate or a failed challenge ended the session: the agent is locked or put on probation. */
   readonly onSecurityEnd: (s: { readonly sessionId: string; readonly agentId: string; readonly trust: number }, action: GatewayAction, reason: string) => void;
-  /** Trust the session starts at (the agent's last session ended there); 1 when absent. */
+  /** Trust the session starts at (the agent's last session, or their probation, ended there); 1 when absent. */
   readonly initialTrust?: number;
-  /** The agent is on probation: challenged first, trust carried over from their last session. */
-  readonly probation?: { readonly trust: number; readonly reason: string };
+  /** The agent is on probation: the session starts challenged, for this reason. */
+  readonly probation?: { readonly reason: string };
   /** Monotonic milliseconds (performance.now()). */
   readonly clock: () => number;
   readonly wallClock?: () => Date;
@@ -143,10 +143,7 @@ export class DesktopSession extends EventEmitter {
     this.logins = new Set([id.loginId]);
     this.tap = new InputTap({ clock: d.clock, onInput: (e) => this.mirrored(onInput(e)), forwardUnmirrored: d.mirrorPolicy === 'fail-open' });
     if (d.initialTrust !== undefined) this.trust = this.minTrust = d.initialTrust;
-    if (d.probation) {
-      this.trust = this.minTrust = Math.min(this.trust, d.probation.trust);
-      this.challenge(d.probation.reason, 'probation');
-    }
+    if (d.probation) this.challenge(d.probation.reason, 'probation');
   }
 
   /**

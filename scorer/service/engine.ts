@@ -143,7 +143,7 @@ export class ScorerEngine {
 
   /**
    * `parent` is the trace context of the caller (the gateway's session span), when it sent one.
-   * `initialTrust` continues the evidence of an agent's ended session (probation). A gateway may
+   * `initialTrust` continues the evidence of the agent's last session (carried, or probation). A gateway may
    * only lower trust with it: values outside [0, 1] are refused, and a resume keeps the trust this
    * scorer holds whatever the gateway sends.
    */

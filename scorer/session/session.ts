@@ -68,7 +68,7 @@ export class ScoringSession {
     private readonly profile: ProfileBody | null,
     private readonly pipelines: readonly ModalityPipeline[],
     private readonly policy: SessionPolicy,
-    /** Trust carried over from an ended session (probation); fresh sessions start at 1. */
+    /** Trust carried over from the agent's last session (or their probation); otherwise 1. */
     initialTrust?: number,
   ) {
     this.trustState = initialTrust === undefined ? INITIAL_TRUST : carriedTrust(initialTrust, policy.trust);

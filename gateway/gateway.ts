@@ -17,7 +17,6 @@ import { formatHostPort, isLoopback } from '../lib/config.js';
 import type { Db } from '../lib/db/db.js';
 import { VdiguardError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { profileStateToJSON } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { AuditLog } from '../scorer/store/audit.js';
 import { WriteQueue } from '../scorer/store/write-queue.js';
 import { loginThrottlePolicy, type GatewaySettings } from './config.js';
@@ -31,14 +30,15 @@ import { DesktopSession } from './session/session.js';
 import { checkNewSession, SessionRegistry } from './session/registry.js';
 import type { DecisionSink } from './session/decisions.js';
 import { Lockout } from './session/lockout.js';
-import { lockRoutes } from './http/admin-locks.js';
+import { adminApi } from './admin/api.js';
+import { AdminActions } from './admin/actions.js';
+import { TOKEN_ACTOR } from './admin/actor.js';
 import { guacLiteFactory } from './http/guacamole-lite.js';
 import { openTunnel } from './http/tunnel.js';
 import { bearer, clientAddress, HSTS_HEADER, readJson, refuseUpgrade, SECURITY_HEADERS, sendError, sendJson } from './http/http-util.js';
 import { clearedLoginCookie, loginCookie, loginToken } from './http/login-cookie.js';
 import { crossOriginProblem } from './http/origin.js';
 import { NO_TRUSTED_PROXIES } from './http/proxies.js';
-import { decisionsQuery } from './http/query.js';
 import { loadStaticFiles } from './http/static.js';
 
 export interface GatewayDeps {
@@ -92,6 +92,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   });
   const writes = new WriteQueue({ log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
   const audit = new AuditLog(db);
+  const actions = new AdminActions(db);
   const sessions = new SessionRegistry();
   const mirrors = new Set<Mirror>();
   const telemetry = new GatewayTelemetry(
@@ -261,25 +262,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     }
     if (!url.pathname.startsWith('/api/admin/')) throw new VdiguardError('not-found', `no ${route}`);
     if (!adminOk(req)) throw new VdiguardError('unauthenticated', 'the admin API needs the admin token (Authorization: Bearer ...)');
-    if (await lockRoutes(req.method ?? '', url, res, { list: () => store.listLocks(), unlock: (agentId) => lockout.unlock(agentId) })) return;
-    if (route === 'GET /api/admin/sessions') return sendJson(res, 200, { sessions: sessions.all().map((s) => s.view()) });
-    const kill = /^\/api\/admin\/sessions\/([^/]+)\/kill$/.exec(url.pathname);
-    if (kill && req.method === 'POST') {
-      const s = sessions.get(decodeURIComponent(kill[1] as string));
-      if (!s) throw new VdiguardError('not-found', 'no such active session');
-      s.kill('ended by an administrator');
-      return sendJson(res, 200, { killed: s.id.sessionId });
-    }
-    if (route === 'GET /api/admin/decisions') {
-      return sendJson(res, 200, { decisions: await audit.decisions(decisionsQuery(url.searchParams)) });
-    }
-    if (route === 'GET /api/admin/profiles') {
-      const profiles = (await deps.scorer.profiles()).map((p) => ({ ...p, state: profileStateToJSON(p.state).replace('PROFILE_STATE_', '').toLowerCase() }));
-      return sendJson(res, 200, { profiles });
-    }
-    if (route === 'GET /api/admin/agents') return sendJson(res, 200, { agents: await store.listAgents() });
-    if (route === 'GET /api/admin/desktops') return sendJson(res, 200, { desktops: await store.listDesktops() });
-    throw new VdiguardError('not-found', `no ${route}`);
+    return adminApi(req, res, url, TOKEN_ACTOR, { store, sessions, audit, actions, scorer: deps.scorer, unlock: (agentId) => lockout.unlock(agentId) });
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {

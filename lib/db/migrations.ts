@@ -176,7 +176,8 @@ export const MIGRATIONS: readonly Migration[] = [
         locked_at   timestamptz NOT NULL DEFAULT now()
       )`,
     ],
-  },  {
+  },
+  {
     id: 6,
     name: 'trust carried from one session of an agent to the next',
     statements: [
@@ -206,6 +207,25 @@ export const MIGRATIONS: readonly Migration[] = [
         heartbeat_at  timestamptz NOT NULL
       )`,
       `CREATE INDEX live_sessions_agent ON live_sessions (agent_id)`,
+    ],
+  },
+  {
+    id: 8,
+    name: 'admin audit trail',
+    statements: [
+      // Every change made through the admin API, the CLI or the admin page, and who made it: a
+      // named admin, the admin token (automation) or the CLI on a store no gateway held. detail
+      // says what changed and never holds a secret (see gateway/admin/actions.ts).
+      `CREATE TABLE admin_actions (
+        id          bigserial PRIMARY KEY,
+        at          timestamptz NOT NULL DEFAULT now(),
+        actor       text NOT NULL,
+        actor_kind  text NOT NULL CHECK (actor_kind IN ('admin', 'token', 'cli')),
+        action      text NOT NULL,
+        target      text NOT NULL DEFAULT '',
+        detail      jsonb NOT NULL DEFAULT '{}'
+      )`,
+      `CREATE INDEX admin_actions_target ON admin_actions (target, id)`,
     ],
   },
 ];

@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { AgentLock } from '../store/gateway-store.js';
-import { sendJson } from './http-util.js';
+import { sendJson } from '../http/http-util.js';
 
 export interface LockRoutesDeps {
   readonly list: () => Promise<AgentLock[]>;

@@ -1,0 +1,63 @@
+/**
+ * The admin API (`/api/admin/...`), called once the gateway has established who is calling (an
+ * Actor). Reads are open to every actor; anything else needs the admin role, checked here once for
+ * every route so no route can forget it. Each group of routes lives in its own module.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { VdiguardError } from '../../lib/errors.js';
+import { profileStateToJSON } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import type { AuditLog } from '../../scorer/store/audit.js';
+import { sendJson } from '../http/http-util.js';
+import { decisionsQuery } from '../http/query.js';
+import type { ScorerLink } from '../mirror/scorer-link.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { GatewayStore, AgentLock } from '../store/gateway-store.js';
+import type { AdminActions } from './actions.js';
+import { requireManage, type Actor } from './actor.js';
+import { lockRoutes } from './locks-routes.js';
+
+export interface AdminApiDeps {
+  readonly store: GatewayStore;
+  readonly sessions: SessionRegistry;
+  readonly audit: AuditLog;
+  readonly actions: AdminActions;
+  readonly scorer: Pick<ScorerLink, 'profiles'>;
+  /** Lifts an agent's lock after a security decision (gateway/session/lockout.ts). */
+  readonly unlock: (agentId: string) => Promise<AgentLock>;
+}
+
+const READS = new Set(['GET', 'HEAD']);
+
+export async function adminApi(req: IncomingMessage, res: ServerResponse, url: URL, actor: Actor, d: AdminApiDeps): Promise<void> {
+  const method = req.method ?? '';
+  const route = `${method} ${url.pathname}`;
+  if (!READS.has(method)) requireManage(actor);
+  const unlock = async (agentId: string): Promise<AgentLock> => {
+    const lifted = await d.unlock(agentId);
+    await d.actions.record(actor, 'agent.unlock', agentId, { was: lifted.kind, after: lifted.action });
+    return lifted;
+  };
+  if (await lockRoutes(method, url, res, { list: () => d.store.listLocks(), unlock })) return;
+  if (route === 'GET /api/admin/sessions') return sendJson(res, 200, { sessions: d.sessions.all().map((s) => s.view()) });
+  const kill = /^\/api\/admin\/sessions\/([^/]+)\/kill$/.exec(url.pathname);
+  if (kill && method === 'POST') {
+    const s = d.sessions.get(decodeURIComponent(kill[1] as string));
+    if (!s) throw new VdiguardError('not-found', 'no such active session');
+    s.kill(`ended by an administrator (${actor.name})`);
+    await d.actions.record(actor, 'session.kill', s.id.sessionId, { agentId: s.id.agentId, desktopId: s.id.desktopId });
+    return sendJson(res, 200, { killed: s.id.sessionId });
+  }
+  if (route === 'GET /api/admin/decisions') return sendJson(res, 200, { decisions: await d.audit.decisions(decisionsQuery(url.searchParams)) });
+  if (route === 'GET /api/admin/actions') {
+    const limit = Number(url.searchParams.get('limit') ?? 100);
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new VdiguardError('invalid-argument', 'limit must be a whole number from 1 to 1000');
+    return sendJson(res, 200, { actions: await d.actions.list({ actor: url.searchParams.get('actor') || undefined, target: url.searchParams.get('target') || undefined, limit }) });
+  }
+  if (route === 'GET /api/admin/profiles') {
+    const profiles = (await d.scorer.profiles()).map((p) => ({ ...p, state: profileStateToJSON(p.state).replace('PROFILE_STATE_', '').toLowerCase() }));
+    return sendJson(res, 200, { profiles });
+  }
+  if (route === 'GET /api/admin/agents') return sendJson(res, 200, { agents: await d.store.listAgents() });
+  if (route === 'GET /api/admin/desktops') return sendJson(res, 200, { desktops: await d.store.listDesktops() });
+  throw new VdiguardError('not-found', `no ${route}`);
+}

@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { VdiguardError } from '../lib/errors.js';
 import { runGateway } from './commands/gateway.js';
-import { addAgent, agentListing, parseSecurity, provisioning, resetMfa, unlock, withStore } from './commands/admin.js';
+import { agentListing, provisioning, withManagement } from './commands/admin.js';
 import { registerBridgeCommand } from './bridge/cli.js';
-import { parseCertFingerprints } from './guac/fingerprints.js';
+import type { Desktop } from './store/gateway-store.js';
+import type { CheckResult } from './admin/management.js';
 
 export function registerGatewayCommands(program: Command): void {
   program
@@ -21,8 +22,21 @@ export function registerGatewayCommands(program: Command): void {
   registerBridgeCommand(program);
 }
 
+function out(text: string): void {
+  process.stdout.write(text);
+}
+
+/** A secret from the environment variable the command names: kept out of the shell history and the process list. */
+function secretFrom(variable: string, what: string): string {
+  const value = process.env[variable];
+  if (!value) throw new VdiguardError('invalid-argument', `set ${what} in ${variable} (kept out of the shell history and process list)`);
+  return value;
+}
+
 function registerAgentCommands(program: Command): void {
-  const agent = program.command('agent').description('administer the agents who log in at the gateway');
+  const agent = program
+    .command('agent')
+    .description('administer the agents who log in at the gateway (through the running gateway when it owns the embedded store)');
   agent
     .command('add')
     .description('add an agent; prints the TOTP provisioning URI and a QR code for their authenticator app')
@@ -30,53 +44,110 @@ function registerAgentCommands(program: Command): void {
     .option('--name <display name>', 'display name (default: the id)')
     .option('--password-env <variable>', 'read the password from this environment variable', 'VDIGUARD_AGENT_PASSWORD')
     .action(async (id: string, o: { name?: string; passwordEnv: string }) => {
-      const password = process.env[o.passwordEnv];
-      if (!password) throw new VdiguardError('invalid-argument', `set the agent's initial password in ${o.passwordEnv} (kept out of the shell history and process list)`);
-      const { uri } = await withStore((store, issuer) => addAgent(store, issuer, { agentId: id, displayName: o.name ?? id, password }));
-      process.stdout.write(`agent ${id} added\n${provisioning(uri)}`);
+      const password = secretFrom(o.passwordEnv, "the agent's initial password");
+      const { totp } = await withManagement('vdiguard agent add', (m) => m.addAgent({ id, name: o.name, password }));
+      out(`agent ${id} added\n${provisioning(totp)}`);
     });
   agent
     .command('list')
-    .description('list agents')
-    .action(async () => {
-      process.stdout.write(await withStore((store) => agentListing(store)));
+    .description('list agents, their locks and desktops')
+    .action(async () => out(agentListing(await withManagement('vdiguard agent list', (m) => m.listAgents()))));
+  agent
+    .command('rename')
+    .description("change an agent's display name")
+    .argument('<id>', 'agent id')
+    .argument('<name>', 'new display name')
+    .action(async (id: string, name: string) => {
+      await withManagement('vdiguard agent rename', (m) => m.updateAgent(id, { name }));
+      out(`agent ${id} is now called ${name}\n`);
     });
   agent
-    .command('disable')
-    .description('stop an agent from logging in (sessions already open continue until they end)')
+    .command('set-password')
+    .description("give an agent a new password (their authenticator stays)")
     .argument('<id>', 'agent id')
-    .action(async (id: string) => {
-      await withStore((store) => store.setAgentStatus(id, 'disabled'));
-      process.stdout.write(`agent ${id} disabled\n`);
+    .option('--password-env <variable>', 'read the password from this environment variable', 'VDIGUARD_AGENT_PASSWORD')
+    .action(async (id: string, o: { passwordEnv: string }) => {
+      const password = secretFrom(o.passwordEnv, "the agent's new password");
+      await withManagement('vdiguard agent set-password', (m) => m.updateAgent(id, { password }));
+      out(`agent ${id} has a new password\n`);
     });
-  agent
-    .command('enable')
-    .description('let a disabled agent log in again')
-    .argument('<id>', 'agent id')
-    .action(async (id: string) => {
-      await withStore((store) => store.setAgentStatus(id, 'active'));
-      process.stdout.write(`agent ${id} enabled\n`);
-    });
+  for (const [verb, status, what] of [
+    ['disable', 'disabled', 'stop an agent from logging in; their live sessions end'],
+    ['enable', 'active', 'let a disabled agent log in again'],
+  ] as const) {
+    agent
+      .command(verb)
+      .description(what)
+      .argument('<id>', 'agent id')
+      .action(async (id: string) => {
+        await withManagement(`vdiguard agent ${verb}`, (m) => m.updateAgent(id, { status }));
+        out(`agent ${id} ${verb}d\n`);
+      });
+  }
   agent
     .command('unlock')
-    .description('let an agent locked (or on probation) after a security decision log in again; recorded in the audit trail')
+    .description('let an agent locked (or on probation) after a security decision, or held by the login throttle, log in again; recorded in the audit trail')
     .argument('<id>', 'agent id')
     .action(async (id: string) => {
-      const lifted = await withStore((store) => unlock(store, id));
-      process.stdout.write(`agent ${id} unlocked (was ${lifted.kind} after ${lifted.action} in session ${lifted.sessionId})\n`);
+      const r = await withManagement('vdiguard agent unlock', (m) => m.unlockAgent(id));
+      out(`agent ${id} unlocked (lifted: ${r.lifted.join(', ')})\n`);
     });
   agent
     .command('reset-mfa')
-    .description("give an agent a new TOTP secret (the old authenticator entry stops working); prints the new URI and QR code")
+    .description('give an agent a new TOTP secret (the old authenticator entry stops working); prints the new URI and QR code')
     .argument('<id>', 'agent id')
     .action(async (id: string) => {
-      const { uri } = await withStore((store, issuer) => resetMfa(store, issuer, id));
-      process.stdout.write(`new MFA secret for ${id}\n${provisioning(uri)}`);
+      const { totp } = await withManagement('vdiguard agent reset-mfa', (m) => m.resetMfa(id));
+      out(`new MFA secret for ${id}\n${provisioning(totp)}`);
+    });
+  agent
+    .command('remove')
+    .description('remove an agent and their desktop assignments; their live sessions end; their sessions and decisions stay as history (VDIGUARD_HISTORY_RETENTION_DAYS)')
+    .argument('<id>', 'agent id')
+    .action(async (id: string) => {
+      await withManagement('vdiguard agent remove', (m) => m.removeAgent(id));
+      out(`agent ${id} removed\n`);
     });
 }
 
+interface DesktopOptions {
+  host?: string;
+  port?: string;
+  name?: string;
+  security?: string;
+  domain?: string;
+  username?: string;
+  passwordEnv?: string;
+  ignoreCert?: boolean;
+  certFingerprints?: string;
+}
+
+/** The command's options as the fields of management.ts (the same names as the admin API's). */
+function desktopFields(o: DesktopOptions, password: string | undefined): Record<string, unknown> {
+  return { host: o.host, port: o.port, name: o.name, security: o.security, domain: o.domain, username: o.username, password, ignoreCert: o.ignoreCert, certFingerprints: o.certFingerprints };
+}
+
+function desktopLine(d: Desktop): string {
+  const trust = d.ignoreCert ? 'certificate not checked' : d.certFingerprints ? `pinned ${d.certFingerprints}` : 'CA-checked certificate';
+  return `${d.desktopId}\t${d.host}:${d.port}\t${d.security}\t${trust}\t${d.displayName}\tagents: ${d.agents.join(', ') || '-'}\n`;
+}
+
+function checkLines(c: CheckResult): string {
+  if (!c.reachable) return `not reachable: ${c.error ?? 'no answer'}\n`;
+  const lines = ['reachable'];
+  if (c.fingerprint) lines.push(`certificate fingerprint: ${c.fingerprint}`);
+  if (c.subject) lines.push(`subject: ${c.subject}`);
+  if (c.issuer) lines.push(`issuer: ${c.issuer}`);
+  if (c.validTo) lines.push(`valid to: ${c.validTo}`);
+  if (c.pinned !== undefined) lines.push(c.pinned ? 'pinned: yes' : 'pinned: no (pin it with: vdiguard desktop update <id> --cert-fingerprints <fingerprint>)');
+  if (c.error) lines.push(c.error);
+  return lines.join('\n') + '\n';
+}
+
 function registerDesktopCommands(program: Command): void {
-  const desktop = program.command('desktop').description('administer the desktops agents reach through the gateway');
+  const desktop = program
+    .command('desktop')
+    .description('administer the desktops agents reach through the gateway (through the running gateway when it owns the embedded store)');
   desktop
     .command('add')
     .description('add an RDP desktop; its credentials are sealed in the store and never reach the browser')
@@ -89,33 +160,45 @@ function registerDesktopCommands(program: Command): void {
     .option('--username <user>', 'account the gateway logs in with', '')
     .option('--password-env <variable>', "read the account's password from this environment variable", 'VDIGUARD_DESKTOP_PASSWORD')
     .option('--ignore-cert', "accept the desktop's certificate without checking it (development only)")
-    .option('--cert-fingerprints <list>', 'pinned SHA-256 certificate fingerprints, comma separated (sha256:0f:51:... or 0F:51:...)', '')
-    .action(async (id: string, o: { host: string; port: string; name?: string; security: string; domain: string; username: string; passwordEnv: string; ignoreCert?: boolean; certFingerprints: string }) => {
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new VdiguardError('invalid-argument', `--port must be 1 to 65535 (got ${o.port})`);
-      const pins = parseCertFingerprints(o.certFingerprints);
-      if (pins.problems.length > 0) throw new VdiguardError('invalid-argument', `--cert-fingerprints: ${pins.problems.join('; ')}`);
-      await withStore((store) =>
-        store.addDesktop({
-          desktopId: id,
-          displayName: o.name ?? id,
-          host: o.host,
-          port,
-          security: parseSecurity(o.security),
-          domain: o.domain,
-          ignoreCert: Boolean(o.ignoreCert),
-          certFingerprints: o.certFingerprints,
-          credentials: { username: o.username, password: process.env[o.passwordEnv] ?? '' },
-        }),
-      );
-      process.stdout.write(`desktop ${id} added\n`);
+    .option('--cert-fingerprints <list>', 'pinned SHA-256 certificate fingerprints, comma separated (sha256:0f:51:... or 0F:51:...; `desktop check` shows it)')
+    .action(async (id: string, o: DesktopOptions) => {
+      const password = process.env[o.passwordEnv ?? ''] ?? '';
+      await withManagement('vdiguard desktop add', (m) => m.addDesktop({ id, ...desktopFields(o, password) }));
+      out(`desktop ${id} added\n`);
+    });
+  desktop
+    .command('update')
+    .description("change a desktop's settings; what is not given stays (the password too); live sessions continue as they are, new ones use the new settings")
+    .argument('<id>', 'desktop id')
+    .option('--host <host>', 'RDP host name or address')
+    .option('--port <port>', 'RDP port')
+    .option('--name <display name>', 'name shown to agents')
+    .option('--security <mode>', 'any, nla, tls, rdp or vmconnect')
+    .option('--domain <domain>', 'Windows domain')
+    .option('--username <user>', 'account the gateway logs in with')
+    .option('--password-env <variable>', "set the account's password from this environment variable")
+    .option('--ignore-cert', "accept the desktop's certificate without checking it (development only)")
+    .option('--no-ignore-cert', "check the desktop's certificate again")
+    .option('--cert-fingerprints <list>', 'pinned SHA-256 certificate fingerprints, comma separated ("" removes the pins)')
+    .action(async (id: string, o: DesktopOptions) => {
+      const password = o.passwordEnv === undefined ? undefined : secretFrom(o.passwordEnv, "the desktop account's password");
+      const { desktop: d } = await withManagement('vdiguard desktop update', (m) => m.updateDesktop(id, desktopFields(o, password)));
+      out(`desktop updated\n${desktopLine(d)}`);
     });
   desktop
     .command('list')
     .description('list desktops and who may use them')
     .action(async () => {
-      const list = await withStore((store) => store.listDesktops());
-      process.stdout.write(list.map((d) => `${d.desktopId}\t${d.host}:${d.port}\t${d.security}\t${d.displayName}\tagents: ${d.agents.join(', ') || '-'}`).join('\n') + (list.length ? '\n' : 'no desktops\n'));
+      const list = await withManagement('vdiguard desktop list', (m) => m.listDesktops());
+      out(list.length ? list.map(desktopLine).join('') : 'no desktops\n');
+    });
+  desktop
+    .command('remove')
+    .description('remove a desktop and its assignments; its live sessions end')
+    .argument('<id>', 'desktop id')
+    .action(async (id: string) => {
+      await withManagement('vdiguard desktop remove', (m) => m.removeDesktop(id));
+      out(`desktop ${id} removed\n`);
     });
   desktop
     .command('assign')
@@ -123,7 +206,27 @@ function registerDesktopCommands(program: Command): void {
     .argument('<desktop>', 'desktop id')
     .argument('<agent>', 'agent id')
     .action(async (desktopId: string, agentId: string) => {
-      await withStore((store) => store.assign(desktopId, agentId));
-      process.stdout.write(`agent ${agentId} may use desktop ${desktopId}\n`);
+      await withManagement('vdiguard desktop assign', (m) => m.assign(desktopId, agentId));
+      out(`agent ${agentId} may use desktop ${desktopId}\n`);
+    });
+  desktop
+    .command('unassign')
+    .description("stop an agent using a desktop; their live session on it ends")
+    .argument('<desktop>', 'desktop id')
+    .argument('<agent>', 'agent id')
+    .action(async (desktopId: string, agentId: string) => {
+      await withManagement('vdiguard desktop unassign', (m) => m.unassign(desktopId, agentId));
+      out(`agent ${agentId} may no longer use desktop ${desktopId}\n`);
+    });
+  desktop
+    .command('check')
+    .description("connect to a desktop (a stored one, or --host) and show whether it answers and its certificate's fingerprint to pin")
+    .argument('[id]', 'desktop id')
+    .option('--host <host>', 'a desktop not added yet')
+    .option('--port <port>', 'its RDP port', '3389')
+    .action(async (id: string | undefined, o: { host?: string; port: string }) => {
+      if ((id === undefined) === (o.host === undefined)) throw new VdiguardError('invalid-argument', 'give a desktop id or --host (one of them)');
+      const c = await withManagement('vdiguard desktop check', (m) => (id !== undefined ? m.checkDesktop(id) : m.checkTarget({ host: o.host, port: o.port })));
+      out(checkLines(c));
     });
 }

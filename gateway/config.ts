@@ -190,6 +190,12 @@ export const GATEWAY_SETTINGS = {
     default: 1,
     parse: parse.integer(1, 20),
   },
+  historyRetentionDays: {
+    env: 'VDIGUARD_HISTORY_RETENTION_DAYS',
+    description: "Days the gateway keeps ended sessions and decisions, removed agents' included; older ones are deleted by its clean-up, once a minute. 0: kept for ever.",
+    default: 365,
+    parse: parse.integer(0, 36_500),
+  },
   afterMismatch: {
     env: 'VDIGUARD_AFTER_MISMATCH',
     description: "After a session is terminated for a mismatch or its MFA challenge fails: `lock` refuses the agent until an admin unlocks them (`vdiguard agent unlock`); `probation` lets them log in, but each session starts challenged, at the trust the last one ended on, until an admin lifts it.",

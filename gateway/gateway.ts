@@ -32,7 +32,8 @@ import type { DecisionSink } from './session/decisions.js';
 import { Lockout } from './session/lockout.js';
 import { adminApi } from './admin/api.js';
 import { AdminActions } from './admin/actions.js';
-import { TOKEN_ACTOR } from './admin/actor.js';
+import { TOKEN_ACTOR, type Actor } from './admin/actor.js';
+import { Management, type SessionMatch } from './admin/management.js';
 import { guacLiteFactory } from './http/guacamole-lite.js';
 import { openTunnel } from './http/tunnel.js';
 import { bearer, clientAddress, HSTS_HEADER, readJson, refuseUpgrade, SECURITY_HEADERS, sendError, sendJson } from './http/http-util.js';
@@ -116,7 +117,11 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   });
   const files = loadStaticFiles();
   const connection = guacLiteFactory({ log, idleMs: settings.idleSeconds * 1000 });
-  const pruneTimer = setInterval(() => store.prune().catch(() => undefined), 60_000);
+  const historyMs = settings.historyRetentionDays * 86_400_000;
+  const pruneTimer = setInterval(() => {
+    store.prune().catch(() => undefined);
+    if (historyMs > 0) audit.prune(new Date(Date.now() - historyMs)).catch((err: Error) => log.warn({ err: err.message }, 'could not prune the session history'));
+  }, 60_000);
   pruneTimer.unref();
   // This replica's live sessions stay visible to the others; a login another replica revoked (a
   // terminate or a sign-out there), or an agent it locked, ends the sessions here too.
@@ -227,6 +232,15 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     );
   };
 
+  /** Ends this replica's matching live sessions, as an admin's kill: an agent disabled or removed, a desktop removed. */
+  const endSessions = (match: SessionMatch, reason: string): void => {
+    for (const s of sessions.all()) {
+      if ((match.agentId === undefined || s.id.agentId === match.agentId) && (match.desktopId === undefined || s.id.desktopId === match.desktopId)) s.kill(reason);
+    }
+  };
+  const manage = (actor: Actor): Management =>
+    new Management({ store, actions, issuer: settings.totpIssuer, liftLock: (agentId) => lockout.unlock(agentId), endSessions, now: deps.now }, actor);
+
   const adminOk = (req: IncomingMessage): boolean => sameSecret(bearer(req), deps.adminToken);
   const proxies = settings.trustedProxies ?? NO_TRUSTED_PROXIES;
   const originProblem = (req: IncomingMessage): string | undefined => crossOriginProblem(req.headers.origin, req.headers.host, settings.allowedOrigins ?? []);
@@ -262,7 +276,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     }
     if (!url.pathname.startsWith('/api/admin/')) throw new VdiguardError('not-found', `no ${route}`);
     if (!adminOk(req)) throw new VdiguardError('unauthenticated', 'the admin API needs the admin token (Authorization: Bearer ...)');
-    return adminApi(req, res, url, TOKEN_ACTOR, { store, sessions, audit, actions, scorer: deps.scorer, unlock: (agentId) => lockout.unlock(agentId) });
+    return adminApi(req, res, url, TOKEN_ACTOR, { store, sessions, audit, actions, scorer: deps.scorer, manage });
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {

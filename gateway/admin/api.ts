@@ -11,10 +11,12 @@ import { sendJson } from '../http/http-util.js';
 import { decisionsQuery } from '../http/query.js';
 import type { ScorerLink } from '../mirror/scorer-link.js';
 import type { SessionRegistry } from '../session/registry.js';
-import type { GatewayStore, AgentLock } from '../store/gateway-store.js';
+import type { GatewayStore } from '../store/gateway-store.js';
 import type { AdminActions } from './actions.js';
 import { requireManage, type Actor } from './actor.js';
 import { lockRoutes } from './locks-routes.js';
+import type { AgentsAndDesktops } from './management.js';
+import { managementRoutes } from './management-routes.js';
 
 export interface AdminApiDeps {
   readonly store: GatewayStore;
@@ -22,8 +24,8 @@ export interface AdminApiDeps {
   readonly audit: AuditLog;
   readonly actions: AdminActions;
   readonly scorer: Pick<ScorerLink, 'profiles'>;
-  /** Lifts an agent's lock after a security decision (gateway/session/lockout.ts). */
-  readonly unlock: (agentId: string) => Promise<AgentLock>;
+  /** Agents and desktops administration on behalf of the actor (gateway/admin/management.ts). */
+  readonly manage: (actor: Actor) => AgentsAndDesktops;
 }
 
 const READS = new Set(['GET', 'HEAD']);
@@ -32,12 +34,8 @@ export async function adminApi(req: IncomingMessage, res: ServerResponse, url: U
   const method = req.method ?? '';
   const route = `${method} ${url.pathname}`;
   if (!READS.has(method)) requireManage(actor);
-  const unlock = async (agentId: string): Promise<AgentLock> => {
-    const lifted = await d.unlock(agentId);
-    await d.actions.record(actor, 'agent.unlock', agentId, { was: lifted.kind, after: lifted.action });
-    return lifted;
-  };
-  if (await lockRoutes(method, url, res, { list: () => d.store.listLocks(), unlock })) return;
+  if (await lockRoutes(method, url, res, () => d.store.listLocks())) return;
+  if (await managementRoutes(req, res, url, d.manage(actor))) return;
   if (route === 'GET /api/admin/sessions') return sendJson(res, 200, { sessions: d.sessions.all().map((s) => s.view()) });
   const kill = /^\/api\/admin\/sessions\/([^/]+)\/kill$/.exec(url.pathname);
   if (kill && method === 'POST') {
@@ -57,7 +55,5 @@ export async function adminApi(req: IncomingMessage, res: ServerResponse, url: U
     const profiles = (await d.scorer.profiles()).map((p) => ({ ...p, state: profileStateToJSON(p.state).replace('PROFILE_STATE_', '').toLowerCase() }));
     return sendJson(res, 200, { profiles });
   }
-  if (route === 'GET /api/admin/agents') return sendJson(res, 200, { agents: await d.store.listAgents() });
-  if (route === 'GET /api/admin/desktops') return sendJson(res, 200, { desktops: await d.store.listDesktops() });
   throw new VdiguardError('not-found', `no ${route}`);
 }

@@ -60,11 +60,11 @@ for (const s of TEST_STORES) {
       // A disabled agent cannot log in, and its logins get no new tickets.
       now += 16 * 60_000;
       const again = await login.login({ agent: 'alice', password: 'password-1', code: totpCode(secret, now) }, '10.0.0.9');
-      await store.setAgentStatus('alice', 'disabled');
+      await store.updateAgent('alice', { status: 'disabled' });
       now += 30_000;
       await assert.rejects(login.login({ agent: 'alice', password: 'password-1', code: totpCode(secret, now) }, '10.0.0.9'), /wrong/);
       await assert.rejects(login.ticket(again.token, 'd1'), /no longer/);
-      await store.setAgentStatus('alice', 'active');
+      await store.updateAgent('alice', { status: 'active' });
       const pending = await login.ticket(again.token, 'd1');
       await login.revoke((await login.check(again.token)).loginId);
       await assert.rejects(login.ticket(again.token, 'd1'), /login was ended/);

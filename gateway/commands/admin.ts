@@ -1,79 +1,100 @@
 /**
- * `vdiguard agent ...` and `vdiguard desktop ...`: administer agents and desktops directly in the
- * store (PostgreSQL, or the embedded store while the gateway is stopped: PGlite allows one process).
+ * `vdiguard agent ...` and `vdiguard desktop ...`: where a command's changes go. With PostgreSQL,
+ * straight into the store (any number of processes share it). With the embedded store, through the
+ * admin API of the gateway that owns it when one runs, so the change is the gateway's at once, and
+ * straight into the store (claimed for the command's duration) only when no process holds it:
+ * two processes on one PGlite directory lose each other's writes (lib/db/owner.ts).
  */
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../lib/db/db.js';
+import { openDb } from '../../lib/db/db.js';
+import { claimStore, heldBy, storeOwner } from '../../lib/db/owner.js';
 import { ensurePrivateDir } from '../../lib/private-dir.js';
 import { VdiguardError } from '../../lib/errors.js';
 import { loadScorerSettings } from '../../scorer/config.js';
-import { loadGatewaySettings } from '../config.js';
-import { hashPassword } from '../auth/password.js';
-import { SecretBox, resolveSecretKey } from '../auth/secret-box.js';
-import { newTotpSecret, otpauthUri } from '../auth/totp.js';
+import { resolveAdminToken } from '../../scorer/service/credentials.js';
 import { AuditLog } from '../../scorer/store/audit.js';
+import { loadGatewaySettings } from '../config.js';
+import { SecretBox, resolveSecretKey } from '../auth/secret-box.js';
 import { unlockAgent } from '../session/lockout.js';
-import { GatewayStore, RDP_SECURITY, type AgentLock, type RdpSecurity } from '../store/gateway-store.js';
+import { GatewayStore } from '../store/gateway-store.js';
+import { AdminActions } from '../admin/actions.js';
+import type { Actor } from '../admin/actor.js';
+import { Management, type AgentsAndDesktops, type AgentView, type Provisioning } from '../admin/management.js';
+import { RemoteManagement } from '../admin/management-client.js';
 import { terminalQr } from './qr.js';
 
-export async function withStore<T>(fn: (store: GatewayStore, issuer: string) => Promise<T>): Promise<T> {
+/** The person at the terminal, as the audit trail records a CLI change made in the store itself. */
+export function cliActor(): Actor {
+  return { kind: 'cli', name: `cli:${userInfo().username}`, role: 'admin' };
+}
+
+/** Runs `fn` on agents and desktops wherever this command's changes belong (see the file's comment). */
+export async function withManagement<T>(command: string, fn: (m: AgentsAndDesktops) => Promise<T>): Promise<T> {
   const gs = loadGatewaySettings();
   const ss = loadScorerSettings();
-  if (!ss.databaseUrl) ensurePrivateDir(ss.dataDir);
-  let db: Db;
-  try {
-    db = await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') });
-  } catch (err) {
-    throw new VdiguardError('unavailable', `${(err as Error).message} (with the embedded store, stop the gateway first, or use DATABASE_URL)`);
+  if (!ss.databaseUrl) {
+    const owner = storeOwner(ss.dataDir);
+    if (owner && !owner.adminUrl) {
+      throw new VdiguardError('failed-precondition', `${heldBy(owner, ss.dataDir).message}. A gateway that is still starting takes it over in a moment: try again then`);
+    }
+    if (owner?.adminUrl) {
+      let adminToken: string;
+      try {
+        adminToken = resolveAdminToken(ss, false);
+      } catch (err) {
+        throw new VdiguardError(
+          'unauthenticated',
+          `the gateway at ${owner.adminUrl} (pid ${owner.pid}) owns the embedded store in ${ss.dataDir}, so this command goes through its admin API, which needs the admin token: ${(err as Error).message}`,
+        );
+      }
+      const remote = new RemoteManagement({
+        url: owner.adminUrl,
+        adminToken,
+        tlsCert: gs.tlsCert ? readFileSync(gs.tlsCert, 'utf8') : undefined,
+        unreachableHint: `it owns the embedded store in ${ss.dataDir} (pid ${owner.pid}), so this command cannot open the store itself: check that the gateway is healthy (curl ${owner.adminUrl}/healthz), or stop it and run the command again`,
+      });
+      return fn(remote);
+    }
+    ensurePrivateDir(ss.dataDir);
   }
+  const claim = ss.databaseUrl ? undefined : claimStore(ss.dataDir, command);
   try {
-    return await fn(new GatewayStore(db, new SecretBox(resolveSecretKey({ ...gs, dataDir: ss.dataDir }))), gs.totpIssuer);
+    const db = await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') });
+    try {
+      const store = new GatewayStore(db, new SecretBox(resolveSecretKey({ ...gs, dataDir: ss.dataDir })));
+      const audit = new AuditLog(db);
+      const management = new Management(
+        {
+          store,
+          actions: new AdminActions(db),
+          issuer: gs.totpIssuer,
+          liftLock: (agentId) => unlockAgent((id) => store.unlockAgent(id), (d) => audit.decision(d), agentId, new Date()),
+          // No session runs in this process. With PostgreSQL a gateway sees the change at its next
+          // login or ticket; its live sessions it ends only when told through its admin API.
+          endSessions: () => undefined,
+        },
+        cliActor(),
+      );
+      return await fn(management);
+    } finally {
+      await db.close();
+    }
   } finally {
-    await db.close();
+    claim?.release();
   }
-}
-
-/** Adds an agent; returns what to show: the provisioning URI and its QR code. */
-export async function addAgent(store: GatewayStore, issuer: string, a: { agentId: string; displayName: string; password: string }): Promise<{ uri: string; secret: string }> {
-  const secret = newTotpSecret();
-  let passwordHash: string;
-  try {
-    passwordHash = await hashPassword(a.password);
-  } catch (err) {
-    throw new VdiguardError('invalid-argument', (err as Error).message);
-  }
-  await store.addAgent({ agentId: a.agentId, displayName: a.displayName, passwordHash, totpSecret: secret });
-  return { uri: otpauthUri(issuer, a.agentId, secret), secret };
-}
-
-export async function resetMfa(store: GatewayStore, issuer: string, agentId: string): Promise<{ uri: string; secret: string }> {
-  const secret = newTotpSecret();
-  await store.setTotpSecret(agentId, secret);
-  return { uri: otpauthUri(issuer, agentId, secret), secret };
 }
 
 /** `agent list`: one line per agent, with a lock or probation after a security decision. */
-export async function agentListing(store: GatewayStore): Promise<string> {
-  const [agents, locks] = await Promise.all([store.listAgents(), store.listLocks()]);
-  const lockOf = new Map(locks.map((l) => [l.agentId, l]));
+export function agentListing(agents: readonly AgentView[]): string {
   const lines = agents.map((a) => {
-    const l = lockOf.get(a.agentId);
-    return `${a.agentId}\t${a.status}${l ? `, ${l.kind} since ${l.lockedAt.toISOString()} (${l.action})` : ''}\t${a.displayName}`;
+    const l = a.lock;
+    return `${a.agentId}\t${a.status}${l ? `, ${l.kind} since ${new Date(l.lockedAt).toISOString()} (${l.action})` : ''}\t${a.displayName}\tdesktops: ${a.desktops.join(', ') || '-'}`;
   });
   return lines.length ? `${lines.join('\n')}\n` : 'no agents\n';
 }
 
-/** `agent unlock`: lifts the lock (or probation) in the store and records it, with source admin. */
-export function unlock(store: GatewayStore, agentId: string): Promise<AgentLock> {
-  const audit = new AuditLog(store.db);
-  return unlockAgent((id) => store.unlockAgent(id), (d) => audit.decision(d), agentId, new Date());
-}
-
-export function parseSecurity(raw: string): RdpSecurity {
-  if (!(RDP_SECURITY as readonly string[]).includes(raw)) throw new VdiguardError('invalid-argument', `--security must be one of ${RDP_SECURITY.join(', ')}`);
-  return raw as RdpSecurity;
-}
-
-export function provisioning(uri: string): string {
-  return `${uri}\n\n${terminalQr(uri)}\nScan the code with an authenticator app (or enter the secret in the URI by hand).\n`;
+export function provisioning(p: Provisioning): string {
+  return `${p.uri}\n\n${terminalQr(p.uri)}\nScan the code with an authenticator app (or enter the secret in the URI by hand).\n`;
 }

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { formatHostPort, isLoopback } from '../../lib/config.js';
 import { openDb, type Db } from '../../lib/db/db.js';
+import { claimStore, type StoreClaim } from '../../lib/db/owner.js';
 import { ensurePrivateDir } from '../../lib/private-dir.js';
 import { untilSignalled } from '../../lib/signals.js';
 import { startTelemetry } from '../../lib/telemetry/telemetry.js';
@@ -33,8 +34,18 @@ export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: 
       `VDIGUARD_MIRROR_BATCH_EVENTS (${gs.mirrorBatchEvents}) is above VDIGUARD_MAX_BATCH_EVENTS (${ss.maxBatchEvents}) of the scorer inside this gateway, which would refuse full batches: lower the first or raise the second`,
     );
   }
-  if (!db && !ss.databaseUrl) ensurePrivateDir(ss.dataDir);
-  const store = db ?? (await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') }));
+  let claim: StoreClaim | undefined;
+  if (!db && !ss.databaseUrl) {
+    ensurePrivateDir(ss.dataDir);
+    claim = claimStore(ss.dataDir, 'vdiguard gateway', (stale) => log.warn({ stale }, 'replaced the claim of a vdiguard process that is gone on the embedded store'));
+  }
+  let store: Db;
+  try {
+    store = db ?? (await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') }));
+  } catch (err) {
+    claim?.release();
+    throw err;
+  }
   let scorer: RunningScorer | undefined;
   try {
     const adminToken = resolveAdminToken(ss);
@@ -46,6 +57,8 @@ export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: 
       { gatewayToken, adminToken },
     );
     const gateway = await startGateway(gs, { log: log.child({ component: 'gateway' }), db: store, secretKey: resolveSecretKey({ ...gs, dataDir: ss.dataDir }), scorer: link, adminToken });
+    // From now on CLI commands on this data directory go through this gateway's admin API.
+    claim?.announce(loopbackUrl(gateway.url));
     return {
       gateway,
       scorer,
@@ -54,13 +67,23 @@ export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: 
         link.close();
         await scorer?.close();
         if (!db) await store.close();
+        claim?.release();
       },
     };
   } catch (err) {
     await scorer?.close();
     if (!db) await store.close();
+    claim?.release();
     throw err;
   }
+}
+
+/** The gateway's URL as a process on this machine reaches it: a wildcard listen address becomes loopback. */
+export function loopbackUrl(url: string): string {
+  const u = new URL(url);
+  if (u.hostname === '0.0.0.0') u.hostname = '127.0.0.1';
+  else if (u.hostname === '[::]') u.hostname = '[::1]';
+  return u.origin;
 }
 
 /**

@@ -9,7 +9,6 @@
  * Either way the agent's other live sessions on this gateway end. Locks, probation and unlocks are
  * decisions in the audit trail.
  */
-import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Decision } from '../../scorer/store/audit.js';
 import type { AfterMismatch } from '../config.js';
@@ -49,13 +48,12 @@ export function unlockDecision(lock: AgentLock, at: Date): Decision {
 }
 
 /**
- * Lifts an agent's lock or probation and records it; shared by the admin API and the CLI.
- * Throws `not-found` when the agent is neither locked nor on probation.
+ * Lifts an agent's lock or probation and records it; shared by the gateway and the CLI on a store
+ * no gateway holds. Undefined when the agent was neither locked nor on probation.
  */
-export async function unlockAgent(unlock: (agentId: string) => Promise<AgentLock | undefined>, record: (d: Decision) => unknown, agentId: string, at: Date): Promise<AgentLock> {
+export async function unlockAgent(unlock: (agentId: string) => Promise<AgentLock | undefined>, record: (d: Decision) => unknown, agentId: string, at: Date): Promise<AgentLock | undefined> {
   const lifted = await unlock(agentId);
-  if (!lifted) throw new VdiguardError('not-found', `agent ${JSON.stringify(agentId.slice(0, 100))} is neither locked nor on probation`);
-  await record(unlockDecision(lifted, at));
+  if (lifted) await record(unlockDecision(lifted, at));
   return lifted;
 }
 
@@ -93,8 +91,8 @@ export class Lockout {
     );
   }
 
-  /** An admin lifts the agent's lock or probation (admin API). */
-  unlock(agentId: string): Promise<AgentLock> {
+  /** An admin lifts the agent's lock or probation (gateway/admin/management.ts). */
+  unlock(agentId: string): Promise<AgentLock | undefined> {
     return unlockAgent((id) => this.d.locks.unlock(id), (d) => this.record(d), agentId, this.wallClock());
   }
 

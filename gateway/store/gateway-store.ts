@@ -138,9 +138,44 @@ export class GatewayStore implements ThrottleStore {
     return { ...agentOf(row), passwordHash: row.password_hash, totpSecret };
   }
 
-  async setAgentStatus(agentId: string, status: AgentStatus): Promise<void> {
-    const rows = await this.db.query('UPDATE agents SET status = $2, updated_at = now() WHERE agent_id = $1 RETURNING agent_id', [agentId, status]);
-    if (rows.length === 0) throw unknown('agent', agentId);
+  async agent(agentId: string): Promise<Agent | undefined> {
+    const [row] = await this.db.query<AgentRow>('SELECT agent_id, display_name, status, created_at FROM agents WHERE agent_id = $1', [agentId]);
+    return row && agentOf(row);
+  }
+
+  /** Changes what is given (a field left undefined stays); returns the agent as it is now. */
+  async updateAgent(agentId: string, change: { displayName?: string; status?: AgentStatus; passwordHash?: string }): Promise<Agent> {
+    const [row] = await this.db.query<AgentRow>(
+      `UPDATE agents SET display_name = coalesce($2, display_name), status = coalesce($3, status), password_hash = coalesce($4, password_hash), updated_at = now()
+        WHERE agent_id = $1 RETURNING agent_id, display_name, status, created_at`,
+      [agentId, change.displayName ?? null, change.status ?? null, change.passwordHash ?? null],
+    );
+    if (!row) throw unknown('agent', agentId);
+    return agentOf(row);
+  }
+
+  /**
+   * Removes the agent: assignments, lock and carried trust go with the row (foreign keys), used
+   * TOTP steps and the agent's throttle counters here. Sessions and decisions stay as history
+   * (pruned after VDIGUARD_HISTORY_RETENTION_DAYS).
+   */
+  async removeAgent(agentId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const rows = await tx.query('DELETE FROM agents WHERE agent_id = $1 RETURNING agent_id', [agentId]);
+      if (rows.length === 0) throw unknown('agent', agentId);
+      await tx.query('DELETE FROM totp_used_steps WHERE agent_id = $1', [agentId]);
+      await tx.query(`DELETE FROM login_throttle WHERE agent_id = $1`, [agentId]);
+    });
+  }
+
+  /**
+   * Gives back every login attempt counted against the agent (at any address, and agent-wide), so
+   * a rate-limited agent may log in at once; the addresses they are known at stay known. True when
+   * some were counted. Per-address keys over all agents are not the agent's to lift.
+   */
+  async liftThrottle(agentId: string, now: Date): Promise<boolean> {
+    const rows = await this.db.query(`UPDATE login_throttle SET tat = $2 WHERE agent_id = $1 AND tat > $2 RETURNING agent_id`, [agentId, now]);
+    return rows.length > 0;
   }
 
   async setTotpSecret(agentId: string, totpSecret: string): Promise<void> {
@@ -348,6 +383,59 @@ export class GatewayStore implements ThrottleStore {
     await this.db.query('INSERT INTO desktop_assignments (desktop_id, agent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [desktopId, agentId]);
   }
 
+  async unassign(desktopId: string, agentId: string): Promise<void> {
+    const rows = await this.db.query('DELETE FROM desktop_assignments WHERE desktop_id = $1 AND agent_id = $2 RETURNING agent_id', [desktopId, agentId]);
+    if (rows.length === 0) throw new VdiguardError('not-found', `agent ${JSON.stringify(agentId)} is not assigned to desktop ${JSON.stringify(desktopId)}`);
+  }
+
+  async desktop(desktopId: string): Promise<Desktop | undefined> {
+    return (await this.listDesktops()).find((d) => d.desktopId === desktopId);
+  }
+
+  /**
+   * Changes what is given; the credentials' password stays when `password` is undefined, the
+   * username when `username` is. Returns the desktop as it is now.
+   */
+  async updateDesktop(desktopId: string, change: Partial<Omit<NewDesktop, 'desktopId' | 'credentials'>> & Partial<DesktopCredentials>): Promise<Desktop> {
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<DesktopRow>('SELECT * FROM desktops WHERE desktop_id = $1 FOR UPDATE', [desktopId]);
+      if (!row) throw unknown('desktop', desktopId);
+      let credentials = row.credentials;
+      if (change.username !== undefined || change.password !== undefined) {
+        const old = this.credentialsOf(desktopId, row);
+        credentials = this.box.seal('desktop-credentials', JSON.stringify({ username: change.username ?? old.username, password: change.password ?? old.password }));
+      }
+      await tx.query(
+        `UPDATE desktops SET display_name = $2, host = $3, port = $4, security = $5, domain = $6, ignore_cert = $7, cert_fingerprints = $8, credentials = $9
+          WHERE desktop_id = $1`,
+        [
+          desktopId,
+          change.displayName ?? row.display_name,
+          change.host ?? row.host,
+          change.port ?? row.port,
+          change.security ?? row.security,
+          change.domain ?? row.domain,
+          change.ignoreCert ?? row.ignore_cert,
+          change.certFingerprints ?? row.cert_fingerprints,
+          credentials,
+        ],
+      );
+    });
+    return (await this.desktop(desktopId)) as Desktop;
+  }
+
+  /** Removes the desktop and its assignments; its sessions' history stays. */
+  async removeDesktop(desktopId: string): Promise<void> {
+    const rows = await this.db.query('DELETE FROM desktops WHERE desktop_id = $1 RETURNING desktop_id', [desktopId]);
+    if (rows.length === 0) throw unknown('desktop', desktopId);
+  }
+
+  /** The account name the gateway logs in with (never the password), for the admin's forms. */
+  async desktopUsername(desktopId: string): Promise<string | undefined> {
+    const [row] = await this.db.query<DesktopRow>('SELECT * FROM desktops WHERE desktop_id = $1', [desktopId]);
+    return row && this.credentialsOf(desktopId, row).username;
+  }
+
   async listDesktops(agentId?: string): Promise<Desktop[]> {
     const rows = await this.db.query<DesktopRow>(
       `SELECT d.*, array_remove(array_agg(a.agent_id ORDER BY a.agent_id), NULL) AS agents
@@ -369,9 +457,13 @@ export class GatewayStore implements ThrottleStore {
       [agentId, desktopId],
     );
     if (!row) return undefined;
+    return { ...desktopOf(row), credentials: this.credentialsOf(desktopId, row) };
+  }
+
+  private credentialsOf(desktopId: string, row: DesktopRow): DesktopCredentials {
     const text = this.box.open('desktop-credentials', row.credentials);
     if (text === undefined) throw new VdiguardError('internal', `the credentials of desktop ${desktopId} do not open with this gateway's key`);
-    return { ...desktopOf(row), credentials: JSON.parse(text) as DesktopCredentials };
+    return JSON.parse(text) as DesktopCredentials;
   }
 }
 

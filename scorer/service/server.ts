@@ -11,6 +11,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { ProfileAdminServiceService, ScorerServiceService } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { formatHostPort, isLoopback } from '../../lib/config.js';
 import { openDb, type Db } from '../../lib/db/db.js';
+import { claimStore } from '../../lib/db/owner.js';
 import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { trustPolicyOf, type ScorerSettings } from '../config.js';
@@ -68,9 +69,16 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
   if (!deps.db && !settings.databaseUrl) ensurePrivateDir(settings.dataDir);
   const adminToken = resolveAdminToken(settings);
   const gatewayToken = resolveGatewayToken(settings);
-  const db = deps.db ?? (await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') }));
-  const ownsDb = deps.db === undefined;
   const { log } = deps;
+  // A scorer alone on the embedded store owns it (lib/db/owner.ts); inside a gateway, the gateway does.
+  const claim = !deps.db && !settings.databaseUrl
+    ? claimStore(settings.dataDir, 'vdiguard scorer', (stale) => log.warn({ stale }, 'replaced the claim of a vdiguard process that is gone on the embedded store'))
+    : undefined;
+  const db = deps.db ?? (await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') }).catch((err: unknown) => {
+    claim?.release();
+    throw err;
+  }));
+  const ownsDb = deps.db === undefined;
   const backend = await initTf(settings.tfBackend);
   log.info({ backend }, 'TensorFlow.js ready');
   // Pipelines a caller passes are used as they are; otherwise the deployment's trained networks.
@@ -100,6 +108,7 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
     ),
   ).catch(async (err) => {
     if (ownsDb) await db.close();
+    claim?.release();
     throw err;
   });
   const address = formatHostPort({ host: settings.listen.host, port });
@@ -123,6 +132,7 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
         });
       });
       if (ownsDb) await db.close();
+      claim?.release();
     },
   };
 }

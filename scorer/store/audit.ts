@@ -71,6 +71,15 @@ export class AuditLog {
     );
   }
 
+  /**
+   * Forgets the history older than `before`: sessions that ended before it and decisions taken
+   * before it (VDIGUARD_HISTORY_RETENTION_DAYS); live sessions stay whatever their age.
+   */
+  async prune(before: Date): Promise<void> {
+    await this.db.query('DELETE FROM decisions WHERE decided_at < $1', [before]);
+    await this.db.query('DELETE FROM sessions WHERE ended_at < $1', [before]);
+  }
+
   /** Decisions, newest first, for one agent or session or all. */
   async decisions(filter: { agentId?: string; sessionId?: string; limit?: number } = {}): Promise<Decision[]> {
     const rows = await this.db.query<{

@@ -28,15 +28,18 @@ const GRPC_STATUS: Record<ErrorCode, status> = {
 export class VdiguardError extends Error {
   /** For resource-exhausted: how long the caller should wait before trying again. */
   readonly retryAfterMs?: number;
+  /** For invalid-argument: the request field that was wrong, so a form can point at it. */
+  readonly field?: string;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; retryAfterMs?: number },
+    options?: { cause?: unknown; retryAfterMs?: number; field?: string },
   ) {
     super(message, options);
     this.name = 'VdiguardError';
     this.retryAfterMs = options?.retryAfterMs;
+    this.field = options?.field;
   }
 
   get grpcStatus(): status {

@@ -12,6 +12,8 @@ import { decisionsQuery } from '../http/query.js';
 import type { ScorerLink } from '../mirror/scorer-link.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { GatewayStore, AgentLock } from '../store/gateway-store.js';
+import type { AdminAccounts } from './accounts.js';
+import { accountRoutes } from './accounts-routes.js';
 import type { AdminActions } from './actions.js';
 import { requireManage, type Actor } from './actor.js';
 import { lockRoutes } from './locks-routes.js';
@@ -21,6 +23,7 @@ export interface AdminApiDeps {
   readonly sessions: SessionRegistry;
   readonly audit: AuditLog;
   readonly actions: AdminActions;
+  readonly accounts: AdminAccounts;
   readonly scorer: Pick<ScorerLink, 'profiles'>;
   /** Lifts an agent's lock after a security decision (gateway/session/lockout.ts). */
   readonly unlock: (agentId: string) => Promise<AgentLock>;
@@ -37,6 +40,7 @@ export async function adminApi(req: IncomingMessage, res: ServerResponse, url: U
     await d.actions.record(actor, 'agent.unlock', agentId, { was: lifted.kind, after: lifted.action });
     return lifted;
   };
+  if (await accountRoutes(req, res, url, actor, d.accounts)) return;
   if (await lockRoutes(method, url, res, { list: () => d.store.listLocks(), unlock })) return;
   if (route === 'GET /api/admin/sessions') return sendJson(res, 200, { sessions: d.sessions.all().map((s) => s.view()) });
   const kill = /^\/api\/admin\/sessions\/([^/]+)\/kill$/.exec(url.pathname);

@@ -31,7 +31,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export function sendError(res: ServerResponse, err: unknown): void {
   if (err instanceof VdiguardError) {
     const retryAfter: Record<string, string> = err.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) };
-    sendJson(res, HTTP_STATUS[err.code], { error: err.message, code: err.code }, retryAfter);
+    sendJson(res, HTTP_STATUS[err.code], { error: err.message, code: err.code, ...(err.field ? { field: err.field } : {}) }, retryAfter);
   } else {
     sendJson(res, 500, { error: 'internal error', code: 'internal' });
   }

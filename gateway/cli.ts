@@ -4,6 +4,7 @@ import { VdiguardError } from '../lib/errors.js';
 import { runGateway } from './commands/gateway.js';
 import { addAgent, agentListing, parseSecurity, provisioning, resetMfa, unlock, withStore } from './commands/admin.js';
 import { registerBridgeCommand } from './bridge/cli.js';
+import { registerAdminCommands } from './commands/admins.js';
 import { parseCertFingerprints } from './guac/fingerprints.js';
 
 export function registerGatewayCommands(program: Command): void {
@@ -18,6 +19,7 @@ export function registerGatewayCommands(program: Command): void {
 
   registerAgentCommands(program);
   registerDesktopCommands(program);
+  registerAdminCommands(program);
   registerBridgeCommand(program);
 }
 

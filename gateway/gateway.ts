@@ -64,6 +64,8 @@ export interface RunningGateway {
   readonly login: LoginService;
   /** Named admin accounts (the first admin is created on first start: gateway/admin/first-admin.ts). */
   readonly admins: AdminStore;
+  /** The admin audit trail. */
+  readonly actions: AdminActions;
   close(): Promise<void>;
 }
 
@@ -336,6 +338,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     store,
     login,
     admins,
+    actions,
     async close() {
       clearInterval(pruneTimer);
       clearInterval(replicaSync);

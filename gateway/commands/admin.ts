@@ -16,7 +16,7 @@ import { unlockAgent } from '../session/lockout.js';
 import { GatewayStore, RDP_SECURITY, type AgentLock, type RdpSecurity } from '../store/gateway-store.js';
 import { terminalQr } from './qr.js';
 
-export async function withStore<T>(fn: (store: GatewayStore, issuer: string) => Promise<T>): Promise<T> {
+export async function withStore<T>(fn: (store: GatewayStore, issuer: string, box: SecretBox) => Promise<T>): Promise<T> {
   const gs = loadGatewaySettings();
   const ss = loadScorerSettings();
   if (!ss.databaseUrl) ensurePrivateDir(ss.dataDir);
@@ -27,7 +27,8 @@ export async function withStore<T>(fn: (store: GatewayStore, issuer: string) => 
     throw new VdiguardError('unavailable', `${(err as Error).message} (with the embedded store, stop the gateway first, or use DATABASE_URL)`);
   }
   try {
-    return await fn(new GatewayStore(db, new SecretBox(resolveSecretKey({ ...gs, dataDir: ss.dataDir }))), gs.totpIssuer);
+    const box = new SecretBox(resolveSecretKey({ ...gs, dataDir: ss.dataDir }));
+    return await fn(new GatewayStore(db, box), gs.totpIssuer, box);
   } finally {
     await db.close();
   }

@@ -183,3 +183,15 @@ test('admin sign-in is throttled before the password is checked, apart from agen
     await t.close();
   }
 });
+
+test('cross-site requests with the admin cookie are refused before any route (CSRF)', async () => {
+  for (const path of ['/api/admin/login', '/api/admin/logout', '/api/admin/admins']) {
+    const res = await fetch(h.gateway.url + path, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', cookie: `${ADMIN_COOKIE}=${ann.cookie}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x', role: 'admin', password: 'password-123' }),
+    });
+    assert.equal(res.status, 403, path);
+  }
+  assert.equal((await adminCall(h.gateway.url, '/api/admin/me', ann.cookie)).status, 200, 'the logout above was refused');
+});

@@ -6,6 +6,7 @@ import { agentListing, provisioning, withManagement } from './commands/admin.js'
 import { registerBridgeCommand } from './bridge/cli.js';
 import type { Desktop } from './store/gateway-store.js';
 import type { CheckResult } from './admin/management.js';
+import { registerAdminCommands } from './commands/admins.js';
 
 export function registerGatewayCommands(program: Command): void {
   program
@@ -19,6 +20,7 @@ export function registerGatewayCommands(program: Command): void {
 
   registerAgentCommands(program);
   registerDesktopCommands(program);
+  registerAdminCommands(program);
   registerBridgeCommand(program);
 }
 

@@ -115,6 +115,23 @@ export const GATEWAY_SETTINGS = {
     default: 'vdiguard',
     parse: parse.string,
   },
+  firstAdmin: {
+    env: 'VDIGUARD_FIRST_ADMIN',
+    description: 'Name of the admin created when the gateway starts with no admin at all; its password, TOTP provisioning URI and QR code are printed once to stderr.',
+    default: 'admin',
+    parse: parse.string,
+  },
+  firstAdminPassword: optional({
+    env: 'VDIGUARD_FIRST_ADMIN_PASSWORD',
+    description: "The first admin's password (8 to 1024 characters), never printed. Unset: read from VDIGUARD_FIRST_ADMIN_PASSWORD_FILE, or generated and printed once.",
+    parse: parse.string,
+    secret: true,
+  }),
+  firstAdminPasswordFile: optional({
+    env: 'VDIGUARD_FIRST_ADMIN_PASSWORD_FILE',
+    description: "File holding the first admin's password (a mounted secret); read only when the first admin is created.",
+    parse: parse.string,
+  }),
   loginLimitPerAgentAddress: {
     env: 'VDIGUARD_LOGIN_LIMIT_PER_AGENT_ADDRESS',
     description: 'Login attempts and challenge codes one client address gets for one agent: `<at once>+<per hour>/h`. Counted before the password is checked; a success there gives them all back.',

@@ -32,8 +32,12 @@ import type { DecisionSink } from './session/decisions.js';
 import { Lockout } from './session/lockout.js';
 import { adminApi } from './admin/api.js';
 import { AdminActions } from './admin/actions.js';
-import { TOKEN_ACTOR, type Actor } from './admin/actor.js';
+import { type Actor } from './admin/actor.js';
 import { Management, type SessionMatch } from './admin/management.js';
+import { AdminAccounts } from './admin/accounts.js';
+import { authenticateAdmin, signInRoutes, type AdminAuthDeps } from './admin/authenticate.js';
+import { AdminSignIn } from './auth/admin-sign-in.js';
+import { AdminStore } from './store/admin-store.js';
 import { guacLiteFactory } from './http/guacamole-lite.js';
 import { openTunnel } from './http/tunnel.js';
 import { bearer, clientAddress, HSTS_HEADER, readJson, refuseUpgrade, SECURITY_HEADERS, sendError, sendJson } from './http/http-util.js';
@@ -60,6 +64,10 @@ export interface RunningGateway {
   readonly sessions: SessionRegistry;
   readonly store: GatewayStore;
   readonly login: LoginService;
+  /** Named admin accounts (the first admin is created on first start: gateway/admin/first-admin.ts). */
+  readonly admins: AdminStore;
+  /** The admin audit trail. */
+  readonly actions: AdminActions;
   close(): Promise<void>;
 }
 
@@ -94,6 +102,14 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   const writes = new WriteQueue({ log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
   const audit = new AuditLog(db);
   const actions = new AdminActions(db);
+  const admins = new AdminStore(db, box);
+  const adminAuth: AdminAuthDeps = {
+    signIn: new AdminSignIn({ admins, store, box, log, totpSkewSteps: settings.totpSkewSteps, throttle: loginThrottlePolicy(settings), now: deps.now }),
+    actions,
+    adminToken: deps.adminToken,
+    secure: tls !== undefined,
+  };
+  const accounts = new AdminAccounts({ admins, actions, issuer: settings.totpIssuer });
   const sessions = new SessionRegistry();
   const mirrors = new Set<Mirror>();
   const telemetry = new GatewayTelemetry(
@@ -275,8 +291,9 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       return sendJson(res, 200, { outcome: await session.answerChallenge(body.code) });
     }
     if (!url.pathname.startsWith('/api/admin/')) throw new VdiguardError('not-found', `no ${route}`);
-    if (!adminOk(req)) throw new VdiguardError('unauthenticated', 'the admin API needs the admin token (Authorization: Bearer ...)');
-    return adminApi(req, res, url, TOKEN_ACTOR, { store, sessions, audit, actions, scorer: deps.scorer, manage });
+    if (await signInRoutes(req, res, url, address, adminAuth)) return;
+    const actor = await authenticateAdmin(req, res, adminAuth);
+    return adminApi(req, res, url, actor, { store, sessions, audit, actions, accounts, scorer: deps.scorer, manage });
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -335,6 +352,8 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     sessions,
     store,
     login,
+    admins,
+    actions,
     async close() {
       clearInterval(pruneTimer);
       clearInterval(replicaSync);

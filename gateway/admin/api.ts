@@ -12,6 +12,8 @@ import { decisionsQuery } from '../http/query.js';
 import type { ScorerLink } from '../mirror/scorer-link.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { GatewayStore } from '../store/gateway-store.js';
+import type { AdminAccounts } from './accounts.js';
+import { accountRoutes } from './accounts-routes.js';
 import type { AdminActions } from './actions.js';
 import { requireManage, type Actor } from './actor.js';
 import { lockRoutes } from './locks-routes.js';
@@ -23,6 +25,7 @@ export interface AdminApiDeps {
   readonly sessions: SessionRegistry;
   readonly audit: AuditLog;
   readonly actions: AdminActions;
+  readonly accounts: AdminAccounts;
   readonly scorer: Pick<ScorerLink, 'profiles'>;
   /** Agents and desktops administration on behalf of the actor (gateway/admin/management.ts). */
   readonly manage: (actor: Actor) => AgentsAndDesktops;
@@ -34,6 +37,7 @@ export async function adminApi(req: IncomingMessage, res: ServerResponse, url: U
   const method = req.method ?? '';
   const route = `${method} ${url.pathname}`;
   if (!READS.has(method)) requireManage(actor);
+  if (await accountRoutes(req, res, url, actor, d.accounts)) return;
   if (await lockRoutes(method, url, res, () => d.store.listLocks())) return;
   if (await managementRoutes(req, res, url, d.manage(actor))) return;
   if (route === 'GET /api/admin/sessions') return sendJson(res, 200, { sessions: d.sessions.all().map((s) => s.view()) });

@@ -1,6 +1,6 @@
 /**
- * Agent login: password plus TOTP, each attempt counted by the shared login throttle before the
- * password is checked (gateway/auth/throttle.ts), yielding a login token
+ * Agent login: password plus TOTP, checked by the sign-in code agents and admins share
+ * (gateway/auth/credentials.ts: the login throttle first, then password and code), yielding a login token
  * (kept in the page's memory) and single-use connection tickets for the agent's desktops. Every
  * failure answers the same "wrong agent, password or code" so nothing tells which part was wrong.
  * An agent locked after a security decision is told so, but only once password and code were
@@ -8,12 +8,11 @@
  */
 import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import type { AgentLock, GatewayStore } from '../store/gateway-store.js';
-import { dummyHash, verifyPassword } from './password.js';
+import type { AgentLock, AgentSecrets, GatewayStore } from '../store/gateway-store.js';
+import { CredentialCheck, type Credentials } from './credentials.js';
 import type { SecretBox } from './secret-box.js';
-import { LoginThrottle, type ThrottlePolicy } from './throttle.js';
+import type { ThrottlePolicy } from './throttle.js';
 import { openLogin, sealLogin, Tickets, type LoginClaims } from './tickets.js';
-import { matchTotp } from './totp.js';
 
 /** How long a login may ask for tickets (reconnects) before the agent logs in again. */
 export const LOGIN_TTL_MS = 12 * 60 * 60 * 1000;
@@ -41,7 +40,7 @@ export interface LoginResult {
 
 export class LoginService {
   readonly tickets: Tickets;
-  private readonly throttle: LoginThrottle;
+  private readonly credentials: CredentialCheck;
   private readonly now: () => number;
   /** Logins this replica revoked, effective at once (the store tells the other replicas). */
   private readonly revokedHere = new Map<string, number>();
@@ -50,7 +49,7 @@ export class LoginService {
 
   constructor(private readonly o: LoginOptions) {
     this.now = o.now ?? Date.now;
-    this.throttle = new LoginThrottle(o.store, o.throttle, this.now);
+    this.credentials = new CredentialCheck({ store: o.store, throttle: o.throttle, totpSkewSteps: o.totpSkewSteps, log: o.log, now: this.now });
     this.tickets = new Tickets({
       box: o.box,
       ttlMs: o.ticketMs,
@@ -62,20 +61,12 @@ export class LoginService {
 
   async login(req: { agent: unknown; password: unknown; code: unknown; desktop?: unknown }, address: string): Promise<LoginResult> {
     const agentId = typeof req.agent === 'string' ? req.agent.slice(0, 100) : '';
-    const admission = await this.throttle.admit(agentId, address);
-    if (!admission.admitted) {
-      this.o.log.info({ agentId, address, waitMs: admission.waitMs }, 'login throttled');
-      throw new VdiguardError('resource-exhausted', `too many login attempts; try again in ${describeWait(admission.waitMs)}`, { retryAfterMs: admission.waitMs });
-    }
-    const agent = agentId ? await this.o.store.agentSecrets(agentId) : undefined;
-    const passwordOk = await verifyPassword(typeof req.password === 'string' ? req.password : '', agent?.passwordHash ?? (await dummyHash()));
-    const step = agent && passwordOk ? matchTotp(agent.totpSecret, String(req.code ?? ''), this.now(), this.o.totpSkewSteps) : undefined;
-    const fresh = step !== undefined && agent ? await this.o.store.useTotpStep(agent.agentId, step) : false;
-    if (!agent || !passwordOk || step === undefined || !fresh || agent.status !== 'active') {
-      this.o.log.info({ agentId, address, outcome: !fresh && step !== undefined ? 'code reused' : agent?.status === 'disabled' ? 'disabled' : 'wrong credentials' }, 'login refused');
+    const outcome = await this.credentials.signIn(agentId, () => this.credentialsOf(agentId), req.password, req.code, address);
+    if (!outcome.ok) {
+      this.o.log.info({ agentId, address, outcome: outcome.why }, 'login refused');
       throw new VdiguardError('unauthenticated', 'wrong agent, password or code');
     }
-    await this.throttle.succeeded(admission);
+    const agent = outcome.who;
     await this.admit(agent.agentId).catch((err: unknown) => {
       this.o.log.info({ agentId, address, outcome: 'locked' }, 'login refused');
       throw err;
@@ -113,13 +104,7 @@ export class LoginService {
    * throttle as a login (a throttled attempt is a wrong code, checked or not).
    */
   async verifyCode(agentId: string, code: unknown, address: string): Promise<boolean> {
-    const admission = await this.throttle.admit(agentId, address);
-    if (!admission.admitted) return false;
-    const agent = await this.o.store.agentSecrets(agentId);
-    const step = agent && agent.status === 'active' ? matchTotp(agent.totpSecret, String(code ?? ''), this.now(), this.o.totpSkewSteps) : undefined;
-    const ok = step !== undefined && (await this.o.store.useTotpStep(agentId, step));
-    if (ok) await this.throttle.succeeded(admission);
-    return ok;
+    return this.credentials.code(agentId, () => this.credentialsOf(agentId), code, address);
   }
 
   /** Ends a login for every replica: its token gets no more tickets, its open tickets are refused. */
@@ -157,12 +142,12 @@ export class LoginService {
     return (await this.o.store.unlockAgent(agentId)) ?? here;
   }
 
+  private async credentialsOf(agentId: string): Promise<(AgentSecrets & Credentials) | undefined> {
+    const agent = await this.o.store.agentSecrets(agentId);
+    return agent && { ...agent, active: agent.status === 'active' };
+  }
+
   private async isRevoked(loginId: string): Promise<boolean> {
     return this.revokedHere.has(loginId) || (await this.o.store.isLoginRevoked(loginId));
   }
-}
-
-function describeWait(ms: number): string {
-  const seconds = Math.ceil(ms / 1000);
-  return seconds < 120 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
 }

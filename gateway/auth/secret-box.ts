@@ -1,6 +1,6 @@
 /**
- * Authenticated encryption (AES-256-GCM) with the gateway's key: connection tickets, TOTP secrets
- * and desktop credentials. Each use binds a purpose as additional data, so a value sealed for one
+ * Authenticated encryption (AES-256-GCM) with the gateway's key: connection tickets, agents' logins,
+ * admins' sessions, TOTP secrets and desktop credentials. Each use binds a purpose as additional data, so a value sealed for one
  * purpose never opens as another (a sealed TOTP secret is not a ticket).
  *
  * Sealed form: base64url(iv[12] | tag[16] | ciphertext).
@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { VdiguardError } from '../../lib/errors.js';
 import { parseSecretKey } from '../config.js';
 
-export type SealPurpose = 'ticket' | 'login' | 'totp-secret' | 'desktop-credentials';
+export type SealPurpose = 'ticket' | 'login' | 'admin-session' | 'totp-secret' | 'desktop-credentials';
 
 export class SecretBox {
   private readonly key: Buffer;

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { openDb } from '../../lib/db/db.js';
+import { openDb, type Db } from '../../lib/db/db.js';
 import { claimStore, heldBy, storeOwner } from '../../lib/db/owner.js';
 import { ensurePrivateDir } from '../../lib/private-dir.js';
 import { VdiguardError } from '../../lib/errors.js';
@@ -59,25 +59,46 @@ export async function withManagement<T>(command: string, fn: (m: AgentsAndDeskto
     }
     ensurePrivateDir(ss.dataDir);
   }
+  return withLocalStore(command, (db, box) => {
+    const store = new GatewayStore(db, box);
+    const audit = new AuditLog(db);
+    const management = new Management(
+      {
+        store,
+        actions: new AdminActions(db),
+        issuer: gs.totpIssuer,
+        liftLock: (agentId) => unlockAgent((id) => store.unlockAgent(id), (d) => audit.decision(d), agentId, new Date()),
+        // No session runs in this process. With PostgreSQL a gateway sees the change at its next
+        // login or ticket; its live sessions it ends only when told through its admin API.
+        endSessions: () => undefined,
+      },
+      cliActor(),
+    );
+    return fn(management);
+  });
+}
+
+/**
+ * Runs `fn` on the store itself: PostgreSQL at any time, the embedded store only when no process
+ * holds it (claimed for the command's duration). Refuses, saying what to do, when a gateway or
+ * scorer owns the embedded store.
+ */
+export async function withLocalStore<T>(command: string, fn: (db: Db, box: SecretBox) => Promise<T>, viaGateway?: (adminUrl: string) => string): Promise<T> {
+  const gs = loadGatewaySettings();
+  const ss = loadScorerSettings();
+  if (!ss.databaseUrl) {
+    const owner = storeOwner(ss.dataDir);
+    if (owner) {
+      const held = heldBy(owner, ss.dataDir);
+      throw owner.adminUrl && viaGateway ? new VdiguardError('failed-precondition', `${held.message}; or ${viaGateway(owner.adminUrl)}`) : held;
+    }
+    ensurePrivateDir(ss.dataDir);
+  }
   const claim = ss.databaseUrl ? undefined : claimStore(ss.dataDir, command);
   try {
     const db = await openDb({ databaseUrl: ss.databaseUrl, dataDir: join(ss.dataDir, 'store') });
     try {
-      const store = new GatewayStore(db, new SecretBox(resolveSecretKey({ ...gs, dataDir: ss.dataDir })));
-      const audit = new AuditLog(db);
-      const management = new Management(
-        {
-          store,
-          actions: new AdminActions(db),
-          issuer: gs.totpIssuer,
-          liftLock: (agentId) => unlockAgent((id) => store.unlockAgent(id), (d) => audit.decision(d), agentId, new Date()),
-          // No session runs in this process. With PostgreSQL a gateway sees the change at its next
-          // login or ticket; its live sessions it ends only when told through its admin API.
-          endSessions: () => undefined,
-        },
-        cliActor(),
-      );
-      return await fn(management);
+      return await fn(db, new SecretBox(resolveSecretKey({ ...gs, dataDir: ss.dataDir })));
     } finally {
       await db.close();
     }

@@ -18,6 +18,7 @@ import { resolveSecretKey } from '../auth/secret-box.js';
 import { scorerLink } from '../mirror/scorer-link.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 import { startBridgeChild } from './bridge-child.js';
+import { ensureFirstAdmin, firstAdminMessage, type FirstAdmin } from '../admin/first-admin.js';
 import { VdiguardError } from '../../lib/errors.js';
 
 export interface System {
@@ -112,14 +113,19 @@ export async function runGateway(overrides: Partial<Record<keyof typeof GATEWAY_
   const bridge = gs.bridge === 'builtin' ? startBridgeChild(gs.guacd, log.child({ component: 'bridge-supervisor' })) : undefined;
   // Before the services: their instruments bind to whatever provider exists when they are created.
   const telemetry = startTelemetry('vdiguard-gateway');
-  let system: System;
+  let system: System | undefined;
+  let first: FirstAdmin | undefined;
   try {
     system = await startSystem(gs, ss, log);
+    first = await ensureFirstAdmin(system.gateway.admins, system.gateway.actions, gs);
   } catch (err) {
+    await system?.close();
     await bridge?.stop();
     await telemetry.shutdown();
     throw err;
   }
+  // Once, on stderr for the person starting the gateway: never in the structured log, which is kept and shipped.
+  if (first) process.stderr.write(firstAdminMessage(first, system.gateway.url));
   process.stderr.write(`vdiguard gateway on ${system.gateway.url} (desktops through ${bridge ? 'the built-in bridge on ' : ''}${formatHostPort(gs.guacd)}; scorer ${gs.scorer ?? system.scorer?.address}; admin page ${system.gateway.url}/admin)\n`);
   await untilSignalled(log);
   await system.close();

@@ -14,7 +14,8 @@ import { scorerLink, type ScorerLink } from '../mirror/scorer-link.js';
 import { GuacParser, type Instruction } from '../guac/index.js';
 import { startFakeGuacd, type FakeGuacd } from './fake-guacd.js';
 import { startFakeScorer, type FakeScorer } from './fake-scorer.js';
-import { LOGIN_COOKIE } from '../http/login-cookie.js';
+import { ADMIN_COOKIE, LOGIN_COOKIE } from '../http/login-cookie.js';
+import type { AdminRole } from '../admin/actor.js';
 import type { NewDesktop } from '../store/gateway-store.js';
 import { randomBytes } from 'node:crypto';
 
@@ -34,6 +35,10 @@ export interface GatewayHarness {
   readonly totpSecret: string;
   /** A valid TOTP code for a time step not used yet (steps move on, so each call is fresh). */
   code(): string;
+  /** The same for another TOTP secret (an admin's). */
+  codeFor(secret: string): string;
+  /** Adds a named admin (or analyst) and signs them in; `cookie` is their admin session for adminCall. */
+  signInAdmin(name: string, role?: AdminRole): Promise<{ cookie: string; password: string; totpSecret: string }>;
   login(agent?: string): Promise<{ token: string; ticket: string }>;
   close(): Promise<void>;
 }
@@ -102,16 +107,25 @@ export async function startGatewayHarness(o: HarnessOptions & { guacdPort: numbe
   });
   await gateway.store.assign(DESKTOP, AGENT);
   await gateway.store.assign(DESKTOP, OTHER_AGENT);
-  const code = (): string => {
+  const codeFor = (secret: string): string => {
     now += 30_000;
-    return totpCode(totpSecret, now);
+    return totpCode(secret, now);
   };
+  const code = (): string => codeFor(totpSecret);
   return {
     gateway,
     scorer,
     db,
     totpSecret,
     code,
+    codeFor,
+    async signInAdmin(name, role = 'admin') {
+      const secret = newTotpSecret();
+      await gateway.admins.add({ name, role, passwordHash, totpSecret: secret });
+      const res = await api(gateway.url, '/api/admin/login', { name, password: PASSWORD, code: codeFor(secret) });
+      if (res.status !== 200) throw new Error(`admin sign-in failed: ${JSON.stringify(res.body)}`);
+      return { cookie: cookieOf(res.headers, ADMIN_COOKIE), password: PASSWORD, totpSecret: secret };
+    },
     async login(agent = AGENT) {
       const res = await api(gateway.url, '/api/login', { agent, password: PASSWORD, code: code(), desktop: DESKTOP });
       if (res.status !== 200) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
@@ -137,9 +151,22 @@ export async function api(base: string, path: string, body?: unknown, token?: st
 
 /** The login token the gateway set as its HttpOnly cookie (the page never sees it; a test may). */
 export function loginCookieOf(headers: Headers): string {
-  const set = headers.getSetCookie().find((c) => c.startsWith(`${LOGIN_COOKIE}=`));
-  if (!set) throw new Error('the login answer set no login cookie');
-  return set.slice(LOGIN_COOKIE.length + 1).split(';')[0] as string;
+  return cookieOf(headers, LOGIN_COOKIE);
+}
+
+/** The value of cookie `name` an answer set. */
+export function cookieOf(headers: Headers, name: string): string {
+  const set = headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+  if (!set) throw new Error(`the answer set no ${name} cookie`);
+  return set.slice(name.length + 1).split(';')[0] as string;
+}
+
+/** An admin API call with an admin's session cookie, as the admin page makes it. */
+export async function adminCall(base: string, path: string, cookie: string, method = 'GET', body?: unknown): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const headers: Record<string, string> = { cookie: `${ADMIN_COOKIE}=${cookie}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
 /** A Guacamole client over the tunnel, as guacamole-common-js speaks it. */

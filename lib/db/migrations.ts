@@ -228,4 +228,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX admin_actions_target ON admin_actions (target, id)`,
     ],
   },
+  {
+    id: 9,
+    name: 'named admin accounts',
+    statements: [
+      // The people who run vdiguard: 'admin' manages, 'analyst' only reads (gateway/admin/actor.ts).
+      // password_hash and totp_secret as the agents' (scrypt; the TOTP key sealed with the gateway's
+      // key). Their used TOTP steps and login throttle counters live with the agents' under the key
+      // 'admin:<name>', which no agent id can be.
+      `CREATE TABLE admins (
+        name          text PRIMARY KEY,
+        role          text NOT NULL CHECK (role IN ('admin', 'analyst')),
+        password_hash text NOT NULL,
+        totp_secret   text NOT NULL,
+        status        text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now()
+      )`,
+    ],
+  },
 ];

@@ -5,6 +5,8 @@ import { runGateway } from './commands/gateway.js';
 import { addAgent, agentListing, parseSecurity, provisioning, resetMfa, unlock, withStore } from './commands/admin.js';
 import { registerBridgeCommand } from './bridge/cli.js';
 import { parseCertFingerprints } from './guac/fingerprints.js';
+import { checkDesktop } from './desktops/check.js';
+import { checkReport, parseDesktopAddress } from './desktops/check-report.js';
 
 export function registerGatewayCommands(program: Command): void {
   program
@@ -116,6 +118,16 @@ function registerDesktopCommands(program: Command): void {
     .action(async () => {
       const list = await withStore((store) => store.listDesktops());
       process.stdout.write(list.map((d) => `${d.desktopId}\t${d.host}:${d.port}\t${d.security}\t${d.displayName}\tagents: ${d.agents.join(', ') || '-'}`).join('\n') + (list.length ? '\n' : 'no desktops\n'));
+    });
+  desktop
+    .command('check')
+    .description("connect to a desktop up to its TLS handshake and show its certificate, to pin with --cert-fingerprints (sends no credentials)")
+    .argument('<host[:port]>', 'RDP host name or address, port 3389 unless given')
+    .action(async (target: string) => {
+      const address = parseDesktopAddress(target);
+      const check = await checkDesktop(address);
+      process.stdout.write(checkReport(address, check));
+      if (!check.fingerprint) process.exitCode = 1;
     });
   desktop
     .command('assign')

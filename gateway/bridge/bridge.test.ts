@@ -340,15 +340,15 @@ test('a wrong password: CLIENT_UNAUTHORIZED while another session goes on unharm
 test('certificate verification is on by default; a pinned fingerprint is accepted', { skip: SKIP_RDP }, async () => {
   const strict = new TestClient(port, { width: W, height: H, version: 'VERSION_1_5_0', params: params({ username: 'vdiguard-test8', 'ignore-cert': '' }) });
   await strict.handshake();
-  await expectError(strict, GuacStatus.UPSTREAM_ERROR, /certificate is not trusted.*fingerprint ([0-9a-f]{64})/);
-  const fingerprint = /fingerprint ([0-9a-f]{64})/.exec(strict.error!.message)![1]!;
-  const pinned = await openSession('vdiguard-test8', { 'ignore-cert': '', 'cert-fingerprints': fingerprint.replace(/(..)(?!$)/g, '$1:').toUpperCase() });
+  await expectError(strict, GuacStatus.UPSTREAM_ERROR, /certificate is not trusted.*fingerprint sha256:([0-9a-f]{2}:){31}[0-9a-f]{2}\): pin it/);
+  const fingerprint = /fingerprint (sha256:[0-9a-f:]+)/.exec(strict.error!.message)![1]!;
+  const pinned = await openSession('vdiguard-test8', { 'ignore-cert': '', 'cert-fingerprints': fingerprint });
   assert.equal(pinned.error, undefined);
   assert.ok(pinned.imageBytes > 0);
   pinned.close();
   const wrong = new TestClient(port, { width: W, height: H, version: 'VERSION_1_5_0', params: params({ username: 'vdiguard-test8', 'ignore-cert': '', 'cert-fingerprints': 'ab'.repeat(32) }) });
   await wrong.handshake();
-  await expectError(wrong, GuacStatus.UPSTREAM_ERROR, /matches none of the pinned fingerprints/);
+  await expectError(wrong, GuacStatus.UPSTREAM_ERROR, /matches none of the 1 pinned fingerprints: the desktop's certificate changed/);
 });
 
 test('a client that stops acknowledging frames: CLIENT_TIMEOUT, then close', { skip: SKIP_RDP }, async () => {

@@ -1,12 +1,14 @@
 /** The gateway's subcommands of `vdiguard`. */
 import type { Command } from 'commander';
 import { VdiguardError } from '../lib/errors.js';
+import { formatHostPort, type HostPort } from '../lib/config.js';
 import { runGateway } from './commands/gateway.js';
 import { agentListing, provisioning, withManagement } from './commands/admin.js';
 import { registerBridgeCommand } from './bridge/cli.js';
 import type { Desktop } from './store/gateway-store.js';
-import type { CheckResult } from './admin/management.js';
 import { registerAdminCommands } from './commands/admins.js';
+import { checkDesktop } from './desktops/check.js';
+import { checkReport, parseDesktopAddress } from './desktops/check-report.js';
 
 export function registerGatewayCommands(program: Command): void {
   program
@@ -134,18 +136,6 @@ function desktopLine(d: Desktop): string {
   return `${d.desktopId}\t${d.host}:${d.port}\t${d.security}\t${trust}\t${d.displayName}\tagents: ${d.agents.join(', ') || '-'}\n`;
 }
 
-function checkLines(c: CheckResult): string {
-  if (!c.reachable) return `not reachable: ${c.error ?? 'no answer'}\n`;
-  const lines = ['reachable'];
-  if (c.fingerprint) lines.push(`certificate fingerprint: ${c.fingerprint}`);
-  if (c.subject) lines.push(`subject: ${c.subject}`);
-  if (c.issuer) lines.push(`issuer: ${c.issuer}`);
-  if (c.validTo) lines.push(`valid to: ${c.validTo}`);
-  if (c.pinned !== undefined) lines.push(c.pinned ? 'pinned: yes' : 'pinned: no (pin it with: vdiguard desktop update <id> --cert-fingerprints <fingerprint>)');
-  if (c.error) lines.push(c.error);
-  return lines.join('\n') + '\n';
-}
-
 function registerDesktopCommands(program: Command): void {
   const desktop = program
     .command('desktop')
@@ -222,13 +212,17 @@ function registerDesktopCommands(program: Command): void {
     });
   desktop
     .command('check')
-    .description("connect to a desktop (a stored one, or --host) and show whether it answers and its certificate's fingerprint to pin")
-    .argument('[id]', 'desktop id')
-    .option('--host <host>', 'a desktop not added yet')
-    .option('--port <port>', 'its RDP port', '3389')
-    .action(async (id: string | undefined, o: { host?: string; port: string }) => {
-      if ((id === undefined) === (o.host === undefined)) throw new VdiguardError('invalid-argument', 'give a desktop id or --host (one of them)');
-      const c = await withManagement('vdiguard desktop check', (m) => (id !== undefined ? m.checkDesktop(id) : m.checkTarget({ host: o.host, port: o.port })));
-      out(checkLines(c));
+    .description("connect to a desktop up to its TLS handshake (no credentials sent) and show its certificate, to pin with --cert-fingerprints")
+    .argument('<desktop>', 'a stored desktop id, or host[:port] of one not added yet (port 3389 unless given)')
+    .action(async (target: string) => {
+      const stored = await withManagement('vdiguard desktop check', (m) => m.checkDesktop(target)).catch((err: unknown) => {
+        if (err instanceof VdiguardError && err.code === 'not-found') return undefined;
+        throw err;
+      });
+      const address = stored ? undefined : parseDesktopAddress(target);
+      const check = stored ?? (await checkDesktop(address as HostPort));
+      out(checkReport(address ? formatHostPort(address) : target, check));
+      if (stored?.fingerprint && !stored.pinned) out(`not pinned yet: vdiguard desktop update ${target} --cert-fingerprints ${stored.fingerprint}\n`);
+      if (!check.fingerprint) process.exitCode = 1;
     });
 }

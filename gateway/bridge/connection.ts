@@ -17,9 +17,8 @@ import {
 import { Framebuffer } from './framebuffer.js';
 import { Display, type DisplayOptions } from './display.js';
 import { cursorInstructions } from './cursor.js';
-import { keyEvents, MouseState, type RdpInputEvent } from './input.js';
+import { Keyboard, MouseState, type RdpInputEvent } from './input.js';
 import { KEYMAPS } from './keymaps/layouts.js';
-import type { Keymap } from './keymaps/types.js';
 import { RdpSession, type RdpFailure } from './rdp.js';
 import { showsXrdpLoginFailure } from './login.js';
 
@@ -51,7 +50,7 @@ export class BridgeConnection {
   private rdp: RdpSession | undefined;
   private display: Display | undefined;
   private fb: Framebuffer | undefined;
-  private keymap: Keymap | undefined;
+  private keyboard: Keyboard | undefined;
   private readOnly = false;
   private readonly mouse = new MouseState();
   private readonly log: Logger;
@@ -167,7 +166,8 @@ export class BridgeConnection {
   }
 
   private start(request: ConnectionRequest): void {
-    this.keymap = KEYMAPS[request.keymap];
+    const keymap = KEYMAPS[request.keymap];
+    this.keyboard = keymap && new Keyboard(keymap);
     this.readOnly = request.readOnly;
     const fb = new Framebuffer(request.width, request.height);
     this.fb = fb;
@@ -183,7 +183,7 @@ export class BridgeConnection {
       width: request.width,
       height: request.height,
       colorDepth: request.colorDepth,
-      keyboardLayout: this.keymap?.rdpLayout ?? 0x409,
+      keyboardLayout: keymap?.rdpLayout ?? 0x409,
       certificate: { ignore: request.ignoreCert, fingerprints: request.fingerprints, ca: this.options.ca },
     });
     this.rdp = rdp;
@@ -261,7 +261,7 @@ export class BridgeConnection {
         const input = read?.input;
         if (this.readOnly || !input) return;
         if (input.kind === 'key') {
-          if (this.keymap) this.sendInput(keyEvents(this.keymap, input.keysym, input.pressed));
+          if (this.keyboard) this.sendInput(this.keyboard.events(input.keysym, input.pressed));
         } else if (this.fb) {
           const x = clamp(input.x, this.fb.width - 1);
           const y = clamp(input.y, this.fb.height - 1);

@@ -3,7 +3,7 @@
  * them. Guacamole `key` carries an X11 keysym and 1 (pressed) or 0 (released); `mouse` carries
  * x, y in pixels and a button mask (bit 0 left, 1 middle, 2 right, 3 wheel up, 4 wheel down).
  */
-import type { Keymap } from './keymaps/types.js';
+import type { Keymap, ScanKey } from './keymaps/types.js';
 
 export type RdpInputEvent =
   | { readonly type: 'scancode'; readonly scancode: number; readonly extended: boolean; readonly pressed: boolean }
@@ -20,10 +20,66 @@ export function keysymToCodePoint(keysym: number): number | undefined {
   return undefined;
 }
 
-/** The RDP events for one `key` instruction; empty for keysyms that mean nothing here. */
-export function keyEvents(keymap: Keymap, keysym: number, pressed: boolean): RdpInputEvent[] {
-  const key = keymap.keys.get(keysym);
-  if (key) return [{ type: 'scancode', scancode: key.scancode, extended: key.extended ?? false, pressed }];
+const SHIFT_L = 0xffe1;
+const SHIFT_R = 0xffe2;
+const ISO_LEVEL3_SHIFT = 0xfe03;
+/** The modifier keys the bridge presses itself, by the level they give. */
+const MODIFIERS = { shift: [SHIFT_L, SHIFT_R], altgr: [ISO_LEVEL3_SHIFT] } as const;
+
+/**
+ * Turns `key` instructions into RDP key events, tracking which Shift and AltGr keys the client
+ * holds. A keysym that needs a level the client does not hold (`>` from an on-screen keyboard or a
+ * script, sent without Shift) is typed with that modifier pressed around it and released after; one
+ * that needs a modifier lifted (`.` sent while Shift is down) is typed with it released and pressed
+ * again after. The desktop then types the keysym that was sent, whatever the client held, as guacd
+ * does; keys without a level (arrows, Return) take the modifiers as they are.
+ */
+export class Keyboard {
+  /** Modifier keysyms the client holds down. */
+  private readonly held = new Set<number>();
+
+  constructor(private readonly keymap: Keymap) {}
+
+  /** The RDP events for one `key` instruction; empty for keysyms that mean nothing here. */
+  events(keysym: number, pressed: boolean): RdpInputEvent[] {
+    if (isModifier(keysym)) {
+      if (pressed) this.held.add(keysym);
+      else this.held.delete(keysym);
+    }
+    const key = this.keymap.keys.get(keysym);
+    if (!key) return unicodeEvents(keysym, pressed);
+    const event = scancodeEvent(key, pressed);
+    if (!pressed || !key.level) return [event];
+    const before: RdpInputEvent[] = [];
+    const after: RdpInputEvent[] = [];
+    for (const [level, keysyms] of Object.entries(MODIFIERS) as [keyof typeof MODIFIERS, readonly number[]][]) {
+      const down = keysyms.filter((k) => this.held.has(k));
+      if (key.level[level] && down.length === 0) {
+        const modifier = this.keymap.keys.get(keysyms[0]!)!;
+        before.push(scancodeEvent(modifier, true));
+        after.push(scancodeEvent(modifier, false));
+      } else if (!key.level[level]) {
+        for (const k of down) {
+          const modifier = this.keymap.keys.get(k)!;
+          before.push(scancodeEvent(modifier, false));
+          after.push(scancodeEvent(modifier, true));
+        }
+      }
+    }
+    return [...before, event, ...after.reverse()];
+  }
+}
+
+function isModifier(keysym: number): boolean {
+  return Object.values(MODIFIERS).some((keysyms) => (keysyms as readonly number[]).includes(keysym));
+}
+
+function scancodeEvent(key: ScanKey, pressed: boolean): RdpInputEvent {
+  return { type: 'scancode', scancode: key.scancode, extended: key.extended ?? false, pressed };
+}
+
+/** A character no key of the layout gives, as UTF-16 code units. */
+function unicodeEvents(keysym: number, pressed: boolean): RdpInputEvent[] {
   const cp = keysymToCodePoint(keysym);
   if (cp === undefined) return [];
   const units = String.fromCodePoint(cp);

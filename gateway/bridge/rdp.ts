@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import tls from 'node:tls';
 import type net from 'node:net';
 import type { BitmapUpdate } from './framebuffer.js';
-import { normalizeFingerprint } from '../guac/fingerprints.js';
+import { guacdCertFingerprints, normalizeFingerprint } from '../guac/fingerprints.js';
 
 const require = createRequire(import.meta.url);
 const LIB = 'node-rdpjs-2/lib/';
@@ -154,13 +154,15 @@ export function checkCertificate(
   const cert = socket.getPeerCertificate();
   if (!cert || !cert.raw) return 'the desktop sent no certificate';
   const fingerprint = normalizeFingerprint(cert.fingerprint256 ?? '');
+  // In the form cert-fingerprints takes, so the admin who checked it can pin it as it stands.
+  const shown = guacdCertFingerprints([fingerprint]);
   if (policy.fingerprints.length > 0) {
     return policy.fingerprints.includes(fingerprint)
       ? undefined
-      : `the desktop's certificate fingerprint ${fingerprint} matches none of the pinned fingerprints`;
+      : `the desktop's certificate (SHA-256 fingerprint ${shown}) matches none of the ${policy.fingerprints.length} pinned fingerprints: the desktop's certificate changed, or another machine answers at its address`;
   }
   if (!socket.authorized) {
-    return `the desktop's certificate is not trusted (${String(socket.authorizationError)}; SHA-256 fingerprint ${fingerprint}); pin it with cert-fingerprints, add its CA, or set ignore-cert`;
+    return `the desktop's certificate is not trusted (${String(socket.authorizationError)}; SHA-256 fingerprint ${shown}): pin it with cert-fingerprints, add its CA, or set ignore-cert`;
   }
   const identity = tls.checkServerIdentity(host, cert);
   if (identity) return `the desktop's certificate does not name ${host}: ${identity.message}`;

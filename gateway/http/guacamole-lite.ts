@@ -41,7 +41,15 @@ interface GuacdClient {
   readonly STATE_CLOSED: number;
   guacdConnection: Socket;
   close(error?: Error): void;
+  /** guacd's instructions arrive here (processInstruction, bound when the client was built), to be forwarded to the browser. */
+  readonly parser: { oninstruction: (opcode: string, params: string[]) => void };
 }
+
+/**
+ * Sees each `error` instruction from guacd (or the bridge) before the browser does: true when it
+ * handled it (the instruction is then not forwarded).
+ */
+export type UpstreamErrorHook = (message: string, status: number) => boolean;
 
 const ClientConnection = require('guacamole-lite/lib/ClientConnection.js') as ClientConnectionCtor;
 const Crypt = require('guacamole-lite/lib/Crypt.js') as new (cypher: string, key: Buffer) => CryptType;
@@ -80,7 +88,7 @@ export function guacLiteFactory(o: ConnectionFactoryOptions) {
   };
 
   /** A connection whose guacd settings are `settings` (credentials included), never seen by the browser. */
-  return (webSocket: EventEmitter, settings: Record<string, string>, display: DisplayRequest): GuacLiteConnection => {
+  return (webSocket: EventEmitter, settings: Record<string, string>, display: DisplayRequest, onUpstreamError?: UpstreamErrorHook): GuacLiteConnection => {
     const token = crypt.encrypt({ connection: { type: 'rdp', settings: {} } });
     const query: Record<string, string> = { token };
     if (display.width) query.width = String(display.width);
@@ -99,6 +107,7 @@ export function guacLiteFactory(o: ConnectionFactoryOptions) {
       // guacamole-lite leaves Nagle on: small input writes would wait for the previous one's ACK.
       client.guacdConnection.setNoDelay(true);
       disconnectOnClose(client);
+      if (onUpstreamError) interceptErrors(client, onUpstreamError);
     };
     // guacamole-lite puts a word ("SERVICE_UNAVAILABLE") where the protocol has a numeric status,
     // which guacamole-common-js reads as NaN: send the matching Guacamole status instead.
@@ -137,6 +146,14 @@ function disconnectOnClose(client: GuacdClient): void {
     } finally {
       client.guacdConnection = socket;
     }
+  };
+}
+
+function interceptErrors(client: GuacdClient, hook: UpstreamErrorHook): void {
+  const forward = client.parser.oninstruction;
+  client.parser.oninstruction = (opcode, params) => {
+    if (opcode === 'error' && hook(params[0] ?? '', Number(params[1]))) return;
+    forward(opcode, params);
   };
 }
 

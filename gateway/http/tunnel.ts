@@ -6,21 +6,22 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
-import type { HostPort } from '../../lib/config.js';
+import { formatHostPort, type HostPort } from '../../lib/config.js';
 import { VdiguardError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { encodeInstruction, guacdCertFingerprints, GuacStatus, parseCertFingerprints } from '../guac/index.js';
+import { encodeInstruction, guacdCertFingerprints, GuacStatus, guacStatusName, parseCertFingerprints } from '../guac/index.js';
 import type { LoginService } from '../auth/login.js';
 import type { AgentLock, GatewayStore } from '../store/gateway-store.js';
 import type { DesktopSession } from '../session/session.js';
-import type { DisplayRequest, GuacLiteConnection } from './guacamole-lite.js';
+import type { DisplayRequest, GuacLiteConnection, UpstreamErrorHook } from './guacamole-lite.js';
+import { desktopFailure } from '../session/desktop-errors.js';
 
 export interface TunnelDeps {
   readonly log: Logger;
   readonly login: LoginService;
   readonly store: GatewayStore;
   readonly guacd: HostPort;
-  readonly connection: (ws: EventEmitter, settings: Record<string, string>, display: DisplayRequest) => GuacLiteConnection;
+  readonly connection: (ws: EventEmitter, settings: Record<string, string>, display: DisplayRequest, onUpstreamError?: UpstreamErrorHook) => GuacLiteConnection;
   /** Throws when the agent's session lives on another gateway replica (it cannot be joined from here). */
   readonly checkOtherReplicas: (agentId: string) => Promise<void>;
   /** The trust the agent's last session ended on, if the new one should start there. */
@@ -144,7 +145,14 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
     'disable-audio': 'true',
     'resize-method': 'display-update',
   };
-  const conn = d.connection(socket, settings, display);
+  const where = `desktop ${desktop.desktopId} at ${formatHostPort(desktop)}`;
+  const upstreamError: UpstreamErrorHook = (message, status) => {
+    const failure = desktopFailure(message, status);
+    if (!failure) return false;
+    session.desktopFailed(failure, `${where}: ${message} (${guacStatusName(status)}); ${failure.hint}`, status, controls);
+    return true;
+  };
+  const conn = d.connection(socket, settings, display, upstreamError);
   let closing: NodeJS.Timeout | undefined;
   const controls = {
     toBrowser: (text: string) => {

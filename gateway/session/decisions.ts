@@ -20,7 +20,9 @@ export type GatewayAction =
   | 'protocol-error'
   | 'agent-locked'
   | 'agent-unlocked'
-  | 'probation';
+  | 'probation'
+  /** The desktop could not be reached or trusted (gateway/session/desktop-errors.ts). */
+  | 'desktop-error';
 
 export interface DecisionSink {
   record(d: Decision): void;

@@ -19,6 +19,9 @@
  *   connection is closed, so trust and a pending challenge belong to the agent, not to a tunnel.
  * - input reaches the desktop only from the connection attached last: a replaced connection's late
  *   messages are dropped, never typed.
+ * - the engine could not reach or trust the desktop: the page is told what kind of failure and what
+ *   the agent can do (`vdiguard,desktop-error,<kind>,<message>`, then the error), the precise cause is
+ *   recorded for the admins, and the connection is treated as dropped.
  * - a session that starts on probation (its agent's last session ended on a security decision) is
  *   challenged before any input reaches the desktop, and starts at the trust that session ended on.
  * The person at the keyboard is never told which behaviour ended the session.
@@ -31,6 +34,7 @@ import type { EnforcementMode, MirrorPolicy } from '../config.js';
 import { encodeInstruction, GuacStatus, type GuacStatusCode } from '../guac/index.js';
 import { InputTap, type TapResult } from '../tap/tap.js';
 import { gatewayDecision, type DecisionSink, type GatewayAction } from './decisions.js';
+import type { DesktopFailure } from './desktop-errors.js';
 
 /** Opcode of the gateway's own instructions to its page (guacamole-common-js ignores unknown ones). */
 export const PAGE_OPCODE = 'vdiguard';
@@ -189,6 +193,19 @@ export class DesktopSession extends EventEmitter {
       () => this.closed(`${reason}; no reconnect within ${Math.round(this.d.reconnectGraceMs / 1000)} s`),
       this.d.reconnectGraceMs,
     );
+  }
+
+  /**
+   * The engine of `from` could not reach or trust the desktop: `cause` is the precise reason, for
+   * the decision log only; the agent gets `failure`'s message, never the engine's.
+   */
+  desktopFailed(failure: DesktopFailure, cause: string, status: number, from: SessionControls): void {
+    if (this.status === 'ended' || from !== this.controls) return;
+    this.d.log.warn({ sessionId: this.id.sessionId, agentId: this.id.agentId, desktopId: this.id.desktopId, kind: failure.kind, cause }, 'desktop error');
+    this.record('desktop-error', cause);
+    this.page('desktop-error', failure.kind, failure.message);
+    from.toBrowser(encodeInstruction('error', failure.message, status));
+    this.disconnected(`desktop error (${failure.kind})`, from);
   }
 
   /** The hook on browser -> desktop data of the connection `from`: what to forward, after the tap has seen it. */

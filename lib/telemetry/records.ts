@@ -4,7 +4,7 @@ import { ATTR, DECISION_EVENT } from './attributes.js';
 import type { Decision } from '../../scorer/store/audit.js';
 
 /** Decisions that end or endanger a session are warnings; the rest are information. */
-const WARNINGS = new Set(['terminate', 'fail-closed', 'fail-open', 'challenge-failed', 'admin-kill', 'monitor-terminate', 'protocol-error', 'agent-locked', 'probation']);
+const WARNINGS = new Set(['terminate', 'fail-closed', 'fail-open', 'challenge-failed', 'admin-kill', 'monitor-terminate', 'protocol-error', 'agent-locked', 'probation', 'desktop-error']);
 
 /** The log record of a security decision, taken by the scorer, the gateway or an admin. */
 export function decisionLogRecord(d: Decision, desktopId: string): LogRecord {

@@ -13,6 +13,7 @@ import { encodeInstruction, guacdCertFingerprints, GuacStatus, parseCertFingerpr
 import type { LoginService } from '../auth/login.js';
 import type { AgentLock, GatewayStore } from '../store/gateway-store.js';
 import type { DesktopSession } from '../session/session.js';
+import type { ClipboardPolicy } from '../tap/paste.js';
 import type { DisplayRequest, GuacLiteConnection } from './guacamole-lite.js';
 
 export interface TunnelDeps {
@@ -20,6 +21,8 @@ export interface TunnelDeps {
   readonly login: LoginService;
   readonly store: GatewayStore;
   readonly guacd: HostPort;
+  /** Which way the clipboard may cross; guacd is told to carry no more than that. */
+  readonly clipboard: ClipboardPolicy;
   readonly connection: (ws: EventEmitter, settings: Record<string, string>, display: DisplayRequest) => GuacLiteConnection;
   /** Throws when the agent's session lives on another gateway replica (it cannot be joined from here). */
   readonly checkOtherReplicas: (agentId: string) => Promise<void>;
@@ -143,6 +146,9 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
     'cert-fingerprints': guacdCertFingerprints(pins.fingerprints),
     'disable-audio': 'true',
     'resize-method': 'display-update',
+    // The tap refuses what the policy does not allow; guacd then does not offer it either.
+    'disable-copy': d.clipboard === 'off' ? 'true' : '',
+    'disable-paste': d.clipboard === 'both' ? '' : 'true',
   };
   const conn = d.connection(socket, settings, display);
   let closing: NodeJS.Timeout | undefined;

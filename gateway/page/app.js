@@ -124,6 +124,7 @@ function choose(message) {
 
 /** The agent chose to connect (or to try again): a fresh ticket, fresh retry counts. */
 async function open(desktopId) {
+  clearInterval(countdown);
   state.unreachableRetries = 0;
   state.retries = 0;
   try {

@@ -21,10 +21,11 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Packages: the RDP server, its X11 backend, a session, and the X tools the tests use (xwd takes a
-# screenshot and netpbm converts it, to compare with the bridge's frames; xdotool reads the pointer);
+# screenshot and netpbm converts it, to compare with the bridge's frames; xdotool reads the pointer;
+# xclip reads and sets the session's clipboard for the agent page's clipboard test);
 # openssl makes the test CA.
 needed=()
-for pkg in xrdp xorgxrdp xterm x11-apps xdotool x11-xserver-utils netpbm openssl; do
+for pkg in xrdp xorgxrdp xterm x11-apps xdotool x11-xserver-utils xclip netpbm openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || needed+=("$pkg")
 done
 if [ ${#needed[@]} -gt 0 ]; then

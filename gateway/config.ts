@@ -7,6 +7,7 @@ import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type 
 import { parseAllowedOrigins } from './http/origin.js';
 import { parseTrustedProxies } from './http/proxies.js';
 import { formatRate, parseRate, type Rate, type ThrottlePolicy } from './auth/throttle.js';
+import { CLIPBOARD_POLICIES, type ClipboardPolicy } from './tap/paste.js';
 
 const optional = <T>(s: Setting<T>): Setting<T> => s;
 
@@ -218,6 +219,12 @@ export const GATEWAY_SETTINGS = {
     description: "After a session is terminated for a mismatch or its MFA challenge fails: `lock` refuses the agent until an admin unlocks them (`vdiguard agent unlock`); `probation` lets them log in, but each session starts challenged, at the trust the last one ended on, until an admin lifts it.",
     default: 'lock' as AfterMismatch,
     parse: parse.oneOf(...AFTER_MISMATCH),
+  },
+  clipboard: {
+    env: 'VDIGUARD_CLIPBOARD',
+    description: "Which way the agent's clipboard may cross: `both`; `to-browser` (copy from the desktop only); `off`. A paste reaches the desktop as text, without keystrokes: it is not scored and never logged; each is text/plain and at most 256 KiB. The built-in bridge carries no clipboard (guacd does).",
+    default: 'both' as ClipboardPolicy,
+    parse: parse.oneOf(...CLIPBOARD_POLICIES),
   },
   challengeSeconds: {
     env: 'VDIGUARD_CHALLENGE_SECONDS',

@@ -176,6 +176,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         log,
         mode: settings.enforcement,
         mirrorPolicy: settings.mirrorPolicy,
+        clipboard: settings.clipboard,
         graceMs: settings.mirrorGraceSeconds * 1000,
         challengeMs: settings.challengeSeconds * 1000,
         reconnectGraceMs: settings.reconnectGraceSeconds * 1000,
@@ -330,7 +331,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     socket.on('error', () => undefined);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const address = clientAddress(req, proxies);
-      openTunnel(ws, url, address, String(req.headers['user-agent'] ?? ''), { log, login, store, guacd: settings.guacd, connection, startSession, carriedTrust, checkOtherReplicas }).catch((err) => {
+      openTunnel(ws, url, address, String(req.headers['user-agent'] ?? ''), { log, login, store, guacd: settings.guacd, clipboard: settings.clipboard, connection, startSession, carriedTrust, checkOtherReplicas }).catch((err) => {
         log.error({ err: (err as Error).message }, 'tunnel failed');
         ws.terminate();
       });

@@ -3,10 +3,12 @@
  * the desktop side still types them: hex ("0x74", "4.0x74"), '+', leading zeros or white space,
  * fractions, exponents, keysyms past 2^32 (atoi truncates 4294967393 to 97). On main they reached
  * guacd unscored and the session's input count stayed 0. It also sends opcodes that put input on
- * the desktop the scorer never sees (clipboard paste, touch).
+ * the desktop the scorer never sees (touch), or streams the tap did not open (a blob on a file
+ * stream, an image "pasted", a stream index guacd reads as another).
  *
  * Control: the tap forwards `key`/`mouse` only in canonical form (gateway/guac/input.ts) and only
- * the opcodes the page sends; anything else ends the session with CLIENT_BAD_REQUEST and guacd
+ * the opcodes the page sends; a paste only as the page sends it, under VDIGUARD_CLIPBOARD=both
+ * (gateway/tap/paste.ts); anything else ends the session with CLIENT_BAD_REQUEST and guacd
  * receives none of it. Real sockets: browser WebSocket -> gateway -> fake guacd, fake scorer.
  */
 import { test, after, before } from 'node:test';
@@ -48,7 +50,9 @@ const hostile: { name: string; wire: string }[] = [
   { name: 'key, one argument (guacd reads a stale one)', wire: encode({ opcode: 'key', args: ['116'] }) },
   { name: 'mouse, "+" coordinate', wire: encode({ opcode: 'mouse', args: ['+10', '20', '1'] }) },
   { name: 'mouse, undefined button bits', wire: encode({ opcode: 'mouse', args: ['10', '20', '33'] }) },
-  { name: 'clipboard paste (text without keystrokes)', wire: encode({ opcode: 'clipboard', args: ['0', 'text/plain'] }) + encode({ opcode: 'blob', args: ['0', 'dGV4dA=='] }) + encode({ opcode: 'end', args: ['0'] }) },
+  { name: 'blob on a stream no clipboard instruction opened (a file stream)', wire: encode({ opcode: 'blob', args: ['1', 'dGV4dA=='] }) },
+  { name: 'an image "pasted"', wire: encode({ opcode: 'clipboard', args: ['0', 'image/png'] }) },
+  { name: 'paste on stream "00" after opening "0" (guacd reads both as 0)', wire: encode({ opcode: 'clipboard', args: ['0', 'text/plain'] }) + encode({ opcode: 'blob', args: ['00', 'dGV4dA=='] }) },
   { name: 'touch', wire: encode({ opcode: 'touch', args: ['0', '10', '20', '1', '1', '0', '1'] }) },
 ];
 
@@ -84,4 +88,41 @@ test('the same instruction in canonical form passes and is scored', async () => 
   assert.deepEqual(h.scorer!.events(sessionId).map((e) => e.kind?.value), [{ keysym: 116, pressed: true }, { x: -4, y: 20, buttonMask: 1 }]);
   client.ws.close();
   await client.closed;
+});
+
+test('a paste as the page sends it reaches guacd whole, and the scorer sees none of it', async () => {
+  const before = h.guacd.connections.length;
+  const { client, sessionId } = await connected();
+  const conn = h.guacd.connections[before]!;
+  const wire = encode({ opcode: 'clipboard', args: ['0', 'text/plain'] }) + encode({ opcode: 'blob', args: ['0', Buffer.from('pasted text').toString('base64')] }) + encode({ opcode: 'end', args: ['0'] });
+  // The agent's session goes on from the tests before (one per agent and desktop): count from here.
+  const scored = h.scorer!.events(sessionId).length;
+  client.send(GENUINE);
+  client.send(wire);
+  await until(() => conn.raw === GENUINE + wire, 2000, 'forwarded');
+  await until(() => h.scorer!.events(sessionId).length === scored + 1, 2000, 'the key mirrored');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(h.scorer!.events(sessionId).slice(scored).map((e) => e.kind?.$case), ['key'], 'the key only: the paste is not input to score');
+  client.ws.close();
+  await client.closed;
+});
+
+test('VDIGUARD_CLIPBOARD=to-browser: a paste ends the session, guacd is told to disable paste and the page learns the policy', async () => {
+  const other = await startHarness({ env: { VDIGUARD_CLIPBOARD: 'to-browser' } });
+  try {
+    const { ticket } = await other.login();
+    const client = await TunnelClient.open(other.gateway.url, ticket, '&width=1280&height=720');
+    const policy = await client.waitFor((i) => i.opcode === 'vdiguard' && i.args[0] === 'clipboard');
+    assert.equal(policy.args[1], 'to-browser');
+    await client.waitFor((i) => i.opcode === '' || i.opcode === 'size');
+    const conn = other.guacd.connections.at(-1)!;
+    assert.deepEqual([conn.connectArgs['disable-copy'], conn.connectArgs['disable-paste']], ['', 'true']);
+    client.send(encode({ opcode: 'clipboard', args: ['0', 'text/plain'] }));
+    const err = await client.waitFor((i) => i.opcode === 'error', 2000);
+    assert.equal(Number(err.args[1]), GuacStatus.CLIENT_BAD_REQUEST);
+    await until(() => conn.closed, 2000, 'desktop connection closed');
+    assert.equal(conn.raw, '10.disconnect;');
+  } finally {
+    await other.close();
+  }
 });

@@ -172,6 +172,9 @@ export class BridgeConnection {
     const fb = new Framebuffer(request.width, request.height);
     this.fb = fb;
     this.send(encodeInstruction('size', 0, request.width, request.height));
+    // node-rdpjs-2 opens no virtual channels, so no cliprdr: the agent's page (which reads the
+    // gateway's `vdiguard` instructions, gateway/session/session.ts PAGE_OPCODE) hides its clipboard.
+    this.send(encodeInstruction('vdiguard', 'clipboard', 'off'));
     cursorInstructions(0).then((text) => this.send(text), (err) => this.log.warn({ err }, 'cursor not sent'));
 
     const rdp = new RdpSession({

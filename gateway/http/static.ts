@@ -1,6 +1,7 @@
 /**
- * The pages the gateway serves: the agent's page, the admin page, and guacamole-common-js from its
- * npm package (no CDN). Files are read once at start-up.
+ * The pages the gateway serves: the agent's page, the admin page, the logo (also as the favicon:
+ * browsers ask for /favicon.ico whatever the page links, and take an SVG answer), and
+ * guacamole-common-js from its npm package (no CDN). Files are read once at start-up.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,6 +26,7 @@ const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
 };
 
 export function loadStaticFiles(): Map<string, StaticFile> {
@@ -37,6 +39,7 @@ export function loadStaticFiles(): Map<string, StaticFile> {
   add('/', join(dir, 'index.html'));
   add('/app.js', join(dir, 'app.js'));
   add('/style.css', join(dir, 'style.css'));
+  for (const path of ['/logo.svg', '/favicon.svg', '/favicon.ico']) add(path, join(dir, 'logo.svg'));
   add('/admin', join(dir, 'admin.html'));
   add('/admin.js', join(dir, 'admin.js'));
   const guac = fileURLToPath(import.meta.resolve('guacamole-common-js')).replace(/guacamole-common\.js$/, 'guacamole-common.min.js');

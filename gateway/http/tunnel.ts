@@ -15,12 +15,15 @@ import type { AgentLock, GatewayStore } from '../store/gateway-store.js';
 import type { DesktopSession } from '../session/session.js';
 import type { DisplayRequest, GuacLiteConnection, UpstreamErrorHook } from './guacamole-lite.js';
 import { desktopFailure } from '../session/desktop-errors.js';
+import type { ClipboardPolicy } from '../tap/paste.js';
 
 export interface TunnelDeps {
   readonly log: Logger;
   readonly login: LoginService;
   readonly store: GatewayStore;
   readonly guacd: HostPort;
+  /** Which way the clipboard may cross; guacd is told to carry no more than that. */
+  readonly clipboard: ClipboardPolicy;
   readonly connection: (ws: EventEmitter, settings: Record<string, string>, display: DisplayRequest, onUpstreamError?: UpstreamErrorHook) => GuacLiteConnection;
   /** Throws when the agent's session lives on another gateway replica (it cannot be joined from here). */
   readonly checkOtherReplicas: (agentId: string) => Promise<void>;
@@ -144,6 +147,9 @@ export async function openTunnel(ws: WebSocket, url: URL, address: string, userA
     'cert-fingerprints': guacdCertFingerprints(pins.fingerprints),
     'disable-audio': 'true',
     'resize-method': 'display-update',
+    // The tap refuses what the policy does not allow; guacd then does not offer it either.
+    'disable-copy': d.clipboard === 'off' ? 'true' : '',
+    'disable-paste': d.clipboard === 'both' ? '' : 'true',
   };
   const where = `desktop ${desktop.desktopId} at ${formatHostPort(desktop)}`;
   const upstreamError: UpstreamErrorHook = (message, status) => {

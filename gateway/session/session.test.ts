@@ -19,6 +19,7 @@ function session(o: Partial<SessionDeps> = {}, goodCode = '123456', mirrorTakes 
       log: silentLogger(),
       mode: 'enforce',
       mirrorPolicy: 'fail-closed',
+      clipboard: 'both',
       graceMs: 1000,
       challengeMs: 1000,
       reconnectGraceMs: 0,
@@ -125,8 +126,8 @@ test('a dropped connection after input waits for a reconnect, which continues th
   const fresh = { toBrowser: (t: string) => again.push(t), close: () => undefined };
   s.attach(fresh);
   assert.equal(s.awaitingReconnect, false);
-  assert.deepEqual(again.slice(0, 1), ['8.vdiguard,7.session,2.s1;']);
-  assert.match(again[1]!, /^8\.vdiguard,9\.challenge,2\.(29|30);$/, 'the page is asked for the code again, with the time left');
+  assert.deepEqual(again.slice(0, 2), ['8.vdiguard,9.clipboard,4.both;', '8.vdiguard,7.session,2.s1;'], 'the clipboard policy, then the session');
+  assert.match(again[2]!, /^8\.vdiguard,9\.challenge,2\.(29|30);$/, 'the page is asked for the code again, with the time left');
   assert.equal(s.fromBrowser('3.key,2.98,1.1;', fresh), null, 'the new connection parses from a clean start, and input stays held');
   assert.equal(s.tap.inputEvents, 2);
   s.disconnected('desktop connection closed', controls); // the old connection's late close

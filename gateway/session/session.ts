@@ -33,6 +33,7 @@ import type { TrustPoint } from '../../scorer/store/audit.js';
 import type { EnforcementMode, MirrorPolicy } from '../config.js';
 import { encodeInstruction, GuacStatus, type GuacStatusCode } from '../guac/index.js';
 import { InputTap, type TapResult } from '../tap/tap.js';
+import type { ClipboardPolicy } from '../tap/paste.js';
 import { gatewayDecision, type DecisionSink, type GatewayAction } from './decisions.js';
 import type { DesktopFailure } from './desktop-errors.js';
 
@@ -57,6 +58,8 @@ export interface SessionDeps {
   readonly log: Logger;
   readonly mode: EnforcementMode;
   readonly mirrorPolicy: MirrorPolicy;
+  /** Which way the clipboard may cross: the tap lets pastes through only under `both`. */
+  readonly clipboard: ClipboardPolicy;
   readonly graceMs: number;
   readonly challengeMs: number;
   /** How long a dropped connection may take to come back (0: never). */
@@ -145,7 +148,7 @@ export class DesktopSession extends EventEmitter {
     this.wallClock = d.wallClock ?? (() => new Date());
     this.startedAt = this.wallClock();
     this.logins = new Set([id.loginId]);
-    this.tap = new InputTap({ clock: d.clock, onInput: (e) => this.mirrored(onInput(e)), forwardUnmirrored: d.mirrorPolicy === 'fail-open' });
+    this.tap = new InputTap({ clock: d.clock, onInput: (e) => this.mirrored(onInput(e)), forwardUnmirrored: d.mirrorPolicy === 'fail-open', clipboard: d.clipboard });
     if (d.initialTrust !== undefined) this.trust = this.minTrust = d.initialTrust;
     if (d.probation) this.challenge(d.probation.reason, 'probation');
   }
@@ -170,6 +173,8 @@ export class DesktopSession extends EventEmitter {
       previous.toBrowser(encodeInstruction('error', REPLACED_MESSAGE, GuacStatus.SESSION_CONFLICT));
       previous.close();
     }
+    // The page offers only the clipboard directions the policy allows (the engine may narrow them).
+    this.page('clipboard', this.d.clipboard);
     this.page('session', this.id.sessionId);
     if (this.status === 'challenged') this.page('challenge', String(Math.max(1, Math.round((this.challengeEndsAt - this.d.clock()) / 1000))));
   }

@@ -83,8 +83,10 @@ const refused: { name: string; input: string; message: RegExp }[] = [
   { name: 'mouse y "-0"', input: '5.mouse,1.1,2.-0,1.0;', message: /y is not a decimal 32-bit integer/ },
   { name: 'button bits Guacamole does not define', input: '5.mouse,1.7,1.8,2.37;', message: /button mask is not a decimal integer 0\.\.31/ },
   { name: 'touch', input: '5.touch,1.0,2.10,2.10,1.1,1.1,1.0,1.1;', message: /"touch" is not accepted from the browser/ },
-  { name: 'clipboard', input: '9.clipboard,1.0,10.text/plain;', message: /"clipboard" is not accepted/ },
-  { name: 'blob', input: '4.blob,1.0,4.YWJj;', message: /"blob" is not accepted/ },
+  { name: 'clipboard while the policy is not `both`', input: '9.clipboard,1.0,10.text/plain;', message: /clipboard policy \(VDIGUARD_CLIPBOARD\)/ },
+  { name: 'blob while the policy is not `both`', input: '4.blob,1.0,4.YWJj;', message: /clipboard policy/ },
+  { name: 'file upload', input: '4.file,1.0,10.text/plain,5.a.txt;', message: /"file" is not accepted/ },
+  { name: 'pipe', input: '4.pipe,1.0,10.text/plain,1.x;', message: /"pipe" is not accepted/ },
 ];
 
 for (const { name, input, message } of refused) {
@@ -154,4 +156,82 @@ test('a hold that starts inside an instruction cannot smuggle a key to the deskt
   const b = tp.push(value.slice(11) + ';');
   assert.deepEqual(events, [], 'the tap saw no key');
   assert.deepEqual(desktopReads([a.forward, b.forward]), [`4.sync,40.${value};`], 'and the desktop reads the one sync');
+});
+
+function pasting(maxPasteBytes?: number) {
+  const events: InputEvent[] = [];
+  const tp = new InputTap({ clock: () => 0, onInput: (e) => events.push(e) > 0, clipboard: 'both', maxPasteBytes });
+  return { tp, events };
+}
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const paste = (stream: string, ...parts: string[]) =>
+  encode({ opcode: 'clipboard', args: [stream, 'text/plain'] }) + parts.map((p) => encode({ opcode: 'blob', args: [stream, b64(p)] })).join('') + encode({ opcode: 'end', args: [stream] });
+
+test('clipboard both: a paste passes as it came, and nothing of it reaches the scorer', () => {
+  const { tp, events } = pasting();
+  const text = paste('0', 'hello ', 'world') + '3.key,2.97,1.1;' + paste('0', 'again');
+  assert.equal(tp.push(text).forward, text);
+  assert.deepEqual(events.map((e) => e.kind?.$case), ['key'], 'the key only');
+  assert.equal(tp.inputEvents, 1);
+});
+
+test('clipboard to-browser or off: a paste ends the session', () => {
+  for (const clipboard of ['to-browser', 'off'] as const) {
+    const tp = new InputTap({ clock: () => 0, onInput: () => true, clipboard });
+    const r = tp.push(paste('0', 'x'));
+    assert.equal(r.error?.fatal, true, clipboard);
+    assert.match(r.error?.message ?? '', /VDIGUARD_CLIPBOARD/);
+  }
+});
+
+const badPastes: { name: string; input: string; message: RegExp }[] = [
+  { name: 'blob on a stream no clipboard opened', input: '4.blob,1.3,4.YWJj;', message: /no paste is open on that stream/ },
+  { name: 'end on a stream no clipboard opened', input: '3.end,1.3;', message: /no paste is open/ },
+  { name: 'blob after its stream ended', input: paste('0', 'a') + '4.blob,1.0,4.YWJj;', message: /no paste is open/ },
+  { name: 'blob on "01" when "1" is open (guacd reads both as 1)', input: '9.clipboard,1.1,10.text/plain;4.blob,2.01,4.YWJj;', message: /canonical form/ },
+  { name: 'stream "+1"', input: '9.clipboard,2.+1,10.text/plain;', message: /canonical form/ },
+  { name: 'an image', input: '9.clipboard,1.0,9.image/png;', message: /only text\/plain/ },
+  { name: 'text/html', input: '9.clipboard,1.0,9.text/html;', message: /only text\/plain/ },
+  { name: 'a stream opened twice', input: '9.clipboard,1.0,10.text/plain;9.clipboard,1.0,10.text/plain;', message: /already open/ },
+  { name: 'five streams open at once', input: [0, 1, 2, 3, 4].map((i) => `9.clipboard,1.${i},10.text/plain;`).join(''), message: /more than 4/ },
+  { name: 'data that is not base64', input: '9.clipboard,1.0,10.text/plain;4.blob,1.0,4.a*bc;', message: /not base64/ },
+  { name: 'base64 without its padding', input: '9.clipboard,1.0,10.text/plain;4.blob,1.0,3.YWJ;', message: /not base64/ },
+  { name: 'blob without data', input: '9.clipboard,1.0,10.text/plain;4.blob,1.0;', message: /expected 2 arguments/ },
+  { name: 'end with an extra argument', input: '9.clipboard,1.0,10.text/plain;3.end,1.0,1.x;', message: /expected 1 arguments/ },
+];
+
+for (const { name, input, message } of badPastes) {
+  test(`paste refused, nothing of the chunk forwarded: ${name}`, () => {
+    const { tp, events } = pasting();
+    const r = tp.push('3.key,2.98,1.1;' + input);
+    assert.equal(r.forward, undefined);
+    assert.equal(r.error?.guacStatus, GuacStatus.CLIENT_BAD_REQUEST);
+    assert.match(r.error?.message ?? '', message);
+    assert.doesNotMatch(r.error?.message ?? '', /YWJj|abc/, 'never the pasted data');
+    assert.equal(events.length, 0);
+  });
+}
+
+test('a paste is capped: up to the limit passes, one byte more across blobs ends the session', () => {
+  const { tp } = pasting(10);
+  assert.equal(tp.push(paste('0', '12345', '67890')).error, undefined);
+  const r = tp.push(paste('0', '12345', '678901'));
+  assert.match(r.error?.message ?? '', /larger than 10 bytes/);
+});
+
+test('while held, a paste is not forwarded (nor mirrored); after the hold it is', () => {
+  const { tp, events } = pasting();
+  tp.holding = true;
+  assert.equal(tp.push(paste('0', 'secret') + '4.sync,1.1;').forward, '4.sync,1.1;');
+  tp.holding = false;
+  assert.equal(tp.push(paste('0', 'later')).forward, paste('0', 'later'));
+  assert.equal(events.length, 0);
+});
+
+test('a reconnect starts with no paste open', () => {
+  const { tp } = pasting();
+  assert.equal(tp.push('9.clipboard,1.0,10.text/plain;').error, undefined);
+  tp.newConnection();
+  assert.match(tp.push('4.blob,1.0,4.YWJj;').error?.message ?? '', /no paste is open/);
 });

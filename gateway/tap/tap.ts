@@ -15,10 +15,13 @@
  *   session: key, mouse; sync (frame acknowledgement), nop (keep-alive), size (window resized),
  *   disconnect, ack (the client declining a stream the desktop offers, e.g. its clipboard) and ''
  *   (the WebSocket tunnel's internal ping). Each of them is either scored input or carries none.
- * - Refused: touch (RDP multi-touch input the scorer never sees), clipboard and blob/end (text
- *   pasted into the desktop without a keystroke), file, pipe, put, get (files and objects into the
- *   desktop), argv (changing connection settings), audio (microphone), and any other opcode.
- *   Clipboard from the browser is refused by default; it needs its own policy (a later issue).
+ * - A paste (clipboard, then blob/end on the stream it opened), only when the clipboard policy
+ *   (VDIGUARD_CLIPBOARD) is `both`, checked by ./paste.ts: text/plain, canonical stream indexes,
+ *   at most 256 KiB. A paste carries no keystrokes: it is not mirrored (the scorer never sees the
+ *   text, nor that it was pasted) and nothing of it is logged.
+ * - Refused: touch (RDP multi-touch input the scorer never sees), file, pipe, put, get (files and
+ *   objects into the desktop), blob/end on any stream but an open paste, argv (changing connection
+ *   settings), audio (microphone), and any other opcode.
  * A chunk with a refused instruction is not forwarded at all and nothing of it is mirrored, so a
  * chunk's instructions reach both sides or neither. The desktop never receives part of an
  * instruction: a message that is whole instructions (what guacamole-common-js sends) is forwarded
@@ -26,20 +29,21 @@
  * instructions, re-encoded, the rest following when it completes.
  *
  * While input is held (an MFA challenge), `key` and `mouse` are not forwarded to the desktop but
- * still mirrored (the scorer keeps weighing whoever is at the keyboard); every other allowed
- * instruction (sync acknowledgements, nop, size) is forwarded re-encoded so the desktop connection
- * stays healthy.
+ * still mirrored (the scorer keeps weighing whoever is at the keyboard), and pastes are not
+ * forwarded either; every other allowed instruction (sync acknowledgements, nop, size) is forwarded
+ * re-encoded so the desktop connection stays healthy.
  *
  * What was typed never leaves the tap except as an event to the scorer's stream: the tap keeps no
  * history and logs nothing of the content; its refusals name the argument, never the value.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { encode, GuacParser, GuacProtocolError, readInput, type GuacInput, type Instruction, type ParserLimits } from '../guac/index.js';
+import { PASTE_OPCODES, PasteStreams, type ClipboardPolicy } from './paste.js';
 
-/** The opcodes forwarded from a browser during a session (see above for why these and no others). */
+/** The opcodes forwarded from a browser during a session besides a paste (see above for why these and no others). */
 export const FORWARDED_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse', 'sync', 'nop', 'size', 'disconnect', 'ack', '']);
-/** The instructions a hold keeps from the desktop. */
-const INPUT_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse']);
+/** The instructions a hold keeps from the desktop: input and pastes. */
+const HELD_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse', ...PASTE_OPCODES]);
 
 export interface TapOptions {
   /** Milliseconds on a monotonic clock (performance.now() in production). */
@@ -55,6 +59,10 @@ export interface TapOptions {
    */
   readonly forwardUnmirrored?: boolean;
   readonly limits?: Partial<ParserLimits>;
+  /** Which way the clipboard may cross (default `off`: no paste into the desktop). */
+  readonly clipboard?: ClipboardPolicy;
+  /** The largest paste, in bytes (default 256 KiB). */
+  readonly maxPasteBytes?: number;
 }
 
 export type TapResult =
@@ -65,6 +73,7 @@ export type TapResult =
 
 export class InputTap {
   private parser: GuacParser;
+  private readonly pastes: PasteStreams;
   /** True while an MFA challenge holds the agent's input. */
   holding = false;
   /** Input events seen, and input instructions not forwarded while held (counts only). */
@@ -75,11 +84,13 @@ export class InputTap {
 
   constructor(private readonly o: TapOptions) {
     this.parser = new GuacParser(o.limits);
+    this.pastes = new PasteStreams(o.clipboard === 'both', o.maxPasteBytes);
   }
 
-  /** A new connection of the same session (a reconnect): nothing half-parsed carries over. */
+  /** A new connection of the same session (a reconnect): nothing half-parsed or half-pasted carries over. */
   newConnection(): void {
     this.parser = new GuacParser(this.o.limits);
+    this.pastes.reset();
   }
 
   push(chunk: string | Buffer): TapResult {
@@ -91,7 +102,10 @@ export class InputTap {
     for (const r of results) {
       if (r.error) return { error: r.error };
       const ins = r.instruction;
-      if (!FORWARDED_OPCODES.has(ins.opcode)) return { error: notForwarded(ins.opcode) };
+      if (PASTE_OPCODES.has(ins.opcode)) {
+        const refused = this.pastes.check(ins);
+        if (refused) return { error: refused };
+      } else if (!FORWARDED_OPCODES.has(ins.opcode)) return { error: notForwarded(ins.opcode) };
       const read = readInput(ins);
       if (read?.error) return { error: read.error };
       if (read) events.push(toInputEvent(read.input, at));
@@ -110,7 +124,7 @@ export class InputTap {
     // never part of one: a head forwarded raw and its rest re-encoded (or withheld) would let the
     // desktop read instructions the tap never saw.
     if (!withhold && startedBetween && this.parser.idle) return { forward: chunk };
-    const passed = withhold ? complete.filter((ins) => !INPUT_OPCODES.has(ins.opcode)) : complete;
+    const passed = withhold ? complete.filter((ins) => !HELD_OPCODES.has(ins.opcode)) : complete;
     return { forward: passed.length > 0 ? passed.map(encode).join('') : null };
   }
 }

@@ -1,6 +1,8 @@
 /** Debian's chromium through playwright-core, for the page and end-to-end tests. */
-import { existsSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.VDIGUARD_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -13,4 +15,18 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** Where screenshots go: test-artifacts/screens in the package (git-ignored), for people to look at. */
+function screensDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  const screens = join(dir, 'test-artifacts', 'screens');
+  mkdirSync(screens, { recursive: true });
+  return screens;
+}
+
+/** Saves what the page shows as test-artifacts/screens/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(screensDir(), `${name}.png`) });
 }

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { GuacParser, encodeInstruction, type Instruction } from '../guac/index.js';
 
-export const FAKE_ARGS = ['VERSION_1_5_0', 'hostname', 'port', 'security', 'domain', 'username', 'password', 'ignore-cert', 'width', 'height'];
+export const FAKE_ARGS = ['VERSION_1_5_0', 'hostname', 'port', 'security', 'domain', 'username', 'password', 'ignore-cert', 'width', 'height', 'disable-copy', 'disable-paste'];
 
 export interface FakeConnection {
   /** Handshake values by argument name (connect's values matched to args). */

@@ -3,6 +3,7 @@
  * The `vdiguard` command. Each component registers its own subcommands; this file only assembles
  * them and turns errors into a message and an exit code.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../lib/config.js';
 import { VdiguardError } from '../lib/errors.js';
@@ -10,8 +11,16 @@ import { registerScorerCommands } from '../scorer/cli.js';
 import { registerGatewayCommands } from '../gateway/cli.js';
 import { registerHealthCommand } from '../lib/health.js';
 
+/** The installed package's version, read at run time so the image and a checkout cannot disagree with it. */
+function packageVersion(): string {
+  // dist/bin/vdiguard.js -> the package root, in a checkout and in the image alike.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 const program = new Command('vdiguard')
   .description('Continuous behavioural authentication gateway for remote desktops')
+  .version(packageVersion(), '-V, --version', 'print the version of vdiguard')
   .showHelpAfterError()
   .exitOverride();
 

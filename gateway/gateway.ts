@@ -16,10 +16,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { formatHostPort, isLoopback } from '../lib/config.js';
 import type { Db } from '../lib/db/db.js';
 import { VdiguardError } from '../lib/errors.js';
+import { listenError } from '../lib/listen.js';
 import type { Logger } from '../lib/log.js';
 import { AuditLog } from '../scorer/store/audit.js';
 import { WriteQueue } from '../scorer/store/write-queue.js';
-import { loginThrottlePolicy, type GatewaySettings } from './config.js';
+import { GATEWAY_SETTINGS, loginThrottlePolicy, type GatewaySettings } from './config.js';
 import { LOGIN_TTL_MS, LoginService } from './auth/login.js';
 import { throttleFigures } from './auth/throttle.js';
 import { SecretBox } from './auth/secret-box.js';
@@ -338,7 +339,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new VdiguardError('unavailable', `cannot listen on ${formatHostPort(settings.listen)}: ${err.message}`)));
+    server.once('error', (err) => reject(listenError(settings.listen, err, `${GATEWAY_SETTINGS.listen.env} or --listen`)));
     server.listen(settings.listen.port, settings.listen.host, () => resolve());
   });
   const port = (server.address() as { port: number }).port;

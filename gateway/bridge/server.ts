@@ -7,10 +7,11 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../../lib/log.js';
 import { formatHostPort, type HostPort, type Settings } from '../../lib/config.js';
 import { VdiguardError } from '../../lib/errors.js';
+import { listenError } from '../../lib/listen.js';
 import { encodeInstruction } from '../guac/encoder.js';
 import { GuacStatus } from '../guac/status.js';
 import { BridgeConnection, type ConnectionOptions } from './connection.js';
-import type { BridgeSettingsSpec } from './config.js';
+import { BRIDGE_SETTINGS, type BridgeSettingsSpec } from './config.js';
 
 export class BridgeServer {
   private readonly server: net.Server;
@@ -53,7 +54,7 @@ export class BridgeServer {
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   listen(at: HostPort = this.settings.listen): Promise<HostPort> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new VdiguardError('unavailable', `cannot listen on ${formatHostPort(at)}: ${err.message}`));
+      const onError = (err: Error) => reject(listenError(at, err, `${BRIDGE_SETTINGS.listen.env} or --listen`));
       this.server.once('error', onError);
       this.server.listen(at.port, at.host, () => {
         this.server.off('error', onError);

@@ -13,13 +13,15 @@ import { createLogger, type Logger } from '../../lib/log.js';
 import { loadScorerSettings, type ScorerSettings } from '../../scorer/config.js';
 import { startScorer, type RunningScorer } from '../../scorer/service/server.js';
 import { resolveAdminToken, resolveGatewayToken } from '../../scorer/service/credentials.js';
-import { loadGatewaySettings, type GATEWAY_SETTINGS, type GatewaySettings } from '../config.js';
+import { GATEWAY_SETTINGS, loadGatewaySettings, type GatewaySettings } from '../config.js';
 import { resolveSecretKey } from '../auth/secret-box.js';
 import { scorerLink } from '../mirror/scorer-link.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 import { startBridgeChild } from './bridge-child.js';
-import { ensureFirstAdmin, firstAdminMessage, type FirstAdmin } from '../admin/first-admin.js';
+import { ensureFirstAdmin, firstAdminMessage } from '../admin/first-admin.js';
+import { startupFacts, startupNotice } from './startup-notice.js';
 import { VdiguardError } from '../../lib/errors.js';
+import { checkCanListen } from '../../lib/listen.js';
 
 export interface System {
   readonly gateway: RunningGateway;
@@ -110,25 +112,27 @@ export async function runGateway(overrides: Partial<Record<keyof typeof GATEWAY_
   if (gs.bridge === 'builtin' && !isLoopback(gs.guacd.host)) {
     throw new VdiguardError('invalid-argument', `the built-in bridge listens on this machine only; VDIGUARD_GUACD is ${formatHostPort(gs.guacd)}: set VDIGUARD_GATEWAY_BRIDGE=off to use guacd there`);
   }
+  if (gs.bridge === 'builtin') {
+    // The bridge is a child process: a taken port is reported here, naming the gateway's settings, not the bridge's.
+    await checkCanListen(gs.guacd, `${GATEWAY_SETTINGS.guacd.env} or --guacd to a free port for the built-in bridge, or ${GATEWAY_SETTINGS.bridge.env}=off to use the guacd listening there`);
+  }
   const bridge = gs.bridge === 'builtin' ? startBridgeChild(gs.guacd, log.child({ component: 'bridge-supervisor' })) : undefined;
   // Before the services: their instruments bind to whatever provider exists when they are created.
   const telemetry = startTelemetry('vdiguard-gateway');
   let system: System | undefined;
-  let first: FirstAdmin | undefined;
   try {
     system = await startSystem(gs, ss, log);
-    first = await ensureFirstAdmin(system.gateway.admins, system.gateway.actions, gs);
-  } catch (err) {
+    const first = await ensureFirstAdmin(system.gateway.admins, system.gateway.actions, gs);
+    // Listening for the signals before saying the gateway runs: whoever reads that may stop it at once.
+    const signalled = untilSignalled(log);
+    // The first admin's credentials once, on stderr for the person starting the gateway: never in
+    // the structured log, which is kept and shipped.
+    if (first) process.stderr.write(firstAdminMessage(first, system.gateway.url));
+    process.stderr.write(startupNotice(await startupFacts(gs, ss, system)));
+    await signalled;
+  } finally {
     await system?.close();
     await bridge?.stop();
     await telemetry.shutdown();
-    throw err;
   }
-  // Once, on stderr for the person starting the gateway: never in the structured log, which is kept and shipped.
-  if (first) process.stderr.write(firstAdminMessage(first, system.gateway.url));
-  process.stderr.write(`vdiguard gateway on ${system.gateway.url} (desktops through ${bridge ? 'the built-in bridge on ' : ''}${formatHostPort(gs.guacd)}; scorer ${gs.scorer ?? system.scorer?.address}; admin page ${system.gateway.url}/admin)\n`);
-  await untilSignalled(log);
-  await system.close();
-  await bridge?.stop();
-  await telemetry.shutdown();
 }

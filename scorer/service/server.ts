@@ -13,8 +13,9 @@ import { formatHostPort, isLoopback } from '../../lib/config.js';
 import { openDb, type Db } from '../../lib/db/db.js';
 import { claimStore } from '../../lib/db/owner.js';
 import { VdiguardError } from '../../lib/errors.js';
+import { listenError } from '../../lib/listen.js';
 import type { Logger } from '../../lib/log.js';
-import { trustPolicyOf, type ScorerSettings } from '../config.js';
+import { SCORER_SETTINGS, trustPolicyOf, type ScorerSettings } from '../config.js';
 import { defaultPipelines, type ModalityPipeline } from '../models/pipelines.js';
 import { ScorerEngine, type EngineOptions } from './engine.js';
 import { initTf } from '../models/tf/runtime.js';
@@ -104,7 +105,7 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
   const wanted = formatHostPort(settings.listen);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(wanted, credentials, (err, p) =>
-      err ? reject(new VdiguardError('unavailable', `cannot listen on ${wanted}: ${err.message}`)) : resolve(p),
+      err ? reject(listenError(settings.listen, err, `${SCORER_SETTINGS.listen.env} (or --listen of \`vdiguard scorer\`)`)) : resolve(p),
     ),
   ).catch(async (err) => {
     if (ownsDb) await db.close();

@@ -18,6 +18,7 @@ import type { Db } from '../lib/db/db.js';
 import { VdiguardError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { AuditLog } from '../scorer/store/audit.js';
+import { DEFAULT_TRUST_POLICY } from '../scorer/trust/trust.js';
 import { WriteQueue } from '../scorer/store/write-queue.js';
 import { loginThrottlePolicy, type GatewaySettings } from './config.js';
 import { LOGIN_TTL_MS, LoginService } from './auth/login.js';
@@ -48,6 +49,8 @@ export interface GatewayDeps {
   readonly scorer: ScorerLink;
   /** Admin API credential. */
   readonly adminToken: string;
+  /** The scorer's VDIGUARD_TRUST_CHALLENGE_BELOW, drawn on the admin page's trust curves (default: the scorer's default). */
+  readonly challengeBelow?: number;
   readonly clock?: () => number;
   readonly now?: () => number;
 }
@@ -262,7 +265,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     }
     if (!url.pathname.startsWith('/api/admin/')) throw new VdiguardError('not-found', `no ${route}`);
     if (!adminOk(req)) throw new VdiguardError('unauthenticated', 'the admin API needs the admin token (Authorization: Bearer ...)');
-    return adminApi(req, res, url, TOKEN_ACTOR, { store, sessions, audit, actions, scorer: deps.scorer, unlock: (agentId) => lockout.unlock(agentId) });
+    return adminApi(req, res, url, TOKEN_ACTOR, { store, sessions, audit, actions, scorer: deps.scorer, unlock: (agentId) => lockout.unlock(agentId), challengeBelow: deps.challengeBelow ?? DEFAULT_TRUST_POLICY.challengeBelow });
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {

@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VdiguardError } from '../../lib/errors.js';
-import { profileStateToJSON } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { AuditLog } from '../../scorer/store/audit.js';
 import { sendJson } from '../http/http-util.js';
 import { decisionsQuery } from '../http/query.js';
@@ -15,6 +14,7 @@ import type { GatewayStore, AgentLock } from '../store/gateway-store.js';
 import type { AdminActions } from './actions.js';
 import { requireManage, type Actor } from './actor.js';
 import { lockRoutes } from './locks-routes.js';
+import { viewRoutes } from './views-routes.js';
 
 export interface AdminApiDeps {
   readonly store: GatewayStore;
@@ -24,6 +24,8 @@ export interface AdminApiDeps {
   readonly scorer: Pick<ScorerLink, 'profiles'>;
   /** Lifts an agent's lock after a security decision (gateway/session/lockout.ts). */
   readonly unlock: (agentId: string) => Promise<AgentLock>;
+  /** Trust at or below which the scorer challenges, for the session page's threshold line. */
+  readonly challengeBelow: number;
 }
 
 const READS = new Set(['GET', 'HEAD']);
@@ -38,7 +40,7 @@ export async function adminApi(req: IncomingMessage, res: ServerResponse, url: U
     return lifted;
   };
   if (await lockRoutes(method, url, res, { list: () => d.store.listLocks(), unlock })) return;
-  if (route === 'GET /api/admin/sessions') return sendJson(res, 200, { sessions: d.sessions.all().map((s) => s.view()) });
+  if (await viewRoutes(method, url, res, d)) return;
   const kill = /^\/api\/admin\/sessions\/([^/]+)\/kill$/.exec(url.pathname);
   if (kill && method === 'POST') {
     const s = d.sessions.get(decodeURIComponent(kill[1] as string));
@@ -52,10 +54,6 @@ export async function adminApi(req: IncomingMessage, res: ServerResponse, url: U
     const limit = Number(url.searchParams.get('limit') ?? 100);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new VdiguardError('invalid-argument', 'limit must be a whole number from 1 to 1000');
     return sendJson(res, 200, { actions: await d.actions.list({ actor: url.searchParams.get('actor') || undefined, target: url.searchParams.get('target') || undefined, limit }) });
-  }
-  if (route === 'GET /api/admin/profiles') {
-    const profiles = (await d.scorer.profiles()).map((p) => ({ ...p, state: profileStateToJSON(p.state).replace('PROFILE_STATE_', '').toLowerCase() }));
-    return sendJson(res, 200, { profiles });
   }
   if (route === 'GET /api/admin/agents') return sendJson(res, 200, { agents: await d.store.listAgents() });
   if (route === 'GET /api/admin/desktops') return sendJson(res, 200, { desktops: await d.store.listDesktops() });

@@ -45,7 +45,7 @@ export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: 
       { address: gs.scorer ?? scorer?.address ?? formatHostPort(ss.listen), tlsCa: gs.scorerTlsCa, tlsCert: gs.scorerTlsCert, tlsKey: gs.scorerTlsKey },
       { gatewayToken, adminToken },
     );
-    const gateway = await startGateway(gs, { log: log.child({ component: 'gateway' }), db: store, secretKey: resolveSecretKey({ ...gs, dataDir: ss.dataDir }), scorer: link, adminToken });
+    const gateway = await startGateway(gs, { log: log.child({ component: 'gateway' }), db: store, secretKey: resolveSecretKey({ ...gs, dataDir: ss.dataDir }), scorer: link, adminToken, challengeBelow: ss.trustChallengeBelow });
     return {
       gateway,
       scorer,

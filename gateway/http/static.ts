@@ -1,6 +1,6 @@
 /**
- * The pages the gateway serves: the agent's page, the admin page, and guacamole-common-js from its
- * npm package (no CDN). Files are read once at start-up.
+ * The pages the gateway serves: the agent's page, the admin console (its modules and stylesheet),
+ * and guacamole-common-js from its npm package (no CDN). Files are read once at start-up.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -38,7 +38,7 @@ export function loadStaticFiles(): Map<string, StaticFile> {
   add('/app.js', join(dir, 'app.js'));
   add('/style.css', join(dir, 'style.css'));
   add('/admin', join(dir, 'admin.html'));
-  add('/admin.js', join(dir, 'admin.js'));
+  for (const file of ['admin.js', 'admin-lib.js', 'admin-views.js', 'admin-manage.js', 'admin.css']) add(`/${file}`, join(dir, file));
   const guac = fileURLToPath(import.meta.resolve('guacamole-common-js')).replace(/guacamole-common\.js$/, 'guacamole-common.min.js');
   add('/guacamole-common.js', guac);
   return files;

@@ -19,6 +19,7 @@ import { VdiguardError } from '../lib/errors.js';
 import { listenError } from '../lib/listen.js';
 import type { Logger } from '../lib/log.js';
 import { AuditLog } from '../scorer/store/audit.js';
+import { DEFAULT_TRUST_POLICY } from '../scorer/trust/trust.js';
 import { WriteQueue } from '../scorer/store/write-queue.js';
 import { GATEWAY_SETTINGS, loginThrottlePolicy, type GatewaySettings } from './config.js';
 import { LOGIN_TTL_MS, LoginService } from './auth/login.js';
@@ -54,6 +55,8 @@ export interface GatewayDeps {
   readonly scorer: ScorerLink;
   /** Admin API credential. */
   readonly adminToken: string;
+  /** The scorer's VDIGUARD_TRUST_CHALLENGE_BELOW, drawn on the admin page's trust curves (default: the scorer's default). */
+  readonly challengeBelow?: number;
   readonly clock?: () => number;
   readonly now?: () => number;
 }
@@ -295,7 +298,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     if (!url.pathname.startsWith('/api/admin/')) throw new VdiguardError('not-found', `no ${route}`);
     if (await signInRoutes(req, res, url, address, adminAuth)) return;
     const actor = await authenticateAdmin(req, res, adminAuth);
-    return adminApi(req, res, url, actor, { store, sessions, audit, actions, accounts, scorer: deps.scorer, manage });
+    return adminApi(req, res, url, actor, { store, sessions, audit, actions, accounts, scorer: deps.scorer, manage, challengeBelow: deps.challengeBelow ?? DEFAULT_TRUST_POLICY.challengeBelow });
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {

@@ -55,7 +55,7 @@ test('a reconnect continues the same gateway and scorer session, under the same 
   await until(() => h.gateway.sessions.get(first.sessionId)?.awaitingReconnect === true, 3000, 'session waiting for a reconnect');
   assert.equal(h.gateway.sessions.get(first.sessionId)?.status, 'active');
   const listed = await api(h.gateway.url, '/api/admin/sessions', undefined, ADMIN_TOKEN);
-  assert.deepEqual((listed.body as { sessions: { sessionId: string; connected: boolean }[] }).sessions.map((s) => [s.sessionId, s.connected]), [[first.sessionId, false]]);
+  assert.deepEqual((listed.body as { sessions: { sessionId: string; phase: string }[] }).sessions.map((s) => [s.sessionId, s.phase]), [[first.sessionId, 'disconnected']]);
 
   // The page asks for a new ticket under the same login, as it does after a drop.
   const res = await api(h.gateway.url, '/api/tickets', { desktop: DESKTOP }, token);

@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VdiguardError } from '../../lib/errors.js';
-import { profileStateToJSON } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { AuditLog } from '../../scorer/store/audit.js';
 import { sendJson } from '../http/http-util.js';
 import { decisionsQuery } from '../http/query.js';
@@ -19,6 +18,7 @@ import { requireManage, type Actor } from './actor.js';
 import { lockRoutes } from './locks-routes.js';
 import type { AgentsAndDesktops } from './management.js';
 import { managementRoutes } from './management-routes.js';
+import { viewRoutes } from './views-routes.js';
 
 export interface AdminApiDeps {
   readonly store: GatewayStore;
@@ -29,6 +29,8 @@ export interface AdminApiDeps {
   readonly scorer: Pick<ScorerLink, 'profiles'>;
   /** Agents and desktops administration on behalf of the actor (gateway/admin/management.ts). */
   readonly manage: (actor: Actor) => AgentsAndDesktops;
+  /** Trust at or below which the scorer challenges, for the session page's threshold line. */
+  readonly challengeBelow: number;
 }
 
 const READS = new Set(['GET', 'HEAD']);
@@ -40,7 +42,7 @@ export async function adminApi(req: IncomingMessage, res: ServerResponse, url: U
   if (await accountRoutes(req, res, url, actor, d.accounts)) return;
   if (await lockRoutes(method, url, res, () => d.store.listLocks())) return;
   if (await managementRoutes(req, res, url, d.manage(actor))) return;
-  if (route === 'GET /api/admin/sessions') return sendJson(res, 200, { sessions: d.sessions.all().map((s) => s.view()) });
+  if (await viewRoutes(method, url, res, d)) return;
   const kill = /^\/api\/admin\/sessions\/([^/]+)\/kill$/.exec(url.pathname);
   if (kill && method === 'POST') {
     const s = d.sessions.get(decodeURIComponent(kill[1] as string));
@@ -54,10 +56,6 @@ export async function adminApi(req: IncomingMessage, res: ServerResponse, url: U
     const limit = Number(url.searchParams.get('limit') ?? 100);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new VdiguardError('invalid-argument', 'limit must be a whole number from 1 to 1000');
     return sendJson(res, 200, { actions: await d.actions.list({ actor: url.searchParams.get('actor') || undefined, target: url.searchParams.get('target') || undefined, limit }) });
-  }
-  if (route === 'GET /api/admin/profiles') {
-    const profiles = (await d.scorer.profiles()).map((p) => ({ ...p, state: profileStateToJSON(p.state).replace('PROFILE_STATE_', '').toLowerCase() }));
-    return sendJson(res, 200, { profiles });
   }
   throw new VdiguardError('not-found', `no ${route}`);
 }

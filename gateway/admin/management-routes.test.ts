@@ -58,7 +58,7 @@ test('adminApi refuses every change to an analyst, and lets them read', async ()
     const manage = () => {
       throw new Error('not reached for a refused change');
     };
-    const deps = { store: h.gateway.store, sessions: h.gateway.sessions, audit: undefined as never, actions: undefined as never, accounts: undefined as never, scorer: undefined as never, manage };
+    const deps = { store: h.gateway.store, sessions: h.gateway.sessions, audit: undefined as never, actions: undefined as never, accounts: undefined as never, scorer: undefined as never, manage, challengeBelow: 0.5 };
     adminApi(req, res, url, analyst, deps).catch((err) => sendError(res, err));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -59,7 +59,7 @@ export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: 
       { address: gs.scorer ?? scorer?.address ?? formatHostPort(ss.listen), tlsCa: gs.scorerTlsCa, tlsCert: gs.scorerTlsCert, tlsKey: gs.scorerTlsKey },
       { gatewayToken, adminToken },
     );
-    const gateway = await startGateway(gs, { log: log.child({ component: 'gateway' }), db: store, secretKey: resolveSecretKey({ ...gs, dataDir: ss.dataDir }), scorer: link, adminToken });
+    const gateway = await startGateway(gs, { log: log.child({ component: 'gateway' }), db: store, secretKey: resolveSecretKey({ ...gs, dataDir: ss.dataDir }), scorer: link, adminToken, challengeBelow: ss.trustChallengeBelow });
     // From now on CLI commands on this data directory go through this gateway's admin API.
     claim?.announce(loopbackUrl(gateway.url));
     return {

@@ -1,7 +1,7 @@
 /**
- * The pages the gateway serves: the agent's page, the admin page, the logo (also as the favicon:
- * browsers ask for /favicon.ico whatever the page links, and take an SVG answer), and
- * guacamole-common-js from its npm package (no CDN). Files are read once at start-up.
+ * The pages the gateway serves: the agent's page, the admin console (its modules and stylesheet),
+ * the logo (also as the favicon: browsers ask for /favicon.ico whatever the page links, and take an
+ * SVG answer), and guacamole-common-js from its npm package (no CDN). Files are read once at start-up.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -41,7 +41,7 @@ export function loadStaticFiles(): Map<string, StaticFile> {
   add('/style.css', join(dir, 'style.css'));
   for (const path of ['/logo.svg', '/favicon.svg', '/favicon.ico']) add(path, join(dir, 'logo.svg'));
   add('/admin', join(dir, 'admin.html'));
-  add('/admin.js', join(dir, 'admin.js'));
+  for (const file of ['admin.js', 'admin-lib.js', 'admin-views.js', 'admin-manage.js', 'admin.css']) add(`/${file}`, join(dir, file));
   const guac = fileURLToPath(import.meta.resolve('guacamole-common-js')).replace(/guacamole-common\.js$/, 'guacamole-common.min.js');
   add('/guacamole-common.js', guac);
   return files;

@@ -98,6 +98,8 @@ export interface SessionView extends Omit<SessionIdentity, 'loginId'> {
   readonly scored: boolean;
   /** False while the connection is down and the session waits for a reconnect. */
   readonly connected: boolean;
+  /** While the connection is down: when the session ends unless its agent reconnects (ISO). */
+  readonly reconnectEndsAt?: string;
   readonly inputEvents: number;
   readonly trustLine: readonly { readonly t: number; readonly trust: number }[];
 }
@@ -137,6 +139,8 @@ export class DesktopSession extends EventEmitter {
   private overflowRecorded = false;
   /** Set while the connection is down and a reconnect may continue the session. */
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Wall-clock time the pending reconnect runs out, for the admin page. */
+  private reconnectEndsAt: Date | undefined;
   private readonly wallClock: () => Date;
 
   constructor(
@@ -164,6 +168,7 @@ export class DesktopSession extends EventEmitter {
     if (this.reconnectTimer || previous) {
       clearTimeout(this.reconnectTimer);
       this.reconnectTimer = undefined;
+      this.reconnectEndsAt = undefined;
       this.tap.newConnection();
     }
     this.logins.add(loginId);
@@ -194,6 +199,7 @@ export class DesktopSession extends EventEmitter {
     this.controls = undefined;
     controls.close();
     this.d.log.info({ sessionId: this.id.sessionId, agentId: this.id.agentId, reason }, 'connection lost: the session waits for a reconnect');
+    this.reconnectEndsAt = new Date(this.wallClock().getTime() + this.d.reconnectGraceMs);
     this.reconnectTimer = setTimeout(
       () => this.closed(`${reason}; no reconnect within ${Math.round(this.d.reconnectGraceMs / 1000)} s`),
       this.d.reconnectGraceMs,
@@ -342,6 +348,7 @@ export class DesktopSession extends EventEmitter {
       state: this.state,
       scored: this.scored,
       connected: !this.awaitingReconnect,
+      ...(this.awaitingReconnect && this.reconnectEndsAt ? { reconnectEndsAt: this.reconnectEndsAt.toISOString() } : {}),
       inputEvents: this.tap.inputEvents,
       trustLine: this.line,
     };

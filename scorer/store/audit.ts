@@ -45,6 +45,35 @@ export interface Decision {
   readonly trail: readonly TrustPoint[];
 }
 
+export interface DecisionFilter {
+  readonly agentId?: string;
+  readonly sessionId?: string;
+  readonly action?: string;
+  readonly since?: Date;
+  readonly until?: Date;
+  readonly limit?: number;
+}
+
+/** A session as the scorer recorded it: when it started and ended, and its trust. */
+export interface SessionRecord extends SessionStarted {
+  readonly endedAt: Date | null;
+  readonly endReason: string | null;
+  readonly minTrust: number | null;
+  readonly finalTrust: number | null;
+}
+
+interface SessionRow {
+  session_id: string;
+  agent_id: string;
+  desktop_id: string;
+  client_address: string;
+  started_at: Date;
+  ended_at: Date | null;
+  end_reason: string | null;
+  min_trust: number | null;
+  final_trust: number | null;
+}
+
 export class AuditLog {
   constructor(private readonly db: Queryable) {}
 
@@ -61,6 +90,20 @@ export class AuditLog {
       `UPDATE sessions SET ended_at = $2, end_reason = $3, min_trust = $4, final_trust = $5 WHERE session_id = $1`,
       [r.sessionId, r.endedAt, r.reason, r.minTrust, r.finalTrust],
     );
+  }
+
+  /** Ended sessions, newest first, for one agent or all. */
+  async endedSessions(filter: { agentId?: string; limit: number }): Promise<SessionRecord[]> {
+    const rows = await this.db.query<SessionRow>(
+      `SELECT * FROM sessions WHERE ended_at IS NOT NULL AND ($1::text IS NULL OR agent_id = $1) ORDER BY ended_at DESC LIMIT $2`,
+      [filter.agentId ?? null, filter.limit],
+    );
+    return rows.map(sessionOf);
+  }
+
+  async session(sessionId: string): Promise<SessionRecord | undefined> {
+    const [row] = await this.db.query<SessionRow>('SELECT * FROM sessions WHERE session_id = $1', [sessionId]);
+    return row ? sessionOf(row) : undefined;
   }
 
   async decision(d: Decision): Promise<void> {
@@ -80,8 +123,8 @@ export class AuditLog {
     await this.db.query('DELETE FROM sessions WHERE ended_at < $1', [before]);
   }
 
-  /** Decisions, newest first, for one agent or session or all. */
-  async decisions(filter: { agentId?: string; sessionId?: string; limit?: number } = {}): Promise<Decision[]> {
+  /** Decisions, newest first, for one agent, session, action or time range (since inclusive, until exclusive), or all. */
+  async decisions(filter: DecisionFilter = {}): Promise<Decision[]> {
     const rows = await this.db.query<{
       session_id: string;
       agent_id: string;
@@ -94,9 +137,10 @@ export class AuditLog {
       trail: TrustPoint[];
     }>(
       `SELECT session_id, agent_id, decided_at, source, trust, state, action, reason, trail FROM decisions
-        WHERE ($1::text IS NULL OR agent_id = $1) AND ($2::text IS NULL OR session_id = $2)
+        WHERE ($1::text IS NULL OR agent_id = $1) AND ($2::text IS NULL OR session_id = $2) AND ($4::text IS NULL OR action = $4)
+          AND ($5::timestamptz IS NULL OR decided_at >= $5) AND ($6::timestamptz IS NULL OR decided_at < $6)
         ORDER BY decided_at DESC, id DESC LIMIT $3`,
-      [filter.agentId ?? null, filter.sessionId ?? null, filter.limit ?? 100],
+      [filter.agentId ?? null, filter.sessionId ?? null, filter.limit ?? 100, filter.action ?? null, filter.since ?? null, filter.until ?? null],
     );
     return rows.map((r) => ({
       sessionId: r.session_id,
@@ -110,4 +154,18 @@ export class AuditLog {
       trail: r.trail,
     }));
   }
+}
+
+function sessionOf(r: SessionRow): SessionRecord {
+  return {
+    sessionId: r.session_id,
+    agentId: r.agent_id,
+    desktopId: r.desktop_id,
+    clientAddress: r.client_address,
+    startedAt: new Date(r.started_at),
+    endedAt: r.ended_at === null ? null : new Date(r.ended_at),
+    endReason: r.end_reason,
+    minTrust: r.min_trust,
+    finalTrust: r.final_trust,
+  };
 }

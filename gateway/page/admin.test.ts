@@ -1,0 +1,198 @@
+/**
+ * The admin console in Debian's chromium against a real gateway and a real scorer (a guacd
+ * stand-in for the desktop), signed in with the admin token: sessions with their trust lines, a
+ * session's trust curve and kill, a dropped connection shown as disconnected, decisions filtered by
+ * action, profile maturity, agents, desktops and the audit trail. Screenshots of every section go
+ * to test-artifacts/screens/admin-*.png (git-ignored). Skipped when chromium is not installed.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { openDb, type Db } from '../../lib/db/db.js';
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { silentLogger } from '../../lib/log.js';
+import { loadScorerSettings } from '../../scorer/config.js';
+import { startScorer, type RunningScorer } from '../../scorer/service/server.js';
+import { scorerLink, type ScorerLink } from '../mirror/scorer-link.js';
+import { ADMIN_TOKEN, AGENT, GATEWAY_TOKEN, startHarness, TunnelClient, until, type Harness } from '../testing/harness.js';
+import { CHROMIUM_SKIP, launchChromium } from '../testing/browser.js';
+
+const SKIP = CHROMIUM_SKIP;
+const SCREENS = 'test-artifacts/screens';
+
+let db: Db;
+let scorer: RunningScorer;
+let link: ScorerLink;
+let h: Harness;
+let browser: Browser;
+let page: Page;
+
+before(async () => {
+  if (SKIP) return;
+  mkdirSync(SCREENS, { recursive: true });
+  db = await openDb({});
+  scorer = await startScorer(
+    loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: ADMIN_TOKEN, VDIGUARD_GATEWAY_TOKEN: GATEWAY_TOKEN, VDIGUARD_MATURE_KEYSTROKES: '100' }),
+    { log: silentLogger(), db },
+  );
+  link = scorerLink({ address: scorer.address }, { gatewayToken: GATEWAY_TOKEN, adminToken: ADMIN_TOKEN });
+  h = await startHarness({ db, link, env: { VDIGUARD_RECONNECT_GRACE_SECONDS: '90' } });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1360, height: 860 }, locale: 'de-DE', timezoneId: 'Europe/Berlin' });
+});
+
+after(async () => {
+  if (SKIP) return;
+  await browser.close();
+  await h.close();
+  link.close();
+  await scorer.close();
+  await db.close();
+});
+
+async function connect(): Promise<{ client: TunnelClient; sessionId: string }> {
+  const { ticket } = await h.login();
+  const client = await TunnelClient.open(h.gateway.url, ticket);
+  const s = await client.waitFor((i) => i.opcode === 'vdiguard' && i.args[0] === 'session');
+  return { client, sessionId: s.args[1] as string };
+}
+
+/** One typist's rhythm: key i's hold and the pause after it, in milliseconds, varied as a person's are. */
+function rhythm(i: number): { hold: number; pause: number } {
+  const r = (n: number): number => ((Math.sin(n * 12.9898) * 43758.5453) % 1 + 1) % 1;
+  return { hold: 40 + r(i) * 40, pause: 70 + r(i + 0.5) * 60 };
+}
+const keyOf = (i: number): number => 97 + ((i * 7) % 26);
+
+/** Keys as the page sends them, in the rhythm alice enrolled with, so the scorer forms windows and trusts them. */
+async function type(client: TunnelClient, keys: number): Promise<void> {
+  for (let i = 0; i < keys; i++) {
+    const k = String(keyOf(i));
+    client.send(`3.key,${k.length}.${k},1.1;`);
+    await new Promise((r) => setTimeout(r, rhythm(i).hold));
+    client.send(`3.key,${k.length}.${k},1.0;`);
+    await new Promise((r) => setTimeout(r, rhythm(i).pause));
+  }
+}
+
+const ready = (section: string) =>
+  page.waitForFunction((s) => {
+    const st = (window as unknown as { vdiguardAdmin: { phase: string; section: string } }).vdiguardAdmin;
+    return st.phase === 'ready' && st.section === s;
+  }, section);
+
+async function open(hash: string, section: string): Promise<void> {
+  await page.evaluate((x) => (location.hash = x), hash);
+  await ready(section);
+}
+
+const shot = (name: string) => page.screenshot({ path: `${SCREENS}/admin-${name}.png`, fullPage: true });
+
+test('sign-in screen: a wrong token is refused with what to do; the token opens the console', { skip: SKIP }, async () => {
+  await page.goto(`${h.gateway.url}/admin`);
+  assert.equal(await page.isVisible('#login'), true, 'name, password and code form');
+  await shot('signin');
+  await page.click('details.token summary');
+  await page.fill('#token', 'not-the-token');
+  await page.click('#token-form button');
+  await page.waitForFunction(() => /not accepted/.test(document.getElementById('login-message')?.textContent ?? ''));
+  await page.fill('#token', ADMIN_TOKEN);
+  await page.click('#token-form button');
+  await ready('sessions');
+  assert.equal(await page.textContent('#who-name'), 'admin-token');
+  assert.deepEqual(await page.$$eval('#nav a', (as) => as.map((a) => a.textContent)), ['Sessions', 'Decisions', 'Profiles', 'Agents', 'Desktops', 'Admins', 'Audit']);
+});
+
+test('sessions and a session page: trust lines drawn, never empty boxes; a dropped connection shown as disconnected; kill', { skip: SKIP, timeout: 120_000 }, async () => {
+  // Alice enrolled from recorded typing (the scorer's enrolment, as `vdiguard enroll` does), so her sessions are scored.
+  const recorded: InputEvent[] = [];
+  for (let i = 0, t = 0; i < 600; i++) {
+    recorded.push({ timeMs: t, kind: { $case: 'key', value: { keysym: keyOf(i), pressed: true } } });
+    t += rhythm(i).hold;
+    recorded.push({ timeMs: t, kind: { $case: 'key', value: { keysym: keyOf(i), pressed: false } } });
+    t += rhythm(i).pause;
+  }
+  assert.equal((await scorer.engine.enroll(AGENT, recorded)).status.state, 'mature');
+
+  // A session scored against that profile: a trust line.
+  const second = await connect();
+  await open('#/sessions', 'sessions');
+  const row = `tr[data-session="${second.sessionId}"]`;
+  await page.waitForSelector(row);
+  assert.equal(await page.getAttribute(`${row} canvas`, 'aria-label'), 'no scores yet', 'a box with nothing to draw says so');
+  await type(second.client, 120);
+  await page.waitForFunction((r) => /^trust /.test(document.querySelector(`${r} canvas`)?.getAttribute('aria-label') ?? ''), row, { timeout: 10_000 });
+  assert.match((await page.textContent(`${row} .badge`)) ?? '', /^active$/);
+  assert.match((await page.textContent(`${row} td:nth-child(8)`)) ?? '', /^\d\.\d\d (trusted|suspect)$/, 'scored against the profile');
+  assert.match((await page.textContent(`${row} time`)) ?? '', /^\d{1,2}\.\d{2}\.\d{4}|\d{1,2}\. \w+\.? \d{4}/, 'German locale date, not US');
+  await shot('sessions');
+
+  await page.click(row);
+  await ready('session');
+  assert.equal(await page.locator('svg.curve path.trust').count(), 1, 'the trust curve');
+  assert.equal(await page.locator('svg.curve line.threshold').count(), 2, 'challenge and terminate lines');
+  assert.match((await page.textContent('svg.curve')) ?? '', /challenge at 0\.5.*terminate at 0/);
+  assert.match((await page.textContent('.facts')) ?? '', /State\s*active\s*Trust\d\.\d\d/, 'facts as label and value');
+  await shot('session');
+
+  await page.click('button.kill');
+  await page.click('#confirm-yes');
+  await second.client.closed;
+  await page.waitForSelector('ol.timeline li.event .badge:text("admin-kill")');
+  assert.equal(h.gateway.sessions.get(second.sessionId), undefined, 'ended at the gateway');
+
+  // A closed tab: the session waits for a reconnect and is shown as what it is.
+  const third = await connect();
+  await type(third.client, 3);
+  third.client.ws.terminate();
+  await until(() => h.gateway.sessions.get(third.sessionId)?.awaitingReconnect === true, 3000, 'waiting for a reconnect');
+  await open('#/sessions', 'sessions');
+  await page.waitForSelector(`tr[data-session="${third.sessionId}"]`);
+  assert.match((await page.textContent(`tr[data-session="${third.sessionId}"] .badge`)) ?? '', /^disconnected, ends in (8\d|90) s$/);
+  await shot('sessions-disconnected');
+  await open('#/sessions?state=ended', 'sessions');
+  await page.waitForSelector(`tr[data-session="${second.sessionId}"]`);
+  assert.equal(await page.textContent(`tr[data-session="${second.sessionId}"] .badge`), 'ended');
+  await shot('sessions-ended');
+});
+
+test('decisions filtered by action; profiles with maturity progress; agents, desktops and the audit trail', { skip: SKIP }, async () => {
+  await open('#/decisions', 'decisions');
+  await page.fill('input[name=since]', 'yesterday');
+  await page.click('form.filters button[type=submit]');
+  await page.waitForSelector('.field-error[data-for=since]:text("write the time as 2025-03-01 08:00")');
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  await page.fill('input[name=since]', `${hourAgo.getFullYear()}-${p2(hourAgo.getMonth() + 1)}-${p2(hourAgo.getDate())} ${p2(hourAgo.getHours())}:${p2(hourAgo.getMinutes())}`);
+  await page.selectOption('select[name=action]', 'admin-kill');
+  await page.click('form.filters button[type=submit]');
+  await page.waitForFunction(() => location.hash.includes('action=admin-kill') && location.hash.includes('since='));
+  await ready('decisions');
+  const actions = await page.$$eval('tbody tr td:nth-child(5)', (tds) => tds.map((t) => t.textContent));
+  assert.ok(actions.length >= 1 && actions.every((a) => a === 'admin-kill'), JSON.stringify(actions));
+  await shot('decisions');
+
+  await open('#/profiles', 'profiles');
+  const alice = `tr[data-agent="${AGENT}"]`;
+  assert.equal(await page.textContent(`${alice} .badge`), 'mature');
+  assert.match((await page.textContent(`${alice} .progress`)) ?? '', /^\d{3,} \/ \d{3,}$/);
+  assert.equal(await page.textContent('tr[data-agent="bob"] .badge'), 'nothing enrolled yet');
+  await shot('profiles');
+
+  await open('#/agents', 'agents');
+  assert.equal(await page.locator('tr[data-agent]').count(), 2);
+  await shot('agents');
+  await open('#/desktops', 'desktops');
+  assert.match((await page.textContent('tr[data-desktop="desk-1"]')) ?? '', /desktop\.example:3389/);
+  await shot('desktops');
+  await open('#/audit', 'audit');
+  assert.match((await page.textContent('tbody')) ?? '', /admin-token.*session\.kill/);
+  await shot('audit');
+});
+
+test('sign out returns to the sign-in screen and forgets the token', { skip: SKIP }, async () => {
+  await page.click('#signout');
+  await page.waitForSelector('#signin:not([hidden])');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('vdiguard-admin')), null);
+});

@@ -13,10 +13,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { adminCall, PASSWORD, startGatewayHarness, type GatewayHarness } from '../testing/harness.js';
-import { CHROMIUM_SKIP, launchChromium, screenshot } from '../testing/browser.js';
+import { adminCall, PASSWORD, startGatewayHarness, until, type GatewayHarness } from '../testing/harness.js';
+import { CHROMIUM_SKIP, desktopDrawn, launchChromium, screenshot } from '../testing/browser.js';
 import { GUACD_SKIP, startGuacd, type Engine } from '../testing/guacd.js';
-import { DESKTOP_HOST, DESKTOP_PASSWORD, DESKTOP_PORT, desktopFingerprint } from '../testing/desktop.js';
+import { DESKTOP_HOST, DESKTOP_PASSWORD, DESKTOP_PORT, desktopConnectionGone, desktopConnections, desktopFingerprint } from '../testing/desktop.js';
 import { hashPassword } from '../auth/password.js';
 import { newTotpSecret } from '../auth/totp.js';
 import { ADMIN_COOKIE } from '../http/login-cookie.js';
@@ -134,6 +134,10 @@ test('an admin adds an agent and a pinned desktop, watches and kills the session
   await agent.click('button[type=submit]');
   await agent.waitForFunction(() => (window as unknown as { vdiguard: { phase: string } }).vdiguard.phase === 'connected', undefined, { timeout: 30_000 });
   assert.equal(await agent.textContent('#bar-desktop'), 'Dev desk');
+  // guacd says ready before its RDP connection is up: wait for the connection itself.
+  await until(() => desktopConnections(engine.pid).length === 1, 15_000, 'guacd to hold the RDP connection to the pinned desktop');
+  await desktopDrawn(agent);
+  await screenshot(agent, 'admin-flow-agent-connected');
 
   // The admin sees the live session with its trust line, and kills it.
   await open(admin, 'sessions');
@@ -148,6 +152,7 @@ test('an admin adds an agent and a pinned desktop, watches and kills the session
   await agent.waitForFunction(() => (window as unknown as { vdiguard: { phase: string } }).vdiguard.phase === 'ended', undefined, { timeout: 10_000 });
   assert.equal(await agent.textContent('#overlay-title'), 'Session ended');
   await screenshot(agent, 'admin-flow-agent-ended');
+  await desktopConnectionGone(engine.pid, 10_000);
   await admin.waitForSelector(live, { state: 'detached' });
   // Ended sessions are listed from the scorer's history, which the gateway tests' stand-in scorer keeps none of: the gateway's own state says it ended.
   assert.deepEqual(h.gateway.sessions.all().filter((s) => s.id.agentId === NEW_AGENT && s.status !== 'ended'), [], 'ended at the gateway');

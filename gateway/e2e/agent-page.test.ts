@@ -12,7 +12,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AGENT, PASSWORD, startGatewayHarness, type GatewayHarness } from '../testing/harness.js';
-import { CHROMIUM_SKIP, launchChromium, screenshot } from '../testing/browser.js';
+import { CHROMIUM_SKIP, desktopDrawn, launchChromium, screenshot } from '../testing/browser.js';
 import { GUACD_SKIP, startGuacd, type Engine } from '../testing/guacd.js';
 import { DESKTOP_HOST, DESKTOP_PASSWORD, DESKTOP_PORT } from '../testing/desktop.js';
 
@@ -46,21 +46,7 @@ before(async () => {
   await page.fill('#code', h.code());
   await page.click('button[type=submit]');
   await page.waitForFunction(() => (window as unknown as { vdiguard: PageState }).vdiguard.phase === 'connected', undefined, { timeout: 30000 });
-  // The desktop is drawn: the display's canvases hold more than a couple of colours.
-  await page.waitForFunction(
-    () => {
-      const colours = new Set<number>();
-      for (const c of document.querySelectorAll<HTMLCanvasElement>('#screen canvas')) {
-        if (!c.width || !c.height) continue;
-        const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
-        if (!d) continue;
-        for (let i = 0; i < d.length; i += 4 * 97) colours.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-      }
-      return colours.size > 2;
-    },
-    undefined,
-    { timeout: 30000, polling: 250 },
-  );
+  await desktopDrawn(page);
 });
 
 after(async () => {

@@ -32,7 +32,7 @@ import { loadGatewaySettings } from '../config.js';
 import { startSystem, type System } from '../commands/gateway.js';
 import { hashPassword } from '../auth/password.js';
 import { newTotpSecret, totpCode } from '../auth/totp.js';
-import { CHROMIUM_SKIP, launchChromium } from '../testing/browser.js';
+import { CHROMIUM_SKIP, desktopDrawn, launchChromium } from '../testing/browser.js';
 import { GUACD_SKIP, startBridge, startGuacd, type Engine } from '../testing/guacd.js';
 import { DESKTOP_HOST, DESKTOP_PASSWORD, DESKTOP_PORT, desktopConnectionGone } from '../testing/desktop.js';
 
@@ -143,21 +143,7 @@ async function signIn(system: System, agentId: string): Promise<Page> {
   await page.fill('#code', await freshCode(agentId));
   await page.click('button[type=submit]');
   await page.waitForFunction(() => (window as unknown as { vdiguard: { phase: string } }).vdiguard.phase === 'connected', undefined, { timeout: 30000 });
-  // The desktop is drawn: the display's canvases hold more than one colour.
-  await page.waitForFunction(
-    () => {
-      const colours = new Set<number>();
-      for (const c of document.querySelectorAll<HTMLCanvasElement>('#screen canvas')) {
-        if (!c.width || !c.height) continue;
-        const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
-        if (!d) continue;
-        for (let i = 0; i < d.length; i += 4 * 97) colours.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-      }
-      return colours.size > 2;
-    },
-    undefined,
-    { timeout: 30000, polling: 250 },
-  );
+  await desktopDrawn(page);
   // No window manager: keyboard focus follows the pointer, so put it over the xterm.
   await page.mouse.move(200, 150);
   return page;

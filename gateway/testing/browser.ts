@@ -30,3 +30,21 @@ function screensDir(): string {
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(screensDir(), `${name}.png`) });
 }
+
+/** Waits until the agent page's display canvases hold more than a couple of colours: the desktop is drawn, not just connected. */
+export async function desktopDrawn(page: Page, timeout = 30000): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const colours = new Set<number>();
+      for (const c of document.querySelectorAll<HTMLCanvasElement>('#screen canvas')) {
+        if (!c.width || !c.height) continue;
+        const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+        if (!d) continue;
+        for (let i = 0; i < d.length; i += 4 * 97) colours.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+      }
+      return colours.size > 2;
+    },
+    undefined,
+    { timeout, polling: 250 },
+  );
+}

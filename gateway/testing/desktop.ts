@@ -75,6 +75,14 @@ export function desktopConnections(pid: number): number[] {
 }
 
 /** Milliseconds until the engine holds no connection to the desktop, polled every 20 ms; rejects after `ms`. */
+/**
+ * How soon after a terminate the engine must have dropped the desktop connection. guacd's own RDP
+ * teardown after a `disconnect` takes about 1 s (980-1004 ms measured here), so a bound at 1 s
+ * fails by chance; without the `disconnect` guacd keeps the connection ~15 s ("User is not
+ * responding"), which this bound still catches.
+ */
+export const DISCONNECT_LIMIT_MS = 5000;
+
 export async function desktopConnectionGone(pid: number, ms: number): Promise<number> {
   const start = performance.now();
   for (;;) {

@@ -47,6 +47,7 @@ export function verdictOf(v: Partial<Verdict>): Verdict {
     atTimeMs: 0,
     windowsScored: 1,
     profileState: ProfileState.PROFILE_STATE_MATURE,
+    timing: undefined,
     ...v,
   };
 }

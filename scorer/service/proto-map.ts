@@ -44,6 +44,15 @@ export function toProtoVerdict(v: SessionVerdict): Verdict {
     atTimeMs: v.atTimeMs,
     windowsScored: v.windowsScored,
     profileState: PROFILE_STATE[v.profileState],
+    timing: {
+      client: v.timing.client,
+      missing: v.timing.missing,
+      backwards: v.timing.backwards,
+      future: v.timing.future,
+      outsideEnvelope: v.timing.outsideEnvelope,
+      inconsistentStretches: v.timing.inconsistentStretches,
+      envelopeMs: v.timing.envelopeMs,
+    },
   };
 }
 

@@ -23,12 +23,15 @@ import {
 } from '../profile/profile.js';
 import { carriedTrust, confirmIdentity, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
+import { ClientTimeRule, DEFAULT_CLIENT_TIME_POLICY, type ClientTimePolicy, type TimingReport } from '../timing/client-times.js';
 
 export interface SessionPolicy {
   readonly trust: TrustPolicy;
   readonly maturity: MaturityPolicy;
   /** After a confirmed identity, windows scoring at most this adapt the profile. */
   readonly adaptMaxScore: number;
+  /** Which client times are trusted (scorer/timing/client-times.ts); the default when unset. */
+  readonly clientTimes?: ClientTimePolicy;
 }
 
 export interface SessionVerdict {
@@ -42,6 +45,8 @@ export interface SessionVerdict {
   readonly atTimeMs: number;
   readonly windowsScored: number;
   readonly profileState: ProfileState;
+  /** Which times the session's events were measured on, so far. */
+  readonly timing: TimingReport;
 }
 
 /** Windows a session may add to one modality of the profile, with the behaviour they cover. */
@@ -56,6 +61,7 @@ const TRAIL_LENGTH = 20;
 export class ScoringSession {
   private trustState: TrustState;
   private readonly extractor: RoutedExtractor;
+  private readonly clock: ClientTimeRule;
   private readonly gathered = new Map<Modality, { windows: number[][]; units: number }>();
   private readonly recent: TrustPoint[] = [];
   private identityConfirmed = false;
@@ -73,6 +79,7 @@ export class ScoringSession {
   ) {
     this.trustState = initialTrust === undefined ? INITIAL_TRUST : carriedTrust(initialTrust, policy.trust);
     this.extractor = new RoutedExtractor(pipelines);
+    this.clock = new ClientTimeRule(policy.clientTimes ?? DEFAULT_CLIENT_TIME_POLICY);
     for (const m of MODALITIES) this.gathered.set(m, { windows: [], units: 0 });
   }
 
@@ -104,7 +111,8 @@ export class ScoringSession {
       // A terminated session is over: the rest of its behaviour is neither judged nor gathered.
       if (this.trustState.terminated) break;
       this.lastEventTimeMs = e.timeMs;
-      for (const w of this.extractor.push(e)) verdicts.push(this.judge(w));
+      const timed = this.clock.next(e.timeMs, e.clientTimeMs);
+      for (const w of this.extractor.push({ timeMs: timed.timeMs, kind: e.kind })) verdicts.push(this.judge(w));
     }
     return verdicts;
   }
@@ -161,6 +169,7 @@ export class ScoringSession {
       atTimeMs: w.endTimeMs,
       windowsScored: this.trustState.windows,
       profileState: this.profileState,
+      timing: this.clock.report(),
     };
   }
 

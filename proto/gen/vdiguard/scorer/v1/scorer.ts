@@ -230,7 +230,17 @@ export interface InputEvent {
    * matter; non-decreasing within a session.
    */
   timeMs: number;
-  kind: { $case: "key"; value: KeyEvent } | { $case: "mouse"; value: MouseEvent } | undefined;
+  kind:
+    | { $case: "key"; value: KeyEvent }
+    | { $case: "mouse"; value: MouseEvent }
+    | undefined;
+  /**
+   * The event's own time as the browser claims it (docs/client-times.md): milliseconds on the page's
+   * clock, whose origin means nothing here; only differences matter. Unset when the client sent none
+   * (a Guacamole client without the vdiguard extension). A hint the agent controls: the scorer uses
+   * it only where it is consistent with time_ms (scorer/timing/client-times.ts).
+   */
+  clientTimeMs?: number | undefined;
 }
 
 /** A Guacamole `key` instruction. */
@@ -339,6 +349,31 @@ export interface Verdict {
   /** Windows scored in this session so far. */
   windowsScored: number;
   profileState: ProfileState;
+  /** Which event times the session's windows were measured on, so far. */
+  timing: EventTiming | undefined;
+}
+
+/**
+ * How the scorer judged the client's event times (InputEvent.client_time_ms) against their
+ * arrival (time_ms) over the session so far: counts of events, never their content.
+ */
+export interface EventTiming {
+  /** Events measured on their client time: consistent with arrival. */
+  client: number;
+  /** Events without a client time (a client without the extension), measured on arrival. */
+  missing: number;
+  /**
+   * Events whose client time was inconsistent with arrival, measured on arrival instead: earlier
+   * than the client's previous event (backwards), later than arrival allows (future), or further
+   * from arrival than the session's jitter envelope (outside_envelope).
+   */
+  backwards: number;
+  future: number;
+  outsideEnvelope: number;
+  /** Stretches of inconsistent client times (a run of them counts once): the evidence they added. */
+  inconsistentStretches: number;
+  /** The session's measured jitter envelope: how far a client time may sit before its arrival, ms. */
+  envelopeMs: number;
 }
 
 export interface ConfirmIdentityRequest {
@@ -412,7 +447,7 @@ export interface EnrollResponse {
 }
 
 function createBaseInputEvent(): InputEvent {
-  return { timeMs: 0, kind: undefined };
+  return { timeMs: 0, kind: undefined, clientTimeMs: undefined };
 }
 
 export const InputEvent: MessageFns<InputEvent> = {
@@ -427,6 +462,9 @@ export const InputEvent: MessageFns<InputEvent> = {
       case "mouse":
         MouseEvent.encode(message.kind.value, writer.uint32(26).fork()).join();
         break;
+    }
+    if (message.clientTimeMs !== undefined) {
+      writer.uint32(33).double(message.clientTimeMs);
     }
     return writer;
   },
@@ -468,6 +506,14 @@ export const InputEvent: MessageFns<InputEvent> = {
             message.kind = { $case: "mouse", value: MouseEvent.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.clientTimeMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -492,6 +538,11 @@ export const InputEvent: MessageFns<InputEvent> = {
         : isSet(object.mouse)
         ? { $case: "mouse", value: MouseEvent.fromJSON(object.mouse) }
         : undefined,
+      clientTimeMs: isSet(object.clientTimeMs)
+        ? globalThis.Number(object.clientTimeMs)
+        : isSet(object.client_time_ms)
+        ? globalThis.Number(object.client_time_ms)
+        : undefined,
     };
   },
 
@@ -504,6 +555,9 @@ export const InputEvent: MessageFns<InputEvent> = {
       obj.key = KeyEvent.toJSON(message.kind.value);
     } else if (message.kind?.$case === "mouse") {
       obj.mouse = MouseEvent.toJSON(message.kind.value);
+    }
+    if (message.clientTimeMs !== undefined) {
+      obj.clientTimeMs = floatToJson(message.clientTimeMs);
     }
     return obj;
   },
@@ -528,6 +582,7 @@ export const InputEvent: MessageFns<InputEvent> = {
         break;
       }
     }
+    message.clientTimeMs = object.clientTimeMs ?? undefined;
     return message;
   },
 };
@@ -1533,6 +1588,7 @@ function createBaseVerdict(): Verdict {
     atTimeMs: 0,
     windowsScored: 0,
     profileState: 0,
+    timing: undefined,
   };
 }
 
@@ -1564,6 +1620,9 @@ export const Verdict: MessageFns<Verdict> = {
     }
     if (message.profileState !== 0) {
       writer.uint32(72).int32(message.profileState);
+    }
+    if (message.timing !== undefined) {
+      EventTiming.encode(message.timing, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1653,6 +1712,14 @@ export const Verdict: MessageFns<Verdict> = {
             message.profileState = reader.int32() as any;
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.timing = EventTiming.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1692,6 +1759,7 @@ export const Verdict: MessageFns<Verdict> = {
         : isSet(object.profile_state)
         ? profileStateFromJSON(object.profile_state)
         : 0,
+      timing: isSet(object.timing) ? EventTiming.fromJSON(object.timing) : undefined,
     };
   },
 
@@ -1724,6 +1792,9 @@ export const Verdict: MessageFns<Verdict> = {
     if (message.profileState !== 0) {
       obj.profileState = profileStateToJSON(message.profileState);
     }
+    if (message.timing !== undefined) {
+      obj.timing = EventTiming.toJSON(message.timing);
+    }
     return obj;
   },
 
@@ -1741,6 +1812,194 @@ export const Verdict: MessageFns<Verdict> = {
     message.atTimeMs = object.atTimeMs ?? 0;
     message.windowsScored = object.windowsScored ?? 0;
     message.profileState = object.profileState ?? 0;
+    message.timing = (object.timing !== undefined && object.timing !== null)
+      ? EventTiming.fromPartial(object.timing)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEventTiming(): EventTiming {
+  return {
+    client: 0,
+    missing: 0,
+    backwards: 0,
+    future: 0,
+    outsideEnvelope: 0,
+    inconsistentStretches: 0,
+    envelopeMs: 0,
+  };
+}
+
+export const EventTiming: MessageFns<EventTiming> = {
+  encode(message: EventTiming, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.client !== 0) {
+      writer.uint32(8).uint64(message.client);
+    }
+    if (message.missing !== 0) {
+      writer.uint32(16).uint64(message.missing);
+    }
+    if (message.backwards !== 0) {
+      writer.uint32(24).uint64(message.backwards);
+    }
+    if (message.future !== 0) {
+      writer.uint32(32).uint64(message.future);
+    }
+    if (message.outsideEnvelope !== 0) {
+      writer.uint32(40).uint64(message.outsideEnvelope);
+    }
+    if (message.inconsistentStretches !== 0) {
+      writer.uint32(48).uint64(message.inconsistentStretches);
+    }
+    if (message.envelopeMs !== 0) {
+      writer.uint32(57).double(message.envelopeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventTiming {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventTiming();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.client = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.missing = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.backwards = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.future = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.outsideEnvelope = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.inconsistentStretches = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.envelopeMs = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EventTiming {
+    return {
+      client: isSet(object.client) ? globalThis.Number(object.client) : 0,
+      missing: isSet(object.missing) ? globalThis.Number(object.missing) : 0,
+      backwards: isSet(object.backwards) ? globalThis.Number(object.backwards) : 0,
+      future: isSet(object.future) ? globalThis.Number(object.future) : 0,
+      outsideEnvelope: isSet(object.outsideEnvelope)
+        ? globalThis.Number(object.outsideEnvelope)
+        : isSet(object.outside_envelope)
+        ? globalThis.Number(object.outside_envelope)
+        : 0,
+      inconsistentStretches: isSet(object.inconsistentStretches)
+        ? globalThis.Number(object.inconsistentStretches)
+        : isSet(object.inconsistent_stretches)
+        ? globalThis.Number(object.inconsistent_stretches)
+        : 0,
+      envelopeMs: isSet(object.envelopeMs)
+        ? globalThis.Number(object.envelopeMs)
+        : isSet(object.envelope_ms)
+        ? globalThis.Number(object.envelope_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: EventTiming): unknown {
+    const obj: any = {};
+    if (message.client !== 0) {
+      obj.client = Math.round(message.client);
+    }
+    if (message.missing !== 0) {
+      obj.missing = Math.round(message.missing);
+    }
+    if (message.backwards !== 0) {
+      obj.backwards = Math.round(message.backwards);
+    }
+    if (message.future !== 0) {
+      obj.future = Math.round(message.future);
+    }
+    if (message.outsideEnvelope !== 0) {
+      obj.outsideEnvelope = Math.round(message.outsideEnvelope);
+    }
+    if (message.inconsistentStretches !== 0) {
+      obj.inconsistentStretches = Math.round(message.inconsistentStretches);
+    }
+    if (message.envelopeMs !== 0) {
+      obj.envelopeMs = floatToJson(message.envelopeMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EventTiming>): EventTiming {
+    return EventTiming.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EventTiming>): EventTiming {
+    const message = createBaseEventTiming();
+    message.client = object.client ?? 0;
+    message.missing = object.missing ?? 0;
+    message.backwards = object.backwards ?? 0;
+    message.future = object.future ?? 0;
+    message.outsideEnvelope = object.outsideEnvelope ?? 0;
+    message.inconsistentStretches = object.inconsistentStretches ?? 0;
+    message.envelopeMs = object.envelopeMs ?? 0;
     return message;
   },
 };

@@ -1,0 +1,193 @@
+/**
+ * The hostile-client rule: which time each event is measured on.
+ *
+ * The gateway stamps every event on arrival (`timeMs`), after the home network's jitter. The
+ * agent's page also sends the event's own time (`clientTimeMs`, docs/client-times.md), which is
+ * exact but is a claim: the browser belongs to the person the product guards against. A client
+ * time is used only where it is consistent with arrival, so that a client that rewrites its
+ * timings can move each event only within the jitter an honest network would have caused:
+ *
+ * - The offset between the two clocks is the least `arrival - client` over the last minute
+ *   (`base`): an event's lag is how much later than that it arrived. The least, because nothing
+ *   arrives before it was sent; a window, so the clocks' drift (ppm) does not accumulate.
+ * - A client time is used when its lag lies in [-tolerance, envelope]: then the time used,
+ *   `client + base`, is never later than arrival (it is clamped there) and at most `envelope`
+ *   earlier. The envelope is the session's own measured jitter (a high quantile of recent lags,
+ *   with a margin), between `minEnvelopeMs` and `maxEnvelopeMs`: the cap is what bounds a forger,
+ *   who can inflate the measured jitter by holding events back.
+ * - Inconsistent (measured on arrival instead, counted, and reported as evidence): a client time
+ *   earlier than the client's previous one (`backwards`: our page never sends one), one that would
+ *   put the event after its arrival (`future`: the lag below -tolerance), and one further from
+ *   arrival than the envelope (`outside-envelope`: a network stall does this too, which is why
+ *   stretches count, not events).
+ * - No client time at all (a Guacamole client without the extension): arrival, as before; counted
+ *   as `missing`, never as evidence.
+ *
+ * Times used never decrease, so the feature extractors see a valid stream whichever source each
+ * event came from.
+ */
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+
+export interface ClientTimePolicy {
+  /** The envelope never drops below this (ms): a browser's own event-loop variation on a clean link. */
+  readonly minEnvelopeMs: number;
+  /** The envelope never exceeds this (ms): the most a forger can move an event. */
+  readonly maxEnvelopeMs: number;
+  /** Quantile of recent lags the envelope is measured at, and the margin it is multiplied by. */
+  readonly envelopeQuantile: number;
+  readonly envelopeMargin: number;
+  /** Recent lags the envelope is measured on; until this many are seen, the envelope is the cap. */
+  readonly envelopeEvents: number;
+  /** How far below the clock offset a lag may be (ms): the clocks' drift over the base window. */
+  readonly futureToleranceMs: number;
+  /** The clock offset is the least `arrival - client` over this much arrival time (ms). */
+  readonly baseWindowMs: number;
+  /** A run of inconsistent events counts as one more stretch for every this many ms it lasts. */
+  readonly stretchMs: number;
+}
+
+export const DEFAULT_CLIENT_TIME_POLICY: ClientTimePolicy = {
+  minEnvelopeMs: 10,
+  maxEnvelopeMs: 250,
+  envelopeQuantile: 0.99,
+  envelopeMargin: 1.25,
+  envelopeEvents: 256,
+  futureToleranceMs: 10,
+  baseWindowMs: 60_000,
+  stretchMs: 10_000,
+};
+
+export type Inconsistency = 'backwards' | 'future' | 'outside-envelope';
+export type TimeSource = 'client' | 'missing' | Inconsistency;
+
+/** What the rule decided for one event. */
+export interface TimedEvent {
+  /** The time to measure the event on: on the arrival clock, never later than arrival, non-decreasing. */
+  readonly timeMs: number;
+  readonly source: TimeSource;
+  /** True when this event began a new inconsistent stretch (or a long one counted again). */
+  readonly newStretch: boolean;
+}
+
+/** Counts over a session so far: of events, never of what they were. */
+export interface TimingReport {
+  readonly client: number;
+  readonly missing: number;
+  readonly backwards: number;
+  readonly future: number;
+  readonly outsideEnvelope: number;
+  readonly inconsistentStretches: number;
+  readonly envelopeMs: number;
+}
+
+export class ClientTimeRule {
+  private readonly counts = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, inconsistentStretches: 0 };
+  /** Candidates for the clock offset: (arrival, arrival - client), increasing offsets (a monotonic deque). */
+  private readonly offsets: { at: number; d: number }[] = [];
+  private readonly lags: number[] = [];
+  private lagNext = 0;
+  private envelope: number;
+  private lastClient = Number.NEGATIVE_INFINITY;
+  private lastUsed = Number.NEGATIVE_INFINITY;
+  /** Arrival time at which the current inconsistent run last counted a stretch; NaN outside a run. */
+  private stretchCountedAt = Number.NaN;
+
+  constructor(private readonly policy: ClientTimePolicy = DEFAULT_CLIENT_TIME_POLICY) {
+    this.envelope = policy.maxEnvelopeMs;
+  }
+
+  /** Decides the time of the next event, given its arrival (non-decreasing) and the client's claim. */
+  next(arrivalMs: number, clientMs: number | undefined): TimedEvent {
+    const source = this.judge(arrivalMs, clientMs);
+    const chosen = source === 'client' ? Math.min(arrivalMs, (clientMs as number) + this.base()) : arrivalMs;
+    const timeMs = Math.max(this.lastUsed, chosen);
+    this.lastUsed = timeMs;
+    return { timeMs, source, newStretch: this.countStretch(source, arrivalMs) };
+  }
+
+  report(): TimingReport {
+    return { ...this.counts, envelopeMs: this.envelope };
+  }
+
+  private judge(arrivalMs: number, clientMs: number | undefined): TimeSource {
+    if (clientMs === undefined || !Number.isFinite(clientMs)) {
+      this.counts.missing++;
+      return 'missing';
+    }
+    if (clientMs < this.lastClient) {
+      this.counts.backwards++;
+      return 'backwards';
+    }
+    this.lastClient = clientMs;
+    const d = arrivalMs - clientMs;
+    this.expireOffsets(arrivalMs);
+    if (this.offsets.length === 0) {
+      this.addOffset(arrivalMs, d);
+      this.counts.client++;
+      return 'client';
+    }
+    const lag = d - this.base();
+    if (lag < -this.policy.futureToleranceMs) {
+      this.counts.future++;
+      return 'future';
+    }
+    this.addOffset(arrivalMs, d);
+    this.measureLag(Math.max(0, lag));
+    if (lag > this.envelope) {
+      this.counts.outsideEnvelope++;
+      return 'outside-envelope';
+    }
+    this.counts.client++;
+    return 'client';
+  }
+
+  private base(): number {
+    return (this.offsets[0] as { d: number }).d;
+  }
+
+  private addOffset(at: number, d: number): void {
+    while (this.offsets.length > 0 && (this.offsets[this.offsets.length - 1] as { d: number }).d >= d) this.offsets.pop();
+    this.offsets.push({ at, d });
+  }
+
+  private expireOffsets(now: number): void {
+    while (this.offsets.length > 1 && (this.offsets[0] as { at: number }).at < now - this.policy.baseWindowMs) this.offsets.shift();
+    // The last candidate stays even when old: a session quiet for a minute keeps its offset.
+  }
+
+  private measureLag(lag: number): void {
+    const p = this.policy;
+    if (this.lags.length < p.envelopeEvents) this.lags.push(lag);
+    else this.lags[this.lagNext] = lag;
+    this.lagNext = (this.lagNext + 1) % p.envelopeEvents;
+    // Re-measured every 32 lags: a sort per event would cost the scorer more than the features.
+    if (this.lags.length < p.envelopeEvents || this.lagNext % 32 !== 0) return;
+    const sorted = [...this.lags].sort((a, b) => a - b);
+    const q = sorted[Math.min(sorted.length - 1, Math.floor(p.envelopeQuantile * sorted.length))] as number;
+    this.envelope = Math.min(p.maxEnvelopeMs, Math.max(p.minEnvelopeMs, q * p.envelopeMargin));
+  }
+
+  private countStretch(source: TimeSource, arrivalMs: number): boolean {
+    if (source === 'client' || source === 'missing') {
+      this.stretchCountedAt = Number.NaN;
+      return false;
+    }
+    if (!Number.isNaN(this.stretchCountedAt) && arrivalMs - this.stretchCountedAt < this.policy.stretchMs) return false;
+    this.stretchCountedAt = arrivalMs;
+    this.counts.inconsistentStretches++;
+    return true;
+  }
+}
+
+/**
+ * A recorded stream through the rule, as the scorer's session applies it: each event's `timeMs`
+ * becomes the time the rule chose (and `clientTimeMs` is dropped). For evaluations and replays.
+ */
+export function resolveEventTimes(events: readonly InputEvent[], policy: ClientTimePolicy = DEFAULT_CLIENT_TIME_POLICY): { events: InputEvent[]; report: TimingReport } {
+  const rule = new ClientTimeRule(policy);
+  const out = events.map((e) => {
+    const { clientTimeMs: _claimed, ...rest } = e;
+    return { ...rest, timeMs: rule.next(e.timeMs, e.clientTimeMs).timeMs };
+  });
+  return { events: out, report: rule.report() };
+}

@@ -4,7 +4,8 @@
 import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
 import { VdiguardError } from '../lib/errors.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
-import { DEFAULT_TRUST_POLICY, maxWindowEvidence, type TrustPolicy } from './trust/trust.js';
+import { DEFAULT_TIMING_EVIDENCE, DEFAULT_TRUST_POLICY, maxWindowEvidence, type TrustPolicy } from './trust/trust.js';
+import { DEFAULT_CLIENT_TIME_POLICY, type ClientTimePolicy } from './timing/client-times.js';
 import { TF_BACKENDS, type TfBackendChoice } from './models/tf/runtime.js';
 import { terminateAtForPolicy } from './trust/operating-point.js';
 import { DEFAULT_VERSIONS_KEPT } from './store/profiles.js';
@@ -163,6 +164,19 @@ export const SCORER_SETTINGS = {
     default: DEFAULT_TRUST_POLICY.challengeBelow,
     parse: parse.number(0, 1),
   },
+  clientTimeEnvelopeMs: {
+    env: 'VDIGUARD_CLIENT_TIME_ENVELOPE_MS',
+    description:
+      "The most a browser's own event time may sit before the event's arrival and still be used (docs/client-times.md): the widest home-network jitter the scorer measures past, and the most a forging client can move an event. 0 ignores client times (arrival only).",
+    default: DEFAULT_CLIENT_TIME_POLICY.maxEnvelopeMs,
+    parse: parse.number(0, 2000),
+  },
+  timingEvidence: {
+    env: 'VDIGUARD_TIMING_EVIDENCE',
+    description: 'Evidence (log-likelihood ratio, as VDIGUARD_TRUST_TERMINATE_AT counts it) each stretch of client event times that contradict their arrival adds against the session.',
+    default: DEFAULT_TIMING_EVIDENCE,
+    parse: parse.number(0, 100),
+  },
   adaptMaxScore: {
     env: 'VDIGUARD_ADAPT_MAX_SCORE',
     description: 'After a confirmed identity, windows scoring at most this (agent standard deviations) adapt the profile.',
@@ -213,4 +227,11 @@ export function trustPolicyOf(settings: ScorerSettings): TrustPolicy {
     }
   }
   return { evidence, terminateAt, challengeBelow: settings.trustChallengeBelow };
+}
+
+/** The client-time rule the settings give: a cap of 0 means arrival times only. */
+export function clientTimePolicyOf(settings: ScorerSettings): ClientTimePolicy | null {
+  if (settings.clientTimeEnvelopeMs === 0) return null;
+  const maxEnvelopeMs = settings.clientTimeEnvelopeMs;
+  return { ...DEFAULT_CLIENT_TIME_POLICY, maxEnvelopeMs, minEnvelopeMs: Math.min(DEFAULT_CLIENT_TIME_POLICY.minEnvelopeMs, maxEnvelopeMs) };
 }

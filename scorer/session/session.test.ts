@@ -90,3 +90,25 @@ test('a session on probation continues the evidence of the one that ended: an im
   assert.ok(own.every((v) => v.action === 'none'), 'the agent is neither challenged again nor ended');
   assert.ok(agent.trust.trust > 0.2, `the agent's own behaviour brings trust back (${agent.trust.trust.toFixed(2)})`);
 });
+
+test("the page's own event times are measured on; a client that contradicts its arrival adds evidence and says so", async () => {
+  const profile = await enrolled(1500, 4);
+  const own = typing(ALICE, 600, 5);
+  // Arrival 30 ms after the page's time; the page's clock has its own origin.
+  const honest = own.map((e) => ({ ...e, timeMs: e.timeMs + 30, clientTimeMs: e.timeMs - 1000 }));
+  const clean = new ScoringSession(profile, pipelines, policy);
+  const verdicts = clean.push(honest);
+  const last = verdicts[verdicts.length - 1]!;
+  assert.equal(last.timing.client, own.length);
+  assert.equal(last.timing.inconsistentStretches, 0);
+  assert.doesNotMatch(last.reason, /event times/);
+
+  // The same behaviour, its client times jumping back every 40 events: each jump a stretch.
+  const lying = honest.map((e, i) => ({ ...e, clientTimeMs: e.clientTimeMs - Math.floor(i / 40) * 60_000 }));
+  const hostile = new ScoringSession(profile, pipelines, { ...policy, timingEvidence: 3 });
+  const judged = hostile.push(lying);
+  const end = judged[judged.length - 1]!;
+  assert.ok(end.timing.backwards > 0 && end.timing.inconsistentStretches >= 10, JSON.stringify(end.timing));
+  assert.match(end.reason, /event times: \d+ inconsistent client-time stretches added \d+\.\d of the evidence/);
+  assert.ok(hostile.trust.minTrust <= clean.trust.minTrust - 3 / policy.trust.terminateAt, `lowest trust ${hostile.trust.minTrust.toFixed(2)} against ${clean.trust.minTrust.toFixed(2)}`);
+});

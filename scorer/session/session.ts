@@ -21,7 +21,7 @@ import {
   type ProfileBody,
   type ProfileState,
 } from '../profile/profile.js';
-import { carriedTrust, confirmIdentity, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
+import { carriedTrust, confirmIdentity, DEFAULT_TIMING_EVIDENCE, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
 import { ClientTimeRule, DEFAULT_CLIENT_TIME_POLICY, type ClientTimePolicy, type TimingReport } from '../timing/client-times.js';
 
@@ -30,8 +30,13 @@ export interface SessionPolicy {
   readonly maturity: MaturityPolicy;
   /** After a confirmed identity, windows scoring at most this adapt the profile. */
   readonly adaptMaxScore: number;
-  /** Which client times are trusted (scorer/timing/client-times.ts); the default when unset. */
-  readonly clientTimes?: ClientTimePolicy;
+  /**
+   * Which client times are trusted (scorer/timing/client-times.ts); the default when unset, and
+   * none when null (arrival times only: every event counts as one without a client time).
+   */
+  readonly clientTimes?: ClientTimePolicy | null;
+  /** Evidence each stretch of inconsistent client times adds; DEFAULT_TIMING_EVIDENCE when unset. */
+  readonly timingEvidence?: number;
 }
 
 export interface SessionVerdict {
@@ -65,6 +70,9 @@ export class ScoringSession {
   private readonly gathered = new Map<Modality, { windows: number[][]; units: number }>();
   private readonly recent: TrustPoint[] = [];
   private identityConfirmed = false;
+  /** Evidence from inconsistent client times, added to trust with the next enforced window. */
+  private pendingTimingEvidence = 0;
+  private timingEvidenceAdded = 0;
   /** Highest event batch applied; a resumed stream skips batches up to it. */
   lastBatchSeq = 0;
   /** Time of the last event accepted, ms; later events must not be earlier. */
@@ -111,7 +119,8 @@ export class ScoringSession {
       // A terminated session is over: the rest of its behaviour is neither judged nor gathered.
       if (this.trustState.terminated) break;
       this.lastEventTimeMs = e.timeMs;
-      const timed = this.clock.next(e.timeMs, e.clientTimeMs);
+      const timed = this.clock.next(e.timeMs, this.policy.clientTimes === null ? undefined : e.clientTimeMs);
+      if (timed.newStretch) this.pendingTimingEvidence += this.policy.timingEvidence ?? DEFAULT_TIMING_EVIDENCE;
       for (const w of this.extractor.push({ timeMs: timed.timeMs, kind: e.kind })) verdicts.push(this.judge(w));
     }
     return verdicts;
@@ -147,7 +156,11 @@ export class ScoringSession {
     let action: TrustAction = 'none';
     let level: SessionVerdict['level'] = 'enrolling';
     if (mature && ready) {
-      const update = updateTrust(this.trustState, score, modality, this.policy.trust);
+      const update = updateTrust(this.trustState, score, modality, this.policy.trust, this.pendingTimingEvidence);
+      if (update.state !== this.trustState) {
+        this.timingEvidenceAdded += this.pendingTimingEvidence;
+        this.pendingTimingEvidence = 0;
+      }
       this.trustState = update.state;
       action = update.action;
       level = update.level;
@@ -185,8 +198,15 @@ export class ScoringSession {
   }
 
   private explain(level: SessionVerdict['level'], modality: Modality, score: number): string {
-    const s = this.trustState;
     const window = Number.isNaN(score) ? `${modality} window` : `${modality} window scored ${score.toFixed(2)}`;
+    const why = this.describe(level, window);
+    const stretches = this.clock.report().inconsistentStretches;
+    if (this.timingEvidenceAdded === 0 || level === 'enrolling') return why;
+    return `${why}; event times: ${stretches} inconsistent client-time ${stretches === 1 ? 'stretch' : 'stretches'} added ${this.timingEvidenceAdded.toFixed(1)} of the evidence`;
+  }
+
+  private describe(level: SessionVerdict['level'], window: string): string {
+    const s = this.trustState;
     switch (level) {
       case 'enrolling': {
         const p = this.profile ?? emptyProfile();

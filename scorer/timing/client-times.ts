@@ -12,12 +12,15 @@
  *   arrives before it was sent; a window, so the clocks' drift (ppm) does not accumulate.
  * - A client time is used when its lag lies in [-tolerance, envelope]: then the time used,
  *   `client + base`, is never later than arrival (it is clamped there) and at most `envelope`
- *   earlier. The envelope is the session's own measured jitter (a high quantile of recent lags,
- *   with a margin), between `minEnvelopeMs` and `maxEnvelopeMs`: the cap is what bounds a forger,
- *   who can inflate the measured jitter by holding events back.
+ *   earlier. The envelope is the session's own measured jitter: a high quantile of the lags of
+ *   recent consistent events, with a margin, between `minEnvelopeMs` and `maxEnvelopeMs` (the cap
+ *   until it has been measured). Measured on consistent events only, it widens by at most the
+ *   margin per measurement, so a client cannot open it at once; the cap is what finally bounds a
+ *   forger, who can widen it step by step by claiming ever earlier times.
  * - Inconsistent (measured on arrival instead, counted, and reported as evidence): a client time
  *   earlier than the client's previous one (`backwards`: our page never sends one), one that would
- *   put the event after its arrival (`future`: the lag below -tolerance), and one further from
+ *   put the event after its arrival (`future`: the lag below the offset by more than the clocks'
+ *   drift or a quarter of the envelope, once the envelope is measured), and one further from
  *   arrival than the envelope (`outside-envelope`: a network stall does this too, which is why
  *   stretches count, not events).
  * - No client time at all (a Guacamole client without the extension): arrival, as before; counted
@@ -127,18 +130,24 @@ export class ClientTimeRule {
       return 'client';
     }
     const lag = d - this.base();
-    if (lag < -this.policy.futureToleranceMs) {
+    this.addOffset(arrivalMs, d);
+    // Until the envelope is measured the offset is still settling: a link faster than the first
+    // events saw only moves it.
+    if (this.measured && lag < -Math.max(this.policy.futureToleranceMs, this.envelope / 4)) {
       this.counts.future++;
       return 'future';
     }
-    this.addOffset(arrivalMs, d);
-    this.measureLag(Math.max(0, lag));
     if (lag > this.envelope) {
       this.counts.outsideEnvelope++;
       return 'outside-envelope';
     }
+    this.measureLag(Math.max(0, lag));
     this.counts.client++;
     return 'client';
+  }
+
+  private get measured(): boolean {
+    return this.lags.length >= this.policy.envelopeEvents;
   }
 
   private base(): number {

@@ -53,6 +53,13 @@ export const DEFAULT_TRUST_POLICY: TrustPolicy = {
   challengeBelow: 0.5,
 };
 
+/**
+ * Evidence one stretch of inconsistent client event times adds (scorer/timing/client-times.ts): a
+ * client whose claimed times contradict their arrival is lying or broken, but a network stall
+ * makes a stretch too, so it counts as about one suspicious keystroke window, not a verdict.
+ */
+export const DEFAULT_TIMING_EVIDENCE = 2;
+
 /** The most evidence one window of the modality can add. */
 export function maxWindowEvidence(e: EvidencePolicy): number {
   return e.shift * e.maxScore - (e.shift * e.shift) / 2;
@@ -115,12 +122,17 @@ export function levelOf(state: TrustState, policy: TrustPolicy): TrustLevel {
   return state.trust <= policy.challengeBelow ? 'suspect' : 'trusted';
 }
 
-/** The state after one scored window. NaN scores carry no evidence and leave trust as it was. */
-export function updateTrust(state: TrustState, score: number, modality: Modality, policy: TrustPolicy): TrustUpdate {
+/**
+ * The state after one scored window, plus `extraEvidence` gathered since the last one (inconsistent
+ * client times). The extra is added after the window's own evidence is floored at zero, so the
+ * agent's typical windows do not absorb it unseen: it shows as a dip their next windows recover.
+ * NaN scores carry no evidence and leave trust as it was.
+ */
+export function updateTrust(state: TrustState, score: number, modality: Modality, policy: TrustPolicy, extraEvidence = 0): TrustUpdate {
   if (state.terminated || Number.isNaN(score)) {
     return { state, level: levelOf(state, policy), action: 'none' };
   }
-  const evidence = Math.max(0, state.evidence + windowEvidence(score, policy.evidence[modality]));
+  const evidence = Math.max(0, state.evidence + windowEvidence(score, policy.evidence[modality])) + extraEvidence;
   const trust = trustOf(evidence, policy);
   const terminated = evidence >= policy.terminateAt;
   // Only on the way down into the band: trust still in it after a confirmed identity asks nothing more.

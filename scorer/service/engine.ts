@@ -36,6 +36,7 @@ import type { Context, Span } from '@opentelemetry/api';
 import { ScorerTelemetry } from './telemetry.js';
 import type { Modality } from '../profile/profile.js';
 import { requireId } from '../../lib/ids.js';
+import type { TimingReport } from '../timing/client-times.js';
 
 export interface EngineOptions {
   readonly db: Db;
@@ -86,6 +87,8 @@ interface LiveSession {
   /** Set while no stream is attached: ends the session when the grace period runs out. */
   detachTimer: NodeJS.Timeout | undefined;
   attached: boolean;
+  /** The timing report of the session's latest verdict, for its decisions; null before the first. */
+  timing: TimingReport | null;
 }
 
 const STREAM_LOST = 'stream lost and not resumed';
@@ -172,7 +175,7 @@ export class ScorerEngine {
     const profile = await this.loadProfile(id.agentId);
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy, initialTrust);
     const span = this.telemetry.sessionOpened(id, parent);
-    this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true });
+    this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true, timing: null });
     this.auditWrites.enqueue(`session ${id.sessionId} start`, () =>
       this.audit.sessionStarted({ ...id, startedAt: this.now() }),
     );
@@ -192,6 +195,7 @@ export class ScorerEngine {
     this.telemetry.batchScored(events.length, verdicts, performance.now() - started);
     if (seq !== 0) scoring.lastBatchSeq = seq;
     for (const v of verdicts) {
+      live.timing = v.timing;
       if (v.action !== 'none') this.recordDecision(live, 'scorer', v.trust, v.level, v.action, v.reason);
     }
     return verdicts;
@@ -239,6 +243,7 @@ export class ScorerEngine {
       minTrust: scored ? scoring.trust.minTrust : null,
       finalTrust: scored ? scoring.trust.trust : null,
       windowsScored: scoring.trust.windows,
+      timing: live.timing,
     });
     const contribution = scoring.contribution();
     if (contribution.size > 0) this.queueContribution(identity.agentId, sessionId, contribution, scoring.profileState === 'mature' ? 'adaptation' : 'enrolment');
@@ -430,7 +435,7 @@ export class ScorerEngine {
 
   private recordDecision(live: LiveSession, source: 'scorer' | 'gateway', trust: number, state: string, action: string, reason: string): void {
     const { sessionId, agentId } = live.identity;
-    const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail] };
+    const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail], timing: live.timing };
     this.auditWrites.enqueue(`decision ${action} in ${sessionId}`, () => this.audit.decision(decision));
     this.telemetry.decision(live.span, decision, live.identity.desktopId);
     this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');

@@ -87,8 +87,6 @@ interface LiveSession {
   /** Set while no stream is attached: ends the session when the grace period runs out. */
   detachTimer: NodeJS.Timeout | undefined;
   attached: boolean;
-  /** The timing report of the session's latest verdict, for its decisions; null before the first. */
-  timing: TimingReport | null;
 }
 
 const STREAM_LOST = 'stream lost and not resumed';
@@ -175,7 +173,7 @@ export class ScorerEngine {
     const profile = await this.loadProfile(id.agentId);
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy, initialTrust);
     const span = this.telemetry.sessionOpened(id, parent);
-    this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true, timing: null });
+    this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true });
     this.auditWrites.enqueue(`session ${id.sessionId} start`, () =>
       this.audit.sessionStarted({ ...id, startedAt: this.now() }),
     );
@@ -195,8 +193,7 @@ export class ScorerEngine {
     this.telemetry.batchScored(events.length, verdicts, performance.now() - started);
     if (seq !== 0) scoring.lastBatchSeq = seq;
     for (const v of verdicts) {
-      live.timing = v.timing;
-      if (v.action !== 'none') this.recordDecision(live, 'scorer', v.trust, v.level, v.action, v.reason);
+      if (v.action !== 'none') this.recordDecision(live, 'scorer', v.trust, v.level, v.action, v.reason, v.timing);
     }
     return verdicts;
   }
@@ -206,7 +203,7 @@ export class ScorerEngine {
     const live = this.sessions.get(sessionId);
     if (!live || live.scoring.terminated) return false;
     live.scoring.confirmIdentity();
-    this.recordDecision(live, 'gateway', live.scoring.trust.trust, 'trusted', 'identity-confirmed', 'the agent passed a fresh MFA challenge');
+    this.recordDecision(live, 'gateway', live.scoring.trust.trust, 'trusted', 'identity-confirmed', 'the agent passed a fresh MFA challenge', live.scoring.timing);
     return true;
   }
 
@@ -243,7 +240,7 @@ export class ScorerEngine {
       minTrust: scored ? scoring.trust.minTrust : null,
       finalTrust: scored ? scoring.trust.trust : null,
       windowsScored: scoring.trust.windows,
-      timing: live.timing,
+      timing: live.scoring.timing,
     });
     const contribution = scoring.contribution();
     if (contribution.size > 0) this.queueContribution(identity.agentId, sessionId, contribution, scoring.profileState === 'mature' ? 'adaptation' : 'enrolment');
@@ -433,9 +430,10 @@ export class ScorerEngine {
     return record;
   }
 
-  private recordDecision(live: LiveSession, source: 'scorer' | 'gateway', trust: number, state: string, action: string, reason: string): void {
+  /** `timing`: the session's event times as judged when the decision was taken. */
+  private recordDecision(live: LiveSession, source: 'scorer' | 'gateway', trust: number, state: string, action: string, reason: string, timing: TimingReport): void {
     const { sessionId, agentId } = live.identity;
-    const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail], timing: live.timing };
+    const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail], timing };
     this.auditWrites.enqueue(`decision ${action} in ${sessionId}`, () => this.audit.decision(decision));
     this.telemetry.decision(live.span, decision, live.identity.desktopId);
     this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');

@@ -19,7 +19,7 @@ export interface SessionSummary {
   readonly minTrust: number | null;
   readonly finalTrust: number | null;
   readonly windowsScored: number;
-  /** The timing report of the session's last verdict; null when it had none. */
+  /** The session's event timing at its end; null when unknown. */
   readonly timing: TimingReport | null;
 }
 

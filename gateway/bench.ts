@@ -2,11 +2,14 @@
  * `npm run bench:gateway`: the gateway's figures (not part of npm test).
  *
  * - tap overhead per instruction: InputTap.push on one-instruction messages, as
- *   guacamole-common-js sends them, against a pass-through that only forwards.
+ *   guacamole-common-js sends them, against a pass-through that only forwards; and per input
+ *   instruction with the page's client time before it (docs/client-times.md: one more message,
+ *   consumed by the tap), the cost the extension adds.
  * - gateway added latency p50 / p99: browser-side send to guacd-side receive, through the
  *   gateway (WebSocket in, tap, guacamole-lite, TCP out), on loopback.
  * - sessions per core with mirroring on: the gateway's own CPU time per session at a busy
- *   agent's input rate (10 keystrokes and 30 mouse moves a second), every event mirrored.
+ *   agent's input rate (10 keystrokes and 30 mouse moves a second, each after its client time as
+ *   the page sends it), every event mirrored.
  * - terminate verdict to closed WebSocket.
  *
  * The load (WebSocket clients), the guacd stand-in and the scorer stand-in run in a child process,
@@ -40,36 +43,45 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
-function tapOverhead(): { tapNs: number; passNs: number } {
+function tapOverhead(): { tapNs: number; passNs: number; timedNs: number } {
   const messages: string[] = [];
+  const timed: string[] = [];
   for (let i = 0; i < 10_000; i++) {
-    messages.push(i % 4 === 0 ? encodeInstruction('key', 97 + (i % 26), i % 2) : encodeInstruction('mouse', 100 + (i % 800), 100 + (i % 600), 0));
+    const input = i % 4 === 0 ? encodeInstruction('key', 97 + (i % 26), i % 2) : encodeInstruction('mouse', 100 + (i % 800), 100 + (i % 600), 0);
+    messages.push(input);
+    // As the page writes them: event.timeStamp to 3 decimals, a few ms apart, in its own message.
+    timed.push(encodeInstruction('vdiguard', 'time', String(Math.round((123_456.789 + i * 7.3) * 1000) / 1000)), input);
   }
-  const run = (fn: (m: string) => unknown): number => {
+  /** Nanoseconds per input instruction over `list` (`perInput` messages each). */
+  const run = (list: string[], perInput: number, fn: (m: string) => unknown): number => {
     const rounds = 30;
     const start = process.hrtime.bigint();
-    for (let r = 0; r < rounds; r++) for (const m of messages) fn(m);
-    return Number(process.hrtime.bigint() - start) / (rounds * messages.length);
+    for (let r = 0; r < rounds; r++) for (const m of list) fn(m);
+    return (Number(process.hrtime.bigint() - start) / (rounds * list.length)) * perInput;
   };
   let sink = 0;
   const queue: unknown[] = [];
   const tap = new InputTap({ clock: () => performance.now(), onInput: (e) => (queue.push(e), queue.length > 1000 && (queue.length = 0), true) });
+  const push = (m: string): void => {
+    if (tap.push(m).error) throw new Error('benchmark input is malformed');
+  };
   const pass = (m: string): void => {
     sink += m.length;
   };
-  run((m) => tap.push(m)); // warm up
-  run(pass);
-  const tapNs = run((m) => {
-    if (tap.push(m).error) throw new Error('benchmark input is malformed');
-  });
-  const passNs = run(pass);
+  run(messages, 1, push); // warm up
+  run(timed, 2, push);
+  run(messages, 1, pass);
+  const tapNs = run(messages, 1, push);
+  const timedNs = run(timed, 2, push);
+  const passNs = run(messages, 1, pass);
   if (sink < 0) console.log(sink);
-  return { tapNs, passNs };
+  return { tapNs, passNs, timedNs };
 }
 
 async function parent(): Promise<void> {
   const tap = tapOverhead();
   console.log(`tap: ${tap.tapNs.toFixed(0)} ns per instruction (parse, stamp, queue); a pass-through costs ${tap.passNs.toFixed(0)} ns`);
+  console.log(`tap with the page's client times: ${tap.timedNs.toFixed(0)} ns per input instruction and its time (${(tap.timedNs - tap.tapNs).toFixed(0)} ns added)`);
 
   const child = fork(fileURLToPath(import.meta.url), ['child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (): Promise<FromChild> => new Promise((resolve) => child.once('message', (m) => resolve(m as FromChild)));
@@ -183,14 +195,16 @@ async function childMain(): Promise<void> {
       }
       const end = performance.now() + m.seconds * 1000;
       let tick = 0;
-      // Every 25 ms each session sends a mouse move, and every 100 ms a key: 40 events/s.
+      // Every 25 ms each session sends a mouse move, and every 100 ms a key: 40 events/s, each after its client time.
       await new Promise<void>((resolve) => {
         const timer = setInterval(() => {
           tick++;
           for (const s of sessions) {
             const n = ++seq;
             const text = tick % 4 === 0 ? `3.key,${String(n).length}.${n},1.1;` : `5.mouse,${String(n).length}.${n},2.10,1.0;`;
-            pending.set(tick % 4 === 0 ? `${n},1` : `${n},10,0`, performance.now());
+            const now = performance.now();
+            pending.set(tick % 4 === 0 ? `${n},1` : `${n},10,0`, now);
+            s.ws.send(encodeInstruction('vdiguard', 'time', String(Math.round(now * 1000) / 1000))); // as the page does
             s.ws.send(text);
             events++;
           }

@@ -148,7 +148,7 @@ test('admin API: token required; sessions listed with trust; kill ends a session
 });
 
 test('pages are served from the package: agent page, guacamole-common-js, admin page', async () => {
-  for (const [path, type] of [['/', 'text/html'], ['/app.js', 'text/javascript'], ['/guacamole-common.js', 'text/javascript'], ['/admin', 'text/html'], ['/admin-lib.js', 'text/javascript'], ['/admin-views.js', 'text/javascript'], ['/admin-manage.js', 'text/javascript'], ['/admin.css', 'text/css']] as const) {
+  for (const [path, type] of [['/', 'text/html'], ['/app.js', 'text/javascript'], ['/client-times.js', 'text/javascript'], ['/guacamole-common.js', 'text/javascript'], ['/admin', 'text/html'], ['/admin-lib.js', 'text/javascript'], ['/admin-views.js', 'text/javascript'], ['/admin-manage.js', 'text/javascript'], ['/admin.css', 'text/css']] as const) {
     const res = await fetch(h.gateway.url + path);
     assert.equal(res.status, 200, path);
     assert.match(res.headers.get('content-type') ?? '', new RegExp(type));

@@ -216,7 +216,7 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     session.once('ended', (reason: string) => {
       mirror?.close(reason);
       if (mirror) mirrors.delete(mirror);
-      telemetry.sessionEnded(id.sessionId, { outcome: session.endAction ?? 'closed', reason, minTrust: session.minTrust, finalTrust: session.trust });
+      telemetry.sessionEnded(id.sessionId, { outcome: session.endAction ?? 'closed', reason, minTrust: session.minTrust, finalTrust: session.trust, timing: session.timing });
       const trust = session.trust;
       writes.enqueue(`trust carried from ${id.sessionId}`, () => store.rememberTrust(id.agentId, trust, id.sessionId, new Date()));
       writes.enqueue(`ended session ${id.sessionId}`, () => store.sessionEnded(id.sessionId));

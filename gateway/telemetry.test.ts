@@ -5,7 +5,7 @@ import { scorerLink } from './mirror/scorer-link.js';
 import { ADMIN_TOKEN, PASSWORD, api, startHarness, TunnelClient, type Harness } from './testing/harness.js';
 import { attribute, startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from '../lib/testing/otlp-receiver.js';
 import { startTelemetry, type Telemetry } from '../lib/telemetry/telemetry.js';
-import { ATTR, DECISION_EVENT } from '../lib/telemetry/attributes.js';
+import { ATTR, DECISION_EVENT, TIMING_ATTR } from '../lib/telemetry/attributes.js';
 import { TEST_STORES } from '../lib/testing/databases.js';
 import type { Db } from '../lib/db/db.js';
 import { startTestScorer, type TestScorer } from '../scorer/testing/scorer-harness.js';
@@ -80,12 +80,18 @@ test('one trace per desktop session across gateway and scorer, decisions as corr
   assert.equal(attribute(session.attributes, ATTR.outcome), 'admin-kill');
   assert.equal(attribute(session.attributes, ATTR.trustMin), 1);
   assert.ok(Number(attribute(scoring.attributes, ATTR.windowsScored) ?? -1) >= 0);
+  // This client sends no event times: the scorer's report, as both ends last heard it, counts them missing.
+  for (const span of [session, scoring]) {
+    assert.ok(Number(attribute(span.attributes, TIMING_ATTR.missing)) > 0, `${span.name}: events without a client time counted`);
+    assert.equal(attribute(span.attributes, TIMING_ATTR.client), 0, `${span.name}: none measured on a client time`);
+  }
 
   const kill = receiver.logRecords().find((r) => r.eventName === DECISION_EVENT && attribute(r.attributes, ATTR.action) === 'admin-kill');
   assert.ok(kill, "the admin's decision was exported as a log record");
   assert.equal(kill.traceId, session.traceId);
   assert.equal(kill.spanId, session.spanId, 'correlated with the session span');
   assert.equal(attribute(kill.attributes, ATTR.source), 'admin');
+  assert.equal(attribute(kill.attributes, TIMING_ATTR.missing), attribute(session.attributes, TIMING_ATTR.missing), "the kill carries the session's latest report");
 
   assert.ok(receiver.metricNames().includes('vdiguard.gateway.sessions.active'));
   assert.ok(receiver.counterTotal('vdiguard.scorer.events') >= text.length * 2, 'the keys reached the scorer');

@@ -8,8 +8,9 @@
 import { context, metrics, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { ATTR } from '../lib/telemetry/attributes.js';
-import { decisionLogRecord } from '../lib/telemetry/records.js';
+import { decisionLogRecord, timingAttributes } from '../lib/telemetry/records.js';
 import type { Decision } from '../scorer/store/audit.js';
+import type { TimingReport } from '../scorer/timing/client-times.js';
 
 export interface SessionTraceIds {
   readonly sessionId: string;
@@ -24,6 +25,8 @@ export interface SessionEnd {
   readonly reason: string;
   readonly minTrust: number;
   readonly finalTrust: number;
+  /** The timing report of the session's last verdict; null when it had none. */
+  readonly timing: TimingReport | null;
 }
 
 /** The trace context a ticket carried (its W3C traceparent), or the root when there is none. */
@@ -108,7 +111,7 @@ export class GatewayTelemetry {
     if (!span) return;
     this.spans.delete(sessionId);
     this.active.add(-1);
-    span.setAttributes({ [ATTR.outcome]: end.outcome, [ATTR.endReason]: end.reason, [ATTR.trustMin]: end.minTrust, [ATTR.trustFinal]: end.finalTrust });
+    span.setAttributes({ [ATTR.outcome]: end.outcome, [ATTR.endReason]: end.reason, [ATTR.trustMin]: end.minTrust, [ATTR.trustFinal]: end.finalTrust, ...timingAttributes(end.timing) });
     span.end();
   }
 }

@@ -66,7 +66,7 @@ test('sessions: live with its trust line, a dropped connection as disconnected w
     const audit = new AuditLog(h.db);
     const t0 = new Date(Date.now() - 60_000);
     await audit.sessionStarted({ sessionId: 'old-1', agentId: AGENT, desktopId: 'desk-1', clientAddress: '10.0.0.9', startedAt: t0 });
-    await audit.decision({ sessionId: 'old-1', agentId: AGENT, decidedAt: new Date(t0.getTime() + 20_000), source: 'scorer', trust: 0.45, state: 'suspect', action: 'challenge', reason: 'r', trail: [] });
+    await audit.decision({ sessionId: 'old-1', agentId: AGENT, decidedAt: new Date(t0.getTime() + 20_000), source: 'scorer', trust: 0.45, state: 'suspect', action: 'challenge', reason: 'r', trail: [], timing: null });
     await audit.sessionEnded({ sessionId: 'old-1', endedAt: new Date(t0.getTime() + 40_000), reason: 'closed', minTrust: 0.4, finalTrust: 0.6 });
 
     const ended = (await get<{ sessions: SessionSummary[] }>(h, '/api/admin/sessions?state=ended')).body.sessions;
@@ -77,7 +77,7 @@ test('sessions: live with its trust line, a dropped connection as disconnected w
 
     const detail = (await get<Detail>(h, '/api/admin/sessions/old-1')).body;
     assert.equal(detail.session.endedAt, new Date(t0.getTime() + 40_000).toISOString());
-    assert.deepEqual(detail.trustLine, [{ t: t0.getTime() + 20_000, trust: 0.45 }, { t: t0.getTime() + 40_000, trust: 0.6 }], 'the decisions, then where it ended');
+    assert.deepEqual(detail.trustLine, [{ t: t0.getTime() + 20_000, trust: 0.45, inconsistentStretches: null }, { t: t0.getTime() + 40_000, trust: 0.6, inconsistentStretches: null }], 'the decisions, then where it ended');
     assert.deepEqual(detail.decisions.map((x) => x.action), ['challenge']);
     assert.deepEqual(detail.thresholds, { challenge: 0.5, terminate: 0 });
 
@@ -96,12 +96,68 @@ test('sessions: live with its trust line, a dropped connection as disconnected w
   }
 });
 
+test('event times: live from the latest verdict and marked on the trust line; ended from the last decision that recorded them', async () => {
+  const h = await startHarness();
+  try {
+    const { client, sessionId } = await connect(h);
+    client.send('3.key,2.97,1.1;3.key,2.97,1.0;');
+    await until(() => h.scorer!.streams.some((s) => s.open?.sessionId === sessionId), 3000, 'scorer stream');
+    const stream = h.scorer!.streams.find((s) => s.open?.sessionId === sessionId)!;
+    const early = { client: 180, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, inconsistentStretches: 0, envelopeMs: 250 };
+    const later = { client: 410, missing: 0, backwards: 1, future: 0, outsideEnvelope: 22, inconsistentStretches: 2, envelopeMs: 31.5 };
+    const verdicts: [number, typeof early | undefined][] = [[0.9, undefined], [0.8, early], [0.6, later], [0.55, undefined]];
+    for (const [trust, timing] of verdicts) {
+      stream.verdict({ trust, timing });
+      await until(() => h.gateway.sessions.get(sessionId)?.trust === trust, 3000, `trust ${trust}`);
+    }
+
+    const [live] = (await get<{ sessions: SessionSummary[] }>(h, '/api/admin/sessions')).body.sessions;
+    assert.deepEqual(live?.timing, later, 'the latest report; a verdict without one (an older scorer) keeps it');
+    assert.deepEqual(
+      live?.trustLine.map((p) => [p.trust, p.inconsistentStretches]),
+      [[0.9, null], [0.8, 0], [0.6, 2], [0.55, 2]],
+      'each point with the inconsistent stretches so far; unknown before the first report',
+    );
+    assert.deepEqual((await get<Detail>(h, `/api/admin/sessions/${sessionId}`)).body.session.timing, later);
+
+    // An earlier decision of the scorer's, then the admin's kill (the gateway's record of it carries the latest report).
+    const audit = new AuditLog(h.db);
+    const startedAt = new Date(Date.now() - 3_600_000);
+    await audit.sessionStarted({ sessionId, agentId: AGENT, desktopId: 'desk-1', clientAddress: '127.0.0.1', startedAt });
+    await audit.decision({ sessionId, agentId: AGENT, decidedAt: new Date(startedAt.getTime() + 60_000), source: 'scorer', trust: 0.45, state: 'suspect', action: 'challenge', reason: 'r', trail: [], timing: early });
+    assert.equal((await api(h.gateway.url, `/api/admin/sessions/${sessionId}/kill`, {}, ADMIN_TOKEN)).status, 200);
+    let decisions: Decision[] = [];
+    for (let i = 0; i < 50 && decisions.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      decisions = (await get<{ decisions: Decision[] }>(h, `/api/admin/decisions?session=${sessionId}`)).body.decisions;
+    }
+    assert.deepEqual(decisions.map((d) => [d.action, d.timing]), [['admin-kill', later], ['challenge', early]], 'the decisions JSON carries each report');
+    const killedAt = Date.parse(String(decisions[0]?.decidedAt));
+    await audit.sessionEnded({ sessionId, endedAt: new Date(killedAt), reason: 'admin-kill', minTrust: 0.45, finalTrust: 0.55 });
+    // A later decision without a report (an admin lifting a lock) does not hide the session's.
+    await audit.decision({ sessionId, agentId: AGENT, decidedAt: new Date(killedAt + 60_000), source: 'admin', trust: 0.55, state: 'locked', action: 'agent-unlocked', reason: 'r', trail: [], timing: null });
+
+    const ended = (await get<Detail>(h, `/api/admin/sessions/${sessionId}`)).body;
+    assert.equal(ended.session.phase, 'ended');
+    assert.deepEqual(ended.session.timing, later, 'as of the last decision that recorded one');
+    assert.deepEqual(
+      ended.trustLine.map((p) => [p.trust, p.inconsistentStretches]),
+      [[0.45, 0], [0.55, 2], [0.55, null], [0.55, 2]],
+      'the decisions with their counts, then where it ended',
+    );
+    const listed = (await get<{ sessions: SessionSummary[] }>(h, '/api/admin/sessions?state=ended')).body.sessions;
+    assert.deepEqual(listed.map((s) => [s.sessionId, s.timing]), [[sessionId, null]], 'the list of ended sessions reads no decisions');
+  } finally {
+    await h.close();
+  }
+});
+
 test('decisions: filtered by action and time range; a bad time says what to send', async () => {
   const h = await startHarness();
   try {
     const audit = new AuditLog(h.db);
     const at = (iso: string, action: string, agentId = AGENT): Promise<void> =>
-      audit.decision({ sessionId: 's', agentId, decidedAt: new Date(iso), source: 'scorer', trust: 0.5, state: 'suspect', action, reason: 'r', trail: [] });
+      audit.decision({ sessionId: 's', agentId, decidedAt: new Date(iso), source: 'scorer', trust: 0.5, state: 'suspect', action, reason: 'r', trail: [], timing: null });
     await at('2025-03-01T08:00:00Z', 'challenge');
     await at('2025-03-01T09:00:00Z', 'terminate');
     await at('2025-03-01T10:00:00Z', 'challenge');

@@ -3,7 +3,8 @@
  * - `GET /api/admin/sessions?state=live|ended|all&agent=&limit=`: live sessions from this gateway's
  *   registry (a session whose connection dropped shows as `disconnected` with when it ends, never as
  *   active), ended ones from the scorer's `sessions` table;
- * - `GET /api/admin/sessions/<id>`: one session with its trust curve and decisions, live or ended;
+ * - `GET /api/admin/sessions/<id>`: one session with its trust curve and decisions, live or ended,
+ *   and which times its events were measured on (an ended session's as of its last decision);
  * - `GET /api/admin/profiles`: every agent's profile maturity, agents with nothing enrolled yet
  *   included, since a profile row appears only when a session with enough behaviour has ended.
  */
@@ -15,18 +16,14 @@ import { sendJson } from '../http/http-util.js';
 import { sessionsQuery } from '../http/query.js';
 import type { ScorerLink } from '../mirror/scorer-link.js';
 import type { SessionRegistry } from '../session/registry.js';
-import type { DesktopSession } from '../session/session.js';
+import type { DesktopSession, TrustLinePoint } from '../session/session.js';
 import type { GatewayStore } from '../store/gateway-store.js';
+import type { TimingReport } from '../../scorer/timing/client-times.js';
+
+export type { TrustLinePoint } from '../session/session.js';
 
 /** What the page draws a session's state as: `disconnected` waits for its agent to reconnect. */
 export type SessionPhase = 'active' | 'challenged' | 'disconnected' | 'ended';
-
-export interface TrustLinePoint {
-  /** Milliseconds since the Unix epoch. */
-  readonly t: number;
-  /** 0 (terminate) to 1. */
-  readonly trust: number;
-}
 
 export interface SessionSummary {
   readonly sessionId: string;
@@ -47,6 +44,12 @@ export interface SessionSummary {
   readonly endReason: string | null;
   /** Live sessions: trust after each scored window (the last 600). Ended: empty (see the session's page). */
   readonly trustLine: readonly TrustLinePoint[];
+  /**
+   * Which times the scorer measured the session's events on (counts): live sessions as of the
+   * latest verdict, an ended one's page as of its last decision that recorded them; null when
+   * nothing is known (before the first verdict, in the list of ended sessions, old records).
+   */
+  readonly timing: TimingReport | null;
 }
 
 export interface ViewRoutesDeps {
@@ -82,7 +85,7 @@ async function listSessions(params: URLSearchParams, d: ViewRoutesDeps): Promise
   const live = q.state === 'ended' ? [] : d.sessions.all().filter((s) => s.status !== 'ended' && (!q.agentId || s.id.agentId === q.agentId)).map(liveSummary);
   live.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   const room = q.limit - live.length;
-  const ended = q.state === 'live' || room <= 0 ? [] : (await d.audit.endedSessions({ agentId: q.agentId, limit: room })).map(endedSummary);
+  const ended = q.state === 'live' || room <= 0 ? [] : (await d.audit.endedSessions({ agentId: q.agentId, limit: room })).map((r) => endedSummary(r, null));
   return [...live.slice(0, q.limit), ...ended];
 }
 
@@ -97,9 +100,11 @@ async function sessionDetail(sessionId: string, d: ViewRoutesDeps): Promise<{ se
   const record = await d.audit.session(sessionId);
   if (!record) throw new VdiguardError('not-found', `no session ${sessionId}: neither live on this gateway nor recorded by the scorer`);
   // What is kept of an ended session's trust: the trust at each decision, and where it ended.
-  const trustLine = decisions.map((x) => ({ t: x.decidedAt.getTime(), trust: x.trust })).reverse();
-  if (record.endedAt && record.finalTrust !== null) trustLine.push({ t: record.endedAt.getTime(), trust: record.finalTrust });
-  return { session: endedSummary(record), trustLine, decisions, thresholds };
+  const stretches = (timing: TimingReport | null): number | null => timing?.inconsistentStretches ?? null;
+  const trustLine = decisions.map((x) => ({ t: x.decidedAt.getTime(), trust: x.trust, inconsistentStretches: stretches(x.timing) })).reverse();
+  const timing = decisions.find((x) => x.timing !== null)?.timing ?? null;
+  if (record.endedAt && record.finalTrust !== null) trustLine.push({ t: record.endedAt.getTime(), trust: record.finalTrust, inconsistentStretches: stretches(timing) });
+  return { session: endedSummary(record, timing), trustLine, decisions, thresholds };
 }
 
 function liveSummary(s: DesktopSession): SessionSummary {
@@ -119,10 +124,11 @@ function liveSummary(s: DesktopSession): SessionSummary {
     scored: v.scored,
     endReason: null,
     trustLine: v.trustLine,
+    timing: v.timing,
   };
 }
 
-function endedSummary(r: SessionRecord): SessionSummary {
+function endedSummary(r: SessionRecord, timing: TimingReport | null): SessionSummary {
   return {
     sessionId: r.sessionId,
     agentId: r.agentId,
@@ -138,6 +144,7 @@ function endedSummary(r: SessionRecord): SessionSummary {
     scored: r.finalTrust !== null,
     endReason: r.endReason,
     trustLine: [],
+    timing,
   };
 }
 

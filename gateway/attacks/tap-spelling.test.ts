@@ -4,12 +4,14 @@
  * fractions, exponents, keysyms past 2^32 (atoi truncates 4294967393 to 97). On main they reached
  * guacd unscored and the session's input count stayed 0. It also sends opcodes that put input on
  * the desktop the scorer never sees (touch), or streams the tap did not open (a blob on a file
- * stream, an image "pasted", a stream index guacd reads as another).
+ * stream, an image "pasted", a stream index guacd reads as another), and client times (issue 19)
+ * spelled otherwise than the page writes them, or in the gateway's own `vdiguard` instructions.
  *
  * Control: the tap forwards `key`/`mouse` only in canonical form (gateway/guac/input.ts) and only
  * the opcodes the page sends; a paste only as the page sends it, under VDIGUARD_CLIPBOARD=both
- * (gateway/tap/paste.ts); anything else ends the session with CLIENT_BAD_REQUEST and guacd
- * receives none of it. Real sockets: browser WebSocket -> gateway -> fake guacd, fake scorer.
+ * (gateway/tap/paste.ts); a client time only as `vdiguard,time,<ms>` in canonical form, one per
+ * input, consumed (gateway/tap/client-time.ts); anything else ends the session with
+ * CLIENT_BAD_REQUEST and guacd receives none of it. Real sockets: browser WebSocket -> gateway -> fake guacd, fake scorer.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +56,9 @@ const hostile: { name: string; wire: string }[] = [
   { name: 'an image "pasted"', wire: encode({ opcode: 'clipboard', args: ['0', 'image/png'] }) },
   { name: 'paste on stream "00" after opening "0" (guacd reads both as 0)', wire: encode({ opcode: 'clipboard', args: ['0', 'text/plain'] }) + encode({ opcode: 'blob', args: ['00', 'dGV4dA=='] }) },
   { name: 'touch', wire: encode({ opcode: 'touch', args: ['0', '10', '20', '1', '1', '0', '1'] }) },
+  { name: 'a client time with an exponent', wire: encode({ opcode: 'vdiguard', args: ['time', '1e3'] }) + GENUINE },
+  { name: 'two client times for one input', wire: encode({ opcode: 'vdiguard', args: ['time', '1'] }) + encode({ opcode: 'vdiguard', args: ['time', '2'] }) + GENUINE },
+  { name: 'a vdiguard instruction other than a client time', wire: encode({ opcode: 'vdiguard', args: ['resumed'] }) },
 ];
 
 for (const { name, wire } of hostile) {
@@ -86,6 +91,20 @@ test('the same instruction in canonical form passes and is scored', async () => 
   await until(() => conn.raw === wire, 2000, 'forwarded');
   await until(() => h.scorer!.events(sessionId).length === 2, 2000, 'mirrored');
   assert.deepEqual(h.scorer!.events(sessionId).map((e) => e.kind?.value), [{ keysym: 116, pressed: true }, { x: -4, y: 20, buttonMask: 1 }]);
+  client.ws.close();
+  await client.closed;
+});
+
+test('a client time as the page sends it: consumed, nothing of it at guacd, the next input carries it to the scorer', async () => {
+  const before = h.guacd.connections.length;
+  const { client, sessionId } = await connected();
+  const conn = h.guacd.connections[before]!;
+  const scored = h.scorer!.events(sessionId).length;
+  client.send(encode({ opcode: 'vdiguard', args: ['time', '81234.5'] }));
+  client.send(GENUINE);
+  await until(() => h.scorer!.events(sessionId).length === scored + 1, 2000, 'mirrored');
+  assert.equal(h.scorer!.events(sessionId).at(-1)?.clientTimeMs, 81234.5);
+  await until(() => conn.raw === GENUINE, 2000, 'the key alone forwarded');
   client.ws.close();
   await client.closed;
 });

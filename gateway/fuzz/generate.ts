@@ -96,6 +96,12 @@ export function inputInstruction(rng: Rng, options: { avoidEnter?: boolean } = {
   return encodeInstruction('mouse', coordinate(), coordinate(), rng.chance(0.9) ? rng.int(32) : rng.pick(NUMBERS));
 }
 
+/** The page's client time before an input (docs/client-times.md), or one of its lying spellings or sub-opcodes. */
+export function timeInstruction(rng: Rng): string {
+  const ms = rng.chance(0.8) ? String(Math.round(rng.next() * 1e12) / 1000) : rng.pick([...NUMBERS, '1.0', '1.2345', '.5', '5.', '1000000000000']);
+  return rng.chance(0.95) ? encodeInstruction('vdiguard', 'time', ms) : encodeInstruction('vdiguard', rng.pick(['time', 'session', '']), ...(rng.chance(0.5) ? [] : [ms, ms]));
+}
+
 /** Return, KP_Enter, Linefeed: the live session's shell must not run what the fuzz typed. */
 const ENTER_KEYSYMS = [0xff0d, 0xff8d, 0xff0a];
 
@@ -152,7 +158,7 @@ export function chunks(rng: Rng, wire: Wire): Wire[] {
 export function stream(rng: Rng, count: number, mutationRate: number): Wire {
   const pieces: Wire[] = [];
   for (let i = 0; i < count; i++) {
-    const wire = rng.chance(0.5) ? inputInstruction(rng) : instruction(rng);
+    const wire = rng.chance(0.2) ? timeInstruction(rng) : rng.chance(0.5) ? inputInstruction(rng) : instruction(rng);
     pieces.push(rng.chance(mutationRate) ? mutate(rng, wire) : wire);
   }
   return join(pieces);

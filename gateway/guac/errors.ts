@@ -23,7 +23,9 @@ export type GuacProtocolErrorReason =
   /** A `key` or `mouse` instruction not in canonical form (see input.ts). Fatal: the session ends. */
   | 'non-canonical-input'
   /** An instruction the tap does not forward from a browser (see gateway/tap/tap.ts). Fatal. */
-  | 'opcode-not-allowed';
+  | 'opcode-not-allowed'
+  /** A `vdiguard,time` from the browser not in canonical form, or a second before its input (gateway/tap/client-time.ts). Fatal. */
+  | 'bad-client-time';
 
 const FATAL: Record<GuacProtocolErrorReason, boolean> = {
   'bad-length': true,
@@ -35,6 +37,7 @@ const FATAL: Record<GuacProtocolErrorReason, boolean> = {
   'parser-failed': true,
   'non-canonical-input': true,
   'opcode-not-allowed': true,
+  'bad-client-time': true,
 };
 
 export class GuacProtocolError extends VdiguardError {

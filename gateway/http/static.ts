@@ -38,6 +38,7 @@ export function loadStaticFiles(): Map<string, StaticFile> {
   };
   add('/', join(dir, 'index.html'));
   add('/app.js', join(dir, 'app.js'));
+  add('/client-times.js', join(dir, 'client-times.js'));
   add('/style.css', join(dir, 'style.css'));
   for (const path of ['/logo.svg', '/favicon.svg', '/favicon.ico']) add(path, join(dir, 'logo.svg'));
   add('/admin', join(dir, 'admin.html'));

@@ -124,9 +124,53 @@ function s(tag, attrs, text) {
   return el;
 }
 
+/** `part` of `whole` as a whole percentage that reads 100% or 0% only when it is exactly that. */
+function share(part, whole) {
+  if (part === whole) return '100%';
+  if (part === 0) return '0%';
+  return `${Math.min(99, Math.max(1, Math.round((100 * part) / whole)))}%`;
+}
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
 /**
- * A session's trust curve over time, with the challenge and terminate lines and a marker per
- * decision (their colour by action); "no scores yet" when there are no points.
+ * Which times the scorer measured a session's events on (the report of scorer/timing/client-times.ts),
+ * in words: the share on the browser's own times, the inconsistent stretches and the envelope; a
+ * client that sends no event times is said to be measured on arrival. Null when there is nothing to say.
+ */
+export function eventTimesText(t) {
+  const inconsistent = t.backwards + t.future + t.outsideEnvelope;
+  const total = t.client + t.missing + inconsistent;
+  if (total === 0) return null;
+  if (t.client + inconsistent === 0) return { summary: 'arrival times (this client sends no event times)', detail: '' };
+  const onArrival = [
+    [t.backwards, 'earlier than the one before'],
+    [t.future, 'later than their arrival'],
+    [t.outsideEnvelope, 'outside the envelope'],
+    [t.missing, 'without a time'],
+  ].filter(([n]) => n > 0);
+  return {
+    summary: `${share(t.client, total)} from the browser, ${plural(t.inconsistentStretches, 'inconsistent stretch', 'inconsistent stretches')} (envelope ${Math.round(t.envelopeMs)} ms)`,
+    detail: onArrival.length ? `measured on arrival: ${onArrival.map(([n, what]) => `${n} ${what}`).join(', ')}` : '',
+  };
+}
+
+/** The points of a trust line where the count of inconsistent stretches rose: one began by then. */
+export function stretchStarts(points) {
+  let seen = 0;
+  const starts = [];
+  for (const p of points) {
+    if (p.inconsistentStretches === null || p.inconsistentStretches === undefined) continue;
+    if (p.inconsistentStretches > seen) starts.push({ ...p, began: p.inconsistentStretches - seen });
+    seen = Math.max(seen, p.inconsistentStretches);
+  }
+  return starts;
+}
+
+/**
+ * A session's trust curve over time, with the challenge and terminate lines, a marker per
+ * decision (their colour by action) and a mark on the top edge where inconsistent client event
+ * times began; "no scores yet" when there are no points.
  */
 export function trustCurve(points, decisions, thresholds, range) {
   const W = 900;
@@ -157,6 +201,14 @@ export function trustCurve(points, decisions, thresholds, range) {
   } else {
     const path = points.map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.trust).toFixed(1)}`).join(' ');
     svg.append(s('path', { d: points.length === 1 ? `${path} L${x(t1)},${y(points[0].trust)}` : path, class: 'trust' }));
+  }
+  for (const p of stretchStarts(points)) {
+    const at = x(p.t);
+    const mark = s('g', { class: 'stretch' });
+    mark.append(s('line', { x1: at, x2: at, y1: m.t, y2: y(p.trust) }));
+    mark.append(s('path', { d: `M${(at - 5).toFixed(1)},${m.t} L${(at + 5).toFixed(1)},${m.t} L${at.toFixed(1)},${m.t + 8} Z` }));
+    mark.append(s('title', {}, `inconsistent event times: ${plural(p.began, 'stretch', 'stretches')} began by here (${p.inconsistentStretches} in the session)`));
+    svg.append(mark);
   }
   for (const d of decisions) {
     const dot = s('circle', { cx: x(Date.parse(d.decidedAt)), cy: y(d.trust), r: 5, class: `decision ${actionKind(d.action)}` });

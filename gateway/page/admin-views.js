@@ -1,5 +1,5 @@
 // The console's read views: sessions, one session's page, decisions, profile maturity, the admin audit trail.
-import { actionKind, badge, button, call, confirmed, duration, enc, field, h, progress, submitting, table, trustCurve, trustSpark, when } from './admin-lib.js';
+import { actionKind, badge, button, call, confirmed, duration, enc, eventTimesText, field, h, progress, stretchStarts, submitting, table, trustCurve, trustSpark, when } from './admin-lib.js';
 
 const PHASE_KIND = { active: 'ok', challenged: 'warn', disconnected: 'warn', ended: '' };
 
@@ -57,18 +57,29 @@ export async function sessionsView(ctx, root) {
   );
 }
 
+/** A session's event times as a fact of its page; nothing while the scorer has said nothing. */
+function eventTimesFact(s) {
+  const text = s.timing && eventTimesText(s.timing);
+  if (!text) return [];
+  const label = s.phase === 'ended' ? 'Event times, at the last decision' : 'Event times';
+  return [[label, h('span.event-times', {}, text.summary, text.detail ? h('span.muted', {}, ` (${text.detail})`) : ''), 'prose']];
+}
+
 export async function sessionView(ctx, root, sessionId) {
   const { session: s, trustLine, decisions, thresholds } = await call(`/api/admin/sessions/${enc(sessionId)}`);
   const end = s.endedAt ? Date.parse(s.endedAt) : Date.now();
-  const timeline = [...decisions].reverse().map((d) =>
-    h(
+  const timeline = [...decisions].reverse().map((d) => {
+    const times = d.timing && eventTimesText(d.timing);
+    return h(
       'li',
       { class: `event ${actionKind(d.action)}` },
       h('div.when', {}, when(d.decidedAt)),
       h('div', {}, badge(d.action, actionKind(d.action)), ' ', h('span.muted', {}, `${d.source}, trust ${d.trust.toFixed(2)}`)),
       h('div.reason', {}, d.reason),
-    ),
-  );
+      times ? h('div.muted.timing', {}, `event times: ${times.summary}`) : '',
+    );
+  });
+  const stretches = stretchStarts(trustLine).length > 0;
   root.replaceChildren(
     h('div.section-head', {}, h('h1', {}, h('a', { href: '#/sessions' }, 'Sessions'), ` / ${s.agentId} on ${s.desktopId}`), killButton(ctx, s, ctx.refresh)),
     h(
@@ -82,14 +93,16 @@ export async function sessionView(ctx, root, sessionId) {
         ['Duration', duration(end - Date.parse(s.startedAt))],
         ['Address', h('span.mono', {}, s.address)],
         ['Session', h('span.mono', {}, s.sessionId)],
+        ...eventTimesFact(s),
         ...(s.endReason ? [['Ended because', s.endReason]] : []),
-      ].map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v)))),
+      ].map(([k, v, cls]) => h('div', { class: cls }, h('dt', {}, k), h('dd', {}, v)))),
     ),
     h(
       'div.panel.wide',
       {},
       h('h2', {}, 'Trust'),
       trustCurve(trustLine, decisions, thresholds, { from: Date.parse(s.startedAt), to: end }),
+      stretches ? h('p.muted.legend', {}, h('span.stretch-key', { 'aria-hidden': 'true' }, '▼'), ' where a stretch of inconsistent event times began: the times the browser sent did not fit their arrival (a rewritten clock, or a long network stall), so the scorer measured those events on arrival.') : '',
       s.phase === 'ended' ? h('p.muted', {}, 'An ended session keeps the trust at each decision and where it ended.') : '',
     ),
     h('div.panel.wide', {}, h('h2', {}, 'Decisions'), timeline.length ? h('ol.timeline', {}, timeline) : h('p.muted', {}, 'No decisions in this session.')),

@@ -2,20 +2,23 @@
  * The admin console in Debian's chromium against a real gateway and a real scorer (a guacd
  * stand-in for the desktop), signed in with the admin token: sessions with their trust lines, a
  * session's trust curve and kill, a dropped connection shown as disconnected, decisions filtered by
- * action, profile maturity, agents, desktops and the audit trail. Screenshots of every section go
- * to test-artifacts/screens/admin-*.png (git-ignored). Skipped when chromium is not installed.
+ * action, profile maturity, agents, desktops and the audit trail; and, against a fake scorer that
+ * reports chosen event-time counts, how a session page shows which times its events were measured
+ * on. Screenshots of every section go to test-artifacts/screens/admin-*.png (git-ignored). Skipped
+ * when chromium is not installed.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { openDb, type Db } from '../../lib/db/db.js';
-import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import type { EventTiming, InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { AuditLog } from '../../scorer/store/audit.js';
 import { silentLogger } from '../../lib/log.js';
 import { loadScorerSettings } from '../../scorer/config.js';
 import { startScorer, type RunningScorer } from '../../scorer/service/server.js';
 import { scorerLink, type ScorerLink } from '../mirror/scorer-link.js';
-import { ADMIN_TOKEN, AGENT, GATEWAY_TOKEN, startHarness, TunnelClient, until, type Harness } from '../testing/harness.js';
+import { ADMIN_TOKEN, AGENT, api, GATEWAY_TOKEN, startHarness, TunnelClient, until, type Harness } from '../testing/harness.js';
 import { CHROMIUM_SKIP, launchChromium } from '../testing/browser.js';
 
 const SKIP = CHROMIUM_SKIP;
@@ -76,18 +79,27 @@ async function type(client: TunnelClient, keys: number): Promise<void> {
   }
 }
 
-const ready = (section: string) =>
-  page.waitForFunction((s) => {
+const ready = (section: string, on: Page = page) =>
+  on.waitForFunction((s) => {
     const st = (window as unknown as { vdiguardAdmin: { phase: string; section: string } }).vdiguardAdmin;
     return st.phase === 'ready' && st.section === s;
   }, section);
 
-async function open(hash: string, section: string): Promise<void> {
-  await page.evaluate((x) => (location.hash = x), hash);
-  await ready(section);
+async function open(hash: string, section: string, on: Page = page): Promise<void> {
+  await on.evaluate((x) => (location.hash = x), hash);
+  await ready(section, on);
 }
 
-const shot = (name: string) => page.screenshot({ path: `${SCREENS}/admin-${name}.png`, fullPage: true });
+const shot = (name: string, on: Page = page) => on.screenshot({ path: `${SCREENS}/admin-${name}.png`, fullPage: true });
+
+/** Signs `on` in to the console of the gateway at `base` with the admin token. */
+async function signIn(on: Page, base: string): Promise<void> {
+  await on.goto(`${base}/admin`);
+  await on.click('details.token summary');
+  await on.fill('#token', ADMIN_TOKEN);
+  await on.click('#token-form button');
+  await ready('sessions', on);
+}
 
 test('sign-in screen: a wrong token is refused with what to do; the token opens the console', { skip: SKIP }, async () => {
   await page.goto(`${h.gateway.url}/admin`);
@@ -134,6 +146,8 @@ test('sessions and a session page: trust lines drawn, never empty boxes; a dropp
   assert.equal(await page.locator('svg.curve line.threshold').count(), 2, 'challenge and terminate lines');
   assert.match((await page.textContent('svg.curve')) ?? '', /challenge at 0\.5.*terminate at 0/);
   assert.match((await page.textContent('.facts')) ?? '', /State\s*active\s*Trust\d\.\d\d/, 'facts as label and value');
+  assert.match((await page.textContent('.facts')) ?? '', /Event times\s*arrival times \(this client sends no event times\)/, 'this test client sends no event times, and the scorer said so');
+  assert.equal(await page.locator('svg.curve g.stretch').count(), 0, 'nothing inconsistent to mark');
   await shot('session');
 
   await page.click('button.kill');
@@ -189,6 +203,80 @@ test('decisions filtered by action; profiles with maturity progress; agents, des
   await open('#/audit', 'audit');
   assert.match((await page.textContent('tbody')) ?? '', /admin-token.*session\.kill/);
   await shot('audit');
+});
+
+test('event times on a session page: the share from the browser, where inconsistent stretches began, an ended session as of its last decision', { skip: SKIP, timeout: 60_000 }, async () => {
+  // A gateway in front of the fake scorer, whose verdicts carry the event-time counts the test chooses.
+  const fake = await startHarness();
+  const tab = await browser.newPage({ viewport: { width: 1360, height: 860 }, locale: 'de-DE', timezoneId: 'Europe/Berlin' });
+  try {
+    const { ticket } = await fake.login();
+    const client = await TunnelClient.open(fake.gateway.url, ticket);
+    const sessionId = (await client.waitFor((i) => i.opcode === 'vdiguard' && i.args[0] === 'session')).args[1] as string;
+    client.send('3.key,2.97,1.1;3.key,2.97,1.0;');
+    await until(() => fake.scorer!.streams.some((s) => s.open?.sessionId === sessionId), 3000, 'scorer stream');
+    const stream = fake.scorer!.streams.find((s) => s.open?.sessionId === sessionId)!;
+    // Fourteen windows: the first stretch of inconsistent times before the 6th verdict, the second before the 10th.
+    let timing: EventTiming = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, inconsistentStretches: 0, envelopeMs: 250 };
+    for (let i = 0; i < 14; i++) {
+      const stretch = i === 5 || i === 9;
+      timing = {
+        ...timing,
+        client: timing.client + 69,
+        backwards: timing.backwards + (i === 5 ? 1 : 0),
+        future: timing.future + (i === 9 ? 2 : 0),
+        outsideEnvelope: timing.outsideEnvelope + (stretch ? 13 : 0),
+        inconsistentStretches: timing.inconsistentStretches + (stretch ? 1 : 0),
+        envelopeMs: i < 3 ? 250 : 31.6,
+      };
+      const trust = 1 - 0.027 * i;
+      stream.verdict({ trust, timing });
+      await until(() => fake.gateway.sessions.get(sessionId)?.trust === trust, 3000, `verdict ${i}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    // 966 of 1000 events on the browser's times; 1 backwards, 2 future, 26 outside the envelope, 5 without a time.
+    timing = { ...timing, client: 966, missing: 5 };
+    stream.verdict({ trust: 0.62, timing });
+    await until(() => fake.gateway.sessions.get(sessionId)?.trust === 0.62, 3000, 'last verdict');
+
+    await signIn(tab, fake.gateway.url);
+    await open(`#/session/${sessionId}`, 'session', tab);
+    const facts = (await tab.textContent('.facts')) ?? '';
+    assert.match(facts, /Event times97% from the browser, 2 inconsistent stretches \(envelope 32 ms\)/);
+    assert.match(facts, /\(measured on arrival: 1 earlier than the one before, 2 later than their arrival, 26 outside the envelope, 5 without a time\)/);
+    const marks = await tab.$$eval('svg.curve g.stretch title', (ts) => ts.map((t) => t.textContent));
+    assert.deepEqual(marks, [
+      'inconsistent event times: 1 stretch began by here (1 in the session)',
+      'inconsistent event times: 1 stretch began by here (2 in the session)',
+    ]);
+    assert.match((await tab.textContent('.legend')) ?? '', /where a stretch of inconsistent event times began/);
+    await shot('session-event-times', tab);
+
+    // Ended: the scorer's record of the session (the fake keeps none), a decision of its own, and the admin's kill.
+    const audit = new AuditLog(fake.db);
+    assert.equal((await api(fake.gateway.url, `/api/admin/sessions/${sessionId}/kill`, {}, ADMIN_TOKEN)).status, 200);
+    let killedAt = Number.NaN;
+    for (let i = 0; i < 60 && Number.isNaN(killedAt); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const [kill] = await audit.decisions({ sessionId, action: 'admin-kill' });
+      if (kill) killedAt = kill.decidedAt.getTime();
+    }
+    assert.ok(!Number.isNaN(killedAt), 'the kill was recorded');
+    await audit.sessionStarted({ sessionId, agentId: AGENT, desktopId: 'desk-1', clientAddress: '127.0.0.1', startedAt: new Date(killedAt - 600_000) });
+    const early = { ...timing, client: 300, missing: 0, backwards: 1, future: 0, outsideEnvelope: 13, inconsistentStretches: 1 };
+    await audit.decision({ sessionId, agentId: AGENT, decidedAt: new Date(killedAt - 240_000), source: 'scorer', trust: 0.48, state: 'suspect', action: 'challenge', reason: 'departs from the agent\'s profile', trail: [], timing: early });
+    await audit.decision({ sessionId, agentId: AGENT, decidedAt: new Date(killedAt - 180_000), source: 'gateway', trust: 0.48, state: 'suspect', action: 'challenge-passed', reason: 'the agent passed a fresh MFA challenge', trail: [], timing: early });
+    await audit.sessionEnded({ sessionId, endedAt: new Date(killedAt), reason: 'admin-kill', minTrust: 0.48, finalTrust: 0.62 });
+    await open('#/sessions', 'sessions', tab);
+    await open(`#/session/${sessionId}`, 'session', tab);
+    assert.match((await tab.textContent('.facts')) ?? '', /Event times, at the last decision97% from the browser, 2 inconsistent stretches/);
+    assert.equal(await tab.locator('svg.curve g.stretch').count(), 2, 'the challenge (1 so far) and the kill (2)');
+    assert.match((await tab.textContent('ol.timeline')) ?? '', /challenge.*event times: 96% from the browser, 1 inconsistent stretch \(envelope 32 ms\).*admin-kill.*event times: 97% from the browser, 2 inconsistent stretches/);
+    await shot('session-event-times-ended', tab);
+  } finally {
+    await tab.close();
+    await fake.close();
+  }
 });
 
 test('sign out returns to the sign-in screen and forgets the token', { skip: SKIP }, async () => {

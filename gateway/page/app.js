@@ -1,11 +1,12 @@
 // The agent's page: sign in (password + TOTP), choose a desktop, then the desktop under a status
 // bar (who is signed in, which desktop, that the session is protected, clipboard, Disconnect, Sign
-// out), with keyboard and mouse, the display following the window, a bounded reconnect when the
-// network drops, and plain messages when the desktop cannot be reached or the session is
-// challenged or ended. It never says which behaviour led to a challenge or an end, nor shows trust:
-// the agent must not learn what the scorer sees. The login itself is an HttpOnly cookie the gateway
-// sets: nothing on this page can read it.
+// out), with keyboard and mouse (each event sent after its own time: client-times.js), the display
+// following the window, a bounded reconnect when the network drops, and plain messages when the
+// desktop cannot be reached or the session is challenged or ended. It never says which behaviour
+// led to a challenge or an end, nor shows trust: the agent must not learn what the scorer sees. The
+// login itself is an HttpOnly cookie the gateway sets: nothing on this page can read it.
 import Guacamole from '/guacamole-common.js';
+import { sendClientTimes } from '/client-times.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -328,6 +329,7 @@ function connect(desktopId, ticket) {
   show('screen');
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const tunnel = new Guacamole.WebSocketTunnel(`${scheme}//${location.host}/tunnel`);
+  sendClientTimes(tunnel);
   const c = new Guacamole.Client(tunnel);
   client = c;
   state.client = c;

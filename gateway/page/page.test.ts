@@ -265,3 +265,136 @@ test('a connection that keeps dropping: the page gives up after 5 reconnects and
     await page.close();
   }
 });
+
+type Logged = { type: string; key: string; t: number; repeat: boolean; shift: boolean };
+type Sent = { keysym?: number; pressed?: boolean; buttonMask?: number; t: number | undefined };
+
+test('client times: every key and mouse event reaches the gateway after its own time on the page, paired with the instruction guacamole-common-js sent, and none reaches the desktop', { skip: SKIP, timeout: 30_000 }, async () => {
+  const page = await signIn();
+  const id = await sessionOf(page);
+  const conn = h.guacd.connections.at(-1)!;
+  await until(() => h.scorer!.streams.some((s) => s.open?.sessionId === id), 5000, 'scorer stream');
+  const from = h.scorer!.events(id).length;
+  // What the page saw, as the page's clock has it (the times are sent to 3 decimals).
+  await page.evaluate(() => {
+    const log: unknown[] = ((window as unknown as { domLog: unknown[] }).domLog = []);
+    for (const type of ['keydown', 'keyup', 'mousemove', 'mousedown', 'mouseup', 'wheel']) {
+      window.addEventListener(type, (e) => {
+        const k = e as KeyboardEvent;
+        log.push({ type, key: k.key ?? '', t: Math.round(e.timeStamp * 1000) / 1000, repeat: k.repeat ?? false, shift: k.shiftKey ?? false });
+      }, true);
+    }
+  });
+  const cdp = await page.context().newCDPSession(page);
+  const key = (e: Record<string, unknown>) => cdp.send('Input.dispatchKeyEvent', e as never);
+
+  await page.keyboard.type('abc', { delay: 60 });
+  // Shift+letter.
+  await page.keyboard.down('Shift');
+  await page.keyboard.press('A');
+  await page.keyboard.up('Shift');
+  // A letter whose Shift flag is set with no Shift keydown seen: guacamole-common-js presses Shift
+  // to match (modifier sync) and releases it when a key event says it is up.
+  await key({ type: 'keyDown', key: 'B', code: 'KeyB', windowsVirtualKeyCode: 66, text: 'B', modifiers: 8 });
+  await key({ type: 'keyUp', key: 'b', code: 'KeyB', windowsVirtualKeyCode: 66, modifiers: 0 });
+  // A dead key: playwright's keys bypass the system layout (no xkb dead keys), so this is the DOM
+  // sequence chromium on Linux gives for dead acute then e: keydown/keyup "Dead" (which sends
+  // nothing), then the composed character's keydown and keypress, and the e key's keyup.
+  await key({ type: 'rawKeyDown', key: 'Dead', code: 'Quote', windowsVirtualKeyCode: 222 });
+  await key({ type: 'keyUp', key: 'Dead', code: 'Quote', windowsVirtualKeyCode: 222 });
+  await key({ type: 'keyDown', key: 'é', code: 'KeyE', windowsVirtualKeyCode: 69, text: 'é' });
+  await key({ type: 'keyUp', key: 'e', code: 'KeyE', windowsVirtualKeyCode: 69 });
+  // A printable key with no keypress (as when the browser keeps the character): guacamole-common-js
+  // sends its press only when the keyup comes, and it is timed by its keydown.
+  await key({ type: 'rawKeyDown', key: 'x', code: 'KeyX', windowsVirtualKeyCode: 88 });
+  await new Promise((r) => setTimeout(r, 40));
+  await key({ type: 'keyUp', key: 'x', code: 'KeyX', windowsVirtualKeyCode: 88 });
+  // A held key: guacamole-common-js repeats it on its own timer (after 500 ms, every 50 ms); the
+  // browser's own repeats (keydown with repeat set) send nothing.
+  await page.keyboard.down('d');
+  for (let i = 0; i < 8; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    await page.keyboard.down('d');
+  }
+  await page.keyboard.up('d');
+  // Mouse moves, a click and the wheel (120 px down: two clicks of button 16).
+  await page.mouse.move(300, 300);
+  await page.mouse.move(420, 360, { steps: 4 });
+  await page.mouse.down();
+  await page.mouse.up();
+  await page.mouse.wheel(0, 120);
+
+  const inputAtGuacd = () => conn.received.filter((i) => i.opcode === 'key' || i.opcode === 'mouse');
+  await until(() => inputAtGuacd().filter((i) => i.opcode === 'mouse' && i.args[2] === '16').length === 2 && inputAtGuacd().at(-1)?.args[2] === '0', 5000, 'the wheel at guacd');
+  await until(() => h.scorer!.events(id).length - from === inputAtGuacd().length, 5000, 'every input at the scorer');
+
+  assert.doesNotMatch(conn.raw, /vdiguard/, 'nothing of the times reached the desktop side');
+  const events = h.scorer!.events(id).slice(from);
+  const sent: Sent[] = events.map((e) =>
+    e.kind?.$case === 'key' ? { keysym: e.kind.value.keysym, pressed: e.kind.value.pressed, t: e.clientTimeMs } : { buttonMask: e.kind?.$case === 'mouse' ? e.kind.value.buttonMask : -1, t: e.clientTimeMs },
+  );
+  assert.deepEqual(
+    events.map((e) => (e.kind?.$case === 'key' ? ['key', String(e.kind.value.keysym), e.kind.value.pressed ? '1' : '0'] : e.kind?.$case === 'mouse' ? ['mouse', String(e.kind.value.x), String(e.kind.value.y), String(e.kind.value.buttonMask)] : [])),
+    inputAtGuacd().map((i) => [i.opcode, ...i.args]),
+    'the scorer saw exactly what the desktop received',
+  );
+  const times = sent.map((s) => s.t);
+  assert.ok(times.every((t) => typeof t === 'number'), 'every key and mouse event has a client time');
+  for (let i = 1; i < times.length; i++) assert.ok(times[i]! >= times[i - 1]!, `client times never decrease (event ${i})`);
+
+  const dom = (await page.evaluate(() => (window as unknown as { domLog: Logged[] }).domLog));
+  const keys = dom.filter((e) => (e.type === 'keydown' && !e.repeat) || e.type === 'keyup');
+  assert.deepEqual(
+    keys.map((e) => `${e.type === 'keydown' ? '+' : '-'}${e.key}`),
+    ['+a', '-a', '+b', '-b', '+c', '-c', '+Shift', '+A', '-A', '-Shift', '+B', '-b', '+Dead', '-Dead', '+é', '-e', '+x', '-x', '+d', '-d'],
+    'the page saw the keys the test pressed',
+  );
+  const T = keys.map((e) => e.t);
+  const SHIFT = 0xffe1;
+  const d = 0x64;
+  const keySent = sent.filter((s) => s.keysym !== undefined);
+  const held = keySent.slice(19, -1);
+  assert.deepEqual(keySent.slice(0, 19), [
+    // Printable keys: sent on their keypress, timed by their keydown; released on keyup.
+    { keysym: 0x61, pressed: true, t: T[0] }, { keysym: 0x61, pressed: false, t: T[1] },
+    { keysym: 0x62, pressed: true, t: T[2] }, { keysym: 0x62, pressed: false, t: T[3] },
+    { keysym: 0x63, pressed: true, t: T[4] }, { keysym: 0x63, pressed: false, t: T[5] },
+    // Shift+A.
+    { keysym: SHIFT, pressed: true, t: T[6] }, { keysym: 0x41, pressed: true, t: T[7] },
+    { keysym: 0x41, pressed: false, t: T[8] }, { keysym: SHIFT, pressed: false, t: T[9] },
+    // Modifier sync: the implied Shift takes the time of the key event whose flags implied it.
+    { keysym: SHIFT, pressed: true, t: T[10] }, { keysym: 0x42, pressed: true, t: T[10] },
+    { keysym: 0x42, pressed: false, t: T[11] }, { keysym: SHIFT, pressed: false, t: T[11] },
+    // Dead key: nothing for "Dead"; é pressed at its keydown, released at the e key's keyup.
+    { keysym: 0xe9, pressed: true, t: T[14] }, { keysym: 0xe9, pressed: false, t: T[15] },
+    // No keypress: pressed when the keyup comes, at its keydown's time.
+    { keysym: 0x78, pressed: true, t: T[16] }, { keysym: 0x78, pressed: false, t: T[17] },
+    { keysym: d, pressed: true, t: T[18] },
+  ]);
+  assert.ok(T[17]! - T[16]! >= 39, 'the x key was held 40 ms');
+  assert.deepEqual(keySent.at(-1), { keysym: d, pressed: false, t: T[19] });
+  // The spacing playwright typed at is in the client times exactly (dwell of each key >= 60 ms).
+  for (const k of [0, 2, 4]) assert.ok(keySent[k + 1]!.t! - keySent[k]!.t! >= 59.9, `dwell of key ${k / 2}: ${keySent[k + 1]!.t! - keySent[k]!.t!} ms`);
+  // guacamole-common-js's own repeat: release+press pairs from its timer, at the time it made them.
+  assert.ok(held.length >= 6 && held.length % 2 === 0, `the held key repeated (${held.length} repeat events)`);
+  for (let i = 0; i < held.length; i += 2) {
+    assert.deepEqual([held[i]!.keysym, held[i]!.pressed, held[i + 1]!.keysym, held[i + 1]!.pressed], [d, false, d, true]);
+    assert.ok(held[i + 1]!.t! - held[i]!.t! < 1, 'a repeat\'s release and press are made together');
+    // Its timer runs 500 ms after the press, then every 50 ms (never early, late under load).
+    const after = held[i]!.t! - T[18]!;
+    assert.ok(after >= 550 + 25 * i - 1, `repeat ${i / 2 + 1} made ${after} ms after the keydown`);
+  }
+  assert.ok(held.at(-1)!.t! < T[19]!, 'every repeat before the keyup');
+
+  // Mouse: each move, press and release at its own event's time; the wheel's clicks at the wheel's.
+  const wanted: Sent[] = [];
+  for (const e of dom.filter((x) => !x.type.startsWith('key'))) {
+    if (e.type === 'mousemove') wanted.push({ buttonMask: 0, t: e.t });
+    if (e.type === 'mousedown') wanted.push({ buttonMask: 1, t: e.t });
+    if (e.type === 'mouseup') wanted.push({ buttonMask: 0, t: e.t });
+    if (e.type === 'wheel') wanted.push(...[16, 0, 16, 0].map((buttonMask) => ({ buttonMask, t: e.t })));
+  }
+  assert.equal(wanted.filter((w) => w.buttonMask === 0).length >= 5, true, 'the page saw the moves');
+  assert.deepEqual(sent.filter((s) => s.buttonMask !== undefined), wanted);
+  await page.close();
+});

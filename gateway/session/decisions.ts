@@ -4,6 +4,7 @@
  * throws into a session (the scorer's retrying write queue in production).
  */
 import type { Decision, TrustPoint } from '../../scorer/store/audit.js';
+import type { TimingReport } from '../../scorer/timing/client-times.js';
 
 export type GatewayAction =
   | 'terminate'
@@ -34,6 +35,8 @@ export interface SessionFacts {
   readonly trust: number;
   readonly state: string;
   readonly trail: readonly TrustPoint[];
+  /** The timing report of the session's latest verdict; null before the first. */
+  readonly timing: TimingReport | null;
 }
 
 export function gatewayDecision(s: SessionFacts, action: GatewayAction, reason: string, at: Date, source: 'gateway' | 'admin' = 'gateway'): Decision {
@@ -47,5 +50,6 @@ export function gatewayDecision(s: SessionFacts, action: GatewayAction, reason: 
     action,
     reason,
     trail: s.trail.slice(-20),
+    timing: s.timing,
   };
 }

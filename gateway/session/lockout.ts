@@ -106,5 +106,5 @@ export class Lockout {
 }
 
 function facts(lock: Omit<AgentLock, 'lockedAt'>): Parameters<typeof gatewayDecision>[0] {
-  return { sessionId: lock.sessionId, agentId: lock.agentId, trust: lock.trust, state: lock.kind, trail: [] };
+  return { sessionId: lock.sessionId, agentId: lock.agentId, trust: lock.trust, state: lock.kind, trail: [], timing: null };
 }

@@ -30,6 +30,7 @@ import { EventEmitter } from 'node:events';
 import { Action, TrustState, type InputEvent, type Verdict } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { Logger } from '../../lib/log.js';
 import type { TrustPoint } from '../../scorer/store/audit.js';
+import type { TimingReport } from '../../scorer/timing/client-times.js';
 import type { EnforcementMode, MirrorPolicy } from '../config.js';
 import { encodeInstruction, GuacStatus, type GuacStatusCode } from '../guac/index.js';
 import { InputTap, type TapResult } from '../tap/tap.js';
@@ -89,6 +90,20 @@ export interface SessionIdentity {
 
 export type SessionStatus = 'active' | 'challenged' | 'ended';
 
+/** One point of the trust line the admin console draws. */
+export interface TrustLinePoint {
+  /** Milliseconds since the Unix epoch. */
+  readonly t: number;
+  /** 0 (terminate) to 1. */
+  readonly trust: number;
+  /**
+   * Stretches of inconsistent client event times in the session so far (cumulative, see
+   * scorer/timing/client-times.ts): where it rises, one began. Null when the scorer said nothing
+   * about event times.
+   */
+  readonly inconsistentStretches: number | null;
+}
+
 /** What the admin API shows of a session. */
 export interface SessionView extends Omit<SessionIdentity, 'loginId'> {
   readonly startedAt: string;
@@ -101,7 +116,9 @@ export interface SessionView extends Omit<SessionIdentity, 'loginId'> {
   /** While the connection is down: when the session ends unless its agent reconnects (ISO). */
   readonly reconnectEndsAt?: string;
   readonly inputEvents: number;
-  readonly trustLine: readonly { readonly t: number; readonly trust: number }[];
+  readonly trustLine: readonly TrustLinePoint[];
+  /** Which times the scorer measured the session's events on, as of its latest verdict; null before one. */
+  readonly timing: TimingReport | null;
 }
 
 const STATE_NAMES: Record<number, string> = {
@@ -118,6 +135,8 @@ export class DesktopSession extends EventEmitter {
   trust = 1;
   /** Lowest trust the scorer reported in this session. */
   minTrust = 1;
+  /** Which times the scorer measured the session's events on, as of its latest verdict; null before one. */
+  timing: TimingReport | null = null;
   state = 'unscored';
   scored = true;
   endReason = '';
@@ -129,7 +148,7 @@ export class DesktopSession extends EventEmitter {
   readonly logins: Set<string>;
   private controls: SessionControls | undefined;
   private readonly trail: TrustPoint[] = [];
-  private readonly line: { t: number; trust: number }[] = [];
+  private readonly line: TrustLinePoint[] = [];
   private graceTimer: NodeJS.Timeout | undefined;
   private challengeTimer: NodeJS.Timeout | undefined;
   /** Monotonic time the pending challenge runs out. */
@@ -238,10 +257,12 @@ export class DesktopSession extends EventEmitter {
     this.trust = v.trust;
     this.minTrust = Math.min(this.minTrust, v.trust);
     this.state = STATE_NAMES[v.state] ?? 'unknown';
+    // A scorer from before client event times sends none: the session keeps what it knew.
+    if (v.timing) this.timing = v.timing;
     const point = { atMs: v.atTimeMs, trust: v.trust, modality: v.modality === 1 ? 'keystroke' : 'mouse', score: Number.isNaN(v.windowScore) ? -1 : v.windowScore };
     this.trail.push(point);
     if (this.trail.length > 20) this.trail.shift();
-    this.line.push({ t: Date.now(), trust: v.trust });
+    this.line.push({ t: Date.now(), trust: v.trust, inconsistentStretches: this.timing?.inconsistentStretches ?? null });
     if (this.line.length > TRUST_LINE_POINTS) this.line.shift();
     this.emit('trust', v.trust);
     if (v.action === Action.ACTION_TERMINATE) {
@@ -351,6 +372,7 @@ export class DesktopSession extends EventEmitter {
       ...(this.awaitingReconnect && this.reconnectEndsAt ? { reconnectEndsAt: this.reconnectEndsAt.toISOString() } : {}),
       inputEvents: this.tap.inputEvents,
       trustLine: this.line,
+      timing: this.timing,
     };
   }
 
@@ -408,7 +430,7 @@ export class DesktopSession extends EventEmitter {
   private record(action: GatewayAction, reason: string, source: 'gateway' | 'admin' = 'gateway'): void {
     try {
       this.d.decisions.record(
-        gatewayDecision({ sessionId: this.id.sessionId, agentId: this.id.agentId, trust: this.trust, state: this.state, trail: this.trail }, action, reason, this.wallClock(), source),
+        gatewayDecision({ sessionId: this.id.sessionId, agentId: this.id.agentId, trust: this.trust, state: this.state, trail: this.trail, timing: this.timing }, action, reason, this.wallClock(), source),
       );
     } catch (err) {
       this.d.log.error({ sessionId: this.id.sessionId, err: (err as Error).message }, 'decision not recorded');

@@ -6,7 +6,9 @@
  * argv[0..2] with C atoi and never check argc) and by the built-in bridge's own parser (GuacParser
  * and readInput, as gateway/bridge/connection.ts uses them). An independent oracle (BigInt, not the
  * regular expressions of gateway/guac/input.ts) says which instructions are canonical: a stream
- * holding a non-canonical one must end there, with nothing after it forwarded.
+ * holding a non-canonical one must end there, with nothing after it forwarded. The page's client
+ * times (`vdiguard,time,<ms>`, gateway/tap/client-time.ts) are in the streams too: the oracle says
+ * which are canonical and which input each belongs to; none may reach the desktop side.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,7 +80,41 @@ function acceptable(ins: Instruction): boolean {
   const a = ins.args;
   if (ins.opcode === 'key') return a.length === 2 && canonical(a[0], 0n, 0x1fffffffn) && canonical(a[1], 0n, 1n);
   if (ins.opcode === 'mouse') return a.length === 3 && canonical(a[0], ...INT32) && canonical(a[1], ...INT32) && canonical(a[2], 0n, 31n);
+  if (ins.opcode === 'vdiguard') return a.length === 2 && a[0] === 'time' && canonicalTime(a[1] as string);
   return ALLOWED.has(ins.opcode);
+}
+
+/** A client time: a canonical integer below 10^12, then nothing or '.' and 1 to 3 digits, the last not 0. */
+function canonicalTime(s: string): boolean {
+  const [whole = '', fraction, more] = s.split('.');
+  if (more !== undefined || !canonical(whole, 0n, 10n ** 12n - 1n)) return false;
+  return fraction === undefined || (fraction.length >= 1 && fraction.length <= 3 && [...fraction].every((c) => c >= '0' && c <= '9') && !fraction.endsWith('0'));
+}
+
+/**
+ * What the tap must do with a stream, by the oracle: the first instruction it must refuse (-1:
+ * none; a canonical time before another with no input between is refused), what reaches the
+ * desktop before it (everything but the times), and each input's client time (undefined: none sent).
+ */
+function expectation(list: readonly Instruction[]): { firstBad: number; desktop: Instruction[]; times: (number | undefined)[] } {
+  const desktop: Instruction[] = [];
+  const times: (number | undefined)[] = [];
+  let pending: string | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const ins = list[i] as Instruction;
+    if (!acceptable(ins)) return { firstBad: i, desktop, times };
+    if (ins.opcode === 'vdiguard') {
+      if (pending !== undefined) return { firstBad: i, desktop, times };
+      pending = ins.args[1];
+      continue;
+    }
+    if (ins.opcode === 'key' || ins.opcode === 'mouse') {
+      times.push(pending === undefined ? undefined : Number(pending));
+      pending = undefined;
+    }
+    desktop.push({ opcode: ins.opcode, args: [...ins.args] });
+  }
+  return { firstBad: -1, desktop, times };
 }
 
 /** Spellings of a number: the canonical one, and what atoi, Number() or a sloppy parser would also take. */
@@ -100,6 +136,11 @@ const keysym = spelling(fc.oneof(fc.bigInt({ min: 0n, max: 0x1fffffffn }), fc.bi
 const pressed = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('0', '1') }, { weight: 2, arbitrary: spelling(fc.bigInt({ min: -3n, max: 3n })) });
 const coordinate = spelling(fc.oneof(fc.bigInt({ min: -2000n, max: 5000n }), fc.bigInt({ min: -(2n ** 33n), max: 2n ** 33n }), fc.constantFrom(...INT32, INT32[0] - 1n, INT32[1] + 1n)));
 const mask = spelling(fc.oneof(fc.bigInt({ min: 0n, max: 31n }), fc.bigInt({ min: -40n, max: 2n ** 34n })));
+/** A client time: mostly as the page writes it, else a spelling of its integer part, with or without a fraction of any length. */
+const clientTime = fc.oneof(
+  { weight: 6, arbitrary: fc.double({ min: 0, max: 1e12, noNaN: true }).map((t) => String(Math.round(t * 1000) / 1000)).filter((t) => Number(t) < 1e12) },
+  { weight: 3, arbitrary: fc.tuple(spelling(fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 6n }), fc.bigInt({ min: -(10n ** 13n), max: 10n ** 13n }))), fc.constantFrom('', '.', '.5', '.05', '.005', '.0005', '.50', '.0', '.123', '.1234', '.9e1')).map(([w, f]) => w + f) },
+);
 
 /** The same elements, or one dropped, or one too many. */
 const argc = (args: fc.Arbitrary<string[]>): fc.Arbitrary<string[]> =>
@@ -131,6 +172,8 @@ const instruction: fc.Arbitrary<Instruction> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constantFrom<Instruction>({ opcode: 'disconnect', args: [] }) },
+  { weight: 10, arbitrary: clientTime.map((t) => ({ opcode: 'vdiguard', args: ['time', t] })) },
+  { weight: 1, arbitrary: argc(fc.tuple(fc.constantFrom('time', 'session', 'Time', ''), clientTime)).map((args) => ({ opcode: 'vdiguard', args })) },
 );
 
 /** A stream of instructions, as bytes cut at arbitrary points (inside lengths and multi-byte characters too). */
@@ -146,9 +189,10 @@ const stream = fc.tuple(fc.array(instruction, { minLength: 1, maxLength: 12 }), 
   return { list, chunks };
 });
 
-function run(chunks: Buffer[]): { ended: boolean; events: Event[]; desktop: Instruction[] } {
+function run(chunks: Buffer[]): { ended: boolean; events: Event[]; times: (number | undefined)[]; desktop: Instruction[] } {
   const events: Event[] = [];
-  const tap = new InputTap({ clock: () => 0, onInput: (e) => events.push(mirrored(e)) > 0 });
+  const times: (number | undefined)[] = [];
+  const tap = new InputTap({ clock: () => 0, onInput: (e) => (times.push(e.clientTimeMs), events.push(mirrored(e)) > 0) });
   const forwarded: Buffer[] = [];
   let ended = false;
   for (const chunk of chunks) {
@@ -164,28 +208,28 @@ function run(chunks: Buffer[]): { ended: boolean; events: Event[]; desktop: Inst
     assert.ok(r.instruction, `the desktop side parses what the tap forwarded: ${r.error?.message}`);
     desktop.push(r.instruction);
   }
-  return { ended, events, desktop };
+  return { ended, events, times, desktop };
 }
 
 test('property: what guacd and the bridge decode from the forwarded bytes is what the tap mirrored, event for event', () => {
   fc.assert(
     fc.property(stream, ({ list, chunks }) => {
-      const { ended, events, desktop } = run(chunks);
+      const { ended, events, times, desktop } = run(chunks);
       const byGuacd = desktop.map(guacdInput).filter((e) => e !== undefined);
       const byBridge = desktop.map(bridgeInput).filter((e) => e !== undefined);
       assert.deepEqual(byGuacd, events, 'guacd types exactly what was scored');
       assert.deepEqual(byBridge, events, 'the bridge types exactly what was scored');
       for (const ins of desktop) assert.ok(ALLOWED.has(ins.opcode), `only allowed opcodes reach the desktop, not ${JSON.stringify(ins.opcode)}`);
 
-      const firstBad = list.findIndex((ins) => !acceptable(ins));
-      const sent = list.map((i) => ({ opcode: i.opcode, args: [...i.args] }));
-      if (firstBad === -1) {
+      const expected = expectation(list);
+      assert.deepEqual(times, expected.times.slice(0, times.length), 'each input carries the time sent for it, or none');
+      if (expected.firstBad === -1) {
         assert.equal(ended, false, 'a canonical stream is never ended');
-        assert.deepEqual(desktop, sent, 'and all of it is forwarded');
+        assert.deepEqual(desktop, expected.desktop, 'and all of it but the times is forwarded');
+        assert.equal(times.length, expected.times.length);
       } else {
-        assert.equal(ended, true, `the tap ends the stream at ${JSON.stringify(list[firstBad])}`);
-        assert.ok(desktop.length <= firstBad, 'nothing from the offending instruction on is forwarded');
-        assert.deepEqual(desktop, sent.slice(0, desktop.length));
+        assert.equal(ended, true, `the tap ends the stream at ${JSON.stringify(list[expected.firstBad])}`);
+        assert.deepEqual(desktop, expected.desktop.slice(0, desktop.length), 'nothing from the offending instruction on is forwarded');
       }
     }),
     { numRuns: 5000 },

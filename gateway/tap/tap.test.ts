@@ -72,6 +72,31 @@ test('oversized instructions are reported (the connection closes) rather than bu
   assert.match(r.error.message, /limit is 64/);
 });
 
+/** The page's client time (./client-time.ts, docs/client-times.md). */
+const time = (ms: string) => encode({ opcode: 'vdiguard', args: ['time', ms] });
+
+const badTimes: { name: string; ms: string }[] = [
+  { name: "'+'", ms: '+12' },
+  { name: 'a sign', ms: '-12' },
+  { name: '"-0"', ms: '-0' },
+  { name: 'an exponent', ms: '1e3' },
+  { name: 'a leading zero', ms: '012' },
+  { name: 'hex', ms: '0x10' },
+  { name: 'four fraction digits', ms: '12.3456' },
+  { name: 'a trailing zero', ms: '12.50' },
+  { name: 'a fraction of zeros', ms: '12.0' },
+  { name: 'a point without digits after it', ms: '12.' },
+  { name: 'a point without digits before it', ms: '.5' },
+  { name: 'NaN', ms: 'NaN' },
+  { name: 'Infinity', ms: 'Infinity' },
+  { name: 'empty', ms: '' },
+  { name: 'white space', ms: ' 12' },
+  { name: 'a comma', ms: '12,5' },
+  { name: 'fullwidth digits', ms: '１２' },
+  { name: '10^12 ms (absurdly large)', ms: '1000000000000' },
+  { name: 'a 300-digit number', ms: '9'.repeat(300) },
+];
+
 const refused: { name: string; input: string; message: RegExp }[] = [
   { name: 'non-numeric keysym', input: '3.key,1.a,1.1;', message: /"key" keysym is not a decimal integer/ },
   { name: 'hex keysym', input: '3.key,4.0x74,1.1;', message: /"key" keysym/ },
@@ -87,6 +112,14 @@ const refused: { name: string; input: string; message: RegExp }[] = [
   { name: 'blob while the policy is not `both`', input: '4.blob,1.0,4.YWJj;', message: /clipboard policy/ },
   { name: 'file upload', input: '4.file,1.0,10.text/plain,5.a.txt;', message: /"file" is not accepted/ },
   { name: 'pipe', input: '4.pipe,1.0,10.text/plain,1.x;', message: /"pipe" is not accepted/ },
+  ...badTimes.map(({ name, ms }) => ({ name: `client time, ${name}`, input: time(ms) + '3.key,2.98,1.0;', message: /vdiguard,time is not a decimal number of milliseconds below 10\^12/ })),
+  { name: 'two client times before an input', input: time('1') + time('2') + '3.key,2.97,1.1;', message: /follows another time with no key or mouse between them/ },
+  { name: 'two client times with only a sync between them', input: time('1') + '4.sync,1.1;' + time('2') + '3.key,2.97,1.1;', message: /follows another time/ },
+  { name: 'a client time without its value', input: '8.vdiguard,4.time;', message: /must be exactly vdiguard,time,<ms>.*had 1 arguments$/ },
+  { name: 'a client time with an extra argument', input: '8.vdiguard,4.time,1.1,1.2;', message: /had 3 arguments$/ },
+  { name: 'a vdiguard instruction other than time', input: '8.vdiguard,7.session,3.abc;', message: /must be exactly vdiguard,time,<ms>.*the first not "time"/ },
+  { name: 'vdiguard without arguments', input: '8.vdiguard;', message: /had 0 arguments, the first not "time"/ },
+  { name: 'vdiguard,TIME', input: '8.vdiguard,4.TIME,1.1;', message: /the first not "time"/ },
 ];
 
 for (const { name, input, message } of refused) {
@@ -234,4 +267,116 @@ test('a reconnect starts with no paste open', () => {
   assert.equal(tp.push('9.clipboard,1.0,10.text/plain;').error, undefined);
   tp.newConnection();
   assert.match(tp.push('4.blob,1.0,4.YWJj;').error?.message ?? '', /no paste is open/);
+});
+
+// ---- Client event times (./client-time.ts, docs/client-times.md) ---------------------------------
+
+test('the page\'s time instruction is consumed: never forwarded, its time on the next input\'s event', () => {
+  const { tp, events } = tap();
+  assert.equal(tp.push(time('1234.5')).forward, null, 'a message that is only a time forwards nothing');
+  assert.equal(tp.push('3.key,2.97,1.1;').forward, '3.key,2.97,1.1;', 'its input goes on as it came');
+  assert.equal(tp.push(time('1300.125')).forward, null);
+  assert.equal(tp.push('5.mouse,2.10,2.20,1.0;').forward, '5.mouse,2.10,2.20,1.0;');
+  assert.deepEqual(events, [
+    { timeMs: 101, kind: { $case: 'key', value: { keysym: 97, pressed: true } }, clientTimeMs: 1234.5 },
+    { timeMs: 103, kind: { $case: 'mouse', value: { x: 10, y: 20, buttonMask: 0 } }, clientTimeMs: 1300.125 },
+  ]);
+  assert.equal(tp.inputEvents, 2, 'times are not input');
+});
+
+test('input without a time has no client time (other Guacamole clients), with one after a time it has', () => {
+  const { tp, events } = tap();
+  tp.push('3.key,2.97,1.1;' + time('5') + '3.key,2.97,1.0;' + '3.key,2.98,1.1;');
+  assert.deepEqual(events.map((e) => e.clientTimeMs), [undefined, 5, undefined]);
+  assert.equal('clientTimeMs' in events[0]!, false, 'not even as an undefined field');
+});
+
+const timed = time('10') + '3.key,2.97,1.1;' + '4.sync,4.1234;' + time('10.001') + '5.mouse,3.100,2.50,1.1;' + time('999999999999.999') + '3.key,2.97,1.0;';
+const untimed = '3.key,2.97,1.1;4.sync,4.1234;5.mouse,3.100,2.50,1.1;3.key,2.97,1.0;';
+
+test('times mixed with input in messages cut anywhere: the desktop reads the input only, each event has its time', () => {
+  for (let cut = 0; cut <= timed.length; cut++) {
+    const { tp, events } = tap();
+    const a = tp.push(timed.slice(0, cut));
+    const b = tp.push(timed.slice(cut));
+    assert.equal(a.error ?? b.error, undefined);
+    assert.deepEqual(desktopReads([a.forward, b.forward]), desktopReads([untimed]), `cut at ${cut}`);
+    assert.equal(String(a.forward ?? '') + String(b.forward ?? ''), untimed, 're-encoded, nothing of a time left');
+    assert.deepEqual(events.map((e) => e.clientTimeMs), [10, 10.001, 999999999999.999]);
+  }
+});
+
+test('the tap does not judge a time, it passes the claim on: backwards and far-off times reach the scorer as sent', () => {
+  const { tp, events } = tap();
+  tp.push(time('5000') + '3.key,2.97,1.1;' + time('0') + '3.key,2.97,1.0;');
+  assert.deepEqual(events.map((e) => e.clientTimeMs), [5000, 0], 'the scorer\'s rule (scorer/timing/client-times.ts) counts it');
+});
+
+test('a malformed time is refused with one message whatever its value: it never repeats it', () => {
+  const message = (ms: string) => tap().tp.push(time(ms)).error;
+  for (const { ms } of badTimes) {
+    assert.equal(message(ms)?.reason, 'bad-client-time', ms);
+    assert.equal(message(ms)?.message, message('x')?.message);
+  }
+});
+
+test('canonical times at the edges are taken', () => {
+  for (const ms of ['0', '0.001', '0.1', '7', '1234.5', '999999999999', '999999999999.999']) {
+    const { tp, events } = tap();
+    assert.equal(tp.push(time(ms) + '3.key,2.97,1.1;').error, undefined, ms);
+    assert.equal(events[0]?.clientTimeMs, Number(ms));
+  }
+});
+
+test('two times in separate messages: the second ends the session', () => {
+  const { tp, events } = tap();
+  assert.equal(tp.push(time('1')).forward, null);
+  assert.equal(tp.push('4.sync,1.1;').forward, '4.sync,1.1;');
+  assert.equal(tp.push(time('2')).error?.reason, 'bad-client-time');
+  assert.equal(events.length, 0);
+});
+
+test('a time with no input after it yet: what passes meanwhile is forwarded, the time waits for the next key or mouse', () => {
+  const { tp, events } = tap();
+  assert.equal(tp.push(time('42') + '4.sync,1.1;3.nop;').forward, '4.sync,1.1;3.nop;');
+  assert.equal(tp.push('4.size,4.1280,3.720;').forward, '4.size,4.1280,3.720;');
+  assert.equal(events.length, 0);
+  tp.push('5.mouse,1.1,1.2,1.0;');
+  assert.deepEqual(events.map((e) => e.clientTimeMs), [42]);
+});
+
+test('a reconnect starts without a time: one sent just before the connection dropped belongs to nothing', () => {
+  const { tp, events } = tap();
+  assert.equal(tp.push(time('42')).forward, null);
+  tp.newConnection();
+  assert.equal(tp.push(time('50')).error, undefined, 'not "a second time": the first went with its connection');
+  tp.push('3.key,2.97,1.1;');
+  tp.push('3.key,2.97,1.0;');
+  assert.deepEqual(events.map((e) => e.clientTimeMs), [50, undefined]);
+});
+
+test('while held, times are consumed like the input they belong to: mirrored with it, neither forwarded', () => {
+  const { tp, events } = tap();
+  tp.holding = true;
+  assert.equal(tp.push(time('7')).forward, null);
+  assert.equal(tp.push('3.key,2.97,1.1;').forward, null);
+  assert.equal(tp.push(time('8') + '3.key,2.97,1.0;4.sync,1.1;').forward, '4.sync,1.1;');
+  assert.deepEqual(events.map((e) => e.clientTimeMs), [7, 8], 'the scorer still weighs who is at the keyboard, on their times');
+  assert.equal(tp.heldEvents, 2);
+  tp.holding = false;
+  assert.equal(tp.push(time('9') + '3.key,2.98,1.1;').forward, '3.key,2.98,1.1;', 'after the hold the input goes on, its time does not');
+  assert.equal(events.at(-1)?.clientTimeMs, 9);
+});
+
+test('a time split byte by byte is taken when it completes, and forwards nothing', () => {
+  const { tp, events } = tap();
+  const bytes = Buffer.from(time('1234.567') + '3.key,2.97,1.1;');
+  const forwarded: string[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const r = tp.push(bytes.subarray(i, i + 1));
+    assert.equal(r.error, undefined);
+    if (r.forward) forwarded.push(String(r.forward));
+  }
+  assert.deepEqual(forwarded, ['3.key,2.97,1.1;']);
+  assert.equal(events[0]?.clientTimeMs, 1234.567);
 });

@@ -15,6 +15,10 @@
  *   session: key, mouse; sync (frame acknowledgement), nop (keep-alive), size (window resized),
  *   disconnect, ack (the client declining a stream the desktop offers, e.g. its clipboard) and ''
  *   (the WebSocket tunnel's internal ping). Each of them is either scored input or carries none.
+ * - The page's client event times, `vdiguard,time,<ms>` before a key or mouse (./client-time.ts,
+ *   docs/client-times.md): consumed here, the time set as `clientTimeMs` on that input's event,
+ *   never forwarded (held or not); a malformed one, a second before its input, or any other
+ *   `vdiguard` instruction ends the session.
  * - A paste (clipboard, then blob/end on the stream it opened), only when the clipboard policy
  *   (VDIGUARD_CLIPBOARD) is `both`, checked by ./paste.ts: text/plain, canonical stream indexes,
  *   at most 256 KiB. A paste carries no keystrokes: it is not mirrored (the scorer never sees the
@@ -39,6 +43,7 @@
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { encode, GuacParser, GuacProtocolError, readInput, type GuacInput, type Instruction, type ParserLimits } from '../guac/index.js';
 import { PASTE_OPCODES, PasteStreams, type ClipboardPolicy } from './paste.js';
+import { ClientTimes, EXTENSION_OPCODE } from './client-time.js';
 
 /** The opcodes forwarded from a browser during a session besides a paste (see above for why these and no others). */
 export const FORWARDED_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse', 'sync', 'nop', 'size', 'disconnect', 'ack', '']);
@@ -74,6 +79,7 @@ export type TapResult =
 export class InputTap {
   private parser: GuacParser;
   private readonly pastes: PasteStreams;
+  private readonly times = new ClientTimes();
   /** True while an MFA challenge holds the agent's input. */
   holding = false;
   /** Input events seen, and input instructions not forwarded while held (counts only). */
@@ -91,6 +97,7 @@ export class InputTap {
   newConnection(): void {
     this.parser = new GuacParser(this.o.limits);
     this.pastes.reset();
+    this.times.reset();
   }
 
   push(chunk: string | Buffer): TapResult {
@@ -99,16 +106,23 @@ export class InputTap {
     const results = this.parser.push(chunk);
     const complete: Instruction[] = [];
     const events: InputEvent[] = [];
+    let consumed = false;
     for (const r of results) {
       if (r.error) return { error: r.error };
       const ins = r.instruction;
+      if (ins.opcode === EXTENSION_OPCODE) {
+        const refused = this.times.take(ins);
+        if (refused) return { error: refused };
+        consumed = true;
+        continue;
+      }
       if (PASTE_OPCODES.has(ins.opcode)) {
         const refused = this.pastes.check(ins);
         if (refused) return { error: refused };
       } else if (!FORWARDED_OPCODES.has(ins.opcode)) return { error: notForwarded(ins.opcode) };
       const read = readInput(ins);
       if (read?.error) return { error: read.error };
-      if (read) events.push(toInputEvent(read.input, at));
+      if (read) events.push(toInputEvent(read.input, at, this.times.forInput()));
       complete.push(ins);
     }
     // Mirrored only once the whole chunk has passed: a refused chunk reaches neither side.
@@ -119,11 +133,11 @@ export class InputTap {
     this.unmirroredEvents += unmirrored;
     // Input the scorer will never see does not reach the desktop either, unless policy says so.
     const withhold = this.holding || (unmirrored > 0 && !this.o.forwardUnmirrored);
-    // The message itself goes on only when it is exactly whole instructions, all passing (what the
-    // page sends); otherwise the desktop gets the complete instructions that pass, re-encoded, and
-    // never part of one: a head forwarded raw and its rest re-encoded (or withheld) would let the
-    // desktop read instructions the tap never saw.
-    if (!withhold && startedBetween && this.parser.idle) return { forward: chunk };
+    // The message itself goes on only when it is exactly whole instructions, all passing and none
+    // consumed here (what the page sends); otherwise the desktop gets the complete instructions that
+    // pass, re-encoded, and never part of one: a head forwarded raw and its rest re-encoded (or
+    // withheld) would let the desktop read instructions the tap never saw.
+    if (!withhold && !consumed && startedBetween && this.parser.idle) return { forward: chunk };
     const passed = withhold ? complete.filter((ins) => !HELD_OPCODES.has(ins.opcode)) : complete;
     return { forward: passed.length > 0 ? passed.map(encode).join('') : null };
   }
@@ -137,8 +151,11 @@ function notForwarded(opcode: string): GuacProtocolError {
   );
 }
 
-/** Canonical input (gateway/guac/input.ts) as the event the scorer receives. */
-export function toInputEvent(input: GuacInput, timeMs: number): InputEvent {
-  if (input.kind === 'key') return { timeMs, kind: { $case: 'key', value: { keysym: input.keysym, pressed: input.pressed } } };
-  return { timeMs, kind: { $case: 'mouse', value: { x: input.x, y: input.y, buttonMask: input.buttonMask } } };
+/** Canonical input (gateway/guac/input.ts) as the event the scorer receives, with the page's time of it when one was sent. */
+export function toInputEvent(input: GuacInput, timeMs: number, clientTimeMs?: number): InputEvent {
+  const kind: InputEvent['kind'] =
+    input.kind === 'key'
+      ? { $case: 'key', value: { keysym: input.keysym, pressed: input.pressed } }
+      : { $case: 'mouse', value: { x: input.x, y: input.y, buttonMask: input.buttonMask } };
+  return clientTimeMs === undefined ? { timeMs, kind } : { timeMs, kind, clientTimeMs };
 }

@@ -247,4 +247,16 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 10,
+    name: 'event times in decision records',
+    statements: [
+      // timing: which times the session's events were measured on when the decision was taken
+      // (scorer/timing/client-times.ts TimingReport): counts of events measured on the browser's
+      // own time, on arrival for want of one, or on arrival because the browser's was inconsistent,
+      // the inconsistent stretches and the jitter envelope in ms. Never what was typed. NULL for
+      // decisions taken before any verdict and for those recorded before this migration.
+      `ALTER TABLE decisions ADD COLUMN timing jsonb`,
+    ],
+  },
 ];

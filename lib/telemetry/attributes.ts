@@ -2,6 +2,8 @@
  * Attribute and event names for SOC analysts to query, stable across releases (documented in the
  * README). Values are identifiers, trust figures and decisions: never input.
  */
+import type { TimingReport } from '../../scorer/timing/client-times.js';
+
 export const ATTR = {
   sessionId: 'vdiguard.session.id',
   agentId: 'vdiguard.agent.id',
@@ -19,6 +21,20 @@ export const ATTR = {
   modality: 'vdiguard.modality',
   verdictAction: 'vdiguard.verdict.action',
 } as const;
+
+/**
+ * Which times a session's events were measured on (scorer/timing/client-times.ts): counts of events
+ * and the jitter envelope in ms, one attribute per field of the report.
+ */
+export const TIMING_ATTR = {
+  client: 'vdiguard.timing.client',
+  missing: 'vdiguard.timing.missing',
+  backwards: 'vdiguard.timing.backwards',
+  future: 'vdiguard.timing.future',
+  outsideEnvelope: 'vdiguard.timing.outside_envelope',
+  inconsistentStretches: 'vdiguard.timing.inconsistent_stretches',
+  envelopeMs: 'vdiguard.timing.envelope_ms',
+} as const satisfies Record<keyof TimingReport, string>;
 
 /** The event name of security decisions emitted as OpenTelemetry log records. */
 export const DECISION_EVENT = 'vdiguard.decision';

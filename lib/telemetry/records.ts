@@ -1,7 +1,8 @@
 /** Telemetry records built by pure functions, shared by the gateway and the scorer. */
 import { SeverityNumber, type LogRecord } from '@opentelemetry/api-logs';
-import { ATTR, DECISION_EVENT } from './attributes.js';
+import { ATTR, DECISION_EVENT, TIMING_ATTR } from './attributes.js';
 import type { Decision } from '../../scorer/store/audit.js';
+import type { TimingReport } from '../../scorer/timing/client-times.js';
 
 /** Decisions that end or endanger a session are warnings; the rest are information. */
 const WARNINGS = new Set(['terminate', 'fail-closed', 'fail-open', 'challenge-failed', 'admin-kill', 'monitor-terminate', 'protocol-error', 'agent-locked', 'probation', 'desktop-error']);
@@ -23,6 +24,13 @@ export function decisionLogRecord(d: Decision, desktopId: string): LogRecord {
       [ATTR.source]: d.source,
       [ATTR.trust]: d.trust,
       [ATTR.trustState]: d.state,
+      ...timingAttributes(d.timing),
     },
   };
+}
+
+/** The timing report as attributes; none while no report is known. */
+export function timingAttributes(t: TimingReport | null): Record<string, number> {
+  if (t === null) return {};
+  return Object.fromEntries((Object.keys(TIMING_ATTR) as (keyof TimingReport)[]).map((k) => [TIMING_ATTR[k], t[k]]));
 }

@@ -387,7 +387,7 @@ export class UnitMlp implements ModalityModel<UnitMlpTemplate> {
  *   to 0.02 between seeds) went from 0.9467 to 0.9535 on the mean of seeds 1-5. On a few hundred
  *   actions (SapiMouse) the wider ensemble ranked no better and widened the upper tail of the
  *   agents' own new windows (30 users: 95th percentile 1.58 -> 2.29), where false terminates come
- *   from (docs/evaluation.md, "Ten members of 32 for a long enrolment").
+ *   from (docs/evaluation-notebook.md, "Ten members of 32 for a long enrolment").
  * - Action logits soft-clipped at 1.5 (1.5·tanh(logit/1.5)) before the mean: one odd action, such as
  *   a drag across the screen, moves a window's score by a bounded amount while every action still
  *   counts. It replaced a 10% trimmed mean (Balabit AUC 0.945 -> 0.950, SapiMouse +0.005).

@@ -36,6 +36,7 @@ import type { Context, Span } from '@opentelemetry/api';
 import { ScorerTelemetry } from './telemetry.js';
 import type { Modality } from '../profile/profile.js';
 import { requireId } from '../../lib/ids.js';
+import type { TimingReport } from '../timing/client-times.js';
 
 export interface EngineOptions {
   readonly db: Db;
@@ -192,7 +193,7 @@ export class ScorerEngine {
     this.telemetry.batchScored(events.length, verdicts, performance.now() - started);
     if (seq !== 0) scoring.lastBatchSeq = seq;
     for (const v of verdicts) {
-      if (v.action !== 'none') this.recordDecision(live, 'scorer', v.trust, v.level, v.action, v.reason);
+      if (v.action !== 'none') this.recordDecision(live, 'scorer', v.trust, v.level, v.action, v.reason, v.timing);
     }
     return verdicts;
   }
@@ -202,7 +203,7 @@ export class ScorerEngine {
     const live = this.sessions.get(sessionId);
     if (!live || live.scoring.terminated) return false;
     live.scoring.confirmIdentity();
-    this.recordDecision(live, 'gateway', live.scoring.trust.trust, 'trusted', 'identity-confirmed', 'the agent passed a fresh MFA challenge');
+    this.recordDecision(live, 'gateway', live.scoring.trust.trust, 'trusted', 'identity-confirmed', 'the agent passed a fresh MFA challenge', live.scoring.timing);
     return true;
   }
 
@@ -239,6 +240,7 @@ export class ScorerEngine {
       minTrust: scored ? scoring.trust.minTrust : null,
       finalTrust: scored ? scoring.trust.trust : null,
       windowsScored: scoring.trust.windows,
+      timing: live.scoring.timing,
     });
     const contribution = scoring.contribution();
     if (contribution.size > 0) this.queueContribution(identity.agentId, sessionId, contribution, scoring.profileState === 'mature' ? 'adaptation' : 'enrolment');
@@ -432,9 +434,10 @@ export class ScorerEngine {
     return record;
   }
 
-  private recordDecision(live: LiveSession, source: 'scorer' | 'gateway', trust: number, state: string, action: string, reason: string): void {
+  /** `timing`: the session's event times as judged when the decision was taken. */
+  private recordDecision(live: LiveSession, source: 'scorer' | 'gateway', trust: number, state: string, action: string, reason: string, timing: TimingReport): void {
     const { sessionId, agentId } = live.identity;
-    const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail] };
+    const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail], timing };
     this.auditWrites.enqueue(`decision ${action} in ${sessionId}`, () => this.audit.decision(decision));
     this.telemetry.decision(live.span, decision, live.identity.desktopId);
     this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');

@@ -6,7 +6,7 @@ import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { attribute, startOtlpReceiver, type OtlpReceiver } from '../../lib/testing/otlp-receiver.js';
 import { startTelemetry, telemetryConfigured, type Telemetry } from '../../lib/telemetry/telemetry.js';
 import { injectContext } from '../../lib/telemetry/grpc.js';
-import { ATTR, DECISION_EVENT } from '../../lib/telemetry/attributes.js';
+import { ATTR, DECISION_EVENT, TIMING_ATTR } from '../../lib/telemetry/attributes.js';
 import { TEST_STORES } from '../../lib/testing/databases.js';
 import type { Db } from '../../lib/db/db.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
@@ -59,17 +59,38 @@ test('telemetry is off unless an OTLP endpoint is configured', () => {
   assert.equal(telemetryConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }), false);
 });
 
-test('decision records and session attributes are built from identifiers and trust only', () => {
-  const record = decisionLogRecord(
-    { sessionId: 's', agentId: 'a', decidedAt: new Date(0), source: 'scorer', trust: 0, state: 'mismatch', action: 'terminate', reason: 'does not match', trail: [{ atMs: 1, trust: 0, modality: 'keystroke', score: 3 }] },
-    'desk',
-  );
+const TIMING = { client: 900, missing: 0, backwards: 2, future: 1, outsideEnvelope: 40, inconsistentStretches: 3, envelopeMs: 37.5 };
+const TIMING_ATTRIBUTES = {
+  'vdiguard.timing.client': 900,
+  'vdiguard.timing.missing': 0,
+  'vdiguard.timing.backwards': 2,
+  'vdiguard.timing.future': 1,
+  'vdiguard.timing.outside_envelope': 40,
+  'vdiguard.timing.inconsistent_stretches': 3,
+  'vdiguard.timing.envelope_ms': 37.5,
+};
+
+test('decision records and session attributes are built from identifiers, trust and event-time counts only', () => {
+  const decision = { sessionId: 's', agentId: 'a', decidedAt: new Date(0), source: 'scorer' as const, trust: 0, state: 'mismatch', action: 'terminate', reason: 'does not match', trail: [{ atMs: 1, trust: 0, modality: 'keystroke', score: 3 }], timing: null };
+  const record = decisionLogRecord(decision, 'desk');
   assert.equal(record.eventName, DECISION_EVENT);
-  assert.deepEqual(Object.keys(record.attributes ?? {}).sort(), [ATTR.action, ATTR.agentId, ATTR.desktopId, ATTR.sessionId, ATTR.source, ATTR.trust, ATTR.trustState].sort());
-  assert.deepEqual(sessionEndAttributes({ outcome: 'closed', reason: 'r', minTrust: null, finalTrust: null, windowsScored: 0 }), {
+  const identity = [ATTR.action, ATTR.agentId, ATTR.desktopId, ATTR.sessionId, ATTR.source, ATTR.trust, ATTR.trustState];
+  assert.deepEqual(Object.keys(record.attributes ?? {}).sort(), [...identity].sort(), 'no timing attributes while no report is known');
+  const timed = decisionLogRecord({ ...decision, timing: TIMING }, 'desk').attributes ?? {};
+  assert.deepEqual(Object.keys(timed).sort(), [...identity, ...Object.keys(TIMING_ATTRIBUTES)].sort());
+  for (const [k, v] of Object.entries(TIMING_ATTRIBUTES)) assert.equal(timed[k], v, k);
+  assert.deepEqual(sessionEndAttributes({ outcome: 'closed', reason: 'r', minTrust: null, finalTrust: null, windowsScored: 0, timing: null }), {
     [ATTR.outcome]: 'closed',
     [ATTR.endReason]: 'r',
     [ATTR.windowsScored]: 0,
+  });
+  assert.deepEqual(sessionEndAttributes({ outcome: 'terminated', reason: 'r', minTrust: 0, finalTrust: 0, windowsScored: 9, timing: TIMING }), {
+    [ATTR.outcome]: 'terminated',
+    [ATTR.endReason]: 'r',
+    [ATTR.windowsScored]: 9,
+    [ATTR.trustMin]: 0,
+    [ATTR.trustFinal]: 0,
+    ...TIMING_ATTRIBUTES,
   });
 });
 
@@ -87,6 +108,8 @@ test("a session's span joins the gateway's trace, its decisions are correlated l
   for (let round = 0, t = 0; round < 12; round++, t = events.at(-1)!.timeMs + 500) {
     events = events.concat(typed(SECRETS[round % 2]!, t));
   }
+  // The page's own event times, on its clock (another origin), consistent with arrival.
+  events = events.map((e) => ({ ...e, clientTimeMs: e.timeMs + 12_345.5 }));
   s.call.write(eventsRequest(1, events));
   s.call.write({ kind: { $case: 'close', value: { reason: 'done' } } });
   s.call.end();
@@ -103,12 +126,19 @@ test("a session's span joins the gateway's trace, its decisions are correlated l
   assert.equal(attribute(session.attributes, ATTR.agentId), 'alice');
   assert.equal(attribute(session.attributes, ATTR.outcome), 'terminated');
   assert.equal(attribute(session.attributes, ATTR.trustFinal), 0);
+  assert.ok(Number(attribute(session.attributes, TIMING_ATTR.client)) > 100, 'the events measured on their client times, counted on the span');
+  assert.equal(attribute(session.attributes, TIMING_ATTR.missing), 0);
+  assert.equal(attribute(session.attributes, TIMING_ATTR.inconsistentStretches), 0);
 
   const decision = receiver.logRecords().find((r) => attribute(r.attributes, ATTR.action) === 'terminate');
   assert.ok(decision, 'the terminate decision was exported as a log record');
   assert.equal(decision.eventName, DECISION_EVENT);
   assert.equal(decision.traceId, gatewayId.traceId);
   assert.equal(decision.spanId, session.spanId, 'the decision is correlated with the session span');
+  assert.ok(Number(attribute(decision.attributes, TIMING_ATTR.client)) > 100, 'the decision carries the event-time counts');
+  assert.equal(typeof attribute(decision.attributes, TIMING_ATTR.envelopeMs), 'number');
+  const [recorded] = await scorer.engine.audit.decisions({ sessionId: 'traced-1', action: 'terminate' });
+  assert.equal(recorded?.timing?.client, attribute(decision.attributes, TIMING_ATTR.client), 'the decision record keeps the same report');
 
   assert.ok(receiver.metricNames().includes('vdiguard.scorer.verdicts'));
   assert.equal(receiver.counterTotal('vdiguard.scorer.events'), events.length, 'every event received is counted');

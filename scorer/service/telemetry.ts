@@ -8,9 +8,10 @@
 import { INVALID_SPAN_CONTEXT, metrics, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { ATTR } from '../../lib/telemetry/attributes.js';
-import { decisionLogRecord } from '../../lib/telemetry/records.js';
+import { decisionLogRecord, timingAttributes } from '../../lib/telemetry/records.js';
 import type { Decision } from '../store/audit.js';
 import type { SessionVerdict } from '../session/session.js';
+import type { TimingReport } from '../timing/client-times.js';
 
 export interface SessionSummary {
   readonly outcome: 'closed' | 'terminated' | 'lost';
@@ -18,11 +19,13 @@ export interface SessionSummary {
   readonly minTrust: number | null;
   readonly finalTrust: number | null;
   readonly windowsScored: number;
+  /** The session's event timing at its end; null when unknown. */
+  readonly timing: TimingReport | null;
 }
 
 /** The attributes a session span ends with. */
 export function sessionEndAttributes(s: SessionSummary): Attributes {
-  const attrs: Attributes = { [ATTR.outcome]: s.outcome, [ATTR.endReason]: s.reason, [ATTR.windowsScored]: s.windowsScored };
+  const attrs: Attributes = { [ATTR.outcome]: s.outcome, [ATTR.endReason]: s.reason, [ATTR.windowsScored]: s.windowsScored, ...timingAttributes(s.timing) };
   if (s.minTrust !== null) attrs[ATTR.trustMin] = s.minTrust;
   if (s.finalTrust !== null) attrs[ATTR.trustFinal] = s.finalTrust;
   return attrs;

@@ -123,6 +123,11 @@ export class ScoringSession {
     return this.trustState;
   }
 
+  /** Which times the session's events were measured on, so far. */
+  get timing(): TimingReport {
+    return this.clock.report();
+  }
+
   get trail(): readonly TrustPoint[] {
     return this.recent;
   }
@@ -201,7 +206,7 @@ export class ScoringSession {
       atTimeMs: w.endTimeMs,
       windowsScored: this.trustState.windows,
       profileState: this.profileState,
-      timing: this.clock.report(),
+      timing: this.timing,
     };
   }
 

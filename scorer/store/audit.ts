@@ -4,6 +4,7 @@
  * repeat it.
  */
 import type { Queryable } from '../../lib/db/db.js';
+import type { TimingReport } from '../timing/client-times.js';
 
 export interface SessionStarted {
   readonly sessionId: string;
@@ -43,6 +44,12 @@ export interface Decision {
   readonly action: string;
   readonly reason: string;
   readonly trail: readonly TrustPoint[];
+  /**
+   * Which times the session's events were measured on when the decision was taken (counts, never
+   * what was typed); null when none was known yet (no verdict before it) and for decisions
+   * recorded before the report existed.
+   */
+  readonly timing: TimingReport | null;
 }
 
 export interface DecisionFilter {
@@ -108,9 +115,9 @@ export class AuditLog {
 
   async decision(d: Decision): Promise<void> {
     await this.db.query(
-      `INSERT INTO decisions (session_id, agent_id, decided_at, source, trust, state, action, reason, trail)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [d.sessionId, d.agentId, d.decidedAt, d.source, d.trust, d.state, d.action, d.reason, JSON.stringify(d.trail)],
+      `INSERT INTO decisions (session_id, agent_id, decided_at, source, trust, state, action, reason, trail, timing)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [d.sessionId, d.agentId, d.decidedAt, d.source, d.trust, d.state, d.action, d.reason, JSON.stringify(d.trail), d.timing === null ? null : JSON.stringify(d.timing)],
     );
   }
 
@@ -135,8 +142,9 @@ export class AuditLog {
       action: string;
       reason: string;
       trail: TrustPoint[];
+      timing: TimingReport | null;
     }>(
-      `SELECT session_id, agent_id, decided_at, source, trust, state, action, reason, trail FROM decisions
+      `SELECT session_id, agent_id, decided_at, source, trust, state, action, reason, trail, timing FROM decisions
         WHERE ($1::text IS NULL OR agent_id = $1) AND ($2::text IS NULL OR session_id = $2) AND ($4::text IS NULL OR action = $4)
           AND ($5::timestamptz IS NULL OR decided_at >= $5) AND ($6::timestamptz IS NULL OR decided_at < $6)
         ORDER BY decided_at DESC, id DESC LIMIT $3`,
@@ -152,6 +160,7 @@ export class AuditLog {
       action: r.action,
       reason: r.reason,
       trail: r.trail,
+      timing: r.timing,
     }));
   }
 }

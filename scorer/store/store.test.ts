@@ -105,7 +105,7 @@ for (const store of TEST_STORES) {
       }
     });
 
-    test('the audit trail keeps sessions and decisions with their trust trail', async () => {
+    test('the audit trail keeps sessions and decisions with their trust trail and event-time report', async () => {
       const { db, drop } = await store.create();
       try {
         const audit = new AuditLog(db);
@@ -113,11 +113,19 @@ for (const store of TEST_STORES) {
         await audit.sessionStarted({ sessionId: 's1', agentId: 'ann', desktopId: 'd1', clientAddress: '10.0.0.1', startedAt: t0 });
         await audit.sessionStarted({ sessionId: 's1', agentId: 'ann', desktopId: 'd1', clientAddress: '10.0.0.1', startedAt: t0 });
         const trail = [{ atMs: 1000, trust: 0.4, modality: 'keystroke', score: 3.2 }];
-        await audit.decision({ sessionId: 's1', agentId: 'ann', decidedAt: t0, source: 'scorer', trust: 0, state: 'mismatch', action: 'terminate', reason: 'r', trail });
+        const timing = { client: 1200, missing: 3, backwards: 1, future: 0, outsideEnvelope: 57, inconsistentStretches: 2, envelopeMs: 41.25 };
+        const t1 = new Date(t0.getTime() + 1000);
+        await audit.decision({ sessionId: 's1', agentId: 'ann', decidedAt: t0, source: 'gateway', trust: 1, state: 'unscored', action: 'protocol-error', reason: 'r', trail: [], timing: null });
+        await audit.decision({ sessionId: 's1', agentId: 'ann', decidedAt: t1, source: 'scorer', trust: 0, state: 'mismatch', action: 'terminate', reason: 'r', trail, timing });
         await audit.sessionEnded({ sessionId: 's1', endedAt: t0, reason: 'terminated', minTrust: 0, finalTrust: 0 });
-        const [d] = await audit.decisions({ agentId: 'ann' });
+        const [d, before] = await audit.decisions({ agentId: 'ann' });
         assert.equal(d?.action, 'terminate');
         assert.deepEqual(d?.trail, trail);
+        assert.deepEqual(d?.timing, timing);
+        assert.equal(before?.timing, null, 'a decision before any verdict has no report');
+        // A decision recorded before the column existed reads as no report.
+        await db.query(`INSERT INTO decisions (session_id, agent_id, decided_at, source, trust, state, action, reason) VALUES ('s0', 'old', $1, 'scorer', 0.4, 'suspect', 'challenge', 'r')`, [t0]);
+        assert.deepEqual((await audit.decisions({ agentId: 'old' })).map((x) => [x.action, x.timing]), [['challenge', null]]);
         const sessions = await db.query<{ end_reason: string; min_trust: number }>('SELECT end_reason, min_trust FROM sessions');
         assert.deepEqual(sessions, [{ end_reason: 'terminated', min_trust: 0 }]);
         assert.deepEqual(await audit.decisions({ agentId: 'nobody' }), []);

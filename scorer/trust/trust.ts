@@ -40,8 +40,8 @@ export interface TrustPolicy {
 
 /**
  * Chosen on the takeover protocol's recorded window scores of two samples of 72 agents (docs/
- * evaluation.md, "Trust on two samples of agents", and for the threshold "The mouse action
- * network"): shifts a little below each modality's typical impostor score (keystroke windows about
+ * evaluation-notebook.md, "Trust on two samples of agents", and for the threshold "The mouse
+ * action network"): shifts a little below each modality's typical impostor score (keystroke windows about
  * 5.1, mouse windows about 2.7), which is what the test is most sensitive to; clips that keep any
  * single window well below the threshold (at most 16.9 of 23); the threshold for under 1 false
  * terminate per 100 agent-hours on both samples (0.72 and 0.69 simulated with the mouse action

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chunkDelays, startJitterProxy, type HeldChunk } from './jitter-proxy.js';
+import { BURST_GAP_MS, chunkDelays, startJitterProxy, type HeldChunk } from './jitter-proxy.js';
 import { mean, sampleSd } from '../../scorer/features/stats.js';
 import { quantile } from '../../scorer/eval/summary.js';
 
@@ -55,6 +55,23 @@ async function waitFor(pred: () => boolean, ms: number, what: string): Promise<v
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/** Each chunk's delay is the next seeded draw, or its burst's when read within BURST_GAP_MS of the chunk before; due at read + delay, or with the chunk before. */
+function assertSeededDues(chunks: readonly HeldChunk[], draw: () => number): { bursts: number; joined: number; waited: number } {
+  let due = 0;
+  let prev: HeldChunk | undefined;
+  const n = { bursts: 0, joined: 0, waited: 0 };
+  for (const c of chunks) {
+    const joins = prev !== undefined && c.readAt - prev.readAt < BURST_GAP_MS;
+    assert.equal(c.delayMs, joins ? prev!.delayMs : draw(), joins ? 'a chunk read right after another shares its delay' : 'the seed decides each delay');
+    due = Math.max(due, c.readAt + c.delayMs);
+    assert.equal(c.dueAt, due, 'due at read + delay, or with the chunk before');
+    n[joins ? 'joined' : 'bursts']++;
+    if (c.dueAt > c.readAt + c.delayMs) n.waited++;
+    prev = c;
+  }
+  return n;
 }
 
 /**
@@ -112,20 +129,42 @@ test('each chunk is held for its seeded delay, never passed on before the chunk 
     assert.ok(chunks.every((c) => c.direction === 'upstream'), 'nothing delayed downstream when no delay was asked');
     assert.ok(chunks.length > 40, `the messages were read as separate chunks (${chunks.length})`);
     assert.equal(chunks.reduce((a, c) => a + c.bytes, 0), sent.length);
-    const draw = chunkDelays(7, 0, 'upstream', delay);
-    let due = 0;
-    for (const c of chunks) {
-      assert.equal(c.delayMs, draw(), 'the seed decides each delay');
-      due = Math.max(due, c.readAt + c.delayMs);
-      assert.equal(c.dueAt, due, 'due at read + delay, or with the chunk before');
-    }
-    const waited = chunks.filter((c) => c.dueAt > c.readAt + c.delayMs).length;
+    const { bursts, waited } = assertSeededDues(chunks, chunkDelays(7, 0, 'upstream', delay));
+    assert.ok(bursts > 40, `messages 3 ms apart were delayed each on its own (${bursts} bursts)`);
     assert.ok(waited >= 10, `the order held back chunks that would have overtaken (${waited})`);
 
     const late = lateness(target.connections[0]!.pieces, chunks);
     // Node's timers run on a millisecond clock and may fire up to 1 ms before the exact due time.
     assert.ok(Math.min(...late) > -1.5, `no piece arrived before its due time (earliest ${Math.min(...late).toFixed(2)} ms)`);
     assert.ok(quantile(late, 0.5) < 5, `pieces arrive when due (median ${quantile(late, 0.5).toFixed(2)} ms late)`);
+    client.destroy();
+  } finally {
+    await proxy.close();
+    await target.close();
+  }
+});
+
+test('messages sent back to back (a time and its key) share one delay and arrive together', async () => {
+  const target = await startTarget();
+  const delay = { meanMs: 30, sdMs: 15 };
+  const proxy = await startJitterProxy({ targetHost: '127.0.0.1', targetPort: target.port, upstream: delay, seed: 5 });
+  try {
+    const client = await connect(proxy.port);
+    let sent = '';
+    for (let i = 0; i < 30; i++) {
+      // Two writes, two segments (Nagle is off), as the page sends a time and then its key.
+      client.write(`time ${i};`);
+      await new Promise((r) => setImmediate(r));
+      client.write(`key ${i};`);
+      sent += `time ${i};key ${i};`;
+      await sleep(15);
+    }
+    await waitFor(() => target.text(0).length >= sent.length, 5000, 'every byte at the target');
+    assert.equal(target.text(0), sent);
+    const chunks = proxy.chunks.filter((c) => c.connection === 0);
+    const { bursts, joined } = assertSeededDues(chunks, chunkDelays(5, 0, 'upstream', delay));
+    assert.ok(joined >= 10, `second messages read apart from their first joined its burst (${joined} of ${chunks.length} chunks, ${bursts} bursts)`);
+    assert.ok(bursts >= 28, `pairs 15 ms apart are bursts of their own (${bursts})`);
     client.destroy();
   } finally {
     await proxy.close();

@@ -4,9 +4,13 @@
  * the jitter of Wi-Fi and consumer links (issue 19) without netem, which this kernel lacks.
  *
  * - A chunk is what one read returns; with Nagle off on both sockets, one WebSocket message sent on
- *   its own (one key) is one TCP segment and so one chunk, delayed on its own.
- * - Delays are N(meanMs, sdMs^2) clipped at 0, drawn per connection and direction from the seed and
- *   the connection's number in accept order: the same seed replays the same delays.
+ *   its own (one key) is one TCP segment and so one chunk.
+ * - Delays are N(meanMs, sdMs^2) clipped at 0, drawn per burst, per connection and direction from
+ *   the seed and the connection's number in accept order: the same seed replays the same delays.
+ *   A burst is a chunk and those read within BURST_GAP_MS after it: packets sent back to back
+ *   cross a network's queues together, so the page's time and the key it belongs to (two WebSocket
+ *   messages sent at once, docs/client-times.md) share one delay, as they would on a real link,
+ *   and the key's arrival jitters by sdMs, not by the larger of two draws.
  * - Byte order is kept, as one TCP stream keeps it: a chunk is released at its own due time or
  *   with the chunk before it, whichever is later, never before it.
  */
@@ -37,7 +41,7 @@ export interface HeldChunk {
   readonly connection: number;
   readonly direction: Direction;
   readonly bytes: number;
-  /** The delay drawn for it (ms). */
+  /** The delay drawn for its burst (ms). */
   readonly delayMs: number;
   /** performance.now() when it was read, and when it was due to be passed on: read + delay, or the chunk before's due time if later. */
   readonly readAt: number;
@@ -54,8 +58,11 @@ export interface JitterProxy {
   close(): Promise<void>;
 }
 
+/** Chunks read less than this (ms) after the one before belong to its burst and share its delay. */
+export const BURST_GAP_MS = 2;
+
 /**
- * The delays (ms) of successive chunks of one connection (numbered from 0 in accept order) in one
+ * The delays (ms) of successive bursts of one connection (numbered from 0 in accept order) in one
  * direction: what the proxy draws, so a test can know them.
  */
 export function chunkDelays(seed: number, connection: number, direction: Direction, delay: ChunkDelay): () => number {
@@ -69,6 +76,8 @@ export function chunkDelays(seed: number, connection: number, direction: Directi
 class DelayLine {
   private readonly held: { chunk: Buffer; due: number }[] = [];
   private lastDue = 0;
+  private lastRead = Number.NEGATIVE_INFINITY;
+  private delayMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private sourceEnded = false;
 
@@ -80,10 +89,11 @@ class DelayLine {
   ) {
     source.on('data', (chunk: Buffer) => {
       const readAt = performance.now();
-      const delayMs = nextDelay();
-      this.lastDue = Math.max(this.lastDue, readAt + delayMs);
+      if (readAt - this.lastRead >= BURST_GAP_MS) this.delayMs = nextDelay();
+      this.lastRead = readAt;
+      this.lastDue = Math.max(this.lastDue, readAt + this.delayMs);
       this.held.push({ chunk, due: this.lastDue });
-      record(chunk.length, delayMs, readAt, this.lastDue);
+      record(chunk.length, this.delayMs, readAt, this.lastDue);
       this.schedule();
     });
     source.on('end', () => {

@@ -207,7 +207,7 @@ export function trustCurve(points, decisions, thresholds, range) {
     const mark = s('g', { class: 'stretch' });
     mark.append(s('line', { x1: at, x2: at, y1: m.t, y2: y(p.trust) }));
     mark.append(s('path', { d: `M${(at - 5).toFixed(1)},${m.t} L${(at + 5).toFixed(1)},${m.t} L${at.toFixed(1)},${m.t + 8} Z` }));
-    mark.append(s('title', {}, `inconsistent event times: ${plural(p.began, 'stretch', 'stretches')} began by here (${p.inconsistentStretches} in the session)`));
+    mark.append(s('title', {}, `impossible event times: ${plural(p.began, 'stretch', 'stretches')} began by here (${p.inconsistentStretches} in the session)`));
     svg.append(mark);
   }
   for (const d of decisions) {

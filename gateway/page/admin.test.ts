@@ -246,10 +246,10 @@ test('event times on a session page: the share from the browser, where inconsist
     assert.match(facts, /\(measured on arrival: 1 earlier than the one before, 2 later than their arrival, 26 outside the envelope, 5 without a time\)/);
     const marks = await tab.$$eval('svg.curve g.stretch title', (ts) => ts.map((t) => t.textContent));
     assert.deepEqual(marks, [
-      'inconsistent event times: 1 stretch began by here (1 in the session)',
-      'inconsistent event times: 1 stretch began by here (2 in the session)',
+      'impossible event times: 1 stretch began by here (1 in the session)',
+      'impossible event times: 1 stretch began by here (2 in the session)',
     ]);
-    assert.match((await tab.textContent('.legend')) ?? '', /where a stretch of inconsistent event times began/);
+    assert.match((await tab.textContent('.legend')) ?? '', /where a stretch of impossible event times began/);
     await shot('session-event-times', tab);
 
     // Ended: the scorer's record of the session (the fake keeps none), a decision of its own, and the admin's kill.

@@ -109,6 +109,6 @@ test("the page's own event times are measured on; a client that contradicts its 
   const judged = hostile.push(lying);
   const end = judged[judged.length - 1]!;
   assert.ok(end.timing.backwards > 0 && end.timing.inconsistentStretches >= 10, JSON.stringify(end.timing));
-  assert.match(end.reason, /event times: \d+ inconsistent client-time stretches added \d+\.\d of the evidence/);
+  assert.match(end.reason, /event times: \d+ stretches of impossible client times added \d+\.\d of the evidence/);
   assert.ok(hostile.trust.minTrust <= clean.trust.minTrust - 3 / policy.trust.terminateAt, `lowest trust ${hostile.trust.minTrust.toFixed(2)} against ${clean.trust.minTrust.toFixed(2)}`);
 });

@@ -226,7 +226,7 @@ export class ScoringSession {
     const why = this.describe(level, window);
     const stretches = this.clock.report().inconsistentStretches;
     if (this.timingEvidenceAdded === 0 || level === 'enrolling') return why;
-    return `${why}; event times: ${stretches} inconsistent client-time ${stretches === 1 ? 'stretch' : 'stretches'} added ${this.timingEvidenceAdded.toFixed(1)} of the evidence`;
+    return `${why}; event times: ${stretches} ${stretches === 1 ? 'stretch' : 'stretches'} of impossible client times added ${this.timingEvidenceAdded.toFixed(1)} of the evidence`;
   }
 
   private describe(level: SessionVerdict['level'], window: string): string {

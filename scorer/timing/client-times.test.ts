@@ -90,7 +90,19 @@ test('a client that moves its events by more than the envelope falls back to arr
   // Backwards where the release is claimed before its press, outside the envelope otherwise.
   assert.ok(rewritten.every((g) => g.source !== 'client'), 'no rewritten release is measured on its claimed time');
   assert.ok(rewritten.every((g, i) => g.timeMs >= hostile[600 + i]!.timeMs - CAP));
-  assert.ok(rule.report().inconsistentStretches > 0);
+  assert.ok(rule.report().outsideEnvelope > 0);
+});
+
+test('events beyond the envelope are measured on arrival and counted, but are no stretch of evidence: a network stall does that to an honest page', () => {
+  const arrived = overLink(truth.slice(0, 1000), 5, 7);
+  // A stall: the 20 events sent during it arrive together when it ends.
+  const stalled = arrived.map((e, i) => (i >= 700 && i < 720 ? { ...e, timeMs: Math.max(e.timeMs, arrived[719]!.timeMs) } : e));
+  const rule = new ClientTimeRule();
+  const got = stalled.map((e) => rule.next(e.timeMs, e.clientTimeMs));
+  const report = rule.report();
+  assert.ok(report.outsideEnvelope > 0, JSON.stringify(report));
+  assert.equal(report.inconsistentStretches, 0);
+  assert.ok(got.every((g) => !g.newStretch));
 });
 
 test('whatever a client claims, each time used is within the cap before its arrival, never after it, and never decreasing', () => {

@@ -17,12 +17,16 @@
  *   until it has been measured). Measured on consistent events only, it widens by at most the
  *   margin per measurement, so a client cannot open it at once; the cap is what finally bounds a
  *   forger, who can widen it step by step by claiming ever earlier times.
- * - Inconsistent (measured on arrival instead, counted, and reported as evidence): a client time
- *   earlier than the client's previous one (`backwards`: our page never sends one), one that would
- *   put the event after its arrival (`future`: the lag below the offset by more than the clocks'
- *   drift or a quarter of the envelope, once the envelope is measured), and one further from
- *   arrival than the envelope (`outside-envelope`: a network stall does this too, which is why
- *   stretches count, not events).
+ * - Inconsistent, measured on arrival instead and counted: a client time earlier than the
+ *   client's previous one (`backwards`), one that would put the event after its arrival (`future`:
+ *   the lag below the offset by more than the clocks' drift or half the envelope, once the envelope
+ *   is measured), and one further from arrival than the envelope (`outside-envelope`).
+ * - Only impossible times are evidence: our page never sends a time backwards, and no network
+ *   delivers an event before it happened, so each run of `backwards` or `future` times is a
+ *   stretch the session is charged for. An event outside the envelope is what a network stall, a
+ *   busy browser or a jittery link beyond the cap do to an honest page (measured: a few per hour
+ *   at 20 ms of jitter, hundreds at 50 ms): it gains a forger nothing, being measured on arrival,
+ *   so it is counted for the record but not charged.
  * - No client time at all (a Guacamole client without the extension): arrival, as before; counted
  *   as `missing`, never as evidence.
  *
@@ -68,7 +72,7 @@ export interface TimedEvent {
   /** The time to measure the event on: on the arrival clock, never later than arrival, non-decreasing. */
   readonly timeMs: number;
   readonly source: TimeSource;
-  /** True when this event began a new inconsistent stretch (or a long one counted again). */
+  /** True when this event began a new stretch of impossible times (or a long one counted again). */
   readonly newStretch: boolean;
 }
 
@@ -133,7 +137,7 @@ export class ClientTimeRule {
     this.addOffset(arrivalMs, d);
     // Until the envelope is measured the offset is still settling: a link faster than the first
     // events saw only moves it.
-    if (this.measured && lag < -Math.max(this.policy.futureToleranceMs, this.envelope / 4)) {
+    if (this.measured && lag < -Math.max(this.policy.futureToleranceMs, this.envelope / 2)) {
       this.counts.future++;
       return 'future';
     }
@@ -177,7 +181,7 @@ export class ClientTimeRule {
   }
 
   private countStretch(source: TimeSource, arrivalMs: number): boolean {
-    if (source === 'client' || source === 'missing') {
+    if (source !== 'backwards' && source !== 'future') {
       this.stretchCountedAt = Number.NaN;
       return false;
     }

@@ -54,9 +54,9 @@ export const DEFAULT_TRUST_POLICY: TrustPolicy = {
 };
 
 /**
- * Evidence one stretch of inconsistent client event times adds (scorer/timing/client-times.ts): a
- * client whose claimed times contradict their arrival is lying or broken, but a network stall
- * makes a stretch too, so it counts as about one suspicious keystroke window, not a verdict.
+ * Evidence one stretch of impossible client event times adds (scorer/timing/client-times.ts): a
+ * client whose claimed times go backwards or come after their arrival is lying or broken. It
+ * counts as about one suspicious keystroke window, not a verdict: a clock can misbehave once.
  */
 export const DEFAULT_TIMING_EVIDENCE = 2;
 

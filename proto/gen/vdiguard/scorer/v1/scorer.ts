@@ -370,7 +370,11 @@ export interface EventTiming {
   backwards: number;
   future: number;
   outsideEnvelope: number;
-  /** Stretches of inconsistent client times (a run of them counts once): the evidence they added. */
+  /**
+   * Stretches of impossible client times, backwards or future (a run counts once, again for every
+   * 10 s it lasts): each added evidence against the session. Events outside the envelope are what
+   * a bad network does to an honest page and are counted above, not charged.
+   */
   inconsistentStretches: number;
   /** The session's measured jitter envelope: how far a client time may sit before its arrival, ms. */
   envelopeMs: number;

@@ -55,3 +55,16 @@ test('firstTerminate replays the trust engine over a score trace', () => {
   assert.equal(firstTerminate(keys.map((w) => ({ ...w, score: 5 })), mixed), 0, 'keystroke windows of 5 add 12 each');
   assert.equal(firstTerminate(trace.map((w) => ({ ...w, score: 5 })), mixed), 1000, 'mouse windows of 5 add 8 each');
 });
+
+test('the evidence of impossible client times a window carried counts in the replay and the simulation', () => {
+  // A window of 0.1 takes 1.8 (2 * 0.1 - 2), floored at 0, then the charge is added: 3, then 1.2 + 3.
+  const charged = [0.1, 0.1, 0.1].map((score, i) => ({ score, atMs: 1000 * i, modality: 'mouse' as const, ...(i > 0 ? { extraEvidence: 3 } : {}) }));
+  assert.equal(firstTerminate(charged, policy), 2000);
+  assert.equal(firstTerminate(charged.map(({ extraEvidence: _e, ...w }) => w), policy), null);
+  const calm = agent(6, 0);
+  const chargedNow = { ...calm, windows: calm.windows.map((w, i) => (i % 50 === 0 ? { ...w, extraEvidence: 3 } : w)) };
+  const o = { hoursPerAgent: 50, blockWindows: 1, seed: 1 };
+  const plain = simulateFalseTerminates([calm], policy, o);
+  const withCharges = simulateFalseTerminates([chargedNow], policy, o);
+  assert.ok(withCharges.terminates > plain.terminates, `${withCharges.terminates} vs ${plain.terminates}`);
+});

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Modality as ProtoModality, type InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { Modality as ProtoModality, type InputEvent, type Verdict } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { Modality } from '../features/types.js';
 import { openDb } from '../../lib/db/db.js';
 import { importAaltoFile } from '../datasets/aalto.js';
@@ -209,21 +209,15 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     const client = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
 
     const traces: AgentTraces[] = [];
+    const scorerSettings = loadScorerSettings({}, settings);
+    const timingEvidence = scorerSettings.timingEvidence;
     await forEachConcurrently(agents, o.concurrency ?? 4, async (a, i) => {
       const start = (a.session[0] as InputEvent).timeMs;
       const end = (a.session[a.session.length - 1] as InputEvent).timeMs;
       const stream = async (name: string, events: InputEvent[]): Promise<{ trace: ScoreTrace; terminatedAtMs: number | null; timing: TimedReport[] }> => {
         const file = join(dir, `${a.id}-${name}.jsonl`);
         await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, events);
-        const trace: ScoreTrace[number][] = [];
-        const timing: TimedReport[] = [];
-        let fed = 0;
-        // Only the windows the scorer fed to its trust engine (its count of them went up).
-        const onVerdict = (v: { windowsScored: number; windowScore: number; modality: ProtoModality; timing: TimingReport | undefined }, at: number): void => {
-          if (v.windowsScored > fed) trace.push({ score: v.windowScore, atMs: at, modality: v.modality === ProtoModality.MODALITY_MOUSE ? 'mouse' : 'keystroke' });
-          fed = v.windowsScored;
-          if (v.timing) timing.push({ atMs: at, report: v.timing });
-        };
+        const { trace, timing, onVerdict } = verdictRecorder(timingEvidence);
         const r = await replay({ ...client, file, agent: a.id, desktop: 'eval', speed: 0, batchMs: 100, onVerdict });
         return { trace, terminatedAtMs: r.terminatedAtMs, timing };
       };
@@ -260,7 +254,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
 
     // The scorer's own terminate verdicts, checked against the trust engine replayed over the
     // scores it sent: that replay is what the sweep uses for lower thresholds.
-    const policy = trustPolicyOf(loadScorerSettings({}, settings));
+    const policy = trustPolicyOf(scorerSettings);
     for (const t of traces) {
       for (const kind of ['genuine', 'takeover'] as const) {
         const offline = firstTerminate(t[kind], policy);
@@ -324,9 +318,32 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
 }
 
 /** A session's client-time report as of a verdict, ms from the session's start. */
-interface TimedReport {
+export interface TimedReport {
   atMs: number;
   report: TimingReport;
+}
+
+/**
+ * Records a streamed session's verdicts (replay's `onVerdict`): the windows the scorer fed to its
+ * trust engine (its count of them went up), each with the evidence of the stretches of impossible
+ * client times it carried in (`timingEvidence` each, VDIGUARD_TIMING_EVIDENCE), and the timing reports.
+ */
+export function verdictRecorder(timingEvidence: number): { trace: ScoreTrace[number][]; timing: TimedReport[]; onVerdict: (v: Verdict, sinceStartMs: number) => void } {
+  const trace: ScoreTrace[number][] = [];
+  const timing: TimedReport[] = [];
+  let fed = 0;
+  let stretchesFed = 0;
+  const onVerdict = (v: Verdict, at: number): void => {
+    const stretches = v.timing?.inconsistentStretches ?? 0;
+    if (v.windowsScored > fed) {
+      const extraEvidence = (stretches - stretchesFed) * timingEvidence;
+      trace.push({ score: v.windowScore, atMs: at, modality: v.modality === ProtoModality.MODALITY_MOUSE ? 'mouse' : 'keystroke', ...(extraEvidence > 0 ? { extraEvidence } : {}) });
+      stretchesFed = stretches;
+    }
+    fed = v.windowsScored;
+    if (v.timing) timing.push({ atMs: at, report: v.timing });
+  };
+  return { trace, timing, onVerdict };
 }
 
 interface AgentTraces {

@@ -58,6 +58,12 @@ function embeddingSteps(value: string | undefined): number {
   return numberFlag('embedding-steps', value, 1) ?? KEY_EMBEDDING_TRAINING.steps;
 }
 
+const POINTER_HZ_HELP = 'pointer moves reduced to the last of each animation frame at this rate (60: what a page without getCoalescedEvents sends); default as recorded';
+
+function pointerHz(value: string | undefined): number | undefined {
+  return numberFlag('pointer-hz', value, 1);
+}
+
 const SEED_HELP = "seed of the mouse model's networks; the spread of a figure over seeds is its noise";
 
 function table(rows: readonly RowFigures[]): string {
@@ -90,16 +96,18 @@ export function registerEvalCommands(program: Command): void {
     .requiredOption('--data <dir>', 'the extracted balabit-mouse folder (training_files, test_files, labels.csv)')
     .option('--timestamp <which>', 'client (RDP client) or record (network monitor) timestamps', 'client')
     .option('--seed <n>', SEED_HELP, '1')
-    .action(async (f: CommonFlags & { data: string; timestamp: string; seed: string }) => {
+    .option('--pointer-hz <hz>', POINTER_HZ_HELP)
+    .action(async (f: CommonFlags & { data: string; timestamp: string; seed: string; pointerHz?: string }) => {
       if (f.timestamp !== 'client' && f.timestamp !== 'record') throw new VdiguardError('invalid-argument', '--timestamp must be client or record');
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       requireDatasetFolder('--data', f.data, 'balabit', (n) => ['training_files', 'test_files', 'labels.csv'].every((x) => n.includes(x)));
       const seed = numberFlag('seed', f.seed, 1) as number;
-      const r = await evalBalabit({ data: f.data, rows: evalRows(seed), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp });
+      const hz = pointerHz(f.pointerHz);
+      const r = await evalBalabit({ data: f.data, rows: evalRows(seed), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp, pointerHz: hz });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
       await finish(`Balabit, ${f.timestamp} timestamps, jitter ${jitterMs} ms`, f, r.rows,
-        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, jitterMs, seed, rows: figs },
+        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, jitterMs, pointerHz: hz ?? null, seed, rows: figs },
         `balabit: ${r.sessions} labelled sessions (${r.unscored} too short to score)\n${table(figs)}\n  published anchor: AUC 0.92 (Antal & Egyed-Zsigmond 2019); target AUC >= 0.95`);
     });
 
@@ -109,17 +117,19 @@ export function registerEvalCommands(program: Command): void {
     .option('--slice-seconds <s>', 'seconds of behaviour per test slice', '15')
     .option('--outside-impostors', "split the users in two halves, each a deployment of its own (population, networks); each user's impostors come from the other half (never trained against)")
     .option('--seed <n>', SEED_HELP, '1')
-    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string }) => {
+    .option('--pointer-hz <hz>', POINTER_HZ_HELP)
+    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string; pointerHz?: string }) => {
       const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
       const sliceSeconds = numberFlag('slice-seconds', f.sliceSeconds, 1) ?? 15;
       requireDatasetFolder('--data', f.data, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
       const outsideImpostors = f.outsideImpostors === true;
       const seed = numberFlag('seed', f.seed, 1) as number;
-      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors });
+      const hz = pointerHz(f.pointerHz);
+      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors, pointerHz: hz });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
       await finish(`SapiMouse, ${sliceSeconds} s slices, jitter ${jitterMs} ms${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
-        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, jitterMs, outsideImpostors, seed, rows: figs },
+        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, jitterMs, pointerHz: hz ?? null, outsideImpostors, seed, rows: figs },
         `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the own half, impostors from the other)' : ''}, ${r.slices} slices of ${sliceSeconds} s\n${table(figs)}\n  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96`);
     });
 

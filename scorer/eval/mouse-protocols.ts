@@ -22,6 +22,7 @@ import type { PipelineFactory } from '../models/pipelines.js';
 import { trainActionNetwork, type ActionNetworkTraining } from '../models/action-network.js';
 import { initTf } from '../models/tf/runtime.js';
 import { jitterEvents } from './jitter.js';
+import { frameAlignedPointer } from './pointer-rate.js';
 import type { Progress, ScoredRow } from './summary.js';
 import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
 
@@ -40,6 +41,13 @@ export interface MouseEvalOptions {
   readonly progress: Progress;
   /** Users to evaluate (default all). */
   readonly users?: number;
+  /** Pointer moves reduced to this many animation frames per second, as a page without coalesced events sees them (pointer-rate.ts); undefined: as recorded. */
+  readonly pointerHz?: number;
+}
+
+/** A recording's events as the protocol's page would have sent them. */
+function asSent(o: MouseEvalOptions, events: InputEvent[]): InputEvent[] {
+  return o.pointerHz === undefined ? events : frameAlignedPointer(events, o.pointerHz);
 }
 
 /** Fewest actions a test window needs to be scored at all. */
@@ -116,7 +124,7 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
     const sessionsOfUser: InputEvent[][] = [];
     for (const f of (await readdir(join(o.data, 'training_files', user))).sort()) {
       const r = await importBalabitFile(join(o.data, 'training_files', user, f), { timestamp: o.timestamp });
-      sessionsOfUser.push(jitterEvents(r.events, o.jitterMs, seed++));
+      sessionsOfUser.push(jitterEvents(asSent(o, r.events), o.jitterMs, seed++));
     }
     train.push(sessionsOfUser);
   }
@@ -130,7 +138,7 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
     const tests = (await readdir(join(o.data, 'test_files', user))).filter((f) => labels.has(f)).sort();
     for (const f of tests) {
       const r = await importBalabitFile(join(o.data, 'test_files', user, f), { timestamp: o.timestamp });
-      const events = jitterEvents(r.events, o.jitterMs, seed++);
+      const events = jitterEvents(asSent(o, r.events), o.jitterMs, seed++);
       const illegal = labels.get(f) as boolean;
       sessions++;
       let missing = false;
@@ -180,8 +188,8 @@ export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number
     const three = files.find((f) => f.endsWith('3min.csv'));
     const one = files.find((f) => f.endsWith('1min.csv'));
     if (!three || !one) continue;
-    enrol.push({ user: u, events: jitterEvents((await importSapimouseFile(join(o.data, u, three))).events, o.jitterMs, seed++) });
-    const test = jitterEvents((await importSapimouseFile(join(o.data, u, one))).events, o.jitterMs, seed++);
+    enrol.push({ user: u, events: jitterEvents(asSent(o, (await importSapimouseFile(join(o.data, u, three))).events), o.jitterMs, seed++) });
+    const test = jitterEvents(asSent(o, (await importSapimouseFile(join(o.data, u, one))).events), o.jitterMs, seed++);
     for (const slice of timeSlices(test, o.sliceSeconds * 1000)) probes.push({ user: u, slice });
   }
   o.progress(`sapimouse: ${enrol.length} users, ${probes.length} slices of ${o.sliceSeconds} s`);

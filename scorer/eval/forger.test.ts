@@ -6,7 +6,7 @@ import { extractMembers, listMembers, skipReason } from '../datasets/archive.js'
 import { importAaltoFile } from '../datasets/aalto.js';
 import { importSapimouseFile } from '../datasets/mouse-datasets.js';
 import { resolveEventTimes } from '../timing/client-times.js';
-import { forgeClientTimes, learnForgerProfile, type ForgerProfile } from './forger.js';
+import { forgeClientTimes, forgeOverLink, learnForgerProfile, type ForgerProfile } from './forger.js';
 import { jitterEvents } from './jitter.js';
 import { quantile } from './summary.js';
 
@@ -129,5 +129,13 @@ describe('the forged-timing attack on real typing and pointing', () => {
     assert.ok(within.inconsistent <= 0.01 * within.events, `${within.inconsistent} of ${within.events} inconsistent at 100 ms`);
     const beyond = through(400);
     assert.ok(beyond.inconsistent >= 0.1 * beyond.events, `${beyond.inconsistent} of ${beyond.events} inconsistent at 400 ms`);
+  });
+
+  test("over a link, the page's true claims are replaced by forged ones and arrival stays as the link made it", { skip }, () => {
+    const sent = jitterEvents(keys.impostor, 20, 3).map((e, i) => ({ ...e, clientTimeMs: (keys.impostor[i] as InputEvent).timeMs }));
+    const forged = forgeOverLink(sent, keyProfile, { budgetMs: 120 });
+    assert.deepEqual(forged.map(truth), sent.map(truth));
+    assert.deepEqual(forged.map(claimed), forgeClientTimes(keys.impostor, keyProfile, { budgetMs: 120 }).map(claimed));
+    assert.throws(() => forgeOverLink(keys.impostor, keyProfile), /event 0 carries no client time.*--client-times/);
   });
 });

@@ -31,6 +31,7 @@
  * so an impostor who types or points slower or faster than the agent overall keeps that pace.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { VdiguardError } from '../../lib/errors.js';
 import { keyClassOf } from '../features/keyclass.js';
 import { quantileSorted } from '../features/stats.js';
 
@@ -241,5 +242,23 @@ export function forgeClientTimes(events: readonly InputEvent[], profile: ForgerP
     lastClaim = claim;
     claims.push(claim);
     return { ...e, clientTimeMs: Math.round(claim * 1000) / 1000 };
+  });
+}
+
+/**
+ * A stream as it went over the link with client times (timeMs: arrival, clientTimeMs: the page's
+ * true time, as `overLink` sends it), with the true claims replaced by forged ones: the forger
+ * works on its true times, and the link's delay stays what it was.
+ */
+export function forgeOverLink(events: readonly InputEvent[], profile: ForgerProfile, options: Partial<ForgerOptions> = {}): InputEvent[] {
+  const forged = forgeClientTimes(recordedTimes(events), profile, options);
+  return events.map((e, i) => ({ ...e, clientTimeMs: (forged[i] as InputEvent).clientTimeMs }));
+}
+
+/** The page's own times of a stream sent with client times: what the agent's browser recorded. */
+export function recordedTimes(events: readonly InputEvent[]): InputEvent[] {
+  return events.map(({ clientTimeMs, ...e }, i) => {
+    if (clientTimeMs === undefined) throw new VdiguardError('invalid-argument', `event ${i} carries no client time: forging rewrites the page's claims, so the stream must be sent with client times (--client-times)`);
+    return { ...e, timeMs: clientTimeMs };
   });
 }

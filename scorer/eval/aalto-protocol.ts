@@ -18,20 +18,20 @@ import type { JsonValue } from '../../lib/json.js';
 import { trainKeyEmbedding, type KeyEmbeddingNetwork, type KeyEmbeddingTraining } from '../models/keystroke-embedding.js';
 import { defaultPipelines } from '../models/pipelines.js';
 import { initTf } from '../models/tf/runtime.js';
-import { jitterEvents, POPULATION_JITTER_SEED } from './jitter.js';
+import { measuredOverLink, POPULATION_JITTER_SEED, type Link } from './jitter.js';
 import type { EvalRowSpec } from './mouse-protocols.js';
 import type { Progress, ScoredRow } from './summary.js';
+import { TimingTally, type TimingSummary } from './timing-tally.js';
 import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
 
 export const ENROL_SEQUENCES = 5;
 export const ENROL_KEYS = 50;
 
-export interface AaltoEvalOptions {
+export interface AaltoEvalOptions extends Link {
   readonly data: string;
   readonly population?: string;
   readonly rows: readonly EvalRowSpec[];
   readonly lengths: readonly number[];
-  readonly jitterMs: number;
   readonly users?: number;
   /** Population participants to use (default 200). */
   readonly populationUsers?: number;
@@ -57,6 +57,8 @@ export interface AaltoResult {
   readonly users: number;
   readonly populationUsers: number;
   readonly network?: NetworkFigures;
+  /** What the client-time rule did: on the evaluated participants' keystrokes and the population's. */
+  readonly timing: { readonly evaluated: TimingSummary; readonly population: TimingSummary };
 }
 
 /** Participant files of a folder, in id order, at most `limit`. */
@@ -89,14 +91,15 @@ export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
     }
     popFiles = all.filter((f) => !chosen.has(parseInt(f, 10))).slice(0, o.populationUsers ?? 200);
   }
+  const timing = { evaluated: new TimingTally(), population: new TimingTally() };
   const population: InputEvent[][] = [];
-  for (const f of popFiles) population.push(jitterEvents((await importAaltoFile(join(o.population as string, f))).events, o.jitterMs, POPULATION_JITTER_SEED + population.length));
+  for (const f of popFiles) population.push(measuredOverLink((await importAaltoFile(join(o.population as string, f))).events, o, POPULATION_JITTER_SEED + population.length, timing.population));
   const populationUsers = population.length;
   const people: Participant[] = [];
   let seed = 1;
   for (const f of files) {
     const r = await importAaltoFile(join(o.data, f));
-    people.push({ id: r.header.agent, events: jitterEvents(r.events, o.jitterMs, seed++) });
+    people.push({ id: r.header.agent, events: measuredOverLink(r.events, o, seed++, timing.evaluated) });
     if (people.length % 200 === 0) o.progress(`aalto: ${people.length}/${files.length} participants read`);
   }
   const trained = population.length >= 2 && o.keyEmbedding !== false ? await trainNetwork(population, o) : undefined;
@@ -135,7 +138,7 @@ export async function evalAalto(o: AaltoEvalOptions): Promise<AaltoResult> {
       o.progress(`aalto: ${spec.row} (${model.name}), ${len}-keystroke sequences: ${row.genuine.length} genuine, ${row.impostor.length} impostor attempts`);
     }
   }
-  return { byLength, users: evaluated, populationUsers, network: trained?.figures };
+  return { byLength, users: evaluated, populationUsers, network: trained?.figures, timing: { evaluated: timing.evaluated.summary(), population: timing.population.summary() } };
 }
 
 /** Trains the network on the population's keystrokes (through the production extractor) and measures it. */

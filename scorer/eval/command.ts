@@ -15,6 +15,8 @@ import { evalBalabit, evalSapimouse, type EvalRowSpec } from './mouse-protocols.
 import { plotSvg } from './plot.js';
 import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './summary.js';
 import { evalTakeover, type SweptPolicy } from './takeover.js';
+import { timingLines } from './timing-tally.js';
+import { linkTitle, type Link } from './jitter.js';
 
 /**
  * The rows every protocol reports: the production pipelines (their mouse networks, the per-agent
@@ -34,8 +36,15 @@ interface CommonFlags {
   json?: boolean;
   plot?: string;
   jitterMs: string;
+  clientTimes?: boolean;
   users?: string;
 }
+
+/** The link the flags describe. */
+function linkOf(f: CommonFlags): Required<Link> {
+  return { jitterMs: numberFlag('jitter-ms', f.jitterMs, 0) ?? 0, clientTimes: f.clientTimes === true };
+}
+
 
 function numberFlag(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -49,6 +58,7 @@ function common(c: Command): Command {
     .option('--json', 'print one JSON object as the last line')
     .option('--plot <file>', 'write an SVG plot: ROC curves and score distributions')
     .option('--jitter-ms <sd>', 'Gaussian network jitter added to event times, standard deviation in ms', '0')
+    .option('--client-times', "the page sends each event's own time (the recorded one) while arrival is jittered; the scorer's client-time rule decides which each event is measured on")
     .option('--users <n>', 'evaluate only the first n users or participants');
 }
 
@@ -99,16 +109,16 @@ export function registerEvalCommands(program: Command): void {
     .option('--pointer-hz <hz>', POINTER_HZ_HELP)
     .action(async (f: CommonFlags & { data: string; timestamp: string; seed: string; pointerHz?: string }) => {
       if (f.timestamp !== 'client' && f.timestamp !== 'record') throw new VdiguardError('invalid-argument', '--timestamp must be client or record');
-      const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      const link = linkOf(f);
       requireDatasetFolder('--data', f.data, 'balabit', (n) => ['training_files', 'test_files', 'labels.csv'].every((x) => n.includes(x)));
       const seed = numberFlag('seed', f.seed, 1) as number;
       const hz = pointerHz(f.pointerHz);
-      const r = await evalBalabit({ data: f.data, rows: evalRows(seed), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp, pointerHz: hz });
+      const r = await evalBalabit({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp, pointerHz: hz });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
-      await finish(`Balabit, ${f.timestamp} timestamps, jitter ${jitterMs} ms`, f, r.rows,
-        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, jitterMs, pointerHz: hz ?? null, seed, rows: figs },
-        `balabit: ${r.sessions} labelled sessions (${r.unscored} too short to score)\n${table(figs)}\n  published anchor: AUC 0.92 (Antal & Egyed-Zsigmond 2019); target AUC >= 0.95`);
+      await finish(`Balabit, ${f.timestamp} timestamps, ${linkTitle(link)}`, f, r.rows,
+        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, ...link, pointerHz: hz ?? null, timing: r.timing, seed, rows: figs },
+        [`balabit: ${r.sessions} labelled sessions (${r.unscored} too short to score), ${linkTitle(link)}`, table(figs), ...timingLines(r.timing), '  published anchor: AUC 0.92 (Antal & Egyed-Zsigmond 2019); target AUC >= 0.95'].join('\n'));
     });
 
   common(ev.command('sapimouse'))
@@ -119,18 +129,23 @@ export function registerEvalCommands(program: Command): void {
     .option('--seed <n>', SEED_HELP, '1')
     .option('--pointer-hz <hz>', POINTER_HZ_HELP)
     .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string; pointerHz?: string }) => {
-      const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      const link = linkOf(f);
       const sliceSeconds = numberFlag('slice-seconds', f.sliceSeconds, 1) ?? 15;
       requireDatasetFolder('--data', f.data, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
       const outsideImpostors = f.outsideImpostors === true;
       const seed = numberFlag('seed', f.seed, 1) as number;
       const hz = pointerHz(f.pointerHz);
-      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), jitterMs, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors, pointerHz: hz });
+      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors, pointerHz: hz });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
-      await finish(`SapiMouse, ${sliceSeconds} s slices, jitter ${jitterMs} ms${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
-        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, jitterMs, pointerHz: hz ?? null, outsideImpostors, seed, rows: figs },
-        `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the own half, impostors from the other)' : ''}, ${r.slices} slices of ${sliceSeconds} s\n${table(figs)}\n  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96`);
+      await finish(`SapiMouse, ${sliceSeconds} s slices, ${linkTitle(link)}${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
+        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, ...link, pointerHz: hz ?? null, timing: r.timing, outsideImpostors, seed, rows: figs },
+        [
+          `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the own half, impostors from the other)' : ''}, ${r.slices} slices of ${sliceSeconds} s, ${linkTitle(link)}`,
+          table(figs),
+          ...timingLines(r.timing),
+          '  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96',
+        ].join('\n'));
     });
 
   common(ev.command('aalto'))
@@ -141,24 +156,24 @@ export function registerEvalCommands(program: Command): void {
     .option('--no-key-embedding', 'do not train the keystroke embedding network on the population (the keyboard model is then KeyMlp alone)')
     .option('--embedding-steps <n>', EMBEDDING_STEPS_HELP)
     .action(async (f: CommonFlags & { data: string; population?: string; populationUsers: string; keyEmbedding: boolean; embeddingSteps?: string }) => {
-      const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      const link = linkOf(f);
       const lengths = [50, 100, 200];
       requireDatasetFolder('--data', f.data, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       if (f.population) requireDatasetFolder('--population', f.population, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
-      const r = await evalAalto({ data: f.data, population: f.population, rows: evalRows(), lengths, jitterMs, users: numberFlag('users', f.users, 2), populationUsers: numberFlag('population-users', f.populationUsers, 1),
+      const r = await evalAalto({ data: f.data, population: f.population, rows: evalRows(), lengths, ...link, users: numberFlag('users', f.users, 2), populationUsers: numberFlag('population-users', f.populationUsers, 1),
         keyEmbedding: f.keyEmbedding && { steps: embeddingSteps(f.embeddingSteps) },
         progress: stderrProgress,
       });
       const at = (len: number): RowFigures[] => (r.byLength.get(len) ?? []).map(figuresOf);
       const main = at(50)[0] as RowFigures;
       const text = lengths.map((l) => `${l}-keystroke sequences:\n${table(at(l))}`).join('\n');
-      await finish(`Aalto, TypeNet protocol, 50-keystroke sequences, jitter ${jitterMs} ms`, f, r.byLength.get(50) ?? [],
+      await finish(`Aalto, TypeNet protocol, 50-keystroke sequences, ${linkTitle(link)}`, f, r.byLength.get(50) ?? [],
         {
           protocol: 'aalto', eer: main.eer, auc: main.auc, users: r.users, populationUsers: r.populationUsers,
-          eer100: at(100)[0]?.eer, eer200: at(200)[0]?.eer, jitterMs, network: r.network,
+          eer100: at(100)[0]?.eer, eer200: at(200)[0]?.eer, ...link, timing: r.timing, network: r.network,
           rows: Object.fromEntries(lengths.map((l) => [String(l), at(l)])),
         },
-        `aalto: ${r.users} participants, ${r.populationUsers} population${networkLine(r.network)}\n${text}\n  published anchor: EER 2.2% at 50 keystrokes (TypeNet); target EER <= 5%`);
+        [`aalto: ${r.users} participants, ${r.populationUsers} population, ${linkTitle(link)}${networkLine(r.network)}`, text, ...timingLines(r.timing), '  published anchor: EER 2.2% at 50 keystrokes (TypeNet); target EER <= 5%'].join('\n'));
     });
 
   common(ev.command('takeover'))
@@ -176,7 +191,7 @@ export function registerEvalCommands(program: Command): void {
     .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally with the keystroke and mouse shifts and clips (the largest window score counted): threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip, for example 24,30:4:8:2:6')
     .option('--search-designs [per100h]', 'also search the trust designs (keystroke and mouse shifts) for the lowest threshold keeping this many false terminates per 100 h (default 1), and report the takeovers none of them catches, on the recorded and on ideally calibrated genuine scores; run with --terminate-at 1000')
     .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string; embeddingSteps?: string; searchDesigns?: string | true }) => {
-      const jitterMs = numberFlag('jitter-ms', f.jitterMs, 0) ?? 0;
+      const link = linkOf(f);
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
       if (f.population) requireDatasetFolder('--population', f.population, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
@@ -188,7 +203,7 @@ export function registerEvalCommands(program: Command): void {
         keysOffset: numberFlag('keys-offset', f.keysOffset, 0),
         takeoverAt: numberFlag('takeover-at', f.takeoverAt, 0) ?? 0.3,
         maxGapMs: numberFlag('max-gap-ms', f.maxGapMs, 100) ?? 2000,
-        jitterMs,
+        ...link,
         progress: stderrProgress,
         ...(f.terminateAt !== undefined ? { settings: { trustTerminateAt: f.terminateAt } } : {}),
         ...(f.sweep !== undefined ? { sweep: f.sweep.split(',').map(sweepPolicy) } : {}),

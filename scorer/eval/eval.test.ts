@@ -17,6 +17,7 @@ import { importAaltoFile } from '../datasets/aalto.js';
 import { importSapimouseFile } from '../datasets/mouse-datasets.js';
 import { evalRows } from './command.js';
 import { DEFAULT_TRUST_POLICY, type EvidencePolicy } from '../trust/trust.js';
+import type { TimingSummary } from './timing-tally.js';
 
 const k = (timeMs: number, pressed = true): InputEvent => ({ timeMs, kind: { $case: 'key', value: { keysym: 0x61, pressed } } });
 
@@ -81,8 +82,14 @@ describe('evaluation protocols on slices of the real datasets', () => {
     const root = await extractMembers('aalto', files.slice(0, 12));
     const data = join(root, 'aalto-keystrokes');
     const keyEmbedding = { steps: 20, keyUnits: 16, pooledUnits: 16, embedding: 16 };
-    const r = await evalAalto({ data, population: data, populationUsers: 6, keyEmbedding, rows: evalRows(), lengths: [50, 100], jitterMs: 5, users: 6, progress: silentProgress });
+    const r = await evalAalto({ data, population: data, populationUsers: 6, keyEmbedding, rows: evalRows(), lengths: [50, 100], jitterMs: 5, clientTimes: true, users: 6, progress: silentProgress });
     assert.equal(r.users, 6);
+    // Evaluated and population keystrokes alike reach the scorer with client times, which the rule measures them on.
+    for (const t of [r.timing.evaluated, r.timing.population]) {
+      assert.equal(t.streams, 6);
+      assert.equal(t.events.missing, 0);
+      assert.ok(t.events.client > 0.99 * (t.events.client + t.events.outsideEnvelope + t.events.future + t.events.backwards), JSON.stringify(t));
+    }
     assert.equal(r.populationUsers, 6);
     assert.ok(r.network && r.network.parameters > 0 && r.network.inferenceMicros > 0, 'a network trained on the population');
     assert.equal(r.byLength.get(50)![0]!.model, 'key-embedding');
@@ -160,6 +167,31 @@ describe('evaluation protocols on slices of the real datasets', () => {
     assert.ok(modalities.every((m) => m.agents === 3), 'each agent is enrolled and scored on both modalities');
     const genuine = modalities.reduce((n, m) => n + m.genuineWindows, 0);
     assert.ok(genuine > 0 && genuine <= (r.json.genuineActions as number));
+    // Without client times every event is measured on arrival, as other Guacamole clients' are.
+    const timing = r.json.timing as Record<'genuine' | 'impostor', TimingSummary>;
+    assert.equal(r.json.clientTimes, false);
+    assert.ok(timing.genuine.events.client === 0 && timing.genuine.events.missing > 0, JSON.stringify(timing.genuine));
+  });
+
+  test('takeover with client times: they reach the scorer over gRPC and its session measures genuine and impostor events on them', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
+    const keys = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt'));
+    keys.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
+    const kr = await extractMembers('aalto', keys.slice(0, 2));
+    const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-2]\/.*\.csv$/.test(m)));
+    const r = await evalTakeover({ keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 2, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 20, clientTimes: true, progress: silentProgress, settings: { trustTerminateAt: '1000' } });
+    assert.equal(r.json.clientTimes, true);
+    assert.match(r.text, /jitter 20 ms, client times/);
+    const timing = r.json.timing as Record<'genuine' | 'impostor', TimingSummary>;
+    for (const kind of ['genuine', 'impostor'] as const) {
+      const t = timing[kind];
+      assert.equal(t.streams, 2, kind);
+      assert.equal(t.events.missing, 0, `${kind}: every event carried its client time`);
+      assert.ok(t.events.client > 0.99 * (t.events.client + t.events.outsideEnvelope + t.events.future + t.events.backwards), `${kind}: ${JSON.stringify(t)}`);
+      assert.ok(t.hours > 0 && t.envelopeMs.max <= 250, `${kind}: ${JSON.stringify(t)}`);
+    }
+    // The impostor's part is counted from the takeover on: each agent's whole session, once as the
+    // next agent's impostor (nothing is terminated at 1000), so as many hours as the genuine sessions.
+    assert.ok(Math.abs(timing.impostor.hours - timing.genuine.hours) <= 0.002, `${timing.impostor.hours} h vs ${timing.genuine.hours} h`);
   });
 
   test('takeover with a population: the keystroke network is trained on other participants, with the agents\' jitter, and the scorer loads it', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {

@@ -5,6 +5,8 @@
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { gaussian, seededRandom } from '../../lib/random.js';
+import { resolveEventTimes } from '../timing/client-times.js';
+import type { TimingTally } from './timing-tally.js';
 
 /**
  * Events with N(0, sdMs^2) added to each time, then made non-decreasing (arrival order kept) and
@@ -19,6 +21,47 @@ export function jitterEvents(events: readonly InputEvent[], sdMs: number, seed: 
     last = t;
     return { ...e, timeMs: Math.round(t * 1000) / 1000 };
   });
+}
+
+/** How recorded events reach the gateway in an evaluation. */
+export interface Link {
+  /** Standard deviation of the Gaussian arrival jitter, ms (0: none). */
+  readonly jitterMs: number;
+  /**
+   * The page sends each event's own time (docs/client-times.md): its recorded time, exact, on
+   * the page's clock, while arrival is jittered. Off: arrival times only, as other Guacamole clients.
+   */
+  readonly clientTimes?: boolean;
+}
+
+/** The link in a title: `jitter 20 ms, client times`. */
+export function linkTitle(link: Link): string {
+  return `jitter ${link.jitterMs} ms${link.clientTimes === true ? ', client times' : ''}`;
+}
+
+/**
+ * Recorded events as the gateway receives them over the link: each arrives jittered (`timeMs`), and
+ * with client times keeps its recorded time as the page's claim (`clientTimeMs`).
+ */
+export function overLink(events: readonly InputEvent[], link: Link, seed: number): InputEvent[] {
+  const arrived = jitterEvents(events, link.jitterMs, seed);
+  if (link.clientTimes !== true) return arrived;
+  return arrived.map((e, i) => ({ ...e, clientTimeMs: (events[i] as InputEvent).timeMs }));
+}
+
+/**
+ * Recorded events as the scorer measures them: over the link, then each on the time the production
+ * client-time rule chooses (as a session and an enrolment do), its report added to `tally`.
+ */
+export function measuredOverLink(events: readonly InputEvent[], link: Link, seed: number, tally: TimingTally): InputEvent[] {
+  const r = resolveEventTimes(overLink(events, link, seed));
+  tally.add(r.report, activityMs(r.events));
+  return r.events;
+}
+
+/** From the first event to the last, ms (0 for fewer than two). */
+export function activityMs(events: readonly InputEvent[]): number {
+  return events.length < 2 ? 0 : (events[events.length - 1] as InputEvent).timeMs - (events[0] as InputEvent).timeMs;
 }
 
 /**
@@ -43,9 +86,12 @@ export function mergeStreams(...streams: readonly (readonly InputEvent[])[]): In
   return streams.flat().map((e, i) => ({ e, i })).sort((a, b) => a.e.timeMs - b.e.timeMs || a.i - b.i).map((x) => x.e);
 }
 
-/** Events shifted so the first is at `startMs`. */
+/**
+ * Events shifted so the first arrives at `startMs`; the page's claims move with them, as one page's
+ * clock runs on whoever uses it.
+ */
 export function shiftTo(events: readonly InputEvent[], startMs: number): InputEvent[] {
   if (events.length === 0) return [];
   const d = startMs - (events[0] as InputEvent).timeMs;
-  return events.map((e) => ({ ...e, timeMs: e.timeMs + d }));
+  return events.map((e) => ({ ...e, timeMs: e.timeMs + d, ...(e.clientTimeMs === undefined ? {} : { clientTimeMs: e.clientTimeMs + d }) }));
 }

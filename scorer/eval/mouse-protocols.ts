@@ -21,9 +21,10 @@ import { importBalabitFile, importSapimouseFile, parseBalabitLabels } from '../d
 import type { PipelineFactory } from '../models/pipelines.js';
 import { trainActionNetwork, type ActionNetworkTraining } from '../models/action-network.js';
 import { initTf } from '../models/tf/runtime.js';
-import { jitterEvents } from './jitter.js';
+import { measuredOverLink, type Link } from './jitter.js';
 import { frameAlignedPointer } from './pointer-rate.js';
 import type { Progress, ScoredRow } from './summary.js';
+import { TimingTally, type TimingSummary } from './timing-tally.js';
 import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
 
 export interface EvalRowSpec {
@@ -33,11 +34,9 @@ export interface EvalRowSpec {
   readonly actionNetwork?: ActionNetworkTraining;
 }
 
-export interface MouseEvalOptions {
+export interface MouseEvalOptions extends Link {
   readonly data: string;
   readonly rows: readonly EvalRowSpec[];
-  /** Gaussian jitter on event times, ms (0: none). */
-  readonly jitterMs: number;
   readonly progress: Progress;
   /** Users to evaluate (default all). */
   readonly users?: number;
@@ -109,6 +108,8 @@ export interface BalabitResult {
   readonly sessions: number;
   /** Labelled sessions with too few actions to score (scored 0, "no evidence either way"). */
   readonly unscored: number;
+  /** What the client-time rule did, by kind of stream. */
+  readonly timing: { readonly enrolment: TimingSummary; readonly genuine: TimingSummary; readonly impostor: TimingSummary };
 }
 
 export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 'record' }): Promise<BalabitResult> {
@@ -119,12 +120,13 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
   let sessions = 0;
   let unscored = 0;
   let seed = 1;
+  const timing = { enrolment: new TimingTally(), genuine: new TimingTally(), impostor: new TimingTally() };
   const train: InputEvent[][][] = [];
   for (const user of users) {
     const sessionsOfUser: InputEvent[][] = [];
     for (const f of (await readdir(join(o.data, 'training_files', user))).sort()) {
       const r = await importBalabitFile(join(o.data, 'training_files', user, f), { timestamp: o.timestamp });
-      sessionsOfUser.push(jitterEvents(asSent(o, r.events), o.jitterMs, seed++));
+      sessionsOfUser.push(measuredOverLink(asSent(o, r.events), o, seed++, timing.enrolment));
     }
     train.push(sessionsOfUser);
   }
@@ -138,8 +140,8 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
     const tests = (await readdir(join(o.data, 'test_files', user))).filter((f) => labels.has(f)).sort();
     for (const f of tests) {
       const r = await importBalabitFile(join(o.data, 'test_files', user, f), { timestamp: o.timestamp });
-      const events = jitterEvents(asSent(o, r.events), o.jitterMs, seed++);
       const illegal = labels.get(f) as boolean;
+      const events = measuredOverLink(asSent(o, r.events), o, seed++, illegal ? timing.impostor : timing.genuine);
       sessions++;
       let missing = false;
       factories.forEach(({ factory, templates }, i) => {
@@ -156,7 +158,7 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
     }
     o.progress(`balabit: ${user}: ${tests.length} labelled test sessions scored`);
   }
-  return { rows, sessions, unscored };
+  return { rows, sessions, unscored, timing: { enrolment: timing.enrolment.summary(), genuine: timing.genuine.summary(), impostor: timing.impostor.summary() } };
 }
 
 /** Slices of `sliceMs` of the events (from the first event), each with at least one event. */
@@ -175,6 +177,8 @@ export interface SapimouseResult {
   readonly rows: ScoredRow[];
   readonly users: number;
   readonly slices: number;
+  /** What the client-time rule did, by kind of stream (each test session is sliced whole). */
+  readonly timing: { readonly enrolment: TimingSummary; readonly test: TimingSummary };
 }
 
 export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number; outsideImpostors?: boolean }): Promise<SapimouseResult> {
@@ -183,13 +187,14 @@ export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number
   const enrol: { user: string; events: InputEvent[] }[] = [];
   const probes: { user: string; slice: InputEvent[] }[] = [];
   let seed = 1;
+  const timing = { enrolment: new TimingTally(), test: new TimingTally() };
   for (const u of users) {
     const files = (await readdir(join(o.data, u))).sort();
     const three = files.find((f) => f.endsWith('3min.csv'));
     const one = files.find((f) => f.endsWith('1min.csv'));
     if (!three || !one) continue;
-    enrol.push({ user: u, events: jitterEvents(asSent(o, (await importSapimouseFile(join(o.data, u, three))).events), o.jitterMs, seed++) });
-    const test = jitterEvents(asSent(o, (await importSapimouseFile(join(o.data, u, one))).events), o.jitterMs, seed++);
+    enrol.push({ user: u, events: measuredOverLink(asSent(o, (await importSapimouseFile(join(o.data, u, three))).events), o, seed++, timing.enrolment) });
+    const test = measuredOverLink(asSent(o, (await importSapimouseFile(join(o.data, u, one))).events), o, seed++, timing.test);
     for (const slice of timeSlices(test, o.sliceSeconds * 1000)) probes.push({ user: u, slice });
   }
   o.progress(`sapimouse: ${enrol.length} users, ${probes.length} slices of ${o.sliceSeconds} s`);
@@ -222,5 +227,5 @@ export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number
     o.progress(`sapimouse: ${spec.row} (${row.model}) scored`);
     rows.push(row);
   }
-  return { rows, users: enrol.length, slices: probes.length };
+  return { rows, users: enrol.length, slices: probes.length, timing: { enrolment: timing.enrolment.summary(), test: timing.test.summary() } };
 }

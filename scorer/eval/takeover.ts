@@ -31,7 +31,7 @@ import { replay } from '../commands/replay.js';
 import { startTestScorer } from '../testing/scorer-harness.js';
 import { defaultPipelines } from '../models/pipelines.js';
 import { aaltoFiles } from './aalto-protocol.js';
-import { compressIdle, jitterEvents, mergeStreams, POPULATION_JITTER_SEED, shiftTo } from './jitter.js';
+import { compressIdle, linkTitle, measuredOverLink, mergeStreams, overLink, POPULATION_JITTER_SEED, shiftTo, type Link } from './jitter.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, quantile, round, type Progress, type ScoredRow } from './summary.js';
 import { rocAuc } from '../models/metrics.js';
@@ -48,8 +48,10 @@ import { replayable, searchDesigns, type DesignSearch, type DesignSearchOptions,
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
 import { silentLogger } from '../../lib/log.js';
+import type { TimingReport } from '../timing/client-times.js';
+import { reportSince, timingLines, TimingTally } from './timing-tally.js';
 
-export interface TakeoverOptions {
+export interface TakeoverOptions extends Link {
   readonly keys: string;
   readonly mouse: string;
   /**
@@ -68,7 +70,6 @@ export interface TakeoverOptions {
   /** Share of the genuine session (by time) before the takeover. */
   readonly takeoverAt: number;
   readonly maxGapMs: number;
-  readonly jitterMs: number;
   readonly progress: Progress;
   /** Scorer settings to override (setting name -> value), for example the trust policy. */
   readonly settings?: Record<string, string>;
@@ -147,8 +148,8 @@ async function buildAgents(o: TakeoverOptions): Promise<Agent[]> {
     agents.push({
       id: `agent-${i + 1}`,
       keyFile: keyFiles[i] as string,
-      enrol: jitterEvents(compressIdle(mergeStreams(prep(keys.slice(0, at)), prep(m3)), o.maxGapMs), o.jitterMs, seed),
-      session: jitterEvents(compressIdle(mergeStreams(prep(keys.slice(at)), prep(m1)), o.maxGapMs), o.jitterMs, seed + 1),
+      enrol: overLink(compressIdle(mergeStreams(prep(keys.slice(0, at)), prep(m3)), o.maxGapMs), o, seed),
+      session: overLink(compressIdle(mergeStreams(prep(keys.slice(at)), prep(m1)), o.maxGapMs), o, seed + 1),
     });
   }
   return agents;
@@ -164,13 +165,13 @@ function actionTimes(events: readonly InputEvent[]): number[] {
 }
 
 /** Trains the keystroke network on population participants other than the agents' and stores it, as `vdiguard train` does. */
-async function storeKeyNetwork(db: Db, o: TakeoverOptions, agentFiles: ReadonlySet<string>): Promise<string> {
+async function storeKeyNetwork(db: Db, o: TakeoverOptions, agentFiles: ReadonlySet<string>, timing: TimingTally): Promise<string> {
   await initTf();
   const files = (await aaltoFiles(o.population as string)).filter((f) => !agentFiles.has(f)).slice(0, o.populationUsers ?? 600);
   const windows: number[][][] = [];
   for (const [i, f] of files.entries()) {
-    // The population's keystrokes reach a deployment through the gateway too: with the agents' jitter.
-    const events = jitterEvents((await importAaltoFile(join(o.population as string, f))).events, o.jitterMs, POPULATION_JITTER_SEED + i);
+    // The population's keystrokes reach a deployment through the gateway too: over the agents' link.
+    const events = measuredOverLink((await importAaltoFile(join(o.population as string, f))).events, o, POPULATION_JITTER_SEED + i, timing);
     const w = wholeWindow(defaultPipelines, 'keystroke', events, 50);
     if (w) windows.push([w]);
   }
@@ -186,7 +187,8 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
   o.progress(`takeover: ${agents.length} synthetic agents built`);
   const dir = mkdtempSync(join(tmpdir(), 'vdiguard-takeover-'));
   const db = await openDb({});
-  const keyNetwork = o.population ? await storeKeyNetwork(db, o, new Set(agents.map((a) => a.keyFile))) : null;
+  const timing = { genuine: new TimingTally(), impostor: new TimingTally(), population: new TimingTally() };
+  const keyNetwork = o.population ? await storeKeyNetwork(db, o, new Set(agents.map((a) => a.keyFile)), timing.population) : null;
   const settings = { ...protocolMaturity(agents.map((a) => a.enrol)), ...o.settings };
   let scorer = await startTestScorer(db, settings);
   try {
@@ -210,18 +212,20 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     await forEachConcurrently(agents, o.concurrency ?? 4, async (a, i) => {
       const start = (a.session[0] as InputEvent).timeMs;
       const end = (a.session[a.session.length - 1] as InputEvent).timeMs;
-      const stream = async (name: string, events: InputEvent[]): Promise<{ trace: ScoreTrace; terminatedAtMs: number | null }> => {
+      const stream = async (name: string, events: InputEvent[]): Promise<{ trace: ScoreTrace; terminatedAtMs: number | null; timing: TimedReport[] }> => {
         const file = join(dir, `${a.id}-${name}.jsonl`);
         await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.id, source: 'eval-takeover' }, events);
         const trace: ScoreTrace[number][] = [];
+        const timing: TimedReport[] = [];
         let fed = 0;
         // Only the windows the scorer fed to its trust engine (its count of them went up).
-        const onVerdict = (v: { windowsScored: number; windowScore: number; modality: ProtoModality }, at: number): void => {
+        const onVerdict = (v: { windowsScored: number; windowScore: number; modality: ProtoModality; timing: TimingReport | undefined }, at: number): void => {
           if (v.windowsScored > fed) trace.push({ score: v.windowScore, atMs: at, modality: v.modality === ProtoModality.MODALITY_MOUSE ? 'mouse' : 'keystroke' });
           fed = v.windowsScored;
+          if (v.timing) timing.push({ atMs: at, report: v.timing });
         };
         const r = await replay({ ...client, file, agent: a.id, desktop: 'eval', speed: 0, batchMs: 100, onVerdict });
-        return { trace, terminatedAtMs: r.terminatedAtMs };
+        return { trace, terminatedAtMs: r.terminatedAtMs, timing };
       };
       const genuine = await stream('genuine', a.session);
       // Takeover session: this agent, then the next agent's behaviour.
@@ -230,6 +234,16 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       const t0 = cut + 100;
       const impostor = shiftTo(imp.session, t0);
       const takeover = await stream('takeover', [...a.session.filter((e) => e.timeMs <= cut), ...impostor]);
+      // What the rule did in the agent's genuine session, and in the impostor's part of the takeover.
+      const last = (t: TimedReport[]): TimingReport | undefined => t[t.length - 1]?.report;
+      const genuineReport = last(genuine.timing);
+      if (genuineReport) timing.genuine.add(genuineReport, genuine.terminatedAtMs ?? end - start);
+      const takeoverReport = last(takeover.timing);
+      if (takeoverReport) {
+        const before = last(takeover.timing.filter((x) => x.atMs < t0 - start));
+        const impostorEnd = (impostor[impostor.length - 1] as InputEvent).timeMs - start;
+        timing.impostor.add(reportSince(takeoverReport, before), Math.max(0, (takeover.terminatedAtMs ?? impostorEnd) - (t0 - start)));
+      }
       traces.push({
         agent: a.id,
         keyFile: a.keyFile,
@@ -275,6 +289,8 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       actionNetwork: actionNetwork?.network.fingerprint ?? null,
       takeoverAt: o.takeoverAt,
       jitterMs: o.jitterMs,
+      clientTimes: o.clientTimes === true,
+      timing: { genuine: timing.genuine.summary(), impostor: timing.impostor.summary(), population: timing.population.summary() },
       model: defaultPipelines().map((p) => `${p.modality}:${p.model.name}`).join(' '),
       ...(sweep.length > 0 ? { sweep } : {}),
       ...(designs ? { designSearch: designSearchFigures(designs) } : {}),
@@ -283,7 +299,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     const row: ScoredRow = { row: 'in-session windows', model: json.model, genuine: genuineScores.filter(Number.isFinite), impostor: impostorScores.filter(Number.isFinite) };
     const fig = figuresOf(row);
     const text = [
-      `takeover: ${agents.length} agents through the gRPC scorer (${json.model}), jitter ${o.jitterMs} ms, terminate at ${policy.terminateAt}`,
+      `takeover: ${agents.length} agents through the gRPC scorer (${json.model}), ${linkTitle(o)}, terminate at ${policy.terminateAt}`,
       `  impostor actions before terminate: median ${json.aniaMedian}, p95 ${json.aniaP95}`,
       `  seconds of activity before terminate: median ${json.secondsToDropMedian}, p95 ${json.secondsToDropP95}`,
       `  missed takeovers ${(json.missedTakeovers * 100).toFixed(1)}%, terminated before the takeover ${json.terminatedBeforeTakeover}`,
@@ -296,6 +312,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       ),
       ...sweep.map((w) => `  terminate at ${w.terminateAt}, keystroke shift ${w.evidence.keystroke.shift} clip ${w.evidence.keystroke.maxScore}, mouse shift ${w.evidence.mouse.shift} clip ${w.evidence.mouse.maxScore}: median ${w.secondsToDropMedian} s, p95 ${w.secondsToDropP95} s, missed ${(w.missedTakeovers * 100).toFixed(1)}%, simulated ${w.falseTerminatesPer100hSimulated} false terminates per 100 h`),
       ...(designs ? designSearchLines(designs) : []),
+      ...timingLines(json.timing),
       '  targets: median <= 30 s, p95 <= 120 s, missed <= 1%, <= 1 false terminate per 100 h',
     ].join('\n');
     return { json, traces, text, plot: plotSvg(`takeover: window scores in genuine sessions and after takeovers (${json.model})`, [row], [fig.auc]) };
@@ -304,6 +321,12 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A session's client-time report as of a verdict, ms from the session's start. */
+interface TimedReport {
+  atMs: number;
+  report: TimingReport;
 }
 
 interface AgentTraces {

@@ -49,7 +49,7 @@ export class LineError extends Error {
   }
 }
 
-const KNOWN_EVENT_KEYS = new Set(['timeMs', 'key', 'mouse']);
+const KNOWN_EVENT_KEYS = new Set(['timeMs', 'clientTimeMs', 'key', 'mouse']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -132,12 +132,13 @@ export function parseEventLine(line: string, previousTimeMs: number): InputEvent
   if (!isObject(v)) throw new LineError('an event must be a JSON object', 'fix the line or re-create the file');
   if ('format' in v) throw new LineError('a second header', 'a recording has exactly one header, on its first line; split concatenated files');
   for (const k of Object.keys(v)) {
-    if (!KNOWN_EVENT_KEYS.has(k)) throw new LineError(`unknown event field "${k}"`, 'events have only timeMs and one of key or mouse');
+    if (!KNOWN_EVENT_KEYS.has(k)) throw new LineError(`unknown event field "${k}"`, 'events have only timeMs, an optional clientTimeMs and one of key or mouse');
   }
   const t = v.timeMs;
   const timeProblem = checkEventTime(t, previousTimeMs);
   if (timeProblem) throw new LineError(timeProblem.problem, timeProblem.hint);
   const timeMs = t as number;
+  const claim = clientTimeOf(v);
   const hasKey = 'key' in v;
   const hasMouse = 'mouse' in v;
   if (hasKey === hasMouse) {
@@ -149,7 +150,7 @@ export function parseEventLine(line: string, previousTimeMs: number): InputEvent
     for (const f of Object.keys(k)) if (f !== 'keysym' && f !== 'pressed') throw new LineError(`unknown key field "${f}"`, 'a key has keysym and pressed');
     const keysym = intField(k, 'keysym', 0, 0x1fffffff, 'key');
     if (typeof k.pressed !== 'boolean') throw new LineError('key.pressed must be true or false', 'fix the event');
-    return { timeMs, kind: { $case: 'key', value: { keysym, pressed: k.pressed } } };
+    return { timeMs, ...claim, kind: { $case: 'key', value: { keysym, pressed: k.pressed } } };
   }
   const m = v.mouse;
   if (!isObject(m)) throw new LineError('"mouse" must be an object', 'write {"x":N,"y":N,"buttonMask":N}');
@@ -159,7 +160,20 @@ export function parseEventLine(line: string, previousTimeMs: number): InputEvent
   const x = intField(m, 'x', -0x80000000, 0x7fffffff, 'mouse');
   const y = intField(m, 'y', -0x80000000, 0x7fffffff, 'mouse');
   const buttonMask = intField(m, 'buttonMask', 0, 31, 'mouse');
-  return { timeMs, kind: { $case: 'mouse', value: { x, y, buttonMask } } };
+  return { timeMs, ...claim, kind: { $case: 'mouse', value: { x, y, buttonMask } } };
+}
+
+/**
+ * The page's own time of the event, when the line has one. Only its range is checked: it is a
+ * claim the scorer's client-time rule judges, and a recording keeps what a hostile client sent too.
+ */
+function clientTimeOf(v: Record<string, unknown>): { clientTimeMs?: number } {
+  if (!('clientTimeMs' in v)) return {};
+  const c = v.clientTimeMs;
+  if (typeof c !== 'number' || !Number.isFinite(c) || c < 0 || c > MAX_TIME_MS) {
+    throw new LineError(`clientTimeMs must be a number of milliseconds from 0 to ${MAX_TIME_MS} (got ${JSON.stringify(c)})`, "fix the page's time or remove it");
+  }
+  return { clientTimeMs: c };
 }
 
 /** The header as one line (with its newline). */
@@ -171,8 +185,9 @@ export function formatHeader(header: RecordingHeader): string {
 export function formatEvent(e: InputEvent): string {
   const k = e.kind;
   if (k === undefined) throw new LineError('an event needs "key" or "mouse"', 'write one key or mouse event per line');
+  const time = e.clientTimeMs === undefined ? `"timeMs":${e.timeMs}` : `"timeMs":${e.timeMs},"clientTimeMs":${e.clientTimeMs}`;
   if (k.$case === 'key') {
-    return `{"timeMs":${e.timeMs},"key":{"keysym":${k.value.keysym},"pressed":${k.value.pressed}}}\n`;
+    return `{${time},"key":{"keysym":${k.value.keysym},"pressed":${k.value.pressed}}}\n`;
   }
-  return `{"timeMs":${e.timeMs},"mouse":{"x":${k.value.x},"y":${k.value.y},"buttonMask":${k.value.buttonMask}}}\n`;
+  return `{${time},"mouse":{"x":${k.value.x},"y":${k.value.y},"buttonMask":${k.value.buttonMask}}}\n`;
 }

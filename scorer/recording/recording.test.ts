@@ -17,9 +17,11 @@ const eventArb = fc.oneof(
   fc.record({ keysym: fc.integer({ min: 0, max: 0x1fffffff }), pressed: fc.boolean() }).map((value) => ({ $case: 'key' as const, value: { ...value } })),
   fc.record({ x: fc.integer({ min: -5000, max: 70000 }), y: fc.integer({ min: -5000, max: 70000 }), buttonMask: fc.integer({ min: 0, max: 31 }) }).map((value) => ({ $case: 'mouse' as const, value: { ...value } })),
 );
-const eventsArb = fc.array(fc.tuple(fc.double({ min: 0, max: 1e5, noNaN: true }), eventArb), { maxLength: 60 }).map((xs) => {
+// The page's claimed time is optional and unordered: a recording keeps what a hostile client sent.
+const claimArb = fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined });
+const eventsArb = fc.array(fc.tuple(fc.double({ min: 0, max: 1e5, noNaN: true }), eventArb, claimArb), { maxLength: 60 }).map((xs) => {
   let t = 0;
-  return xs.map(([dt, kind]): InputEvent => ({ timeMs: (t += dt), kind }));
+  return xs.map(([dt, kind, claim]): InputEvent => ({ timeMs: (t += dt), ...(claim === undefined ? {} : { clientTimeMs: claim }), kind }));
 });
 
 test('written recordings read back identically, whatever the batch size', async () => {
@@ -72,6 +74,8 @@ const cases: { name: string; text: string; error: RegExp }[] = [
   { name: 'bad mask', text: H + '{"timeMs":1,"mouse":{"x":1,"y":1,"buttonMask":64}}\n', error: /:2: mouse\.buttonMask must be/ },
   { name: 'fractional x', text: H + '{"timeMs":1,"mouse":{"x":1.5,"y":1,"buttonMask":0}}\n', error: /:2: mouse\.x must be a whole number/ },
   { name: 'unknown field', text: H + '{"timeMs":1,"text":"secret"}\n', error: /:2: unknown event field "text"/ },
+  { name: 'negative client time', text: H + '{"timeMs":1,"clientTimeMs":-3,"key":{"keysym":97,"pressed":true}}\n', error: /:2: clientTimeMs must be a number of milliseconds/ },
+  { name: 'client time as text', text: H + '{"timeMs":1,"clientTimeMs":"5","key":{"keysym":97,"pressed":true}}\n', error: /:2: clientTimeMs must be a number of milliseconds/ },
   { name: 'second header', text: H + H, error: /:2: a second header/ },
   { name: 'truncated last line', text: H + formatEvent(key(0, 97, true)) + '{"timeMs":3,"key":{"keys', error: /:3: truncated last line/ },
 ];

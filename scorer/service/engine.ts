@@ -25,7 +25,7 @@ import {
 import { ProfileStore, unknownAgent, type ProfileRecord, type ProfileSummary } from '../store/profiles.js';
 import { AuditLog } from '../store/audit.js';
 import { WriteQueue } from '../store/write-queue.js';
-import { ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
+import { eventClock, ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
 import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import { PopulationSample } from '../models/population.js';
 import { FitPool, type NetworkArtifacts } from '../models/fit-pool.js';
@@ -245,14 +245,18 @@ export class ScorerEngine {
     this.options.log.info({ sessionId, agentId: identity.agentId, reason, minTrust: scoring.trust.minTrust }, 'session closed');
   }
 
-  /** Enrols an agent from recorded events (time-ordered); returns the new profile status. */
+  /**
+   * Enrols an agent from recorded events (time-ordered), measured on the times a session measures
+   * them on (the client-time rule); returns the new profile status.
+   */
   async enroll(agentId: string, events: readonly InputEvent[]): Promise<{ status: ProfileStatus; accepted: number }> {
     requireId('agent_id', agentId);
     validateBatch(events, Number.NaN, Number.MAX_SAFE_INTEGER, 0);
     const windows = new Map<Modality, { windows: number[][]; units: number }>();
     const extractor = new RoutedExtractor(this.options.pipelines);
+    const clock = eventClock(this.options.policy);
     for (const e of events) {
-      for (const w of extractor.push(e)) {
+      for (const w of extractor.push({ timeMs: clock.next(e).timeMs, kind: e.kind })) {
         const c = windows.get(w.modality) ?? { windows: [], units: 0 };
         c.windows.push(w.vector);
         c.units += w.count;

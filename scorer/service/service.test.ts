@@ -16,6 +16,8 @@ import { writeRecording } from '../recording/writer.js';
 import { importAaltoFile } from '../datasets/aalto.js';
 import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
 import { splitIndex } from '../recording/split.js';
+import { overLink } from '../eval/jitter.js';
+import { resolveEventTimes } from '../timing/client-times.js';
 
 const MATURE = { matureKeystrokes: '300' };
 
@@ -220,6 +222,33 @@ describe('scorer over gRPC: bad input and failures', () => {
 });
 
 describe('scorer over gRPC on Aalto participants', { skip: skipReason('aalto') }, () => {
+  test('enrolment over the admin API measures client times by the session\'s rule', async () => {
+    const members = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt')).slice(0, 1);
+    const root = await extractMembers('aalto', members);
+    const typed = (await importAaltoFile(join(root, members[0]!))).events;
+    const dir = mkdtempSync(join(tmpdir(), 'vdiguard-enrol-times-'));
+    const link = { jitterMs: 20, clientTimes: true };
+    const sent = overLink(typed, link, 3);
+    const { db, drop } = await TEST_STORES[0]!.create();
+    const scorer = await startTestScorer(db, MATURE);
+    try {
+      const client = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
+      const enrolled = async (agent: string, events: InputEvent[]): Promise<readonly (readonly number[])[]> => {
+        await enroll({ ...client, agent, file: await recording(dir, `${agent}.jsonl`, agent, events) });
+        return (await scorer.engine.profiles.get(agent))!.body.keystroke.windows;
+      };
+      const claimed = await enrolled('claimed', sent);
+      const resolved = await enrolled('resolved', resolveEventTimes(sent).events);
+      const arrival = await enrolled('arrival', sent.map(({ clientTimeMs: _claim, ...e }) => e));
+      assert.ok(claimed.length > 5);
+      assert.deepEqual(claimed, resolved, 'the same windows as the rule applied to the stream');
+      assert.notDeepEqual(claimed, arrival, 'not the windows of the jittered arrival times');
+    } finally {
+      await scorer.close();
+      await drop();
+    }
+  });
+
   test('enrol on one half of a participant: the other half stays trusted, another participant is terminated', async () => {
     const members = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt')).slice(0, 2);
     const root = await extractMembers('aalto', members);

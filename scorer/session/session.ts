@@ -23,7 +23,7 @@ import {
 } from '../profile/profile.js';
 import { carriedTrust, confirmIdentity, DEFAULT_TIMING_EVIDENCE, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
-import { ClientTimeRule, DEFAULT_CLIENT_TIME_POLICY, type ClientTimePolicy, type TimingReport } from '../timing/client-times.js';
+import { ClientTimeRule, DEFAULT_CLIENT_TIME_POLICY, type ClientTimePolicy, type TimedEvent, type TimingReport } from '../timing/client-times.js';
 
 export interface SessionPolicy {
   readonly trust: TrustPolicy;
@@ -60,13 +60,32 @@ export interface Contribution {
   readonly units: number;
 }
 
+/** The times a policy measures events on, event by event (a session's, or an enrolment's). */
+export interface EventClock {
+  next(e: InputEvent): TimedEvent;
+  report(): TimingReport;
+}
+
+/**
+ * The client-time rule as the policy sets it: without client times (null) every event is measured
+ * on its arrival. Sessions and enrolment both use it, so a profile learns from the times it is
+ * scored on.
+ */
+export function eventClock(policy: Pick<SessionPolicy, 'clientTimes'>): EventClock {
+  const rule = new ClientTimeRule(policy.clientTimes ?? DEFAULT_CLIENT_TIME_POLICY);
+  return {
+    next: (e) => rule.next(e.timeMs, policy.clientTimes === null ? undefined : e.clientTimeMs),
+    report: () => rule.report(),
+  };
+}
+
 /** Trust points kept for the audit trail of a decision. */
 const TRAIL_LENGTH = 20;
 
 export class ScoringSession {
   private trustState: TrustState;
   private readonly extractor: RoutedExtractor;
-  private readonly clock: ClientTimeRule;
+  private readonly clock: EventClock;
   private readonly gathered = new Map<Modality, { windows: number[][]; units: number }>();
   private readonly recent: TrustPoint[] = [];
   private identityConfirmed = false;
@@ -87,7 +106,7 @@ export class ScoringSession {
   ) {
     this.trustState = initialTrust === undefined ? INITIAL_TRUST : carriedTrust(initialTrust, policy.trust);
     this.extractor = new RoutedExtractor(pipelines);
-    this.clock = new ClientTimeRule(policy.clientTimes ?? DEFAULT_CLIENT_TIME_POLICY);
+    this.clock = eventClock(policy);
     for (const m of MODALITIES) this.gathered.set(m, { windows: [], units: 0 });
   }
 
@@ -119,7 +138,7 @@ export class ScoringSession {
       // A terminated session is over: the rest of its behaviour is neither judged nor gathered.
       if (this.trustState.terminated) break;
       this.lastEventTimeMs = e.timeMs;
-      const timed = this.clock.next(e.timeMs, this.policy.clientTimes === null ? undefined : e.clientTimeMs);
+      const timed = this.clock.next(e);
       if (timed.newStretch) this.pendingTimingEvidence += this.policy.timingEvidence ?? DEFAULT_TIMING_EVIDENCE;
       for (const w of this.extractor.push({ timeMs: timed.timeMs, kind: e.kind })) verdicts.push(this.judge(w));
     }

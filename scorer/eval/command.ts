@@ -15,6 +15,7 @@ import { evalBalabit, evalSapimouse, type EvalRowSpec } from './mouse-protocols.
 import { plotSvg } from './plot.js';
 import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './summary.js';
 import { evalTakeover, type SweptPolicy } from './takeover.js';
+import { DEFAULT_FORGER_OPTIONS } from './forger.js';
 import { timingLines } from './timing-tally.js';
 import { linkTitle, type Link } from './jitter.js';
 
@@ -190,7 +191,8 @@ export function registerEvalCommands(program: Command): void {
     .option('--traces <file>', "write every session's window scores (score, time, modality; never what was typed) as JSON, to study trust policies offline")
     .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally with the keystroke and mouse shifts and clips (the largest window score counted): threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip, for example 24,30:4:8:2:6')
     .option('--search-designs [per100h]', 'also search the trust designs (keystroke and mouse shifts) for the lowest threshold keeping this many false terminates per 100 h (default 1), and report the takeovers none of them catches, on the recorded and on ideally calibrated genuine scores; run with --terminate-at 1000')
-    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string; embeddingSteps?: string; searchDesigns?: string | true }) => {
+    .option('--forge [budgetMs]', `with --client-times: the impostor's client forges its claimed times toward the agent's enrolled timings, each claim at most this far below its true time (default ${DEFAULT_FORGER_OPTIONS.budgetMs})`)
+    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string; embeddingSteps?: string; searchDesigns?: string | true; forge?: string | true }) => {
       const link = linkOf(f);
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
@@ -207,6 +209,7 @@ export function registerEvalCommands(program: Command): void {
         progress: stderrProgress,
         ...(f.terminateAt !== undefined ? { settings: { trustTerminateAt: f.terminateAt } } : {}),
         ...(f.sweep !== undefined ? { sweep: f.sweep.split(',').map(sweepPolicy) } : {}),
+        ...(f.forge !== undefined ? { forge: f.forge === true ? {} : { budgetMs: numberFlag('forge', f.forge, 0) as number } } : {}),
         ...(f.searchDesigns !== undefined ? { designSearch: f.searchDesigns === true ? {} : { targetPer100h: numberFlag('search-designs', f.searchDesigns, 0.001) as number } } : {}),
       });
       if (f.plot) {

@@ -83,14 +83,17 @@ export function simulateFalseTerminates(agents: readonly GenuineScores[], policy
   return { terminates, hours, per100Hours: hours > 0 ? (100 * terminates) / hours : Number.NaN, agentsAffected, agents: used };
 }
 
-/** Every window a session fed to the trust engine, in order, with its time from the start. */
-export type ScoreTrace = readonly (ScoredWindow & { readonly atMs: number })[];
+/**
+ * Every window a session fed to the trust engine, in order, with its time from the start and the
+ * evidence the scorer added with it for inconsistent client times (scorer/session/session.ts).
+ */
+export type ScoreTrace = readonly (ScoredWindow & { readonly atMs: number; readonly timingEvidence?: number })[];
 
 /** When the trust engine, fed a session's window scores, first terminates (ms), or null. */
 export function firstTerminate(trace: ScoreTrace, policy: TrustPolicy): number | null {
   let state = INITIAL_TRUST;
   for (const w of trace) {
-    state = updateTrust(state, w.score, w.modality, policy).state;
+    state = updateTrust(state, w.score, w.modality, policy, w.timingEvidence ?? 0).state;
     if (state.terminated) return w.atMs;
   }
   return null;

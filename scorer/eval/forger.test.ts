@@ -8,7 +8,8 @@ import { importSapimouseFile } from '../datasets/mouse-datasets.js';
 import { resolveEventTimes } from '../timing/client-times.js';
 import { forgeClientTimes, forgeOverLink, learnForgerProfile, type ForgerProfile } from './forger.js';
 import { jitterEvents } from './jitter.js';
-import { quantile } from './summary.js';
+import { evalTakeover } from './takeover.js';
+import { quantile, silentProgress } from './summary.js';
 
 /** Dwells and in-flow flights (ms) of a stream, on the times `at` gives. */
 function keyIntervals(events: readonly InputEvent[], at: (e: InputEvent) => number): { dwell: number[]; flight: number[] } {
@@ -138,4 +139,11 @@ describe('the forged-timing attack on real typing and pointing', () => {
     assert.deepEqual(forged.map(claimed), forgeClientTimes(keys.impostor, keyProfile, { budgetMs: 120 }).map(claimed));
     assert.throws(() => forgeOverLink(keys.impostor, keyProfile), /event 0 carries no client time.*--client-times/);
   });
+});
+
+test('a forged takeover needs client times to forge, and says so before any work', async () => {
+  await assert.rejects(
+    evalTakeover({ keys: '/nonexistent', mouse: '/nonexistent', takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 20, progress: silentProgress, forge: { budgetMs: 100 } }),
+    /run the takeover with client times \(--client-times\)/,
+  );
 });

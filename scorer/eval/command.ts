@@ -15,7 +15,7 @@ import { evalBalabit, evalSapimouse, type EvalRowSpec } from './mouse-protocols.
 import { plotSvg } from './plot.js';
 import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './summary.js';
 import { evalTakeover, type SweptPolicy } from './takeover.js';
-import { DEFAULT_FORGER_OPTIONS } from './forger.js';
+import { DEFAULT_FORGER_OPTIONS, type ForgerOptions } from './forger.js';
 import { timingLines } from './timing-tally.js';
 import { linkTitle, type Link } from './jitter.js';
 
@@ -75,6 +75,13 @@ function pointerHz(value: string | undefined): number | undefined {
   return numberFlag('pointer-hz', value, 1);
 }
 
+const FORGE_HELP = `with --client-times: every impostor's client forges the times it claims toward the enrolled timings of the one it poses as, each claim at most this far below its true time (ms, default ${DEFAULT_FORGER_OPTIONS.budgetMs})`;
+
+function forgeOption(value: string | true | undefined): { forge?: Partial<ForgerOptions> } {
+  if (value === undefined) return {};
+  return { forge: value === true ? {} : { budgetMs: numberFlag('forge', value, 0) as number } };
+}
+
 const SEED_HELP = "seed of the mouse model's networks; the spread of a figure over seeds is its noise";
 
 function table(rows: readonly RowFigures[]): string {
@@ -129,20 +136,22 @@ export function registerEvalCommands(program: Command): void {
     .option('--outside-impostors', "split the users in two halves, each a deployment of its own (population, networks); each user's impostors come from the other half (never trained against)")
     .option('--seed <n>', SEED_HELP, '1')
     .option('--pointer-hz <hz>', POINTER_HZ_HELP)
-    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string; pointerHz?: string }) => {
+    .option('--forge [budgetMs]', FORGE_HELP)
+    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string; pointerHz?: string; forge?: string | true }) => {
       const link = linkOf(f);
       const sliceSeconds = numberFlag('slice-seconds', f.sliceSeconds, 1) ?? 15;
       requireDatasetFolder('--data', f.data, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
       const outsideImpostors = f.outsideImpostors === true;
       const seed = numberFlag('seed', f.seed, 1) as number;
       const hz = pointerHz(f.pointerHz);
-      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors, pointerHz: hz });
+      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors, pointerHz: hz, ...forgeOption(f.forge) });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
-      await finish(`SapiMouse, ${sliceSeconds} s slices, ${linkTitle(link)}${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
-        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, ...link, pointerHz: hz ?? null, timing: r.timing, outsideImpostors, seed, rows: figs },
+      const forging = f.forge === undefined ? '' : ', impostors forging their client times';
+      await finish(`SapiMouse, ${sliceSeconds} s slices, ${linkTitle(link)}${forging}${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
+        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, ...link, pointerHz: hz ?? null, forge: f.forge === undefined ? null : { ...DEFAULT_FORGER_OPTIONS, ...forgeOption(f.forge).forge }, timing: r.timing, outsideImpostors, seed, rows: figs },
         [
-          `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the own half, impostors from the other)' : ''}, ${r.slices} slices of ${sliceSeconds} s, ${linkTitle(link)}`,
+          `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the own half, impostors from the other)' : ''}, ${r.slices} slices of ${sliceSeconds} s, ${linkTitle(link)}${forging}`,
           table(figs),
           ...timingLines(r.timing),
           '  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96',
@@ -191,7 +200,7 @@ export function registerEvalCommands(program: Command): void {
     .option('--traces <file>', "write every session's window scores (score, time, modality; never what was typed) as JSON, to study trust policies offline")
     .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally with the keystroke and mouse shifts and clips (the largest window score counted): threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip, for example 24,30:4:8:2:6')
     .option('--search-designs [per100h]', 'also search the trust designs (keystroke and mouse shifts) for the lowest threshold keeping this many false terminates per 100 h (default 1), and report the takeovers none of them catches, on the recorded and on ideally calibrated genuine scores; run with --terminate-at 1000')
-    .option('--forge [budgetMs]', `with --client-times: the impostor's client forges its claimed times toward the agent's enrolled timings, each claim at most this far below its true time (default ${DEFAULT_FORGER_OPTIONS.budgetMs})`)
+    .option('--forge [budgetMs]', FORGE_HELP)
     .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string; embeddingSteps?: string; searchDesigns?: string | true; forge?: string | true }) => {
       const link = linkOf(f);
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
@@ -209,7 +218,7 @@ export function registerEvalCommands(program: Command): void {
         progress: stderrProgress,
         ...(f.terminateAt !== undefined ? { settings: { trustTerminateAt: f.terminateAt } } : {}),
         ...(f.sweep !== undefined ? { sweep: f.sweep.split(',').map(sweepPolicy) } : {}),
-        ...(f.forge !== undefined ? { forge: f.forge === true ? {} : { budgetMs: numberFlag('forge', f.forge, 0) as number } } : {}),
+        ...forgeOption(f.forge),
         ...(f.searchDesigns !== undefined ? { designSearch: f.searchDesigns === true ? {} : { targetPer100h: numberFlag('search-designs', f.searchDesigns, 0.001) as number } } : {}),
       });
       if (f.plot) {

@@ -9,6 +9,8 @@ import { resolveEventTimes } from '../timing/client-times.js';
 import { forgeClientTimes, forgeOverLink, learnForgerProfile, type ForgerProfile } from './forger.js';
 import { jitterEvents } from './jitter.js';
 import { evalTakeover } from './takeover.js';
+import { evalSapimouse } from './mouse-protocols.js';
+import { evalRows } from './command.js';
 import { quantile, silentProgress } from './summary.js';
 
 /** Dwells and in-flow flights (ms) of a stream, on the times `at` gives. */
@@ -146,4 +148,19 @@ test('a forged takeover needs client times to forge, and says so before any work
     evalTakeover({ keys: '/nonexistent', mouse: '/nonexistent', takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 20, progress: silentProgress, forge: { budgetMs: 100 } }),
     /run the takeover with client times \(--client-times\)/,
   );
+});
+
+test("sapimouse with forging clients: impostors' slices, forged toward each user, score closer to genuine; the rule's view of them is reported", { skip: skipReason('sapimouse') }, async () => {
+  const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-4]\/.*\.csv$/.test(m));
+  const data = join(await extractMembers('sapimouse', members), 'sapimouse');
+  const common = { data, rows: evalRows().slice(0, 1), jitterMs: 20, clientTimes: true, progress: silentProgress, users: 4, sliceSeconds: 15 };
+  const honest = await evalSapimouse(common);
+  const forged = await evalSapimouse({ ...common, forge: { budgetMs: 100 } });
+  const [h, f] = [honest.rows[0]!, forged.rows[0]!];
+  assert.deepEqual(f.genuine, h.genuine, 'genuine slices are not forged');
+  assert.equal(f.impostor.length, h.impostor.length);
+  assert.ok(quantile(f.impostor, 0.5) < quantile(h.impostor, 0.5), `forged impostor median ${quantile(f.impostor, 0.5)}, honest ${quantile(h.impostor, 0.5)}`);
+  assert.equal(forged.timing.forged?.streams, 12);
+  assert.equal(honest.timing.forged, undefined);
+  await assert.rejects(evalSapimouse({ ...common, clientTimes: false, forge: {} }), /run sapimouse with client times/);
 });

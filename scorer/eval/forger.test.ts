@@ -95,7 +95,7 @@ describe('the forged-timing attack on real typing and pointing', () => {
       assertInBand(mouse.impostor, forgeClientTimes(mouse.impostor, mouseProfile, { budgetMs }), budgetMs);
     }
     assert.deepEqual(forgeClientTimes(keys.impostor, keyProfile, { budgetMs: 0 }).map(claimed), keys.impostor.map(truth));
-    assert.throws(() => forgeClientTimes(keys.impostor, keyProfile, { budgetMs: -1 }), /budget must be >= 0/);
+    assert.throws(() => forgeClientTimes(keys.impostor, keyProfile, { budgetMs: -1 }), /budget and ramp must be >= 0/);
   });
 
   test('each claim depends only on the events up to it, as a real client must', { skip }, () => {

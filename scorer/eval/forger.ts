@@ -38,6 +38,12 @@ import { quantileSorted } from '../features/stats.js';
 export interface ForgerOptions {
   /** How far below its true time an event may be claimed (ms): the band's width. */
   readonly budgetMs: number;
+  /**
+   * The band widens from nothing to the budget over this much of the forger's true time (ms): the
+   * rule measures its envelope on consistent lags only and widens it by at most its margin per
+   * measurement, so a session whose envelope an honest page measured first is opened step by step.
+   */
+  readonly rampMs: number;
   /** An event is claimed at its true time at least this often (ms of true time). */
   readonly anchorMs: number;
   /** A press this long after the previous one starts a new burst, as the keystroke extractor's pause (ms). */
@@ -51,7 +57,8 @@ export interface ForgerOptions {
 }
 
 export const DEFAULT_FORGER_OPTIONS: ForgerOptions = {
-  budgetMs: 150,
+  budgetMs: 50,
+  rampMs: 20_000,
   anchorMs: 2000,
   keyPauseMs: 1500,
   mousePauseMs: 500,
@@ -219,7 +226,11 @@ function mapInterval(r: Relation, profile: ForgerProfile, own: OwnIntervals, min
  */
 export function forgeClientTimes(events: readonly InputEvent[], profile: ForgerProfile, options: Partial<ForgerOptions> = {}): InputEvent[] {
   const o = { ...DEFAULT_FORGER_OPTIONS, ...options };
-  if (!(o.budgetMs >= 0) || !(o.anchorMs > 0)) throw new RangeError(`the forger's budget must be >= 0 ms and its anchor interval > 0 ms (got ${o.budgetMs}, ${o.anchorMs})`);
+  if (!(o.budgetMs >= 0) || !(o.anchorMs > 0) || !(o.rampMs >= 0)) {
+    throw new RangeError(`the forger's budget and ramp must be >= 0 ms and its anchor interval > 0 ms (got ${o.budgetMs}, ${o.rampMs}, ${o.anchorMs})`);
+  }
+  const start = events.length > 0 ? (events[0] as InputEvent).timeMs : 0;
+  const bandAt = (t: number): number => (o.rampMs > 0 ? o.budgetMs * Math.min(1, (t - start) / o.rampMs) : o.budgetMs);
   const walker = new IntervalWalker(o);
   const own = new OwnIntervals(o.ownSamples);
   const claims: number[] = [];
@@ -234,8 +245,9 @@ export function forgeClientTimes(events: readonly InputEvent[], profile: ForgerP
     if (t - anchoredAt >= o.anchorMs) {
       claim = t;
     } else {
-      const target = r && interval !== undefined ? (claims[r.ref] as number) + interval : t - o.budgetMs / 2;
-      claim = Math.min(t, Math.max(t - o.budgetMs, target));
+      const band = bandAt(t);
+      const target = r && interval !== undefined ? (claims[r.ref] as number) + interval : t - band / 2;
+      claim = Math.min(t, Math.max(t - band, target));
     }
     claim = Math.max(lastClaim, claim);
     if (claim >= t) anchoredAt = t;

@@ -63,3 +63,12 @@ test("firstTerminate adds the evidence the scorer added with a window for incons
   assert.equal(firstTerminate(trace, twelve), 2000);
   assert.equal(firstTerminate(trace.map((w) => ({ ...w, timingEvidence: 0 })), twelve), 3000);
 });
+
+test('the bootstrap resamples the evidence of inconsistent client times with the windows it came with', () => {
+  const calm = agent(6, 0);
+  const stretchy = { ...calm, windows: calm.windows.map((w, i) => ({ ...w, timingEvidence: i % 10 === 0 ? 2 : 0 })) };
+  const o = { hoursPerAgent: 50, blockWindows: 1, seed: 2 };
+  const without = simulateFalseTerminates([calm], policy, o);
+  const withStretches = simulateFalseTerminates([stretchy], policy, o);
+  assert.ok(withStretches.terminates > without.terminates, `${withStretches.terminates} vs ${without.terminates}`);
+});

@@ -23,6 +23,8 @@ export interface ScoredWindow {
   /** NaN: no evidence. */
   readonly score: number;
   readonly modality: Modality;
+  /** Evidence the scorer added with this window for inconsistent client times (scorer/session/session.ts). */
+  readonly timingEvidence?: number;
 }
 
 export interface GenuineScores {
@@ -69,7 +71,7 @@ export function simulateFalseTerminates(agents: readonly GenuineScores[], policy
       const start = Math.floor(random() * n);
       for (let k = 0; k < o.blockWindows && done < total; k++, done++) {
         const w = a.windows[(start + k) % n] as ScoredWindow;
-        state = updateTrust(state, w.score, w.modality, policy).state;
+        state = updateTrust(state, w.score, w.modality, policy, w.timingEvidence ?? 0).state;
         if (state.terminated) {
           own++;
           state = INITIAL_TRUST;
@@ -83,11 +85,8 @@ export function simulateFalseTerminates(agents: readonly GenuineScores[], policy
   return { terminates, hours, per100Hours: hours > 0 ? (100 * terminates) / hours : Number.NaN, agentsAffected, agents: used };
 }
 
-/**
- * Every window a session fed to the trust engine, in order, with its time from the start and the
- * evidence the scorer added with it for inconsistent client times (scorer/session/session.ts).
- */
-export type ScoreTrace = readonly (ScoredWindow & { readonly atMs: number; readonly timingEvidence?: number })[];
+/** Every window a session fed to the trust engine, in order, with its time from the start. */
+export type ScoreTrace = readonly (ScoredWindow & { readonly atMs: number })[];
 
 /** When the trust engine, fed a session's window scores, first terminates (ms), or null. */
 export function firstTerminate(trace: ScoreTrace, policy: TrustPolicy): number | null {

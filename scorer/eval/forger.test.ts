@@ -164,3 +164,24 @@ test("sapimouse with forging clients: impostors' slices, forged toward each user
   assert.equal(honest.timing.forged, undefined);
   await assert.rejects(evalSapimouse({ ...common, clientTimes: false, forge: {} }), /run sapimouse with client times/);
 });
+
+test('a forged takeover through the gRPC scorer: the genuine sessions are untouched, the impostor parts claim forged times the rule records', { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
+  const keys = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt'));
+  keys.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
+  const kr = await extractMembers('aalto', keys.slice(0, 2));
+  const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-2]\/.*\.csv$/.test(m)));
+  const run = (forge?: { budgetMs: number; rampMs: number }) =>
+    evalTakeover({ keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 2, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 20, clientTimes: true, progress: silentProgress, settings: { trustTerminateAt: '1000' }, ...(forge ? { forge } : {}) });
+  const honest = await run();
+  const forged = await run({ budgetMs: 200, rampMs: 0 });
+  assert.equal((forged.json.forge as { budgetMs: number }).budgetMs, 200);
+  assert.equal(honest.json.forge, null);
+  assert.match(forged.text, /impostors forging their client times \(budget 200 ms\)/);
+  type Timing = Record<'genuine' | 'impostor', { events: { outsideEnvelope: number }; envelopeMs: { median: number } }>;
+  const [h, f] = [honest.json.timing as Timing, forged.json.timing as Timing];
+  assert.deepEqual(f.genuine, h.genuine);
+  assert.deepEqual(forged.traces.map((t) => t.genuine), honest.traces.map((t) => t.genuine));
+  // A band wider than the envelope the agent's page measured: the rule falls back to arrival and says so.
+  assert.ok(f.impostor.events.outsideEnvelope > 10 * Math.max(1, h.impostor.events.outsideEnvelope), `${f.impostor.events.outsideEnvelope} vs ${h.impostor.events.outsideEnvelope} outside`);
+  assert.ok(f.impostor.envelopeMs.median > h.impostor.envelopeMs.median);
+});

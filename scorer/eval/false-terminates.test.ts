@@ -55,3 +55,20 @@ test('firstTerminate replays the trust engine over a score trace', () => {
   assert.equal(firstTerminate(keys.map((w) => ({ ...w, score: 5 })), mixed), 0, 'keystroke windows of 5 add 12 each');
   assert.equal(firstTerminate(trace.map((w) => ({ ...w, score: 5 })), mixed), 1000, 'mouse windows of 5 add 8 each');
 });
+
+test("firstTerminate adds the evidence the scorer added with a window for inconsistent client times", () => {
+  const trace = [0.1, 3, 3, 3].map((score, i) => ({ score, atMs: 1000 * i, modality: 'mouse' as const, timingEvidence: i === 1 ? 4 : 0 }));
+  const twelve = { ...policy, terminateAt: 12 };
+  // 4 from the window and 4 from the stretch at 1000, 4 more at 2000.
+  assert.equal(firstTerminate(trace, twelve), 2000);
+  assert.equal(firstTerminate(trace.map((w) => ({ ...w, timingEvidence: 0 })), twelve), 3000);
+});
+
+test('the bootstrap resamples the evidence of inconsistent client times with the windows it came with', () => {
+  const calm = agent(6, 0);
+  const stretchy = { ...calm, windows: calm.windows.map((w, i) => ({ ...w, timingEvidence: i % 10 === 0 ? 2 : 0 })) };
+  const o = { hoursPerAgent: 50, blockWindows: 1, seed: 2 };
+  const without = simulateFalseTerminates([calm], policy, o);
+  const withStretches = simulateFalseTerminates([stretchy], policy, o);
+  assert.ok(withStretches.terminates > without.terminates, `${withStretches.terminates} vs ${without.terminates}`);
+});

@@ -173,7 +173,7 @@ export const SCORER_SETTINGS = {
   },
   timingEvidence: {
     env: 'VDIGUARD_TIMING_EVIDENCE',
-    description: 'Evidence (log-likelihood ratio, as VDIGUARD_TRUST_TERMINATE_AT counts it) each stretch of client event times that contradict their arrival adds against the session.',
+    description: 'Evidence (log-likelihood ratio, as VDIGUARD_TRUST_TERMINATE_AT counts it) each stretch of impossible client event times (earlier than the one before, or later than their arrival) adds against the session.',
     default: DEFAULT_TIMING_EVIDENCE,
     parse: parse.number(0, 100),
   },

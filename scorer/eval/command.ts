@@ -15,6 +15,7 @@ import { evalBalabit, evalSapimouse, type EvalRowSpec } from './mouse-protocols.
 import { plotSvg } from './plot.js';
 import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './summary.js';
 import { evalTakeover, type SweptPolicy } from './takeover.js';
+import { DEFAULT_FORGER_OPTIONS, type ForgerOptions } from './forger.js';
 import { timingLines } from './timing-tally.js';
 import { linkTitle, type Link } from './jitter.js';
 
@@ -68,6 +69,19 @@ function embeddingSteps(value: string | undefined): number {
   return numberFlag('embedding-steps', value, 1) ?? KEY_EMBEDDING_TRAINING.steps;
 }
 
+const POINTER_HZ_HELP = 'pointer moves reduced to the last of each animation frame at this rate (60: what a page without getCoalescedEvents sends); default as recorded';
+
+function pointerHz(value: string | undefined): number | undefined {
+  return numberFlag('pointer-hz', value, 1);
+}
+
+const FORGE_HELP = `with --client-times: every impostor's client forges the times it claims toward the enrolled timings of the one it poses as, each claim at most this far below its true time (ms, default ${DEFAULT_FORGER_OPTIONS.budgetMs})`;
+
+function forgeOption(value: string | true | undefined): { forge?: Partial<ForgerOptions> } {
+  if (value === undefined) return {};
+  return { forge: value === true ? {} : { budgetMs: numberFlag('forge', value, 0) as number } };
+}
+
 const SEED_HELP = "seed of the mouse model's networks; the spread of a figure over seeds is its noise";
 
 function table(rows: readonly RowFigures[]): string {
@@ -100,16 +114,18 @@ export function registerEvalCommands(program: Command): void {
     .requiredOption('--data <dir>', 'the extracted balabit-mouse folder (training_files, test_files, labels.csv)')
     .option('--timestamp <which>', 'client (RDP client) or record (network monitor) timestamps', 'client')
     .option('--seed <n>', SEED_HELP, '1')
-    .action(async (f: CommonFlags & { data: string; timestamp: string; seed: string }) => {
+    .option('--pointer-hz <hz>', POINTER_HZ_HELP)
+    .action(async (f: CommonFlags & { data: string; timestamp: string; seed: string; pointerHz?: string }) => {
       if (f.timestamp !== 'client' && f.timestamp !== 'record') throw new VdiguardError('invalid-argument', '--timestamp must be client or record');
       const link = linkOf(f);
       requireDatasetFolder('--data', f.data, 'balabit', (n) => ['training_files', 'test_files', 'labels.csv'].every((x) => n.includes(x)));
       const seed = numberFlag('seed', f.seed, 1) as number;
-      const r = await evalBalabit({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp });
+      const hz = pointerHz(f.pointerHz);
+      const r = await evalBalabit({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp, pointerHz: hz });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
       await finish(`Balabit, ${f.timestamp} timestamps, ${linkTitle(link)}`, f, r.rows,
-        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, ...link, timing: r.timing, seed, rows: figs },
+        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, ...link, pointerHz: hz ?? null, timing: r.timing, seed, rows: figs },
         [`balabit: ${r.sessions} labelled sessions (${r.unscored} too short to score), ${linkTitle(link)}`, table(figs), ...timingLines(r.timing), '  published anchor: AUC 0.92 (Antal & Egyed-Zsigmond 2019); target AUC >= 0.95'].join('\n'));
     });
 
@@ -119,19 +135,23 @@ export function registerEvalCommands(program: Command): void {
     .option('--slice-seconds <s>', 'seconds of behaviour per test slice', '15')
     .option('--outside-impostors', "split the users in two halves, each a deployment of its own (population, networks); each user's impostors come from the other half (never trained against)")
     .option('--seed <n>', SEED_HELP, '1')
-    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string }) => {
+    .option('--pointer-hz <hz>', POINTER_HZ_HELP)
+    .option('--forge [budgetMs]', FORGE_HELP)
+    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string; pointerHz?: string; forge?: string | true }) => {
       const link = linkOf(f);
       const sliceSeconds = numberFlag('slice-seconds', f.sliceSeconds, 1) ?? 15;
       requireDatasetFolder('--data', f.data, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
       const outsideImpostors = f.outsideImpostors === true;
       const seed = numberFlag('seed', f.seed, 1) as number;
-      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors });
+      const hz = pointerHz(f.pointerHz);
+      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors, pointerHz: hz, ...forgeOption(f.forge) });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
-      await finish(`SapiMouse, ${sliceSeconds} s slices, ${linkTitle(link)}${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
-        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, ...link, timing: r.timing, outsideImpostors, seed, rows: figs },
+      const forging = f.forge === undefined ? '' : ', impostors forging their client times';
+      await finish(`SapiMouse, ${sliceSeconds} s slices, ${linkTitle(link)}${forging}${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
+        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, ...link, pointerHz: hz ?? null, forge: f.forge === undefined ? null : { ...DEFAULT_FORGER_OPTIONS, ...forgeOption(f.forge).forge }, timing: r.timing, outsideImpostors, seed, rows: figs },
         [
-          `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the own half, impostors from the other)' : ''}, ${r.slices} slices of ${sliceSeconds} s, ${linkTitle(link)}`,
+          `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the own half, impostors from the other)' : ''}, ${r.slices} slices of ${sliceSeconds} s, ${linkTitle(link)}${forging}`,
           table(figs),
           ...timingLines(r.timing),
           '  published anchor: AUC 0.94 with 15 s (Antal et al. 2021); target AUC >= 0.96',
@@ -180,7 +200,8 @@ export function registerEvalCommands(program: Command): void {
     .option('--traces <file>', "write every session's window scores (score, time, modality; never what was typed) as JSON, to study trust policies offline")
     .option('--sweep <list>', 'also report these trust policies from the same sessions: comma-separated thresholds, each optionally with the keystroke and mouse shifts and clips (the largest window score counted): threshold:keystrokeShift:keystrokeClip:mouseShift:mouseClip, for example 24,30:4:8:2:6')
     .option('--search-designs [per100h]', 'also search the trust designs (keystroke and mouse shifts) for the lowest threshold keeping this many false terminates per 100 h (default 1), and report the takeovers none of them catches, on the recorded and on ideally calibrated genuine scores; run with --terminate-at 1000')
-    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string; embeddingSteps?: string; searchDesigns?: string | true }) => {
+    .option('--forge [budgetMs]', FORGE_HELP)
+    .action(async (f: CommonFlags & { keys: string; mouse: string; population?: string; populationUsers: string; takeoverAt: string; maxGapMs: string; terminateAt?: string; sweep?: string; traces?: string; keysOffset: string; embeddingSteps?: string; searchDesigns?: string | true; forge?: string | true }) => {
       const link = linkOf(f);
       requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
       requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
@@ -197,6 +218,7 @@ export function registerEvalCommands(program: Command): void {
         progress: stderrProgress,
         ...(f.terminateAt !== undefined ? { settings: { trustTerminateAt: f.terminateAt } } : {}),
         ...(f.sweep !== undefined ? { sweep: f.sweep.split(',').map(sweepPolicy) } : {}),
+        ...forgeOption(f.forge),
         ...(f.searchDesigns !== undefined ? { designSearch: f.searchDesigns === true ? {} : { targetPer100h: numberFlag('search-designs', f.searchDesigns, 0.001) as number } } : {}),
       });
       if (f.plot) {

@@ -56,15 +56,19 @@ test('firstTerminate replays the trust engine over a score trace', () => {
   assert.equal(firstTerminate(trace.map((w) => ({ ...w, score: 5 })), mixed), 1000, 'mouse windows of 5 add 8 each');
 });
 
-test('the evidence of impossible client times a window carried counts in the replay and the simulation', () => {
-  // A window of 0.1 takes 1.8 (2 * 0.1 - 2), floored at 0, then the charge is added: 3, then 1.2 + 3.
-  const charged = [0.1, 0.1, 0.1].map((score, i) => ({ score, atMs: 1000 * i, modality: 'mouse' as const, ...(i > 0 ? { extraEvidence: 3 } : {}) }));
-  assert.equal(firstTerminate(charged, policy), 2000);
-  assert.equal(firstTerminate(charged.map(({ extraEvidence: _e, ...w }) => w), policy), null);
+test("firstTerminate adds the evidence the scorer added with a window for inconsistent client times", () => {
+  const trace = [0.1, 3, 3, 3].map((score, i) => ({ score, atMs: 1000 * i, modality: 'mouse' as const, timingEvidence: i === 1 ? 4 : 0 }));
+  const twelve = { ...policy, terminateAt: 12 };
+  // 4 from the window and 4 from the stretch at 1000, 4 more at 2000.
+  assert.equal(firstTerminate(trace, twelve), 2000);
+  assert.equal(firstTerminate(trace.map((w) => ({ ...w, timingEvidence: 0 })), twelve), 3000);
+});
+
+test('the bootstrap resamples the evidence of inconsistent client times with the windows it came with', () => {
   const calm = agent(6, 0);
-  const chargedNow = { ...calm, windows: calm.windows.map((w, i) => (i % 50 === 0 ? { ...w, extraEvidence: 3 } : w)) };
-  const o = { hoursPerAgent: 50, blockWindows: 1, seed: 1 };
-  const plain = simulateFalseTerminates([calm], policy, o);
-  const withCharges = simulateFalseTerminates([chargedNow], policy, o);
-  assert.ok(withCharges.terminates > plain.terminates, `${withCharges.terminates} vs ${plain.terminates}`);
+  const stretchy = { ...calm, windows: calm.windows.map((w, i) => ({ ...w, timingEvidence: i % 10 === 0 ? 2 : 0 })) };
+  const o = { hoursPerAgent: 50, blockWindows: 1, seed: 2 };
+  const without = simulateFalseTerminates([calm], policy, o);
+  const withStretches = simulateFalseTerminates([stretchy], policy, o);
+  assert.ok(withStretches.terminates > without.terminates, `${withStretches.terminates} vs ${without.terminates}`);
 });

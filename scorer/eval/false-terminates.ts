@@ -23,11 +23,8 @@ export interface ScoredWindow {
   /** NaN: no evidence. */
   readonly score: number;
   readonly modality: Modality;
-  /**
-   * Evidence the scorer added with this window for inconsistent client times (the stretches since
-   * the window before, times VDIGUARD_TIMING_EVIDENCE); none when absent.
-   */
-  readonly extraEvidence?: number;
+  /** Evidence the scorer added with this window for inconsistent client times (scorer/session/session.ts). */
+  readonly timingEvidence?: number;
 }
 
 export interface GenuineScores {
@@ -74,7 +71,7 @@ export function simulateFalseTerminates(agents: readonly GenuineScores[], policy
       const start = Math.floor(random() * n);
       for (let k = 0; k < o.blockWindows && done < total; k++, done++) {
         const w = a.windows[(start + k) % n] as ScoredWindow;
-        state = updateTrust(state, w.score, w.modality, policy, w.extraEvidence).state;
+        state = updateTrust(state, w.score, w.modality, policy, w.timingEvidence ?? 0).state;
         if (state.terminated) {
           own++;
           state = INITIAL_TRUST;
@@ -95,7 +92,7 @@ export type ScoreTrace = readonly (ScoredWindow & { readonly atMs: number })[];
 export function firstTerminate(trace: ScoreTrace, policy: TrustPolicy): number | null {
   let state = INITIAL_TRUST;
   for (const w of trace) {
-    state = updateTrust(state, w.score, w.modality, policy, w.extraEvidence).state;
+    state = updateTrust(state, w.score, w.modality, policy, w.timingEvidence ?? 0).state;
     if (state.terminated) return w.atMs;
   }
   return null;

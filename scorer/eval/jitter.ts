@@ -52,9 +52,10 @@ export function overLink(events: readonly InputEvent[], link: Link, seed: number
 /**
  * Recorded events as the scorer measures them: over the link, then each on the time the production
  * client-time rule chooses (as a session and an enrolment do), its report added to `tally`.
+ * `client` rewrites what the page claims before it is judged (a forging client: forger.ts).
  */
-export function measuredOverLink(events: readonly InputEvent[], link: Link, seed: number, tally: TimingTally): InputEvent[] {
-  const r = resolveEventTimes(overLink(events, link, seed));
+export function measuredOverLink(events: readonly InputEvent[], link: Link, seed: number, tally: TimingTally, client: (sent: InputEvent[]) => InputEvent[] = (sent) => sent): InputEvent[] {
+  const r = resolveEventTimes(client(overLink(events, link, seed)));
   tally.add(r.report, activityMs(r.events));
   return r.events;
 }

@@ -22,6 +22,8 @@ import type { PipelineFactory } from '../models/pipelines.js';
 import { trainActionNetwork, type ActionNetworkTraining } from '../models/action-network.js';
 import { initTf } from '../models/tf/runtime.js';
 import { measuredOverLink, type Link } from './jitter.js';
+import { frameAlignedPointer } from './pointer-rate.js';
+import { forgeOverLink, learnForgerProfile, type ForgerOptions, type ForgerProfile } from './forger.js';
 import type { Progress, ScoredRow } from './summary.js';
 import { TimingTally, type TimingSummary } from './timing-tally.js';
 import { pipelineOf, vectorsOf, wholeWindow } from './windows.js';
@@ -39,6 +41,18 @@ export interface MouseEvalOptions extends Link {
   readonly progress: Progress;
   /** Users to evaluate (default all). */
   readonly users?: number;
+  /**
+   * sapimouse: every impostor's client forges its claimed times toward the user it is scored
+   * against (forger.ts), learned from that user's recorded enrolment; needs client times.
+   */
+  readonly forge?: Partial<ForgerOptions>;
+  /** Pointer moves reduced to this many animation frames per second, as a page without coalesced events sees them (pointer-rate.ts); undefined: as recorded. */
+  readonly pointerHz?: number;
+}
+
+/** A recording's events as the protocol's page would have sent them. */
+function asSent(o: MouseEvalOptions, events: InputEvent[]): InputEvent[] {
+  return o.pointerHz === undefined ? events : frameAlignedPointer(events, o.pointerHz);
 }
 
 /** Fewest actions a test window needs to be scored at all. */
@@ -118,7 +132,7 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
     const sessionsOfUser: InputEvent[][] = [];
     for (const f of (await readdir(join(o.data, 'training_files', user))).sort()) {
       const r = await importBalabitFile(join(o.data, 'training_files', user, f), { timestamp: o.timestamp });
-      sessionsOfUser.push(measuredOverLink(r.events, o, seed++, timing.enrolment));
+      sessionsOfUser.push(measuredOverLink(asSent(o, r.events), o, seed++, timing.enrolment));
     }
     train.push(sessionsOfUser);
   }
@@ -133,7 +147,7 @@ export async function evalBalabit(o: MouseEvalOptions & { timestamp: 'client' | 
     for (const f of tests) {
       const r = await importBalabitFile(join(o.data, 'test_files', user, f), { timestamp: o.timestamp });
       const illegal = labels.get(f) as boolean;
-      const events = measuredOverLink(r.events, o, seed++, illegal ? timing.impostor : timing.genuine);
+      const events = measuredOverLink(asSent(o, r.events), o, seed++, illegal ? timing.impostor : timing.genuine);
       sessions++;
       let missing = false;
       factories.forEach(({ factory, templates }, i) => {
@@ -169,8 +183,8 @@ export interface SapimouseResult {
   readonly rows: ScoredRow[];
   readonly users: number;
   readonly slices: number;
-  /** What the client-time rule did, by kind of stream (each test session is sliced whole). */
-  readonly timing: { readonly enrolment: TimingSummary; readonly test: TimingSummary };
+  /** What the client-time rule did, by kind of stream (each test session is sliced whole; forged: impostors' sessions forged toward a user). */
+  readonly timing: { readonly enrolment: TimingSummary; readonly test: TimingSummary; readonly forged?: TimingSummary };
 }
 
 export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number; outsideImpostors?: boolean }): Promise<SapimouseResult> {
@@ -178,16 +192,21 @@ export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number
   const users = await userDirs(o.data, o.users);
   const enrol: { user: string; events: InputEvent[] }[] = [];
   const probes: { user: string; slice: InputEvent[] }[] = [];
+  /** Per user, what forging needs: its test session as recorded and its link seed, its profile as a forger learns it. */
+  const recorded: { test: InputEvent[]; seed: number; profile: ForgerProfile }[] = [];
   let seed = 1;
-  const timing = { enrolment: new TimingTally(), test: new TimingTally() };
+  const timing = { enrolment: new TimingTally(), test: new TimingTally(), forged: new TimingTally() };
+  if (o.forge && o.clientTimes !== true) throw new VdiguardError('invalid-argument', 'forging rewrites the client times the page claims: run sapimouse with client times (--client-times)');
   for (const u of users) {
     const files = (await readdir(join(o.data, u))).sort();
     const three = files.find((f) => f.endsWith('3min.csv'));
     const one = files.find((f) => f.endsWith('1min.csv'));
     if (!three || !one) continue;
-    enrol.push({ user: u, events: measuredOverLink((await importSapimouseFile(join(o.data, u, three))).events, o, seed++, timing.enrolment) });
-    const test = measuredOverLink((await importSapimouseFile(join(o.data, u, one))).events, o, seed++, timing.test);
-    for (const slice of timeSlices(test, o.sliceSeconds * 1000)) probes.push({ user: u, slice });
+    const enrolment = asSent(o, (await importSapimouseFile(join(o.data, u, three))).events);
+    enrol.push({ user: u, events: measuredOverLink(enrolment, o, seed++, timing.enrolment) });
+    const test = asSent(o, (await importSapimouseFile(join(o.data, u, one))).events);
+    if (o.forge) recorded.push({ test, seed, profile: learnForgerProfile(enrolment, o.forge) });
+    for (const slice of timeSlices(measuredOverLink(test, o, seed++, timing.test), o.sliceSeconds * 1000)) probes.push({ user: u, slice });
   }
   o.progress(`sapimouse: ${enrol.length} users, ${probes.length} slices of ${o.sliceSeconds} s`);
   const rows: ScoredRow[] = [];
@@ -211,13 +230,25 @@ export async function evalSapimouse(o: MouseEvalOptions & { sliceSeconds: number
         probes.forEach((x, i) => {
           const v = vectors[i];
           const genuine = x.user === user;
-          if (v === undefined || (!genuine && o.outsideImpostors && halfOf.get(x.user) === h)) return;
+          if (v === undefined || (!genuine && (o.forge || (o.outsideImpostors && halfOf.get(x.user) === h)))) return;
           (genuine ? row.genuine : row.impostor).push(p.model.score(template, v));
+        });
+        if (!o.forge) return;
+        // Each impostor's session again, its claims forged toward this user (counted once, on the first row).
+        const agent = members[k] as number;
+        const tally = spec === o.rows[0] ? timing.forged : new TimingTally();
+        recorded.forEach((r, x) => {
+          if (x === agent || (o.outsideImpostors && half(x) === h)) return;
+          const forged = measuredOverLink(r.test, o, r.seed, tally, (sent) => forgeOverLink(sent, (recorded[agent] as { profile: ForgerProfile }).profile, o.forge));
+          for (const slice of timeSlices(forged, o.sliceSeconds * 1000)) {
+            const v = wholeWindow(spec.factory, 'mouse', slice, MIN_ACTIONS);
+            if (v !== undefined) row.impostor.push(p.model.score(template, v));
+          }
         });
       });
     }
     o.progress(`sapimouse: ${spec.row} (${row.model}) scored`);
     rows.push(row);
   }
-  return { rows, users: enrol.length, slices: probes.length, timing: { enrolment: timing.enrolment.summary(), test: timing.test.summary() } };
+  return { rows, users: enrol.length, slices: probes.length, timing: { enrolment: timing.enrolment.summary(), test: timing.test.summary(), ...(o.forge ? { forged: timing.forged.summary() } : {}) } };
 }

@@ -48,8 +48,10 @@ import { replayable, searchDesigns, type DesignSearch, type DesignSearchOptions,
 import { loadScorerSettings, trustPolicyOf } from '../config.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
 import { silentLogger } from '../../lib/log.js';
+import { VdiguardError } from '../../lib/errors.js';
 import type { TimingReport } from '../timing/client-times.js';
 import { reportSince, timingLines, TimingTally } from './timing-tally.js';
+import { DEFAULT_FORGER_OPTIONS, forgeOverLink, learnForgerProfile, recordedTimes, type ForgerOptions } from './forger.js';
 
 export interface TakeoverOptions extends Link {
   readonly keys: string;
@@ -88,6 +90,12 @@ export interface TakeoverOptions extends Link {
    * with a high threshold.
    */
   readonly designSearch?: DesignSearchOptions;
+  /**
+   * The impostor's client forges the times it claims toward the agent it takes over (forger.ts),
+   * learned from the agent's enrolment as their own browser recorded it; needs client times. The
+   * genuine part of a takeover and the genuine sessions stay honest.
+   */
+  readonly forge?: Partial<ForgerOptions>;
 }
 
 /** A trust policy to replay: a threshold, and optionally the modalities' shifts and clips (else the scorer's). */
@@ -182,6 +190,7 @@ async function storeKeyNetwork(db: Db, o: TakeoverOptions, agentFiles: ReadonlyS
 }
 
 export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> {
+  if (o.forge && o.clientTimes !== true) throw new VdiguardError('invalid-argument', 'forging rewrites the client times the page claims: run the takeover with client times (--client-times)');
   const agents = await buildAgents(o);
   if (agents.length < 2) throw new Error('the takeover protocol needs at least 2 agents');
   o.progress(`takeover: ${agents.length} synthetic agents built`);
@@ -226,7 +235,8 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       const imp = agents[(i + 1) % agents.length] as Agent;
       const cut = start + o.takeoverAt * (end - start);
       const t0 = cut + 100;
-      const impostor = shiftTo(imp.session, t0);
+      const sent = shiftTo(imp.session, t0);
+      const impostor = o.forge ? forgeOverLink(sent, learnForgerProfile(recordedTimes(a.enrol)), o.forge) : sent;
       const takeover = await stream('takeover', [...a.session.filter((e) => e.timeMs <= cut), ...impostor]);
       // What the rule did in the agent's genuine session, and in the impostor's part of the takeover.
       const last = (t: TimedReport[]): TimingReport | undefined => t[t.length - 1]?.report;
@@ -284,6 +294,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       takeoverAt: o.takeoverAt,
       jitterMs: o.jitterMs,
       clientTimes: o.clientTimes === true,
+      forge: o.forge ? { ...DEFAULT_FORGER_OPTIONS, ...o.forge } : null,
       timing: { genuine: timing.genuine.summary(), impostor: timing.impostor.summary(), population: timing.population.summary() },
       model: defaultPipelines().map((p) => `${p.modality}:${p.model.name}`).join(' '),
       ...(sweep.length > 0 ? { sweep } : {}),
@@ -293,7 +304,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
     const row: ScoredRow = { row: 'in-session windows', model: json.model, genuine: genuineScores.filter(Number.isFinite), impostor: impostorScores.filter(Number.isFinite) };
     const fig = figuresOf(row);
     const text = [
-      `takeover: ${agents.length} agents through the gRPC scorer (${json.model}), ${linkTitle(o)}, terminate at ${policy.terminateAt}`,
+      `takeover: ${agents.length} agents through the gRPC scorer (${json.model}), ${linkTitle(o)}${json.forge ? `, impostors forging their client times (budget ${json.forge.budgetMs} ms)` : ''}, terminate at ${policy.terminateAt}`,
       `  impostor actions before terminate: median ${json.aniaMedian}, p95 ${json.aniaP95}`,
       `  seconds of activity before terminate: median ${json.secondsToDropMedian}, p95 ${json.secondsToDropP95}`,
       `  missed takeovers ${(json.missedTakeovers * 100).toFixed(1)}%, terminated before the takeover ${json.terminatedBeforeTakeover}`,
@@ -336,8 +347,7 @@ export function verdictRecorder(timingEvidence: number): { trace: ScoreTrace[num
   const onVerdict = (v: Verdict, at: number): void => {
     const stretches = v.timing?.inconsistentStretches ?? 0;
     if (v.windowsScored > fed) {
-      const extraEvidence = (stretches - stretchesFed) * timingEvidence;
-      trace.push({ score: v.windowScore, atMs: at, modality: v.modality === ProtoModality.MODALITY_MOUSE ? 'mouse' : 'keystroke', ...(extraEvidence > 0 ? { extraEvidence } : {}) });
+      trace.push({ score: v.windowScore, atMs: at, modality: v.modality === ProtoModality.MODALITY_MOUSE ? 'mouse' : 'keystroke', timingEvidence: (stretches - stretchesFed) * timingEvidence });
       stretchesFed = stretches;
     }
     fed = v.windowsScored;

@@ -38,12 +38,14 @@ interface CommonFlags {
   plot?: string;
   jitterMs: string;
   clientTimes?: boolean;
+  clientTimeEnvelopeMs?: string;
   users?: string;
 }
 
 /** The link the flags describe. */
-function linkOf(f: CommonFlags): Required<Link> {
-  return { jitterMs: numberFlag('jitter-ms', f.jitterMs, 0) ?? 0, clientTimes: f.clientTimes === true };
+function linkOf(f: CommonFlags): Link & { clientTimes: boolean } {
+  const cap = numberFlag('client-time-envelope-ms', f.clientTimeEnvelopeMs, 0);
+  return { jitterMs: numberFlag('jitter-ms', f.jitterMs, 0) ?? 0, clientTimes: f.clientTimes === true, ...(cap === undefined ? {} : { clientTimeEnvelopeMs: cap }) };
 }
 
 
@@ -60,6 +62,7 @@ function common(c: Command): Command {
     .option('--plot <file>', 'write an SVG plot: ROC curves and score distributions')
     .option('--jitter-ms <sd>', 'Gaussian network jitter added to event times, standard deviation in ms', '0')
     .option('--client-times', "the page sends each event's own time (the recorded one) while arrival is jittered; the scorer's client-time rule decides which each event is measured on")
+    .option('--client-time-envelope-ms <ms>', "the cap of the scorer's client-time envelope (VDIGUARD_CLIENT_TIME_ENVELOPE_MS; 0: arrival only), to measure other values than the default")
     .option('--users <n>', 'evaluate only the first n users or participants');
 }
 

@@ -5,7 +5,8 @@
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { gaussian, seededRandom } from '../../lib/random.js';
-import { resolveEventTimes } from '../timing/client-times.js';
+import { clientTimePolicyOf, loadScorerSettings } from '../config.js';
+import { eventClock } from '../session/session.js';
 import type { TimingTally } from './timing-tally.js';
 
 /**
@@ -32,11 +33,22 @@ export interface Link {
    * the page's clock, while arrival is jittered. Off: arrival times only, as other Guacamole clients.
    */
   readonly clientTimes?: boolean;
+  /**
+   * The scorer's cap on the client-time envelope (VDIGUARD_CLIENT_TIME_ENVELOPE_MS), ms; its
+   * default when unset. To measure other values of the rule's cap.
+   */
+  readonly clientTimeEnvelopeMs?: number;
 }
 
 /** The link in a title: `jitter 20 ms, client times`. */
 export function linkTitle(link: Link): string {
-  return `jitter ${link.jitterMs} ms${link.clientTimes === true ? ', client times' : ''}`;
+  const cap = link.clientTimeEnvelopeMs === undefined ? '' : `, envelope cap ${link.clientTimeEnvelopeMs} ms`;
+  return `jitter ${link.jitterMs} ms${link.clientTimes === true ? ', client times' : ''}${cap}`;
+}
+
+/** The scorer settings the link asks for (its envelope cap), for a scorer started by an evaluation. */
+export function scorerSettingsOf(link: Link): Record<string, string> {
+  return link.clientTimeEnvelopeMs === undefined ? {} : { clientTimeEnvelopeMs: String(link.clientTimeEnvelopeMs) };
 }
 
 /**
@@ -51,13 +63,15 @@ export function overLink(events: readonly InputEvent[], link: Link, seed: number
 
 /**
  * Recorded events as the scorer measures them: over the link, then each on the time the production
- * client-time rule chooses (as a session and an enrolment do), its report added to `tally`.
- * `client` rewrites what the page claims before it is judged (a forging client: forger.ts).
+ * client-time rule chooses, on the clock a session and an enrolment use (session.ts eventClock,
+ * with the scorer's settings), its report added to `tally`. `client` rewrites what the page claims
+ * before it is judged (a forging client: forger.ts).
  */
 export function measuredOverLink(events: readonly InputEvent[], link: Link, seed: number, tally: TimingTally, client: (sent: InputEvent[]) => InputEvent[] = (sent) => sent): InputEvent[] {
-  const r = resolveEventTimes(client(overLink(events, link, seed)));
-  tally.add(r.report, activityMs(r.events));
-  return r.events;
+  const clock = eventClock({ clientTimes: clientTimePolicyOf(loadScorerSettings({}, scorerSettingsOf(link))) });
+  const measured = client(overLink(events, link, seed)).map((e) => ({ timeMs: clock.next(e).timeMs, kind: e.kind }));
+  tally.add(clock.report(), activityMs(measured));
+  return measured;
 }
 
 /** From the first event to the last, ms (0 for fewer than two). */

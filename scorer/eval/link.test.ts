@@ -78,3 +78,18 @@ test('timing reports sum by kind of stream, and a session\'s later part is its r
   assert.deepEqual(s.envelopeMs, { median: 50, max: 60 });
   assert.deepEqual(new TimingTally().summary().envelopeMs, { median: 0, max: 0 });
 });
+
+test('the link can set the scorer\'s envelope cap: a wider one keeps more of a 50 ms link\'s claims, 0 keeps none', { skip: skipReason('sapimouse') }, async () => {
+  const { events } = (await realStreams())[1]!;
+  const outside = (cap?: number): number => {
+    const t = new TimingTally();
+    measuredOverLink(events, { jitterMs: 50, clientTimes: true, ...(cap === undefined ? {} : { clientTimeEnvelopeMs: cap }) }, 5, t);
+    return t.summary().events.outsideEnvelope;
+  };
+  const [byDefault, wide] = [outside(), outside(400)];
+  assert.ok(byDefault > 5 && wide < byDefault / 3, `outside the envelope: ${byDefault} at the default cap, ${wide} at 400 ms`);
+  const none = new TimingTally();
+  const arrival = measuredOverLink(events, { jitterMs: 50, clientTimes: true, clientTimeEnvelopeMs: 0 }, 5, none);
+  assert.equal(none.summary().events.missing, events.length);
+  assert.deepEqual(arrival.map((e) => e.timeMs), jitterEvents(events, 50, 5).map((e) => e.timeMs));
+});

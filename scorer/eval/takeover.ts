@@ -31,7 +31,7 @@ import { replay } from '../commands/replay.js';
 import { startTestScorer } from '../testing/scorer-harness.js';
 import { defaultPipelines } from '../models/pipelines.js';
 import { aaltoFiles } from './aalto-protocol.js';
-import { compressIdle, linkTitle, measuredOverLink, mergeStreams, overLink, POPULATION_JITTER_SEED, shiftTo, type Link } from './jitter.js';
+import { compressIdle, linkTitle, measuredOverLink, mergeStreams, overLink, POPULATION_JITTER_SEED, scorerSettingsOf, shiftTo, type Link } from './jitter.js';
 import { plotSvg } from './plot.js';
 import { figuresOf, quantile, round, type Progress, type ScoredRow } from './summary.js';
 import { rocAuc } from '../models/metrics.js';
@@ -198,7 +198,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
   const db = await openDb({});
   const timing = { genuine: new TimingTally(), impostor: new TimingTally(), population: new TimingTally() };
   const keyNetwork = o.population ? await storeKeyNetwork(db, o, new Set(agents.map((a) => a.keyFile)), timing.population) : null;
-  const settings = { ...protocolMaturity(agents.map((a) => a.enrol)), ...o.settings };
+  const settings = { ...protocolMaturity(agents.map((a) => a.enrol)), ...scorerSettingsOf(o), ...o.settings };
   let scorer = await startTestScorer(db, settings);
   try {
     const enrolling = { address: scorer.address, adminTokenFile: scorer.adminTokenFile };
@@ -294,6 +294,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
       takeoverAt: o.takeoverAt,
       jitterMs: o.jitterMs,
       clientTimes: o.clientTimes === true,
+      ...(o.clientTimeEnvelopeMs === undefined ? {} : { clientTimeEnvelopeMs: o.clientTimeEnvelopeMs }),
       forge: o.forge ? { ...DEFAULT_FORGER_OPTIONS, ...o.forge } : null,
       timing: { genuine: timing.genuine.summary(), impostor: timing.impostor.summary(), population: timing.population.summary() },
       model: defaultPipelines().map((p) => `${p.modality}:${p.model.name}`).join(' '),

@@ -103,8 +103,8 @@ test('event times: live from the latest verdict and marked on the trust line; en
     client.send('3.key,2.97,1.1;3.key,2.97,1.0;');
     await until(() => h.scorer!.streams.some((s) => s.open?.sessionId === sessionId), 3000, 'scorer stream');
     const stream = h.scorer!.streams.find((s) => s.open?.sessionId === sessionId)!;
-    const early = { client: 180, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, inconsistentStretches: 0, envelopeMs: 250 };
-    const later = { client: 410, missing: 0, backwards: 1, future: 0, outsideEnvelope: 22, inconsistentStretches: 2, envelopeMs: 31.5 };
+    const early = { client: 180, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, distrusted: 0, inconsistentStretches: 0, envelopeMs: 250 };
+    const later = { client: 410, missing: 0, backwards: 1, future: 0, outsideEnvelope: 22, distrusted: 0, inconsistentStretches: 2, envelopeMs: 31.5 };
     const verdicts: [number, typeof early | undefined][] = [[0.9, undefined], [0.8, early], [0.6, later], [0.55, undefined]];
     for (const [trust, timing] of verdicts) {
       stream.verdict({ trust, timing });

@@ -139,18 +139,22 @@ const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
  * client that sends no event times is said to be measured on arrival. Null when there is nothing to say.
  */
 export function eventTimesText(t) {
-  const inconsistent = t.backwards + t.future + t.outsideEnvelope;
+  // Records from before the test for rewritten times have no count of them.
+  const distrusted = t.distrusted ?? 0;
+  const inconsistent = t.backwards + t.future + t.outsideEnvelope + distrusted;
   const total = t.client + t.missing + inconsistent;
   if (total === 0) return null;
   if (t.client + inconsistent === 0) return { summary: 'arrival times (this client sends no event times)', detail: '' };
   const onArrival = [
+    [distrusted, "after the browser's times were found rewritten"],
     [t.backwards, 'earlier than the one before'],
     [t.future, 'later than their arrival'],
     [t.outsideEnvelope, 'outside the envelope'],
     [t.missing, 'without a time'],
   ].filter(([n]) => n > 0);
+  const rewritten = distrusted > 0 ? '; times found rewritten' : '';
   return {
-    summary: `${share(t.client, total)} from the browser, ${plural(t.inconsistentStretches, 'inconsistent stretch', 'inconsistent stretches')} (envelope ${Math.round(t.envelopeMs)} ms)`,
+    summary: `${share(t.client, total)} from the browser, ${plural(t.inconsistentStretches, 'inconsistent stretch', 'inconsistent stretches')} (envelope ${Math.round(t.envelopeMs)} ms)${rewritten}`,
     detail: onArrival.length ? `measured on arrival: ${onArrival.map(([n, what]) => `${n} ${what}`).join(', ')}` : '',
   };
 }

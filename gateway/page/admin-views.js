@@ -102,7 +102,7 @@ export async function sessionView(ctx, root, sessionId) {
       {},
       h('h2', {}, 'Trust'),
       trustCurve(trustLine, decisions, thresholds, { from: Date.parse(s.startedAt), to: end }),
-      stretches ? h('p.muted.legend', {}, h('span.stretch-key', { 'aria-hidden': 'true' }, '▼'), ' where a stretch of impossible event times began: the browser claimed times earlier than the one before or later than their arrival, which no honest page does; the scorer measured those events on arrival and counted it against the session.') : '',
+      stretches ? h('p.muted.legend', {}, h('span.stretch-key', { 'aria-hidden': 'true' }, '▼'), ' where a stretch of impossible event times began: the browser claimed times earlier than the one before or later than their arrival, or times whose lag behind arrival followed the intervals it claimed (rewritten), which no honest page does; the scorer measured those events on arrival and counted it against the session.') : '',
       s.phase === 'ended' ? h('p.muted', {}, 'An ended session keeps the trust at each decision and where it ended.') : '',
     ),
     h('div.panel.wide', {}, h('h2', {}, 'Decisions'), timeline.length ? h('ol.timeline', {}, timeline) : h('p.muted', {}, 'No decisions in this session.')),

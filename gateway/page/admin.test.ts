@@ -217,7 +217,7 @@ test('event times on a session page: the share from the browser, where inconsist
     await until(() => fake.scorer!.streams.some((s) => s.open?.sessionId === sessionId), 3000, 'scorer stream');
     const stream = fake.scorer!.streams.find((s) => s.open?.sessionId === sessionId)!;
     // Fourteen windows: the first stretch of inconsistent times before the 6th verdict, the second before the 10th.
-    let timing: EventTiming = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, inconsistentStretches: 0, envelopeMs: 250 };
+    let timing: EventTiming = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, distrusted: 0, inconsistentStretches: 0, envelopeMs: 250 };
     for (let i = 0; i < 14; i++) {
       const stretch = i === 5 || i === 9;
       timing = {
@@ -234,16 +234,17 @@ test('event times on a session page: the share from the browser, where inconsist
       await until(() => fake.gateway.sessions.get(sessionId)?.trust === trust, 3000, `verdict ${i}`);
       await new Promise((r) => setTimeout(r, 150));
     }
-    // 966 of 1000 events on the browser's times; 1 backwards, 2 future, 26 outside the envelope, 5 without a time.
-    timing = { ...timing, client: 966, missing: 5 };
+    // 966 of 1020 events on the browser's times; 1 backwards, 2 future, 26 outside the envelope, 5
+    // without a time, and 20 after the scorer found the browser's times rewritten.
+    timing = { ...timing, client: 966, missing: 5, distrusted: 20 };
     stream.verdict({ trust: 0.62, timing });
     await until(() => fake.gateway.sessions.get(sessionId)?.trust === 0.62, 3000, 'last verdict');
 
     await signIn(tab, fake.gateway.url);
     await open(`#/session/${sessionId}`, 'session', tab);
     const facts = (await tab.textContent('.facts')) ?? '';
-    assert.match(facts, /Event times97% from the browser, 2 inconsistent stretches \(envelope 32 ms\)/);
-    assert.match(facts, /\(measured on arrival: 1 earlier than the one before, 2 later than their arrival, 26 outside the envelope, 5 without a time\)/);
+    assert.match(facts, /Event times95% from the browser, 2 inconsistent stretches \(envelope 32 ms\); times found rewritten/);
+    assert.match(facts, /\(measured on arrival: 20 after the browser's times were found rewritten, 1 earlier than the one before, 2 later than their arrival, 26 outside the envelope, 5 without a time\)/);
     const marks = await tab.$$eval('svg.curve g.stretch title', (ts) => ts.map((t) => t.textContent));
     assert.deepEqual(marks, [
       'impossible event times: 1 stretch began by here (1 in the session)',
@@ -263,15 +264,15 @@ test('event times on a session page: the share from the browser, where inconsist
     }
     assert.ok(!Number.isNaN(killedAt), 'the kill was recorded');
     await audit.sessionStarted({ sessionId, agentId: AGENT, desktopId: 'desk-1', clientAddress: '127.0.0.1', startedAt: new Date(killedAt - 600_000) });
-    const early = { ...timing, client: 300, missing: 0, backwards: 1, future: 0, outsideEnvelope: 13, inconsistentStretches: 1 };
+    const early = { ...timing, client: 300, missing: 0, backwards: 1, future: 0, outsideEnvelope: 13, distrusted: 0, inconsistentStretches: 1 };
     await audit.decision({ sessionId, agentId: AGENT, decidedAt: new Date(killedAt - 240_000), source: 'scorer', trust: 0.48, state: 'suspect', action: 'challenge', reason: 'departs from the agent\'s profile', trail: [], timing: early });
     await audit.decision({ sessionId, agentId: AGENT, decidedAt: new Date(killedAt - 180_000), source: 'gateway', trust: 0.48, state: 'suspect', action: 'challenge-passed', reason: 'the agent passed a fresh MFA challenge', trail: [], timing: early });
     await audit.sessionEnded({ sessionId, endedAt: new Date(killedAt), reason: 'admin-kill', minTrust: 0.48, finalTrust: 0.62 });
     await open('#/sessions', 'sessions', tab);
     await open(`#/session/${sessionId}`, 'session', tab);
-    assert.match((await tab.textContent('.facts')) ?? '', /Event times, at the last decision97% from the browser, 2 inconsistent stretches/);
+    assert.match((await tab.textContent('.facts')) ?? '', /Event times, at the last decision95% from the browser, 2 inconsistent stretches/);
     assert.equal(await tab.locator('svg.curve g.stretch').count(), 2, 'the challenge (1 so far) and the kill (2)');
-    assert.match((await tab.textContent('ol.timeline')) ?? '', /challenge.*event times: 96% from the browser, 1 inconsistent stretch \(envelope 32 ms\).*admin-kill.*event times: 97% from the browser, 2 inconsistent stretches/);
+    assert.match((await tab.textContent('ol.timeline')) ?? '', /challenge.*event times: 96% from the browser, 1 inconsistent stretch \(envelope 32 ms\).*admin-kill.*event times: 95% from the browser, 2 inconsistent stretches/);
     await shot('session-event-times-ended', tab);
   } finally {
     await tab.close();

@@ -32,6 +32,7 @@ export const TIMING_ATTR = {
   backwards: 'vdiguard.timing.backwards',
   future: 'vdiguard.timing.future',
   outsideEnvelope: 'vdiguard.timing.outside_envelope',
+  distrusted: 'vdiguard.timing.distrusted',
   inconsistentStretches: 'vdiguard.timing.inconsistent_stretches',
   envelopeMs: 'vdiguard.timing.envelope_ms',
 } as const satisfies Record<keyof TimingReport, string>;

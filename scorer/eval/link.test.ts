@@ -66,12 +66,12 @@ test('a takeover shifts the impostor\'s claims with its arrivals: one page clock
 });
 
 test('timing reports sum by kind of stream, and a session\'s later part is its report less the earlier one', () => {
-  const report = (client: number, outsideEnvelope: number, inconsistentStretches: number, envelopeMs: number) => ({ client, missing: 0, backwards: 0, future: 1, outsideEnvelope, inconsistentStretches, envelopeMs });
+  const report = (client: number, outsideEnvelope: number, inconsistentStretches: number, envelopeMs: number) => ({ client, missing: 0, backwards: 0, future: 1, outsideEnvelope, distrusted: 0, inconsistentStretches, envelopeMs });
   const t = new TimingTally();
   t.add(report(100, 2, 1, 40), 1_800_000);
   t.add(reportSince(report(300, 5, 3, 60), report(100, 2, 1, 50)), 1_800_000);
   const s = t.summary();
-  assert.deepEqual(s.events, { client: 300, missing: 0, backwards: 0, future: 1, outsideEnvelope: 5 });
+  assert.deepEqual(s.events, { client: 300, missing: 0, backwards: 0, future: 1, outsideEnvelope: 5, distrusted: 0 });
   assert.equal(s.inconsistentStretches, 3);
   assert.equal(s.hours, 1);
   assert.equal(s.stretchesPerHour, 3);

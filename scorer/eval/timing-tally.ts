@@ -10,7 +10,7 @@ import { quantile, round } from './summary.js';
 /** The counts a report keeps, without its envelope. */
 type Counts = Omit<TimingReport, 'envelopeMs'>;
 
-const COUNT_FIELDS = ['client', 'missing', 'backwards', 'future', 'outsideEnvelope', 'inconsistentStretches'] as const satisfies readonly (keyof Counts)[];
+const COUNT_FIELDS = ['client', 'missing', 'backwards', 'future', 'outsideEnvelope', 'distrusted', 'inconsistentStretches'] as const satisfies readonly (keyof Counts)[];
 
 export interface TimingSummary {
   /** Streams summed. */
@@ -34,7 +34,7 @@ export function reportSince(after: TimingReport, before: TimingReport | undefine
 }
 
 export class TimingTally {
-  private readonly counts: Record<keyof Counts, number> = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, inconsistentStretches: 0 };
+  private readonly counts: Record<keyof Counts, number> = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, distrusted: 0, inconsistentStretches: 0 };
   private readonly envelopes: number[] = [];
   private activityMs = 0;
 
@@ -63,6 +63,6 @@ export class TimingTally {
 export function timingLines(timing: Readonly<Record<string, TimingSummary>>): string[] {
   return Object.entries(timing).map(([kind, t]) => {
     const e = t.events;
-    return `  event times, ${kind}: ${e.client} client, ${e.missing} without, arrival for ${e.outsideEnvelope} outside the envelope, ${e.future} future, ${e.backwards} backwards; ${t.inconsistentStretches} inconsistent stretches in ${t.hours.toFixed(2)} h (${t.stretchesPerHour} per hour); envelope median ${t.envelopeMs.median} ms, max ${t.envelopeMs.max} ms`;
+    return `  event times, ${kind}: ${e.client} client, ${e.missing} without, arrival for ${e.outsideEnvelope} outside the envelope, ${e.future} future, ${e.backwards} backwards, ${e.distrusted} after times were found rewritten; ${t.inconsistentStretches} inconsistent stretches in ${t.hours.toFixed(2)} h (${t.stretchesPerHour} per hour); envelope median ${t.envelopeMs.median} ms, max ${t.envelopeMs.max} ms`;
   });
 }

@@ -50,6 +50,7 @@ export function toProtoVerdict(v: SessionVerdict): Verdict {
       backwards: v.timing.backwards,
       future: v.timing.future,
       outsideEnvelope: v.timing.outsideEnvelope,
+      distrusted: v.timing.distrusted,
       inconsistentStretches: v.timing.inconsistentStretches,
       envelopeMs: v.timing.envelopeMs,
     },

@@ -59,13 +59,14 @@ test('telemetry is off unless an OTLP endpoint is configured', () => {
   assert.equal(telemetryConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }), false);
 });
 
-const TIMING = { client: 900, missing: 0, backwards: 2, future: 1, outsideEnvelope: 40, inconsistentStretches: 3, envelopeMs: 37.5 };
+const TIMING = { client: 900, missing: 0, backwards: 2, future: 1, outsideEnvelope: 40, distrusted: 5, inconsistentStretches: 3, envelopeMs: 37.5 };
 const TIMING_ATTRIBUTES = {
   'vdiguard.timing.client': 900,
   'vdiguard.timing.missing': 0,
   'vdiguard.timing.backwards': 2,
   'vdiguard.timing.future': 1,
   'vdiguard.timing.outside_envelope': 40,
+  'vdiguard.timing.distrusted': 5,
   'vdiguard.timing.inconsistent_stretches': 3,
   'vdiguard.timing.envelope_ms': 37.5,
 };

@@ -4,6 +4,7 @@ import { defaultPipelines, RoutedExtractor } from '../models/pipelines.js';
 import { addWindows, emptyProfile, type ProfileBody } from '../profile/profile.js';
 import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
+import { gaussian, seededRandom } from '../../lib/random.js';
 import { ScoringSession, type SessionPolicy } from './session.js';
 
 const pipelines = defaultPipelines();
@@ -111,4 +112,20 @@ test("the page's own event times are measured on; a client that contradicts its 
   assert.ok(end.timing.backwards > 0 && end.timing.inconsistentStretches >= 10, JSON.stringify(end.timing));
   assert.match(end.reason, /event times: \d+ stretches of impossible client times added \d+\.\d of the evidence/);
   assert.ok(hostile.trust.minTrust <= clean.trust.minTrust - 3 / policy.trust.terminateAt, `lowest trust ${hostile.trust.minTrust.toFixed(2)} against ${clean.trust.minTrust.toFixed(2)}`);
+
+  // The same behaviour over a link with 15 ms of jitter, each release claimed 25 ms early: every
+  // claim inside the envelope, but the lags follow the dwells. Found, charged once, measured on
+  // arrival from then on.
+  const rand = seededRandom(8);
+  let lastArrival = 0;
+  const rewriting = own.map((e, i) => {
+    lastArrival = Math.max(lastArrival, e.timeMs + 30 + 15 * gaussian(rand));
+    const early = i >= 400 && e.kind?.$case === 'key' && !e.kind.value.pressed ? 25 : 0;
+    return { ...e, timeMs: lastArrival, clientTimeMs: e.timeMs - 1000 - early };
+  });
+  const forger = new ScoringSession(profile, pipelines, policy);
+  const seen = forger.push(rewriting);
+  const final = seen[seen.length - 1]!;
+  assert.ok(final.timing.distrusted > 0 && final.timing.inconsistentStretches === 1, JSON.stringify(final.timing));
+  assert.match(final.reason, /event times: 1 stretch of impossible or rewritten client times added \d+\.\d of the evidence; the client's times were found rewritten \(over \d+ key dwells the lag behind arrival changed by \d+\.\d ms on average/);
 });

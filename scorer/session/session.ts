@@ -23,6 +23,7 @@ import {
 } from '../profile/profile.js';
 import { carriedTrust, confirmIdentity, DEFAULT_TIMING_EVIDENCE, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
+import { describeCoupling, type Coupling } from '../timing/lag-coupling.js';
 import { ClientTimeRule, DEFAULT_CLIENT_TIME_POLICY, type ClientTimePolicy, type TimedEvent, type TimingReport } from '../timing/client-times.js';
 
 export interface SessionPolicy {
@@ -64,6 +65,8 @@ export interface Contribution {
 export interface EventClock {
   next(e: InputEvent): TimedEvent;
   report(): TimingReport;
+  /** What showed the client's times to be rewritten; undefined while they have not been. */
+  rewritten(): Coupling | undefined;
 }
 
 /**
@@ -74,8 +77,9 @@ export interface EventClock {
 export function eventClock(policy: Pick<SessionPolicy, 'clientTimes'>): EventClock {
   const rule = new ClientTimeRule(policy.clientTimes ?? DEFAULT_CLIENT_TIME_POLICY);
   return {
-    next: (e) => rule.next(e.timeMs, policy.clientTimes === null ? undefined : e.clientTimeMs),
+    next: (e) => rule.next(e.timeMs, policy.clientTimes === null ? undefined : e.clientTimeMs, e.kind),
     report: () => rule.report(),
+    rewritten: () => rule.rewritten,
   };
 }
 
@@ -226,7 +230,10 @@ export class ScoringSession {
     const why = this.describe(level, window);
     const stretches = this.clock.report().inconsistentStretches;
     if (this.timingEvidenceAdded === 0 || level === 'enrolling') return why;
-    return `${why}; event times: ${stretches} ${stretches === 1 ? 'stretch' : 'stretches'} of impossible client times added ${this.timingEvidenceAdded.toFixed(1)} of the evidence`;
+    const found = this.clock.rewritten();
+    const what = found ? 'impossible or rewritten client times' : 'impossible client times';
+    const since = found ? `; the client's times were found rewritten (${describeCoupling(found)}) and are measured on arrival since` : '';
+    return `${why}; event times: ${stretches} ${stretches === 1 ? 'stretch' : 'stretches'} of ${what} added ${this.timingEvidenceAdded.toFixed(1)} of the evidence${since}`;
   }
 
   private describe(level: SessionVerdict['level'], window: string): string {

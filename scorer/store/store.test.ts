@@ -113,7 +113,7 @@ for (const store of TEST_STORES) {
         await audit.sessionStarted({ sessionId: 's1', agentId: 'ann', desktopId: 'd1', clientAddress: '10.0.0.1', startedAt: t0 });
         await audit.sessionStarted({ sessionId: 's1', agentId: 'ann', desktopId: 'd1', clientAddress: '10.0.0.1', startedAt: t0 });
         const trail = [{ atMs: 1000, trust: 0.4, modality: 'keystroke', score: 3.2 }];
-        const timing = { client: 1200, missing: 3, backwards: 1, future: 0, outsideEnvelope: 57, inconsistentStretches: 2, envelopeMs: 41.25 };
+        const timing = { client: 1200, missing: 3, backwards: 1, future: 0, outsideEnvelope: 57, distrusted: 0, inconsistentStretches: 2, envelopeMs: 41.25 };
         const t1 = new Date(t0.getTime() + 1000);
         await audit.decision({ sessionId: 's1', agentId: 'ann', decidedAt: t0, source: 'gateway', trust: 1, state: 'unscored', action: 'protocol-error', reason: 'r', trail: [], timing: null });
         await audit.decision({ sessionId: 's1', agentId: 'ann', decidedAt: t1, source: 'scorer', trust: 0, state: 'mismatch', action: 'terminate', reason: 'r', trail, timing });

@@ -131,3 +131,33 @@ test('a long inconsistent run counts one stretch per stretch length, and consist
   for (let t = 0; t < 5000; t += 100) if (rule.next(t, t === 0 ? 0 : -t).newStretch) newStretches++;
   assert.equal(newStretches, 5, 'a 4.9 s run of backwards times: stretches at 0.1, 1.1, 2.1, 3.1 and 4.1 s');
 });
+
+test('a client that rewrites its dwells inside the envelope is found: one stretch charged, and from then on every event is measured on arrival', () => {
+  const arrived = overLink(truth.slice(0, 3000), 20, 10);
+  // After 1000 honest events every release is claimed 30 ms earlier: well inside the envelope,
+  // so each claim alone is consistent; only the lags' relation to the dwells gives it away.
+  const hostile = arrived.map((e, i) => (i >= 1000 && e.kind?.$case === 'key' && !e.kind.value.pressed ? { ...e, clientTimeMs: (e.clientTimeMs as number) - 30 } : e));
+  const rule = new ClientTimeRule();
+  const got = hostile.map((e) => rule.next(e.timeMs, e.clientTimeMs, e.kind));
+  const at = got.findIndex((g) => g.source === 'distrusted');
+  assert.ok(at > 1000 && at < 1400, `found at event ${at}`);
+  assert.equal(got[at]!.newStretch, true);
+  assert.equal(rule.rewritten?.kind, 'dwell');
+  assert.ok(got.slice(at).every((g, i) => g.source === 'distrusted' && g.timeMs === hostile[at + i]!.timeMs), 'measured on arrival since');
+  assert.equal(got.filter((g) => g.newStretch).length, 1, 'charged once');
+  const report = rule.report();
+  assert.equal(report.distrusted, 3000 - at);
+  assert.equal(report.inconsistentStretches, 1);
+  assert.equal(report.client + report.distrusted + report.outsideEnvelope, 3000);
+});
+
+test('no honest page is found rewriting: not at 20 ms of jitter, nor at 50 ms where the envelope reaches the cap and the test stands down', () => {
+  const fast = { dwellMs: 60, flightMs: 90, spread: 0.35 };
+  for (const [sd, who] of [[20, ALICE], [20, fast], [50, ALICE], [50, fast]] as const) {
+    const arrived = overLink(typing(who, 6000, 21), sd, 11);
+    const rule = new ClientTimeRule();
+    for (const e of arrived) rule.next(e.timeMs, e.clientTimeMs, e.kind);
+    assert.equal(rule.rewritten, undefined, `jitter ${sd} ms, dwell ${who.dwellMs} ms`);
+    assert.equal(rule.report().distrusted, 0);
+  }
+});

@@ -27,6 +27,11 @@
  *   busy browser or a jittery link beyond the cap do to an honest page (measured: a few per hour
  *   at 20 ms of jitter, hundreds at 50 ms): it gains a forger nothing, being measured on arrival,
  *   so it is counted for the record but not charged.
+ * - Rewritten times (lag-coupling.ts): within the envelope a forger can still move each claim, and
+ *   to make another person's rhythm out of its own it must move them by amounts that follow the
+ *   intervals it claims, which an honest page's lags never do. When the test finds that, the
+ *   session is charged one stretch and its client times are no longer used: every later event is
+ *   measured on arrival (`distrusted`), so a forger gains nothing from rewriting after it is seen.
  * - No client time at all (a Guacamole client without the extension): arrival, as before; counted
  *   as `missing`, never as evidence.
  *
@@ -34,6 +39,7 @@
  * event came from.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { DEFAULT_LAG_COUPLING_POLICY, LagCouplingTest, type Coupling, type LagCouplingPolicy } from './lag-coupling.js';
 
 export interface ClientTimePolicy {
   /** The envelope never drops below this (ms): a browser's own event-loop variation on a clean link. */
@@ -51,6 +57,8 @@ export interface ClientTimePolicy {
   readonly baseWindowMs: number;
   /** A run of inconsistent events counts as one more stretch for every this many ms it lasts. */
   readonly stretchMs: number;
+  /** The test for rewritten times. */
+  readonly coupling: LagCouplingPolicy;
 }
 
 export const DEFAULT_CLIENT_TIME_POLICY: ClientTimePolicy = {
@@ -62,9 +70,10 @@ export const DEFAULT_CLIENT_TIME_POLICY: ClientTimePolicy = {
   futureToleranceMs: 10,
   baseWindowMs: 60_000,
   stretchMs: 10_000,
+  coupling: DEFAULT_LAG_COUPLING_POLICY,
 };
 
-export type Inconsistency = 'backwards' | 'future' | 'outside-envelope';
+export type Inconsistency = 'backwards' | 'future' | 'outside-envelope' | 'distrusted';
 export type TimeSource = 'client' | 'missing' | Inconsistency;
 
 /** What the rule decided for one event. */
@@ -83,12 +92,16 @@ export interface TimingReport {
   readonly backwards: number;
   readonly future: number;
   readonly outsideEnvelope: number;
+  /** Events measured on arrival because the session's client times were found rewritten. */
+  readonly distrusted: number;
   readonly inconsistentStretches: number;
   readonly envelopeMs: number;
 }
 
 export class ClientTimeRule {
-  private readonly counts = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, inconsistentStretches: 0 };
+  private readonly counts = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, distrusted: 0, inconsistentStretches: 0 };
+  private readonly coupling: LagCouplingTest;
+  private rewritten_: Coupling | undefined;
   /** Candidates for the clock offset: (arrival, arrival - client), increasing offsets (a monotonic deque). */
   private readonly offsets: { at: number; d: number }[] = [];
   private readonly lags: number[] = [];
@@ -101,25 +114,55 @@ export class ClientTimeRule {
 
   constructor(private readonly policy: ClientTimePolicy = DEFAULT_CLIENT_TIME_POLICY) {
     this.envelope = policy.maxEnvelopeMs;
+    this.coupling = new LagCouplingTest(policy.coupling);
   }
 
-  /** Decides the time of the next event, given its arrival (non-decreasing) and the client's claim. */
-  next(arrivalMs: number, clientMs: number | undefined): TimedEvent {
-    const source = this.judge(arrivalMs, clientMs);
+  /**
+   * Decides the time of the next event, given its arrival (non-decreasing), the client's claim and
+   * what the event was (for the test of rewritten times, which pairs a key's press with its release).
+   */
+  next(arrivalMs: number, clientMs: number | undefined, kind?: InputEvent['kind']): TimedEvent {
+    const judged = this.judge(arrivalMs, clientMs);
+    const found = judged !== 'missing' && judged !== 'distrusted' && this.testRewriting(arrivalMs, clientMs as number, judged, kind);
+    const source = found ? 'distrusted' : judged;
     const chosen = source === 'client' ? Math.min(arrivalMs, (clientMs as number) + this.base()) : arrivalMs;
     const timeMs = Math.max(this.lastUsed, chosen);
     this.lastUsed = timeMs;
-    return { timeMs, source, newStretch: this.countStretch(source, arrivalMs) };
+    return { timeMs, source, newStretch: found ? this.chargeStretch(arrivalMs) : this.countStretch(source, arrivalMs) };
   }
 
   report(): TimingReport {
     return { ...this.counts, envelopeMs: this.envelope };
   }
 
+  /** What showed the client's times to be rewritten; undefined while they have not been. */
+  get rewritten(): Coupling | undefined {
+    return this.rewritten_;
+  }
+
+  /**
+   * True when this event showed the client's times to be rewritten; from then on they are
+   * distrusted. Tested only while the measured envelope is below the cap: at the cap an honest
+   * link's lags pass it, and the lags cut there (measured on arrival, left out) would bias the test.
+   */
+  private testRewriting(arrivalMs: number, clientMs: number, source: TimeSource, kind: InputEvent['kind'] | undefined): boolean {
+    const resolved = source === 'client' && this.measured && this.envelope < this.policy.maxEnvelopeMs;
+    const found = this.coupling.observe(kind, clientMs, resolved ? arrivalMs - clientMs : undefined);
+    if (!found) return false;
+    this.rewritten_ = found;
+    this.counts.client--;
+    this.counts.distrusted++;
+    return true;
+  }
+
   private judge(arrivalMs: number, clientMs: number | undefined): TimeSource {
     if (clientMs === undefined || !Number.isFinite(clientMs)) {
       this.counts.missing++;
       return 'missing';
+    }
+    if (this.rewritten_) {
+      this.counts.distrusted++;
+      return 'distrusted';
     }
     if (clientMs < this.lastClient) {
       this.counts.backwards++;
@@ -186,6 +229,10 @@ export class ClientTimeRule {
       return false;
     }
     if (!Number.isNaN(this.stretchCountedAt) && arrivalMs - this.stretchCountedAt < this.policy.stretchMs) return false;
+    return this.chargeStretch(arrivalMs);
+  }
+
+  private chargeStretch(arrivalMs: number): true {
     this.stretchCountedAt = arrivalMs;
     this.counts.inconsistentStretches++;
     return true;
@@ -200,7 +247,7 @@ export function resolveEventTimes(events: readonly InputEvent[], policy: ClientT
   const rule = new ClientTimeRule(policy);
   const out = events.map((e) => {
     const { clientTimeMs: _claimed, ...rest } = e;
-    return { ...rest, timeMs: rule.next(e.timeMs, e.clientTimeMs).timeMs };
+    return { ...rest, timeMs: rule.next(e.timeMs, e.clientTimeMs, e.kind).timeMs };
   });
   return { events: out, report: rule.report() };
 }

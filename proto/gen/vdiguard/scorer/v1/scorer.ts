@@ -378,6 +378,12 @@ export interface EventTiming {
   inconsistentStretches: number;
   /** The session's measured jitter envelope: how far a client time may sit before its arrival, ms. */
   envelopeMs: number;
+  /**
+   * Events measured on arrival because the session's client times were found rewritten: their
+   * lags followed the intervals they claimed (scorer/timing/lag-coupling.ts). Finding it is one
+   * charged stretch; the reason text says what was found.
+   */
+  distrusted: number;
 }
 
 export interface ConfirmIdentityRequest {
@@ -1832,6 +1838,7 @@ function createBaseEventTiming(): EventTiming {
     outsideEnvelope: 0,
     inconsistentStretches: 0,
     envelopeMs: 0,
+    distrusted: 0,
   };
 }
 
@@ -1857,6 +1864,9 @@ export const EventTiming: MessageFns<EventTiming> = {
     }
     if (message.envelopeMs !== 0) {
       writer.uint32(57).double(message.envelopeMs);
+    }
+    if (message.distrusted !== 0) {
+      writer.uint32(64).uint64(message.distrusted);
     }
     return writer;
   },
@@ -1930,6 +1940,14 @@ export const EventTiming: MessageFns<EventTiming> = {
             message.envelopeMs = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.distrusted = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1963,6 +1981,7 @@ export const EventTiming: MessageFns<EventTiming> = {
         : isSet(object.envelope_ms)
         ? globalThis.Number(object.envelope_ms)
         : 0,
+      distrusted: isSet(object.distrusted) ? globalThis.Number(object.distrusted) : 0,
     };
   },
 
@@ -1989,6 +2008,9 @@ export const EventTiming: MessageFns<EventTiming> = {
     if (message.envelopeMs !== 0) {
       obj.envelopeMs = floatToJson(message.envelopeMs);
     }
+    if (message.distrusted !== 0) {
+      obj.distrusted = Math.round(message.distrusted);
+    }
     return obj;
   },
 
@@ -2004,6 +2026,7 @@ export const EventTiming: MessageFns<EventTiming> = {
     message.outsideEnvelope = object.outsideEnvelope ?? 0;
     message.inconsistentStretches = object.inconsistentStretches ?? 0;
     message.envelopeMs = object.envelopeMs ?? 0;
+    message.distrusted = object.distrusted ?? 0;
     return message;
   },
 };

@@ -276,6 +276,7 @@ function assertOnClientTimes(timing: TimingReport | null): TimingReport {
   assert.equal(timing.missing, 0, 'the page sent a time with every key and mouse event');
   assert.equal(timing.backwards, 0, "the page's times never went backwards");
   assert.equal(timing.future, 0, 'no time claimed an event before it could have been sent');
+  assert.equal(timing.distrusted, 0, "the page's times were never taken for rewritten ones (scorer/timing/lag-coupling.ts)");
   const judged = timing.client + timing.outsideEnvelope;
   assert.ok(timing.client >= 0.99 * judged, `measured on client times: ${timing.client} of ${judged} events (${timing.outsideEnvelope} beyond the ${timing.envelopeMs.toFixed(0)} ms envelope)`);
   return timing;

@@ -84,11 +84,16 @@ function zOf(effect: number, standardError: number): number {
   return effect === 0 ? 0 : Math.sign(effect) * Number.POSITIVE_INFINITY;
 }
 
-/** Recent (interval, change) pairs of one kind, and the test on them. */
+/**
+ * Recent (interval, change) pairs of one kind, and the test on them. Sums are kept as pairs come
+ * and go, so a test costs the same whatever the window; they are summed afresh once per window so
+ * rounding cannot build up over a long session.
+ */
 class PairWindow {
   private readonly intervals: number[] = [];
   private readonly changes: number[] = [];
   private next = 0;
+  private sums = { x: 0, y: 0, xx: 0, xy: 0, yy: 0 };
 
   constructor(private readonly policy: LagCouplingPolicy) {}
 
@@ -96,40 +101,46 @@ class PairWindow {
     if (this.intervals.length < this.policy.windowPairs) {
       this.intervals.push(intervalMs);
       this.changes.push(changeMs);
+      this.move(intervalMs, changeMs, 1);
     } else {
+      this.move(this.intervals[this.next] as number, this.changes[this.next] as number, -1);
       this.intervals[this.next] = intervalMs;
       this.changes[this.next] = changeMs;
+      this.move(intervalMs, changeMs, 1);
     }
     this.next = (this.next + 1) % this.policy.windowPairs;
+    if (this.next === 0) this.resum();
   }
 
   /** The mean change and the slope of change on interval, with their standard errors. */
   test(): { pairs: number; mean: number; slope: number; meanZ: number; slopeZ: number } | undefined {
     const n = this.intervals.length;
     if (n < this.policy.minPairs) return undefined;
-    let sx = 0;
-    let sy = 0;
-    for (let i = 0; i < n; i++) {
-      sx += this.intervals[i] as number;
-      sy += this.changes[i] as number;
-    }
-    const mx = sx / n;
-    const my = sy / n;
-    let sxx = 0;
-    let sxy = 0;
-    let syy = 0;
-    for (let i = 0; i < n; i++) {
-      const dx = (this.intervals[i] as number) - mx;
-      const dy = (this.changes[i] as number) - my;
-      sxx += dx * dx;
-      sxy += dx * dy;
-      syy += dy * dy;
-    }
+    const s = this.sums;
+    const mx = s.x / n;
+    const my = s.y / n;
+    const sxx = Math.max(0, s.xx - n * mx * mx);
+    const sxy = s.xy - n * mx * my;
+    const syy = Math.max(0, s.yy - n * my * my);
     const sd = Math.sqrt(syy / (n - 1));
     const slope = sxx > 0 ? sxy / sxx : 0;
     const residual = Math.max(0, syy - slope * sxy) / (n - 2);
     const slopeSe = sxx > 0 ? Math.sqrt(residual / sxx) : Number.POSITIVE_INFINITY;
     return { pairs: n, mean: my, slope, meanZ: zOf(my, sd / Math.sqrt(n)), slopeZ: zOf(slope, slopeSe) };
+  }
+
+  private move(x: number, y: number, sign: 1 | -1): void {
+    const s = this.sums;
+    s.x += sign * x;
+    s.y += sign * y;
+    s.xx += sign * x * x;
+    s.xy += sign * x * y;
+    s.yy += sign * y * y;
+  }
+
+  private resum(): void {
+    this.sums = { x: 0, y: 0, xx: 0, xy: 0, yy: 0 };
+    for (let i = 0; i < this.intervals.length; i++) this.move(this.intervals[i] as number, this.changes[i] as number, 1);
   }
 }
 

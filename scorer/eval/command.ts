@@ -15,6 +15,7 @@ import { evalBalabit, evalSapimouse, type EvalRowSpec } from './mouse-protocols.
 import { plotSvg } from './plot.js';
 import { figuresOf, stderrProgress, type RowFigures, type ScoredRow } from './summary.js';
 import { evalTakeover, type SweptPolicy } from './takeover.js';
+import { evalRewriting } from './rewriting.js';
 import { DEFAULT_FORGER_OPTIONS, type ForgerOptions } from './forger.js';
 import { timingLines } from './timing-tally.js';
 import { linkTitle, type Link } from './jitter.js';
@@ -189,6 +190,8 @@ export function registerEvalCommands(program: Command): void {
         [`aalto: ${r.users} participants, ${r.populationUsers} population, ${linkTitle(link)}${networkLine(r.network)}`, text, ...timingLines(r.timing), '  published anchor: EER 2.2% at 50 keystrokes (TypeNet); target EER <= 5%'].join('\n'));
     });
 
+  registerRewriting(ev);
+
   common(ev.command('takeover'))
     .description('continuous authentication through the real gRPC scorer: synthetic agents, genuine and taken-over sessions')
     .requiredOption('--keys <dir>', 'folder of Aalto <ID>_keystrokes.txt files')
@@ -232,6 +235,37 @@ export function registerEvalCommands(program: Command): void {
         await writeFile(f.traces, JSON.stringify(r.traces));
         process.stderr.write(`window scores written to ${f.traces}\n`);
       }
+      process.stdout.write(r.text + '\n');
+      if (f.json) process.stdout.write(JSON.stringify(r.json) + '\n');
+    });
+}
+
+/** The `eval rewriting` command: the test for rewritten client times, honest and forged. */
+function registerRewriting(ev: Command): void {
+  common(ev.command('rewriting'))
+    .description("the test for rewritten client times on the takeover's agents, without a scorer: honest pages taken for rewriting ones per hour, and how soon forging impostors are found")
+    .requiredOption('--keys <dir>', 'folder of Aalto <ID>_keystrokes.txt files')
+    .requiredOption('--mouse <dir>', 'the extracted sapimouse folder')
+    .option('--keys-offset <n>', 'skip the first n Aalto participants', '0')
+    .option('--draws <n>', "draws of the link's delays for the honest sessions", '4')
+    .option('--forge <budgets>', "the forgers' bands (ms), comma-separated", '30,50,75')
+    .option('--takeover-at <f>', 'share of the genuine session before the impostor takes over', '0.3')
+    .option('--max-gap-ms <ms>', 'idle gaps are shortened to this, so time counts activity', '2000')
+    .action(async (f: CommonFlags & { keys: string; mouse: string; keysOffset: string; draws: string; forge: string; takeoverAt: string; maxGapMs: string }) => {
+      requireDatasetFolder('--keys', f.keys, 'aalto', (n) => n.some((x) => x.endsWith('_keystrokes.txt')));
+      requireDatasetFolder('--mouse', f.mouse, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
+      const r = await evalRewriting({
+        keys: f.keys,
+        mouse: f.mouse,
+        agents: numberFlag('users', f.users, 2),
+        keysOffset: numberFlag('keys-offset', f.keysOffset, 0),
+        maxGapMs: numberFlag('max-gap-ms', f.maxGapMs, 100) ?? 2000,
+        takeoverAt: numberFlag('takeover-at', f.takeoverAt, 0) ?? 0.3,
+        draws: numberFlag('draws', f.draws, 1) ?? 4,
+        budgets: f.forge.split(',').map((b) => numberFlag('forge', b, 0) as number),
+        ...linkOf(f),
+        progress: stderrProgress,
+      });
       process.stdout.write(r.text + '\n');
       if (f.json) process.stdout.write(JSON.stringify(r.json) + '\n');
     });

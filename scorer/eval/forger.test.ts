@@ -9,6 +9,7 @@ import { resolveEventTimes } from '../timing/client-times.js';
 import { forgeClientTimes, forgeOverLink, learnForgerProfile, type ForgerProfile } from './forger.js';
 import { jitterEvents } from './jitter.js';
 import { evalTakeover } from './takeover.js';
+import { evalRewriting } from './rewriting.js';
 import { evalSapimouse } from './mouse-protocols.js';
 import { evalRows } from './command.js';
 import { quantile, silentProgress } from './summary.js';
@@ -184,4 +185,23 @@ test('a forged takeover through the gRPC scorer: the genuine sessions are untouc
   // A band wider than the envelope the agent's page measured: the rule falls back to arrival and says so.
   assert.ok(f.impostor.events.outsideEnvelope > 10 * Math.max(1, h.impostor.events.outsideEnvelope), `${f.impostor.events.outsideEnvelope} vs ${h.impostor.events.outsideEnvelope} outside`);
   assert.ok(f.impostor.envelopeMs.median > h.impostor.envelopeMs.median);
+});
+
+test("the test for rewritten times on the takeover's agents: honest pages are not taken for rewriting ones, forging impostors are found", { skip: skipReason('aalto') || skipReason('sapimouse') }, async () => {
+  const keys = (await listMembers('aalto')).filter((m) => m.endsWith('_keystrokes.txt'));
+  keys.sort((a, b) => parseInt(a.split('/').pop()!, 10) - parseInt(b.split('/').pop()!, 10));
+  const kr = await extractMembers('aalto', keys.slice(0, 8));
+  const mr = await extractMembers('sapimouse', (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-8]\/.*\.csv$/.test(m)));
+  const o = { keys: join(kr, 'aalto-keystrokes'), mouse: join(mr, 'sapimouse'), agents: 8, takeoverAt: 0.3, maxGapMs: 2000, jitterMs: 5, clientTimes: true, draws: 1, budgets: [75], progress: silentProgress };
+  const r = await evalRewriting(o);
+  const honest = r.json.honest as { streams: number; findings: number; hours: number };
+  const [forged] = r.json.forged as { takeovers: number; found: number; medianSeconds: number | null }[];
+  assert.equal(honest.streams, 16, 'each agent enrolment and session');
+  assert.ok(honest.hours > 0.3, `${honest.hours} h of honest activity`);
+  assert.equal(honest.findings, 0);
+  assert.equal(forged!.takeovers, 8);
+  assert.ok(forged!.found >= 2, `forgers found in ${forged!.found} of 8 takeovers`);
+  assert.ok(forged!.medianSeconds! > 0);
+  assert.match(r.text, /forging, 75 ms band: found in \d of 8 takeovers/);
+  await assert.rejects(evalRewriting({ ...o, clientTimes: false }), /run with --client-times/);
 });

@@ -112,7 +112,7 @@ export interface TakeoverResult {
   readonly plot: string;
 }
 
-interface Agent {
+export interface Agent {
   id: string;
   /** The Aalto file of its keystrokes (left out of the population). */
   keyFile: string;
@@ -136,7 +136,15 @@ export function protocolMaturity(enrolments: readonly (readonly InputEvent[])[])
   return { matureKeystrokes: String(least('keystroke')), matureMouseActions: String(least('mouse')) };
 }
 
-async function buildAgents(o: TakeoverOptions): Promise<Agent[]> {
+/** What building the synthetic agents needs of the options. */
+export type AgentSource = Pick<TakeoverOptions, 'keys' | 'mouse' | 'keysOffset' | 'agents' | 'maxGapMs' | 'jitterMs' | 'clientTimes'>;
+
+/**
+ * The synthetic agents: each an Aalto participant's keystrokes (first half to enrol, second half in
+ * session) merged with a SapiMouse user's 3-minute (enrol) and 1-minute (session) mouse, over the
+ * link. `jitterSeedOffset` draws other link delays for the same people (the default run's is 0).
+ */
+export async function buildAgents(o: AgentSource, jitterSeedOffset = 0): Promise<Agent[]> {
   const keyFiles = (await aaltoFiles(o.keys)).slice(o.keysOffset ?? 0);
   const mouseUsers = (await readdir(o.mouse)).filter((u) => /^user\d+$/.test(u)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
   const n = Math.min(keyFiles.length, mouseUsers.length, o.agents ?? Infinity);
@@ -152,7 +160,7 @@ async function buildAgents(o: TakeoverOptions): Promise<Agent[]> {
     const m1 = (await importSapimouseFile(join(dir, one))).events;
     const at = splitIndex(keys, 0.5);
     const prep = (ev: InputEvent[]): InputEvent[] => shiftTo(compressIdle(ev, o.maxGapMs), 0);
-    const seed = 1000 * (i + 1);
+    const seed = 1000 * (i + 1) + jitterSeedOffset;
     agents.push({
       id: `agent-${i + 1}`,
       keyFile: keyFiles[i] as string,
@@ -161,6 +169,20 @@ async function buildAgents(o: TakeoverOptions): Promise<Agent[]> {
     });
   }
   return agents;
+}
+
+/**
+ * A takeover session: the agent's own session up to `takeoverAt` of it, then (from `t0`) the next
+ * agent's session as the impostor; with `forge`, the impostor's client claims forged times.
+ */
+export function takeoverOf(a: Agent, imp: Agent, o: Pick<TakeoverOptions, 'takeoverAt' | 'forge'>): { t0: number; impostor: InputEvent[]; events: InputEvent[] } {
+  const start = (a.session[0] as InputEvent).timeMs;
+  const end = (a.session[a.session.length - 1] as InputEvent).timeMs;
+  const cut = start + o.takeoverAt * (end - start);
+  const t0 = cut + 100;
+  const sent = shiftTo(imp.session, t0);
+  const impostor = o.forge ? forgeOverLink(sent, learnForgerProfile(recordedTimes(a.enrol)), o.forge) : sent;
+  return { t0, impostor, events: [...a.session.filter((e) => e.timeMs <= cut), ...impostor] };
 }
 
 /** Times (ms) at which the impostor's actions complete: each key press, each mouse action's end. */
@@ -231,13 +253,8 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
         return { trace, terminatedAtMs: r.terminatedAtMs, timing };
       };
       const genuine = await stream('genuine', a.session);
-      // Takeover session: this agent, then the next agent's behaviour.
-      const imp = agents[(i + 1) % agents.length] as Agent;
-      const cut = start + o.takeoverAt * (end - start);
-      const t0 = cut + 100;
-      const sent = shiftTo(imp.session, t0);
-      const impostor = o.forge ? forgeOverLink(sent, learnForgerProfile(recordedTimes(a.enrol)), o.forge) : sent;
-      const takeover = await stream('takeover', [...a.session.filter((e) => e.timeMs <= cut), ...impostor]);
+      const { t0, impostor, events } = takeoverOf(a, agents[(i + 1) % agents.length] as Agent, o);
+      const takeover = await stream('takeover', events);
       // What the rule did in the agent's genuine session, and in the impostor's part of the takeover.
       const last = (t: TimedReport[]): TimingReport | undefined => t[t.length - 1]?.report;
       const genuineReport = last(genuine.timing);

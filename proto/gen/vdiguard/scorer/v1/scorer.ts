@@ -240,7 +240,16 @@ export interface InputEvent {
    * (a Guacamole client without the vdiguard extension). A hint the agent controls: the scorer uses
    * it only where it is consistent with time_ms (scorer/timing/client-times.ts).
    */
-  clientTimeMs?: number | undefined;
+  clientTimeMs?:
+    | number
+    | undefined;
+  /**
+   * Set on a timing-only mouse sample (docs/client-times.md): a point of the pointer's full-rate
+   * path that the browser coalesced into the next forwarded `mouse` (getCoalescedEvents()). It
+   * never reached the desktop: only the mouse features see it, on its client time, and only when
+   * the move after it is measured on its own client time (scorer/timing/client-times.ts).
+   */
+  timingOnly?: boolean | undefined;
 }
 
 /** A Guacamole `key` instruction. */
@@ -451,7 +460,7 @@ export interface EnrollResponse {
 }
 
 function createBaseInputEvent(): InputEvent {
-  return { timeMs: 0, kind: undefined, clientTimeMs: undefined };
+  return { timeMs: 0, kind: undefined, clientTimeMs: undefined, timingOnly: undefined };
 }
 
 export const InputEvent: MessageFns<InputEvent> = {
@@ -469,6 +478,9 @@ export const InputEvent: MessageFns<InputEvent> = {
     }
     if (message.clientTimeMs !== undefined) {
       writer.uint32(33).double(message.clientTimeMs);
+    }
+    if (message.timingOnly !== undefined) {
+      writer.uint32(40).bool(message.timingOnly);
     }
     return writer;
   },
@@ -518,6 +530,14 @@ export const InputEvent: MessageFns<InputEvent> = {
             message.clientTimeMs = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timingOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -547,6 +567,11 @@ export const InputEvent: MessageFns<InputEvent> = {
         : isSet(object.client_time_ms)
         ? globalThis.Number(object.client_time_ms)
         : undefined,
+      timingOnly: isSet(object.timingOnly)
+        ? globalThis.Boolean(object.timingOnly)
+        : isSet(object.timing_only)
+        ? globalThis.Boolean(object.timing_only)
+        : undefined,
     };
   },
 
@@ -562,6 +587,9 @@ export const InputEvent: MessageFns<InputEvent> = {
     }
     if (message.clientTimeMs !== undefined) {
       obj.clientTimeMs = floatToJson(message.clientTimeMs);
+    }
+    if (message.timingOnly !== undefined) {
+      obj.timingOnly = message.timingOnly;
     }
     return obj;
   },
@@ -587,6 +615,7 @@ export const InputEvent: MessageFns<InputEvent> = {
       }
     }
     message.clientTimeMs = object.clientTimeMs ?? undefined;
+    message.timingOnly = object.timingOnly ?? undefined;
     return message;
   },
 };

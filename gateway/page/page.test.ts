@@ -406,6 +406,12 @@ test('coalesced moves: the points chromium coalesced into a mousemove reach the 
   const id = await sessionOf(page);
   const conn = h.guacd.connections.at(-1)!;
   await until(() => h.scorer!.streams.some((s) => s.open?.sessionId === id), 5000, 'scorer stream');
+  const cdp = await page.context().newCDPSession(page);
+  // A move first: the gateway clamps samples between the mouse before and their own, and drops
+  // those of a connection's first mouse, which has none before it.
+  const earlier = h.scorer!.events(id).length;
+  await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: 190, y: 290 });
+  await until(() => conn.received.some((i) => i.opcode === 'mouse') && h.scorer!.events(id).slice(earlier).some((e) => e.kind?.$case === 'mouse'), 5000, 'the first move at guacd and the scorer');
   const from = h.scorer!.events(id).length;
   const guacdFrom = conn.received.length;
   type Move = { t: number; x: number; y: number; coalesced: { t: number; x: number; y: number }[] };
@@ -427,8 +433,8 @@ test('coalesced moves: the points chromium coalesced into a mousemove reach the 
     }, true);
   });
   // Chromium hands a page one move per animation frame: moves that reach it within one frame are
-  // coalesced. CDP moves sent without waiting for each other arrive within a frame.
-  const cdp = await page.context().newCDPSession(page);
+  // coalesced. CDP moves sent without waiting for each other arrive within a frame. Each burst
+  // runs on from the last, so its points lie between the mice around them (nothing is clamped).
   for (let burst = 0; burst < 4; burst++) {
     await Promise.all(Array.from({ length: 8 }, (_, i) => cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: 200 + 60 * burst + 5 * i, y: 300 + 20 * burst + 2 * i })));
     await new Promise((r) => setTimeout(r, 50));
@@ -446,7 +452,7 @@ test('coalesced moves: the points chromium coalesced into a mousemove reach the 
   // later than the time sent before and not after the move's (equal times collapse: chromium stamps
   // a burst to 0.1 ms).
   const expected: { timingOnly: boolean; t: number; x: number; y: number }[] = [];
-  let lastSent = Number.NEGATIVE_INFINITY;
+  let lastSent = h.scorer!.events(id)[from - 1]!.clientTimeMs!;
   for (const m of moves) {
     let previous = lastSent;
     for (const c of m.coalesced.slice(0, -1)) {

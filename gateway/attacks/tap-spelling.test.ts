@@ -11,7 +11,7 @@
  * Control: the tap forwards `key`/`mouse` only in canonical form (gateway/guac/input.ts) and only
  * the opcodes the page sends; a paste only as the page sends it, under VDIGUARD_CLIPBOARD=both
  * (gateway/tap/paste.ts); a client time only as `vdiguard,time,<ms>` in canonical form, one per
- * input, consumed (gateway/tap/client-time.ts); samples only as `vdiguard,sample,<ms>,<x>,<y>`
+ * input, consumed (gateway/tap/client-time.ts); samples only as `vdiguard,samples,<ms>,<x>,<y>...`
  * before a mouse's time, at most 32, in order, consumed, and clamped between the mice around them;
  * anything else ends the session with
  * CLIENT_BAD_REQUEST and guacd receives none of it. Real sockets: browser WebSocket -> gateway -> fake guacd, fake scorer.
@@ -39,7 +39,7 @@ async function connected(): Promise<{ client: TunnelClient; sessionId: string }>
 
 const GENUINE = encode({ opcode: 'key', args: ['97', '1'] });
 const MOVE = encode({ opcode: 'mouse', args: ['10', '20', '0'] });
-const sample = (ms: string, x: string, y: string) => encode({ opcode: 'vdiguard', args: ['sample', ms, x, y] });
+const samples = (...points: [string, string, string][]) => encode({ opcode: 'vdiguard', args: ['samples', ...points.flat()] });
 
 const hostile: { name: string; wire: string }[] = [
   ...[
@@ -64,10 +64,11 @@ const hostile: { name: string; wire: string }[] = [
   { name: 'a client time with an exponent', wire: encode({ opcode: 'vdiguard', args: ['time', '1e3'] }) + GENUINE },
   { name: 'two client times for one input', wire: encode({ opcode: 'vdiguard', args: ['time', '1'] }) + encode({ opcode: 'vdiguard', args: ['time', '2'] }) + GENUINE },
   { name: 'a vdiguard instruction other than a client time', wire: encode({ opcode: 'vdiguard', args: ['resumed'] }) },
-  { name: 'a sample with a hex coordinate', wire: sample('1', '0x10', '5') + encode({ opcode: 'vdiguard', args: ['time', '2'] }) + MOVE },
-  { name: 'a sample before a key', wire: sample('1', '10', '5') + GENUINE },
-  { name: 'a sample later than its mouse', wire: sample('3', '10', '5') + encode({ opcode: 'vdiguard', args: ['time', '2'] }) + MOVE },
-  { name: '33 samples before one mouse', wire: Array.from({ length: 33 }, (_, i) => sample(String(i + 1), '10', '5')).join('') + encode({ opcode: 'vdiguard', args: ['time', '40'] }) + MOVE },
+  { name: 'a sample with a hex coordinate', wire: samples(['1', '0x10', '5']) + encode({ opcode: 'vdiguard', args: ['time', '2'] }) + MOVE },
+  { name: 'samples before a key', wire: samples(['1', '10', '5']) + GENUINE },
+  { name: 'samples later than their mouse', wire: samples(['3', '10', '5']) + encode({ opcode: 'vdiguard', args: ['time', '2'] }) + MOVE },
+  { name: '33 samples before one mouse', wire: samples(...Array.from({ length: 33 }, (_, i): [string, string, string] => [String(i + 1), '10', '5'])) + encode({ opcode: 'vdiguard', args: ['time', '40'] }) + MOVE },
+  { name: 'two samples instructions before one mouse', wire: samples(['1', '10', '5']) + samples(['2', '10', '5']) + encode({ opcode: 'vdiguard', args: ['time', '3'] }) + MOVE },
 ];
 
 for (const { name, wire } of hostile) {
@@ -126,7 +127,7 @@ test('samples as the page sends them: consumed, nothing of them at guacd; at the
   const first = encode({ opcode: 'mouse', args: ['100', '100', '0'] });
   const second = encode({ opcode: 'mouse', args: ['120', '110', '0'] });
   client.send(first);
-  for (const s of [sample('10.5', '105', '103'), sample('11', '900', '-40'), sample('12', '118', '109')]) client.send(s);
+  client.send(samples(['10.5', '105', '103'], ['11', '900', '-40'], ['12', '118', '109']));
   client.send(encode({ opcode: 'vdiguard', args: ['time', '13.5'] }));
   client.send(second);
   await until(() => h.scorer!.events(sessionId).length === scored + 5, 2000, 'mirrored');

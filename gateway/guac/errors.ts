@@ -27,7 +27,7 @@ export type GuacProtocolErrorReason =
   /** A `vdiguard,time` from the browser not in canonical form, or a second before its input (gateway/tap/client-time.ts). Fatal. */
   | 'bad-client-time'
   /**
-   * A `vdiguard,sample` from the browser not in canonical form, out of order, more than a move may
+   * A `vdiguard,samples` from the browser not in canonical form, out of order, more than a move may
    * have, or not followed by its time and its `mouse` (gateway/tap/client-time.ts). Fatal.
    */
   | 'bad-client-sample';

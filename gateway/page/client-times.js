@@ -16,11 +16,12 @@
 //   performance.now(), when the repeat was made.
 // Times never decrease (one is raised to the last sent) and are written to 3 decimals.
 //
-// Before a `mouse` made by a mousemove, the points of the pointer's full-rate path that chromium
-// coalesced into it (the pointermove's getCoalescedEvents(), up to one per report of the mouse, at
-// 125-1000 Hz, where the page sees one move per frame) go as timing-only samples,
-// `vdiguard,sample,<ms>,<x>,<y>`: each at its own timeStamp, its position mapped to the remote
-// display as guacamole-common-js maps the move's. The gateway bounds them (gateway/tap/client-time.ts).
+// Before the time of a `mouse` made by a mousemove, the points of the pointer's full-rate path that
+// chromium coalesced into it (the pointermove's getCoalescedEvents(), up to one per report of the
+// mouse, at 125-1000 Hz, where the page sees one move per frame) go as timing-only samples, in one
+// `vdiguard,samples,<ms>,<x>,<y>,...`: each point at its own timeStamp, its position mapped to the
+// remote display as guacamole-common-js maps the move's. The gateway bounds them
+// (gateway/tap/client-time.ts).
 
 /** The DOM events whose listeners in guacamole-common-js 1.5.0 (Keyboard, Mouse) send input. */
 const INPUT_EVENTS = ['keydown', 'keypress', 'keyup', 'input', 'compositionend', 'mousemove', 'mousedown', 'mouseup', 'mouseout', 'wheel', 'mousewheel', 'DOMMouseScroll'];
@@ -63,11 +64,11 @@ function current() {
 }
 
 /**
- * The samples to send before the `mouse` being sent now, as [ms, x, y] strings: the points the
- * pointermove of the mousemove being dispatched coalesced before its own (the last is the move
- * itself), each later than the last time sent, not after the move's, and never decreasing; the
- * latest MAX_SAMPLES.
- * `toRemote(clientX, clientY)` maps a point to remote-display pixels.
+ * The samples to send before the `mouse` being sent now, as the strings ms, x, y of each point one
+ * after another: the points the pointermove of the mousemove being dispatched coalesced before its
+ * own (the last is the move itself), each later than the last time sent, not after the move's, and
+ * never decreasing; the latest MAX_SAMPLES. `toRemote(clientX, clientY)` maps a point to
+ * remote-display pixels.
  */
 function samplesOf(toRemote) {
   const e = current();
@@ -82,9 +83,9 @@ function samplesOf(toRemote) {
     if (t <= lastSent || t < previous || t > until) continue;
     previous = t;
     const [x, y] = toRemote(c.clientX, c.clientY);
-    out.push([String(t), String(x), String(y)]);
+    out.push(String(t), String(x), String(y));
   }
-  return out.slice(-MAX_SAMPLES);
+  return out.slice(-3 * MAX_SAMPLES);
 }
 
 /** The time of the instruction being sent now (`key` args: keysym, pressed). */
@@ -104,7 +105,8 @@ function timeOf(opcode, args) {
 export function sendClientTimes(tunnel, toRemote) {
   const send = tunnel.sendMessage;
   tunnel.sendMessage = (opcode, ...args) => {
-    if (opcode === 'mouse') for (const s of samplesOf(toRemote)) send.call(tunnel, 'vdiguard', 'sample', ...s);
+    const samples = opcode === 'mouse' ? samplesOf(toRemote) : [];
+    if (samples.length > 0) send.call(tunnel, 'vdiguard', 'samples', ...samples);
     if (opcode === 'key' || opcode === 'mouse') send.call(tunnel, 'vdiguard', 'time', String(timeOf(opcode, args)));
     send.call(tunnel, opcode, ...args);
   };

@@ -19,15 +19,19 @@
  * new connection starts without one. Input without a time has no client time (other Guacamole
  * clients keep today's behaviour).
  *
- * Timing-only samples, `vdiguard,sample,<ms>,<x>,<y>`: the points of the pointer's full-rate path
- * that the browser coalesced into the `mouse` that follows (getCoalescedEvents()), sent before that
- * mouse's time. They never reach the desktop; the scorer's mouse features measure them. The browser
- * is the adversary's, so what a sample may claim is bounded by what the desktop really receives:
- * - the form as strict as `time` (same `<ms>`) and `mouse` (x, y canonical 32-bit integers);
- * - samples, then the mouse's time, then the mouse: a key after a sample, a mouse without a time
- *   after samples, or a sample after the time is refused. The page sends them together from one
- *   event handler; instructions that are not input may pass between, as between a time and its input;
- * - at most MAX_SAMPLES_PER_MOVE before one mouse; times non-decreasing, none after the mouse's;
+ * Timing-only samples, `vdiguard,samples,<ms>,<x>,<y>[,<ms>,<x>,<y>...]`: the points of the
+ * pointer's full-rate path that the browser coalesced into the `mouse` that follows
+ * (getCoalescedEvents()), in one instruction sent before that mouse's time. They never reach the
+ * desktop; the scorer's mouse features measure them. One instruction per move, not one per point: a
+ * point then costs the tap the ~26 characters of its three values (a parser reading them at ~20 ns a
+ * character), not a 47-character instruction in a WebSocket message of its own. The browser is the
+ * adversary's, so what a sample may claim is bounded by what the desktop really receives:
+ * - the form as strict as `time` (each `<ms>`) and `mouse` (x, y canonical 32-bit integers);
+ * - one instruction of samples, then the mouse's time, then the mouse: a second before the mouse, a
+ *   key after samples, a mouse without a time after them, or samples after the time are refused.
+ *   The page sends them together from one event handler; instructions that are not input may pass
+ *   between, as between a time and its input;
+ * - 1 to MAX_SAMPLES_PER_MOVE points; times non-decreasing, none after the mouse's;
  * - positions clamped into the rectangle spanned by the previous mouse of the connection and this
  *   one. Clamped, not refused: a real pointer overshoots within a frame (it passes the point where
  *   the frame ends and comes back), and refusing that would end honest sessions; clamped, a forged
@@ -36,7 +40,7 @@
  */
 import { GuacProtocolError, readCoordinate, type GuacInput, type Instruction } from '../guac/index.js';
 
-/** The opcode of the gateway's own instructions, both ways; from the browser it carries `time` and `sample`. */
+/** The opcode of the gateway's own instructions, both ways; from the browser it carries `time` and `samples`. */
 export const EXTENSION_OPCODE = 'vdiguard';
 
 /**
@@ -47,7 +51,7 @@ export const MAX_SAMPLES_PER_MOVE = 32;
 
 /** A timing-only sample as the scorer receives it: clamped, with the mask of the buttons held during it. */
 export interface Sample {
-  /** Arrival of the message that held it, ms on the tap's clock. */
+  /** Arrival of the message that held it (all the samples of a move arrive together), ms on the tap's clock. */
   readonly arrivalMs: number;
   /** Its time on the page's clock, ms. */
   readonly clientTimeMs: number;
@@ -76,8 +80,10 @@ const CLIENT_TIME = /^(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{0,2}[1-9])?$/;
 export class ClientTimes {
   /** The time read for the next input instruction, in ms on the page's clock; undefined: none. */
   private pending: number | undefined;
-  /** Samples read for the next mouse, as claimed (positions not yet clamped). */
-  private samples: { arrivalMs: number; clientTimeMs: number; x: number; y: number }[] = [];
+  /** The samples read for the next mouse, as claimed: [ms, x, y] of each, flat; empty: none. */
+  private claimed: number[] = [];
+  /** When the samples arrived, ms on the tap's clock. */
+  private claimedAt = 0;
   /** The connection's last mouse: one corner of the rectangle its next samples are clamped into. */
   private lastMouse: { x: number; y: number; buttonMask: number } | undefined;
 
@@ -87,11 +93,11 @@ export class ClientTimes {
    */
   take(ins: Instruction, arrivalMs: number): GuacProtocolError | undefined {
     const a = ins.args;
-    if (a[0] === 'sample' && a.length === 4) return this.takeSample(a[1] as string, a[2] as string, a[3] as string, arrivalMs);
+    if (a[0] === 'samples') return this.takeSamples(a, arrivalMs);
     if (a[0] !== 'time' || a.length !== 2) {
       return new GuacProtocolError(
         'opcode-not-allowed',
-        `instruction "vdiguard" from the browser must be exactly vdiguard,time,<ms> or vdiguard,sample,<ms>,<x>,<y> (docs/client-times.md); it had ${a.length} arguments${a[0] === 'time' || a[0] === 'sample' ? '' : ', the first neither "time" nor "sample"'}`,
+        `instruction "vdiguard" from the browser must be exactly vdiguard,time,<ms> or vdiguard,samples,<ms>,<x>,<y>... (docs/client-times.md); it had ${a.length} arguments${a[0] === 'time' ? '' : ', the first neither "time" nor "samples"'}`,
         EXTENSION_OPCODE,
       );
     }
@@ -110,48 +116,60 @@ export class ClientTimes {
   forInput(input: GuacInput): InputTimes | GuacProtocolError {
     const clientTimeMs = this.pending;
     this.pending = undefined;
+    const claimed = this.claimed;
     if (input.kind !== 'mouse') {
-      if (this.samples.length > 0) return badSample('was followed by a key: samples are sent only before the mouse they precede');
+      if (claimed.length > 0) return badSamples('were followed by a key: samples are sent only before the mouse they precede');
       return { clientTimeMs, samples: NO_SAMPLES };
     }
     const previous = this.lastMouse;
     this.lastMouse = { x: input.x, y: input.y, buttonMask: input.buttonMask & HELD_BUTTONS };
-    if (this.samples.length === 0) return { clientTimeMs, samples: NO_SAMPLES };
-    const claimed = this.samples;
-    this.samples = [];
-    if (clientTimeMs === undefined) return badSample('was followed by a mouse without its time: send the samples, then vdiguard,time, then the mouse');
-    if ((claimed[claimed.length - 1] as { clientTimeMs: number }).clientTimeMs > clientTimeMs) return badSample('is later than the time of the mouse it precedes');
+    if (claimed.length === 0) return { clientTimeMs, samples: NO_SAMPLES };
+    this.claimed = [];
+    if (clientTimeMs === undefined) return badSamples('were followed by a mouse without its time: send the samples, then vdiguard,time, then the mouse');
+    if ((claimed[claimed.length - 3] as number) > clientTimeMs) return badSamples('end later than the time of the mouse they precede');
     if (previous === undefined) return { clientTimeMs, samples: NO_SAMPLES };
     const [x0, x1] = previous.x <= input.x ? [previous.x, input.x] : [input.x, previous.x];
     const [y0, y1] = previous.y <= input.y ? [previous.y, input.y] : [input.y, previous.y];
-    const samples = claimed.map((s) => ({
-      arrivalMs: s.arrivalMs,
-      clientTimeMs: s.clientTimeMs,
-      x: Math.min(x1, Math.max(x0, s.x)),
-      y: Math.min(y1, Math.max(y0, s.y)),
-      buttonMask: previous.buttonMask,
-    }));
+    const samples: Sample[] = [];
+    for (let i = 0; i < claimed.length; i += 3) {
+      samples.push({
+        arrivalMs: this.claimedAt,
+        clientTimeMs: claimed[i] as number,
+        x: Math.min(x1, Math.max(x0, claimed[i + 1] as number)),
+        y: Math.min(y1, Math.max(y0, claimed[i + 2] as number)),
+        buttonMask: previous.buttonMask,
+      });
+    }
     return { clientTimeMs, samples };
   }
 
   /** A new connection: a time or samples sent on the last one belong to nothing, and no mouse is known. */
   reset(): void {
     this.pending = undefined;
-    this.samples = [];
+    this.claimed = [];
     this.lastMouse = undefined;
   }
 
-  private takeSample(ms: string, xText: string, yText: string, arrivalMs: number): GuacProtocolError | undefined {
-    if (!CLIENT_TIME.test(ms)) return badSample('time is not a decimal number of milliseconds in the form of vdiguard,time');
-    const x = readCoordinate(xText);
-    const y = readCoordinate(yText);
-    if (x === undefined || y === undefined) return badSample(`${x === undefined ? 'x' : 'y'} is not a decimal 32-bit integer without '+', leading zeros or "-0"`);
-    if (this.pending !== undefined) return badSample('follows the time of its mouse: send the samples, then vdiguard,time, then the mouse');
-    if (this.samples.length === MAX_SAMPLES_PER_MOVE) return badSample(`is one more than the ${MAX_SAMPLES_PER_MOVE} a mouse may have`);
-    const clientTimeMs = Number(ms);
-    const last = this.samples[this.samples.length - 1];
-    if (last !== undefined && clientTimeMs < last.clientTimeMs) return badSample('is earlier than the sample before it');
-    this.samples.push({ arrivalMs, clientTimeMs, x, y });
+  /** Reads `samples,<ms>,<x>,<y>...` (the instruction's arguments). */
+  private takeSamples(a: readonly string[], arrivalMs: number): GuacProtocolError | undefined {
+    const n = (a.length - 1) / 3;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SAMPLES_PER_MOVE) return badSamples(`must be 1 to ${MAX_SAMPLES_PER_MOVE} points of three values <ms>,<x>,<y>; it had ${a.length - 1} values`);
+    if (this.pending !== undefined) return badSamples('follow the time of their mouse: send the samples, then vdiguard,time, then the mouse');
+    if (this.claimed.length > 0) return badSamples('follow other samples with no mouse between them: send one vdiguard,samples before a mouse');
+    const claimed: number[] = [];
+    let last = 0;
+    for (let i = 1; i < a.length; i += 3) {
+      if (!CLIENT_TIME.test(a[i] as string)) return badSamples('have a time that is not a decimal number of milliseconds in the form of vdiguard,time');
+      const t = Number(a[i]);
+      const x = readCoordinate(a[i + 1] as string);
+      const y = readCoordinate(a[i + 2] as string);
+      if (x === undefined || y === undefined) return badSamples(`have ${x === undefined ? 'an x' : 'a y'} that is not a decimal 32-bit integer without '+', leading zeros or "-0"`);
+      if (t < last) return badSamples('go back in time: each point\'s time must not be earlier than the one before');
+      last = t;
+      claimed.push(t, x, y);
+    }
+    this.claimed = claimed;
+    this.claimedAt = arrivalMs;
     return undefined;
   }
 }
@@ -160,6 +178,6 @@ function badTime(what: string): GuacProtocolError {
   return new GuacProtocolError('bad-client-time', `vdiguard,time ${what} (docs/client-times.md)`, EXTENSION_OPCODE);
 }
 
-function badSample(what: string): GuacProtocolError {
-  return new GuacProtocolError('bad-client-sample', `vdiguard,sample ${what} (docs/client-times.md)`, EXTENSION_OPCODE);
+function badSamples(what: string): GuacProtocolError {
+  return new GuacProtocolError('bad-client-sample', `vdiguard,samples ${what} (docs/client-times.md)`, EXTENSION_OPCODE);
 }

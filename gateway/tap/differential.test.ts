@@ -9,7 +9,7 @@
  * holding a non-canonical one must end there, with nothing after it forwarded. The page's client
  * times (`vdiguard,time,<ms>`, gateway/tap/client-time.ts) are in the streams too: the oracle says
  * which are canonical and which input each belongs to; none may reach the desktop side. So are the
- * timing-only samples of coalesced moves (`vdiguard,sample,<ms>,<x>,<y>`): the oracle says which
+ * timing-only samples of coalesced moves (`vdiguard,samples,<ms>,<x>,<y>...`): the oracle says which
  * streams of them are in order, and where each one goes (clamped, with the buttons held before it);
  * they are mirrored as samples, never as input, and never reach the desktop side.
  */
@@ -87,7 +87,12 @@ function acceptable(ins: Instruction): boolean {
   if (ins.opcode === 'key') return a.length === 2 && canonical(a[0], 0n, 0x1fffffffn) && canonical(a[1], 0n, 1n);
   if (ins.opcode === 'mouse') return a.length === 3 && canonical(a[0], ...INT32) && canonical(a[1], ...INT32) && canonical(a[2], 0n, 31n);
   if (ins.opcode === 'vdiguard') {
-    if (a[0] === 'sample') return a.length === 4 && canonicalTime(a[1] as string) && canonical(a[2], ...INT32) && canonical(a[3], ...INT32);
+    if (a[0] === 'samples') {
+      const points = (a.length - 1) / 3;
+      if (!Number.isInteger(points) || points < 1 || points > MAX_SAMPLES_PER_MOVE) return false;
+      for (let i = 1; i < a.length; i += 3) if (!canonicalTime(a[i] as string) || !canonical(a[i + 1], ...INT32) || !canonical(a[i + 2], ...INT32)) return false;
+      return true;
+    }
     return a.length === 2 && a[0] === 'time' && canonicalTime(a[1] as string);
   }
   return ALLOWED.has(ins.opcode);
@@ -104,9 +109,8 @@ function canonicalTime(s: string): boolean {
  * What the tap must do with a stream, by the oracle: the first instruction it must refuse (-1:
  * none), what reaches the desktop before it (everything but times and samples), each input's client
  * time (undefined: none sent), and the samples mirrored. Refused: a canonical time before another
- * with no input between; a sample after a time, one more than MAX_SAMPLES_PER_MOVE before a mouse,
- * or earlier than the sample before it; a key after samples; a mouse after samples without a time,
- * or with one earlier than its last sample. Samples before a connection's first mouse are dropped;
+ * with no input between; samples after a time or after other samples, or going back in time; a key
+ * after samples; a mouse after samples without a time, or with one earlier than their last. Samples before a connection's first mouse are dropped;
  * the others are clamped into the rectangle of the mouse before and their own, and carry the left,
  * middle and right buttons of the mouse before.
  */
@@ -121,10 +125,13 @@ function expectation(list: readonly Instruction[]): { firstBad: number; desktop:
   for (let i = 0; i < list.length; i++) {
     const ins = list[i] as Instruction;
     if (!acceptable(ins)) return result(i);
-    if (ins.opcode === 'vdiguard' && ins.args[0] === 'sample') {
-      const t = Number(ins.args[1]);
-      if (pending !== undefined || held.length === MAX_SAMPLES_PER_MOVE || (held.length > 0 && t < held[held.length - 1]!.t)) return result(i);
-      held.push({ t, x: Number(ins.args[2]), y: Number(ins.args[3]) });
+    if (ins.opcode === 'vdiguard' && ins.args[0] === 'samples') {
+      if (pending !== undefined || held.length > 0) return result(i);
+      for (let k = 1; k < ins.args.length; k += 3) {
+        const t = Number(ins.args[k]);
+        if (held.length > 0 && t < held[held.length - 1]!.t) return result(i);
+        held.push({ t, x: Number(ins.args[k + 1]), y: Number(ins.args[k + 2]) });
+      }
       continue;
     }
     if (ins.opcode === 'vdiguard') {
@@ -210,12 +217,12 @@ const instruction: fc.Arbitrary<Instruction> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<Instruction>({ opcode: 'disconnect', args: [] }) },
   { weight: 10, arbitrary: clientTime.map((t) => ({ opcode: 'vdiguard', args: ['time', t] })) },
   { weight: 1, arbitrary: argc(fc.tuple(fc.constantFrom('time', 'session', 'Time', ''), clientTime)).map((args) => ({ opcode: 'vdiguard', args })) },
-  { weight: 2, arbitrary: argc(fc.tuple(fc.constantFrom('sample', 'sample', 'Sample'), clientTime, coordinate, coordinate)).map((args) => ({ opcode: 'vdiguard', args })) },
+  { weight: 2, arbitrary: argc(fc.tuple(fc.constantFrom('samples', 'samples', 'sample', 'Samples'), clientTime, coordinate, coordinate)).map((args) => ({ opcode: 'vdiguard', args })) },
 );
 
 /**
- * A move as the page sends it when chromium coalesced it: samples, the move's time, the move.
- * Mostly in order; sometimes a sample is late, the time is missing or early, or there are too many.
+ * A move as the page sends it when chromium coalesced it: its samples, its time, the move. Mostly in
+ * order; sometimes a point is late, the time is missing or early, or there are none or too many.
  */
 const sampledMove: fc.Arbitrary<Instruction[]> = fc
   .tuple(
@@ -228,7 +235,7 @@ const sampledMove: fc.Arbitrary<Instruction[]> = fc
     const ms = (t: number) => String(Math.round(t * 1000) / 1000);
     const list = order === 'sorted' ? [...points].sort((a, b) => a[0] - b[0]) : points;
     const last = Math.max(0, ...list.map((p) => Math.round(p[0] * 1000) / 1000));
-    const out: Instruction[] = list.map(([t, x, y]) => ({ opcode: 'vdiguard', args: ['sample', ms(t), String(x), String(y)] }));
+    const out: Instruction[] = [{ opcode: 'vdiguard', args: ['samples', ...list.flatMap(([t, x, y]) => [ms(t), String(x), String(y)])] }];
     if (time !== 'none') out.push({ opcode: 'vdiguard', args: ['time', ms(time === 'after' ? last + 1 : Math.max(0, last - 1))] });
     out.push({ opcode: 'mouse', args: mouse.map(String) });
     return out;

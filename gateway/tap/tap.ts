@@ -19,9 +19,9 @@
  *   docs/client-times.md): consumed here, the time set as `clientTimeMs` on that input's event,
  *   never forwarded (held or not); a malformed one, a second before its input, or any other
  *   `vdiguard` instruction ends the session. Likewise the timing-only samples of the pointer's
- *   full-rate path, `vdiguard,sample,<ms>,<x>,<y>` before a mouse's time: consumed, never forwarded,
- *   bounded by ./client-time.ts, and mirrored just before their mouse (`timingOnly`, each stamped
- *   with the arrival of its own message). They are not input: a sample the scorer could not take
+ *   full-rate path, `vdiguard,samples,<ms>,<x>,<y>...` before a mouse's time: consumed, never
+ *   forwarded, bounded by ./client-time.ts, and mirrored just before their mouse (`timingOnly`,
+ *   stamped with the arrival of the message that held them). They are not input: a sample the scorer could not take
  *   withholds nothing from the desktop.
  * - A paste (clipboard, then blob/end on the stream it opened), only when the clipboard policy
  *   (VDIGUARD_CLIPBOARD) is `both`, checked by ./paste.ts: text/plain, canonical stream indexes,

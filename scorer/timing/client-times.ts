@@ -64,7 +64,7 @@ export interface ClientTimePolicy {
   readonly stretchMs: number;
   /**
    * A timing-only sample further than this before its move (ms) is dropped: a frame is 16.7 ms, and
-   * six of them cover a busy page; a forged path cannot reach back further, across a pause.
+   * six of them cover a busy page; a forged path can shorten the pause before a move by no more.
    */
   readonly maxSampleSpanMs: number;
 }

@@ -62,14 +62,6 @@ export interface Sample {
   readonly buttonMask: number;
 }
 
-/** What the page sent for one input instruction. */
-export interface InputTimes {
-  /** Its time on the page's clock, ms; undefined when none was sent. */
-  readonly clientTimeMs: number | undefined;
-  /** The samples before it, in order (only ever before a mouse). */
-  readonly samples: readonly Sample[];
-}
-
 const NO_SAMPLES: readonly Sample[] = [];
 /** The left, middle and right buttons: the wheel's bits are clicks, never held during a move. */
 const HELD_BUTTONS = 1 | 2 | 4;
@@ -84,8 +76,11 @@ export class ClientTimes {
   private claimed: number[] = [];
   /** When the samples arrived, ms on the tap's clock. */
   private claimedAt = 0;
-  /** The connection's last mouse: one corner of the rectangle its next samples are clamped into. */
-  private lastMouse: { x: number; y: number; buttonMask: number } | undefined;
+  /** The connection's last mouse (one corner of the rectangle its next samples are clamped into); NaN: none yet. */
+  private lastX = Number.NaN;
+  private lastY = Number.NaN;
+  /** Its left, middle and right buttons. */
+  private lastButtons = 0;
 
   /**
    * Reads a `vdiguard` instruction from the browser that arrived at `arrivalMs`; an error is fatal.
@@ -110,26 +105,25 @@ export class ClientTimes {
   }
 
   /**
-   * The client time of the input instruction just read, if one was sent for it, and the samples
-   * before it (both are used up); an error (fatal) when samples were sent and this is not their mouse.
+   * The samples sent before the input instruction just read (used up), clamped, in order: only ever
+   * before a mouse with its time; an error (fatal) when samples were sent and this is not their mouse.
+   * Call before forInput(), which uses up the time they are checked against.
    */
-  forInput(input: GuacInput): InputTimes | GuacProtocolError {
-    const clientTimeMs = this.pending;
-    this.pending = undefined;
+  samplesBefore(input: GuacInput): readonly Sample[] | GuacProtocolError {
     const claimed = this.claimed;
-    if (input.kind !== 'mouse') {
-      if (claimed.length > 0) return badSamples('were followed by a key: samples are sent only before the mouse they precede');
-      return { clientTimeMs, samples: NO_SAMPLES };
-    }
-    const previous = this.lastMouse;
-    this.lastMouse = { x: input.x, y: input.y, buttonMask: input.buttonMask & HELD_BUTTONS };
-    if (claimed.length === 0) return { clientTimeMs, samples: NO_SAMPLES };
+    if (input.kind !== 'mouse') return claimed.length > 0 ? badSamples('were followed by a key: samples are sent only before the mouse they precede') : NO_SAMPLES;
+    const [px, py, buttonMask] = [this.lastX, this.lastY, this.lastButtons];
+    this.lastX = input.x;
+    this.lastY = input.y;
+    this.lastButtons = input.buttonMask & HELD_BUTTONS;
+    if (claimed.length === 0) return NO_SAMPLES;
     this.claimed = [];
+    const clientTimeMs = this.pending;
     if (clientTimeMs === undefined) return badSamples('were followed by a mouse without its time: send the samples, then vdiguard,time, then the mouse');
     if ((claimed[claimed.length - 3] as number) > clientTimeMs) return badSamples('end later than the time of the mouse they precede');
-    if (previous === undefined) return { clientTimeMs, samples: NO_SAMPLES };
-    const [x0, x1] = previous.x <= input.x ? [previous.x, input.x] : [input.x, previous.x];
-    const [y0, y1] = previous.y <= input.y ? [previous.y, input.y] : [input.y, previous.y];
+    if (Number.isNaN(px)) return NO_SAMPLES;
+    const [x0, x1] = px <= input.x ? [px, input.x] : [input.x, px];
+    const [y0, y1] = py <= input.y ? [py, input.y] : [input.y, py];
     const samples: Sample[] = [];
     for (let i = 0; i < claimed.length; i += 3) {
       samples.push({
@@ -137,17 +131,25 @@ export class ClientTimes {
         clientTimeMs: claimed[i] as number,
         x: Math.min(x1, Math.max(x0, claimed[i + 1] as number)),
         y: Math.min(y1, Math.max(y0, claimed[i + 2] as number)),
-        buttonMask: previous.buttonMask,
+        buttonMask,
       });
     }
-    return { clientTimeMs, samples };
+    return samples;
+  }
+
+  /** The client time of the input instruction just read, if one was sent for it (and it is used up). */
+  forInput(): number | undefined {
+    const t = this.pending;
+    this.pending = undefined;
+    return t;
   }
 
   /** A new connection: a time or samples sent on the last one belong to nothing, and no mouse is known. */
   reset(): void {
     this.pending = undefined;
     this.claimed = [];
-    this.lastMouse = undefined;
+    this.lastX = Number.NaN;
+    this.lastY = Number.NaN;
   }
 
   /** Reads `samples,<ms>,<x>,<y>...` (the instruction's arguments). */

@@ -128,10 +128,10 @@ export class InputTap {
       const read = readInput(ins);
       if (read?.error) return { error: read.error };
       if (read) {
-        const times = this.times.forInput(read.input);
-        if (times instanceof GuacProtocolError) return { error: times };
-        for (const s of times.samples) events.push(sampleEvent(s));
-        events.push(toInputEvent(read.input, at, times.clientTimeMs));
+        const samples = this.times.samplesBefore(read.input);
+        if (samples instanceof GuacProtocolError) return { error: samples };
+        for (const s of samples) events.push(sampleEvent(s));
+        events.push(toInputEvent(read.input, at, this.times.forInput()));
         inputs++;
       }
       complete.push(ins);

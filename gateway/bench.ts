@@ -4,7 +4,8 @@
  * - tap overhead per instruction: InputTap.push on one-instruction messages, as
  *   guacamole-common-js sends them, against a pass-through that only forwards; and per input
  *   instruction with the page's client time before it (docs/client-times.md: one more message,
- *   consumed by the tap), the cost the extension adds.
+ *   consumed by the tap), the cost the extension adds; and per timing-only sample, with a 1000 Hz
+ *   mouse's 16 samples before each move of a 60 Hz frame (in one message, as the page sends them).
  * - gateway added latency p50 / p99: browser-side send to guacd-side receive, through the
  *   gateway (WebSocket in, tap, guacamole-lite, TCP out), on loopback.
  * - sessions per core with mirroring on: the gateway's own CPU time per session at a busy
@@ -43,9 +44,20 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
-function tapOverhead(): { tapNs: number; passNs: number; timedNs: number } {
+/** Samples before each move in the bench: a 1000 Hz mouse coalesced into a 60 Hz frame. */
+const BENCH_SAMPLES = 16;
+
+function tapOverhead(): { tapNs: number; passNs: number; timedNs: number; sampleNs: number } {
   const messages: string[] = [];
   const timed: string[] = [];
+  const sampled: string[] = [];
+  const ms = (t: number) => String(Math.round(t * 1000) / 1000);
+  for (let i = 0; i < 2_000; i++) {
+    const frame = 123_456.789 + i * 16.7;
+    const y = 100 + (i % 600);
+    const points = Array.from({ length: BENCH_SAMPLES }, (_, k) => [ms(frame + k), String(100 + 10 * k), String(y)]).flat();
+    sampled.push(encodeInstruction('vdiguard', 'samples', ...points), encodeInstruction('vdiguard', 'time', ms(frame + BENCH_SAMPLES)), encodeInstruction('mouse', 100 + 10 * BENCH_SAMPLES, y, 0));
+  }
   for (let i = 0; i < 10_000; i++) {
     const input = i % 4 === 0 ? encodeInstruction('key', 97 + (i % 26), i % 2) : encodeInstruction('mouse', 100 + (i % 800), 100 + (i % 600), 0);
     messages.push(input);
@@ -70,18 +82,22 @@ function tapOverhead(): { tapNs: number; passNs: number; timedNs: number } {
   };
   run(messages, 1, push); // warm up
   run(timed, 2, push);
+  run(sampled, 1, push);
   run(messages, 1, pass);
   const tapNs = run(messages, 1, push);
   const timedNs = run(timed, 2, push);
+  // Per move (its samples, time and mouse), less the move with its time: what each sample adds.
+  const sampleNs = (run(sampled, 3, push) - timedNs) / BENCH_SAMPLES;
   const passNs = run(messages, 1, pass);
   if (sink < 0) console.log(sink);
-  return { tapNs, passNs, timedNs };
+  return { tapNs, passNs, timedNs, sampleNs };
 }
 
 async function parent(): Promise<void> {
   const tap = tapOverhead();
   console.log(`tap: ${tap.tapNs.toFixed(0)} ns per instruction (parse, stamp, queue); a pass-through costs ${tap.passNs.toFixed(0)} ns`);
   console.log(`tap with the page's client times: ${tap.timedNs.toFixed(0)} ns per input instruction and its time (${(tap.timedNs - tap.tapNs).toFixed(0)} ns added)`);
+  console.log(`tap with timing-only samples (${BENCH_SAMPLES} before each move): ${tap.sampleNs.toFixed(0)} ns per sample (read, bounded, mirrored)`);
 
   const child = fork(fileURLToPath(import.meta.url), ['child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (): Promise<FromChild> => new Promise((resolve) => child.once('message', (m) => resolve(m as FromChild)));

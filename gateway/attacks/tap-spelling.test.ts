@@ -5,12 +5,15 @@
  * guacd unscored and the session's input count stayed 0. It also sends opcodes that put input on
  * the desktop the scorer never sees (touch), or streams the tap did not open (a blob on a file
  * stream, an image "pasted", a stream index guacd reads as another), and client times (issue 19)
- * spelled otherwise than the page writes them, or in the gateway's own `vdiguard` instructions.
+ * spelled otherwise than the page writes them, or in the gateway's own `vdiguard` instructions, and
+ * timing-only samples of a coalesced move out of form, out of order, too many, or forging a detour.
  *
  * Control: the tap forwards `key`/`mouse` only in canonical form (gateway/guac/input.ts) and only
  * the opcodes the page sends; a paste only as the page sends it, under VDIGUARD_CLIPBOARD=both
  * (gateway/tap/paste.ts); a client time only as `vdiguard,time,<ms>` in canonical form, one per
- * input, consumed (gateway/tap/client-time.ts); anything else ends the session with
+ * input, consumed (gateway/tap/client-time.ts); samples only as `vdiguard,samples,<ms>,<x>,<y>...`
+ * before a mouse's time, at most 32, in order, consumed, and clamped between the mice around them;
+ * anything else ends the session with
  * CLIENT_BAD_REQUEST and guacd receives none of it. Real sockets: browser WebSocket -> gateway -> fake guacd, fake scorer.
  */
 import { test, after, before } from 'node:test';
@@ -35,6 +38,8 @@ async function connected(): Promise<{ client: TunnelClient; sessionId: string }>
 }
 
 const GENUINE = encode({ opcode: 'key', args: ['97', '1'] });
+const MOVE = encode({ opcode: 'mouse', args: ['10', '20', '0'] });
+const samples = (...points: [string, string, string][]) => encode({ opcode: 'vdiguard', args: ['samples', ...points.flat()] });
 
 const hostile: { name: string; wire: string }[] = [
   ...[
@@ -59,6 +64,11 @@ const hostile: { name: string; wire: string }[] = [
   { name: 'a client time with an exponent', wire: encode({ opcode: 'vdiguard', args: ['time', '1e3'] }) + GENUINE },
   { name: 'two client times for one input', wire: encode({ opcode: 'vdiguard', args: ['time', '1'] }) + encode({ opcode: 'vdiguard', args: ['time', '2'] }) + GENUINE },
   { name: 'a vdiguard instruction other than a client time', wire: encode({ opcode: 'vdiguard', args: ['resumed'] }) },
+  { name: 'a sample with a hex coordinate', wire: samples(['1', '0x10', '5']) + encode({ opcode: 'vdiguard', args: ['time', '2'] }) + MOVE },
+  { name: 'samples before a key', wire: samples(['1', '10', '5']) + GENUINE },
+  { name: 'samples later than their mouse', wire: samples(['3', '10', '5']) + encode({ opcode: 'vdiguard', args: ['time', '2'] }) + MOVE },
+  { name: '33 samples before one mouse', wire: samples(...Array.from({ length: 33 }, (_, i): [string, string, string] => [String(i + 1), '10', '5'])) + encode({ opcode: 'vdiguard', args: ['time', '40'] }) + MOVE },
+  { name: 'two samples instructions before one mouse', wire: samples(['1', '10', '5']) + samples(['2', '10', '5']) + encode({ opcode: 'vdiguard', args: ['time', '3'] }) + MOVE },
 ];
 
 for (const { name, wire } of hostile) {
@@ -105,6 +115,33 @@ test('a client time as the page sends it: consumed, nothing of it at guacd, the 
   await until(() => h.scorer!.events(sessionId).length === scored + 1, 2000, 'mirrored');
   assert.equal(h.scorer!.events(sessionId).at(-1)?.clientTimeMs, 81234.5);
   await until(() => conn.raw === GENUINE, 2000, 'the key alone forwarded');
+  client.ws.close();
+  await client.closed;
+});
+
+test('samples as the page sends them: consumed, nothing of them at guacd; at the scorer before their mouse, a forged detour clamped between the mice around it', async () => {
+  const before = h.guacd.connections.length;
+  const { client, sessionId } = await connected();
+  const conn = h.guacd.connections[before]!;
+  const scored = h.scorer!.events(sessionId).length;
+  const first = encode({ opcode: 'mouse', args: ['100', '100', '0'] });
+  const second = encode({ opcode: 'mouse', args: ['120', '110', '0'] });
+  client.send(first);
+  client.send(samples(['10.5', '105', '103'], ['11', '900', '-40'], ['12', '118', '109']));
+  client.send(encode({ opcode: 'vdiguard', args: ['time', '13.5'] }));
+  client.send(second);
+  await until(() => h.scorer!.events(sessionId).length === scored + 5, 2000, 'mirrored');
+  await until(() => conn.raw === first + second, 2000, 'the mice alone forwarded');
+  assert.deepEqual(
+    h.scorer!.events(sessionId).slice(scored).map((e) => [e.kind?.value, e.clientTimeMs, e.timingOnly ?? false]),
+    [
+      [{ x: 100, y: 100, buttonMask: 0 }, undefined, false],
+      [{ x: 105, y: 103, buttonMask: 0 }, 10.5, true],
+      [{ x: 120, y: 100, buttonMask: 0 }, 11, true],
+      [{ x: 118, y: 109, buttonMask: 0 }, 12, true],
+      [{ x: 120, y: 110, buttonMask: 0 }, 13.5, false],
+    ],
+  );
   client.ws.close();
   await client.closed;
 });

@@ -96,9 +96,17 @@ export function inputInstruction(rng: Rng, options: { avoidEnter?: boolean } = {
   return encodeInstruction('mouse', coordinate(), coordinate(), rng.chance(0.9) ? rng.int(32) : rng.pick(NUMBERS));
 }
 
-/** The page's client time before an input (docs/client-times.md), or one of its lying spellings or sub-opcodes. */
+/**
+ * The page's client time before an input (docs/client-times.md), a timing-only sample of a
+ * coalesced move, or one of their lying spellings or sub-opcodes.
+ */
 export function timeInstruction(rng: Rng): string {
   const ms = rng.chance(0.8) ? String(Math.round(rng.next() * 1e12) / 1000) : rng.pick([...NUMBERS, '1.0', '1.2345', '.5', '5.', '1000000000000']);
+  if (rng.chance(0.25)) {
+    const coordinate = () => (rng.chance(0.9) ? rng.int(1100) - 20 : rng.pick(NUMBERS));
+    const points = Array.from({ length: rng.chance(0.95) ? 1 + rng.int(20) : 33 }, (_, i) => [String(Number(ms) + i), coordinate(), coordinate()]).flat();
+    return encodeInstruction('vdiguard', 'samples', ...(rng.chance(0.95) ? points : points.slice(1)));
+  }
   return rng.chance(0.95) ? encodeInstruction('vdiguard', 'time', ms) : encodeInstruction('vdiguard', rng.pick(['time', 'session', '']), ...(rng.chance(0.5) ? [] : [ms, ms]));
 }
 

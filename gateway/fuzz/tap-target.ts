@@ -4,15 +4,17 @@
  * does. A refusal is a correct outcome; what is checked:
  * - push never throws;
  * - the desktop side, reading everything the tap forwarded, never completes an instruction the tap's
- *   parser did not accept (same instructions, same order, less the page's client times, which the
- *   tap consumes; while input is held, no key or mouse at all);
- * - every input event the tap reports comes from a key or mouse instruction it accepted;
+ *   parser did not accept (same instructions, same order, less the page's client times and samples,
+ *   which the tap consumes; while input is held, no key or mouse at all);
+ * - every input event the tap reports comes from a key or mouse instruction it accepted, and every
+ *   timing-only sample from a mouse (at most 32 before each);
  * - memory stays bounded: a 64 MB element streamed through the tap is never buffered.
  * Hangs are the caller's to catch (tap-worker.ts runs this under a watchdog).
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { GuacParser, type Instruction } from '../guac/index.js';
 import { InputTap, type TapOptions } from '../tap/tap.js';
+import { MAX_SAMPLES_PER_MOVE } from '../tap/client-time.js';
 import { asBytes, downstreamInstructions, throughUtf8 } from './downstream.js';
 import { caseRng, chunks, stream, type Wire } from './generate.js';
 
@@ -42,7 +44,7 @@ export interface TapOutcome {
 }
 
 const isInput = (i: Instruction) => i.opcode === 'key' || i.opcode === 'mouse';
-/** The page's client time (gateway/tap/client-time.ts): the tap consumes it, so the desktop side never reads one. */
+/** The page's client time or sample (gateway/tap/client-time.ts): the tap consumes them, so the desktop side never reads one. */
 const isClientTime = (i: Instruction) => i.opcode === 'vdiguard';
 const same = (a: Instruction, b: Instruction) => a.opcode === b.opcode && a.args.length === b.args.length && a.args.every((x, k) => x === b.args[k]);
 const show = (i: Instruction | undefined) => (i === undefined ? 'nothing' : JSON.stringify([i.opcode, ...i.args]).slice(0, 120));
@@ -96,10 +98,17 @@ export function runTapCase(c: TapCase, makeTap: (o: TapOptions) => TapUnderTest 
     }
   }
   const inputs = accepted.filter(isInput).length + inputsBeforeRefusal;
-  if (events.length > inputs) {
-    return { violation: `the tap reported ${events.length} input events for ${inputs} key/mouse instructions it accepted`, refused, unscored: 0, maxPushMs };
+  const inputEvents = events.filter((e) => e.timingOnly !== true);
+  if (inputEvents.length > inputs) {
+    return { violation: `the tap reported ${inputEvents.length} input events for ${inputs} key/mouse instructions it accepted`, refused, unscored: 0, maxPushMs };
   }
-  const unscored = c.holding ? 0 : Math.max(0, delivered.filter(isInput).length - events.length);
+  let samplesBefore = 0;
+  for (const e of events) {
+    if (e.timingOnly !== true) samplesBefore = 0;
+    else if (++samplesBefore > MAX_SAMPLES_PER_MOVE || e.kind?.$case !== 'mouse') return { violation: `the tap mirrored a sample that is not one of at most ${MAX_SAMPLES_PER_MOVE} mouse points before an input`, refused, unscored: 0, maxPushMs };
+  }
+  if (samplesBefore > 0) return { violation: 'the tap mirrored samples with no input after them', refused, unscored: 0, maxPushMs };
+  const unscored = c.holding ? 0 : Math.max(0, delivered.filter(isInput).length - inputEvents.length);
   return { refused, unscored, maxPushMs };
 }
 

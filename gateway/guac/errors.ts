@@ -25,7 +25,12 @@ export type GuacProtocolErrorReason =
   /** An instruction the tap does not forward from a browser (see gateway/tap/tap.ts). Fatal. */
   | 'opcode-not-allowed'
   /** A `vdiguard,time` from the browser not in canonical form, or a second before its input (gateway/tap/client-time.ts). Fatal. */
-  | 'bad-client-time';
+  | 'bad-client-time'
+  /**
+   * A `vdiguard,samples` from the browser not in canonical form, out of order, more than a move may
+   * have, or not followed by its time and its `mouse` (gateway/tap/client-time.ts). Fatal.
+   */
+  | 'bad-client-sample';
 
 const FATAL: Record<GuacProtocolErrorReason, boolean> = {
   'bad-length': true,
@@ -38,6 +43,7 @@ const FATAL: Record<GuacProtocolErrorReason, boolean> = {
   'non-canonical-input': true,
   'opcode-not-allowed': true,
   'bad-client-time': true,
+  'bad-client-sample': true,
 };
 
 export class GuacProtocolError extends VdiguardError {

@@ -50,6 +50,11 @@ function integer(text: string, pattern: RegExp, min: number, max: number): numbe
   return n >= min && n <= max ? n : undefined;
 }
 
+/** A pointer coordinate in the canonical form of `mouse` x and y; undefined when it is not. */
+export function readCoordinate(text: string): number | undefined {
+  return integer(text, SIGNED, INT32_MIN, INT32_MAX);
+}
+
 /**
  * The values of a `key` or `mouse` instruction in canonical form, an error saying which argument
  * is not, or undefined for any other opcode. Messages name the argument, never its value: a keysym
@@ -66,8 +71,8 @@ export function readInput(ins: Instruction): InputResult | undefined {
   }
   if (ins.opcode === 'mouse') {
     if (a.length !== 3) return refuse('mouse', `has ${a.length} arguments; it takes exactly 3 (x, y, button mask)`);
-    const x = integer(a[0] as string, SIGNED, INT32_MIN, INT32_MAX);
-    const y = integer(a[1] as string, SIGNED, INT32_MIN, INT32_MAX);
+    const x = readCoordinate(a[0] as string);
+    const y = readCoordinate(a[1] as string);
     if (x === undefined || y === undefined) return refuse('mouse', `${x === undefined ? 'x' : 'y'} is not a decimal 32-bit integer without '+', leading zeros or "-0"`);
     const buttonMask = integer(a[2] as string, UNSIGNED, 0, BUTTON_MASK_MAX);
     if (buttonMask === undefined) return refuse('mouse', `button mask is not a decimal integer 0..${BUTTON_MASK_MAX} without sign or leading zeros`);

@@ -60,6 +60,22 @@ test('push never blocks or throws while the scorer is unreachable, and the buffe
   client.close();
 });
 
+test('timing-only samples fill at most half the buffer while the scorer is away: input still finds room, and a refused sample is no refused input', async () => {
+  const { m, client, scored } = mirrorTo('127.0.0.1:1', { bufferEvents: 100 });
+  const sample = (t: number): InputEvent => ({ timeMs: t, kind: { $case: 'mouse', value: { x: t, y: 0, buttonMask: 0 } }, clientTimeMs: t, timingOnly: true });
+  let samples = 0;
+  for (let i = 0; i < 1000; i++) if (m.push(sample(i))) samples++;
+  assert.equal(samples, 50);
+  assert.equal(m.dropped, 0, 'no input was refused');
+  assert.equal(scored.includes(false), false, 'nor reported unscored');
+  let keys = 0;
+  for (let i = 0; i < 100; i++) if (m.push(key(1000 + i))) keys++;
+  assert.equal(keys, 50, 'the other half is input\'s');
+  assert.equal(m.dropped, 50);
+  m.close('end');
+  client.close();
+});
+
 test('reconnects through a network cut and resumes: batches after the acknowledged seq are resent', async () => {
   const scorer = await startFakeScorer();
   const proxy = await startTcpProxy('127.0.0.1', scorer.port);

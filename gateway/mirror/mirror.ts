@@ -91,7 +91,12 @@ export class Mirror {
    */
   push(event: InputEvent): boolean {
     if (this._state === 'closed') return false;
-    if (!this.makeRoom()) {
+    // A timing-only sample (docs/client-times.md) only refines the path between two moves, and a
+    // 1000 Hz mouse sends 16 for each: it may fill half the buffer, so that while the scorer is slow
+    // or away samples never take the room input needs. Refusing one loses no input.
+    if (event.timingOnly === true) {
+      if (!this.makeRoom(this.o.bufferEvents / 2)) return false;
+    } else if (!this.makeRoom()) {
       this.dropped++;
       this.setScored(false, this.accepted ? 'the scorer is too slow: input refused' : 'mirror buffer full: input refused');
       return false;
@@ -156,9 +161,9 @@ export class Mirror {
     if (b) this.recentEvents -= b.events.length;
   }
 
-  /** Room for one more event, forgetting batches already written (the scorer most likely has them) if need be. */
-  private makeRoom(): boolean {
-    while (this.waiting.length + this.recentEvents >= this.o.bufferEvents) {
+  /** Room for one more event below `limit`, forgetting batches already written (the scorer most likely has them) if need be. */
+  private makeRoom(limit = this.o.bufferEvents): boolean {
+    while (this.waiting.length + this.recentEvents >= limit) {
       const b = this.recent[0];
       if (!b || b.seq > this.sentSeq || !this.accepted) return false;
       this.forget();

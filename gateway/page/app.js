@@ -329,11 +329,15 @@ function connect(desktopId, ticket) {
   show('screen');
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const tunnel = new Guacamole.WebSocketTunnel(`${scheme}//${location.host}/tunnel`);
-  sendClientTimes(tunnel);
   const c = new Guacamole.Client(tunnel);
   client = c;
   state.client = c;
   const display = c.getDisplay();
+  // A point of the pointer's path on the remote display, as Guacamole.Mouse and sendMouseState map a move.
+  sendClientTimes(tunnel, (clientX, clientY) => {
+    const p = Guacamole.Position.fromClientPosition(display.getElement(), clientX, clientY);
+    return [Math.floor(p.x / display.getScale()), Math.floor(p.y / display.getScale())];
+  });
   const screen = $('screen');
   screen.replaceChildren(display.getElement());
   // Scaled to fit, never beyond the aspect ratio: with guacd's display-update the desktop follows

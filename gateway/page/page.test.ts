@@ -326,10 +326,12 @@ test('client times: every key and mouse event reaches the gateway after its own 
 
   const inputAtGuacd = () => conn.received.filter((i) => i.opcode === 'key' || i.opcode === 'mouse');
   await until(() => inputAtGuacd().filter((i) => i.opcode === 'mouse' && i.args[2] === '16').length === 2 && inputAtGuacd().at(-1)?.args[2] === '0', 5000, 'the wheel at guacd');
-  await until(() => h.scorer!.events(id).length - from === inputAtGuacd().length, 5000, 'every input at the scorer');
+  // Samples of coalesced moves (the next test) are not input: this one is about each input's time.
+  const inputAtScorer = () => h.scorer!.events(id).slice(from).filter((e) => e.timingOnly !== true);
+  await until(() => inputAtScorer().length === inputAtGuacd().length, 5000, 'every input at the scorer');
 
   assert.doesNotMatch(conn.raw, /vdiguard/, 'nothing of the times reached the desktop side');
-  const events = h.scorer!.events(id).slice(from);
+  const events = inputAtScorer();
   const sent: Sent[] = events.map((e) =>
     e.kind?.$case === 'key' ? { keysym: e.kind.value.keysym, pressed: e.kind.value.pressed, t: e.clientTimeMs } : { buttonMask: e.kind?.$case === 'mouse' ? e.kind.value.buttonMask : -1, t: e.clientTimeMs },
   );
@@ -396,5 +398,73 @@ test('client times: every key and mouse event reaches the gateway after its own 
   }
   assert.equal(wanted.filter((w) => w.buttonMask === 0).length >= 5, true, 'the page saw the moves');
   assert.deepEqual(sent.filter((s) => s.buttonMask !== undefined), wanted);
+  await page.close();
+});
+
+test('coalesced moves: the points chromium coalesced into a mousemove reach the scorer as timing-only samples before it, at their own times and positions, and nothing of them the desktop', { skip: SKIP, timeout: 30_000 }, async () => {
+  const page = await signIn();
+  const id = await sessionOf(page);
+  const conn = h.guacd.connections.at(-1)!;
+  await until(() => h.scorer!.streams.some((s) => s.open?.sessionId === id), 5000, 'scorer stream');
+  const cdp = await page.context().newCDPSession(page);
+  // A move first: the gateway clamps samples between the mouse before and their own, and drops
+  // those of a connection's first mouse, which has none before it.
+  const earlier = h.scorer!.events(id).length;
+  await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: 190, y: 290 });
+  await until(() => conn.received.some((i) => i.opcode === 'mouse') && h.scorer!.events(id).slice(earlier).some((e) => e.kind?.$case === 'mouse'), 5000, 'the first move at guacd and the scorer');
+  const from = h.scorer!.events(id).length;
+  const guacdFrom = conn.received.length;
+  type Move = { t: number; x: number; y: number; coalesced: { t: number; x: number; y: number }[] };
+  // What chromium gave the page: each pointermove of the mouse with its coalesced points, in
+  // remote-display pixels as guacamole-common-js maps a move (Guacamole.Position on the display's
+  // element, divided by its scale, floored: the moves' own positions at guacd check that mapping).
+  await page.evaluate(async () => {
+    type Position = { x: number; y: number };
+    const { default: G } = (await import('/guacamole-common.js' as string)) as { default: { Position: { fromClientPosition(e: HTMLElement, x: number, y: number): Position } } };
+    const log: Move[] = ((window as unknown as { moves: Move[] }).moves = []);
+    const remote = (x: number, y: number) => {
+      const display = (window as unknown as { vdiguard: { client: { getDisplay(): { getScale(): number; getElement(): HTMLElement } } } }).vdiguard.client.getDisplay();
+      const p = G.Position.fromClientPosition(display.getElement(), x, y);
+      return { x: Math.floor(p.x / display.getScale()), y: Math.floor(p.y / display.getScale()) };
+    };
+    const ms = (t: number) => Math.round(t * 1000) / 1000;
+    window.addEventListener('pointermove', (e) => {
+      log.push({ t: ms(e.timeStamp), ...remote(e.clientX, e.clientY), coalesced: e.getCoalescedEvents().map((c) => ({ t: ms(c.timeStamp), ...remote(c.clientX, c.clientY) })) });
+    }, true);
+  });
+  // Chromium hands a page one move per animation frame: moves that reach it within one frame are
+  // coalesced. CDP moves sent without waiting for each other arrive within a frame. Each burst
+  // runs on from the last, so its points lie between the mice around them (nothing is clamped).
+  for (let burst = 0; burst < 4; burst++) {
+    await Promise.all(Array.from({ length: 8 }, (_, i) => cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: 200 + 60 * burst + 5 * i, y: 300 + 20 * burst + 2 * i })));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const moves = await page.evaluate(() => (window as unknown as { moves: Move[] }).moves);
+  const mice = () => conn.received.slice(guacdFrom).filter((i) => i.opcode === 'mouse');
+  await until(() => mice().length === moves.length, 5000, 'every move at guacd');
+  const events = () => h.scorer!.events(id).slice(from);
+  await until(() => events().filter((e) => e.timingOnly !== true).length === moves.length, 5000, 'every move at the scorer');
+
+  assert.ok(moves.filter((m) => m.coalesced.length > 1).length >= 3, `chromium coalesced the bursts: ${moves.map((m) => m.coalesced.length)}`);
+  assert.doesNotMatch(conn.raw, /vdiguard/, 'nothing of the samples reached the desktop side');
+  assert.deepEqual(mice().map((i) => i.args), moves.map((m) => [String(m.x), String(m.y), '0']), 'the desktop received each dispatched move, once');
+  // The scorer: before each move, the points coalesced into it (the last is the move itself), each
+  // later than the time sent before and not after the move's (equal times collapse: chromium stamps
+  // a burst to 0.1 ms).
+  const expected: { timingOnly: boolean; t: number; x: number; y: number }[] = [];
+  let lastSent = h.scorer!.events(id)[from - 1]!.clientTimeMs!;
+  for (const m of moves) {
+    let previous = lastSent;
+    for (const c of m.coalesced.slice(0, -1)) {
+      if (c.t <= lastSent || c.t < previous || c.t > m.t) continue;
+      previous = c.t;
+      expected.push({ timingOnly: true, t: c.t, x: c.x, y: c.y });
+    }
+    expected.push({ timingOnly: false, t: m.t, x: m.x, y: m.y });
+    lastSent = m.t;
+  }
+  const got = events().map((e) => ({ timingOnly: e.timingOnly === true, t: e.clientTimeMs, x: e.kind?.$case === 'mouse' ? e.kind.value.x : -1, y: e.kind?.$case === 'mouse' ? e.kind.value.y : -1 }));
+  assert.deepEqual(got, expected);
+  assert.ok(got.filter((e) => e.timingOnly).length >= 6, `samples sent: ${got.filter((e) => e.timingOnly).length}`);
   await page.close();
 });

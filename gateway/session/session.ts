@@ -171,7 +171,8 @@ export class DesktopSession extends EventEmitter {
     this.wallClock = d.wallClock ?? (() => new Date());
     this.startedAt = this.wallClock();
     this.logins = new Set([id.loginId]);
-    this.tap = new InputTap({ clock: d.clock, onInput: (e) => this.mirrored(onInput(e)), forwardUnmirrored: d.mirrorPolicy === 'fail-open', clipboard: d.clipboard });
+    // A timing-only sample the mirror refuses is no input lost: nothing to alert on.
+    this.tap = new InputTap({ clock: d.clock, onInput: (e) => (e.timingOnly === true ? onInput(e) : this.mirrored(onInput(e))), forwardUnmirrored: d.mirrorPolicy === 'fail-open', clipboard: d.clipboard });
     if (d.initialTrust !== undefined) this.trust = this.minTrust = d.initialTrust;
     if (d.probation) this.challenge(d.probation.reason, 'probation');
   }

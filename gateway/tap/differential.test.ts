@@ -8,7 +8,10 @@
  * regular expressions of gateway/guac/input.ts) says which instructions are canonical: a stream
  * holding a non-canonical one must end there, with nothing after it forwarded. The page's client
  * times (`vdiguard,time,<ms>`, gateway/tap/client-time.ts) are in the streams too: the oracle says
- * which are canonical and which input each belongs to; none may reach the desktop side.
+ * which are canonical and which input each belongs to; none may reach the desktop side. So are the
+ * timing-only samples of coalesced moves (`vdiguard,samples,<ms>,<x>,<y>...`): the oracle says which
+ * streams of them are in order, and where each one goes (clamped, with the buttons held before it);
+ * they are mirrored as samples, never as input, and never reach the desktop side.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,8 +19,11 @@ import fc from 'fast-check';
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { encode, GuacParser, readInput, type Instruction } from '../guac/index.js';
 import { InputTap } from './tap.js';
+import { MAX_SAMPLES_PER_MOVE } from './client-time.js';
 
 type Event = { key: number; pressed: boolean } | { x: number; y: number; mask: number };
+/** A sample as mirrored: where, its buttons, its time, and how many inputs were mirrored before it. */
+type Sampled = { x: number; y: number; mask: number; t: number; after: number };
 
 const LONG_MIN = -(2n ** 63n);
 const LONG_MAX = 2n ** 63n - 1n;
@@ -80,7 +86,15 @@ function acceptable(ins: Instruction): boolean {
   const a = ins.args;
   if (ins.opcode === 'key') return a.length === 2 && canonical(a[0], 0n, 0x1fffffffn) && canonical(a[1], 0n, 1n);
   if (ins.opcode === 'mouse') return a.length === 3 && canonical(a[0], ...INT32) && canonical(a[1], ...INT32) && canonical(a[2], 0n, 31n);
-  if (ins.opcode === 'vdiguard') return a.length === 2 && a[0] === 'time' && canonicalTime(a[1] as string);
+  if (ins.opcode === 'vdiguard') {
+    if (a[0] === 'samples') {
+      const points = (a.length - 1) / 3;
+      if (!Number.isInteger(points) || points < 1 || points > MAX_SAMPLES_PER_MOVE) return false;
+      for (let i = 1; i < a.length; i += 3) if (!canonicalTime(a[i] as string) || !canonical(a[i + 1], ...INT32) || !canonical(a[i + 2], ...INT32)) return false;
+      return true;
+    }
+    return a.length === 2 && a[0] === 'time' && canonicalTime(a[1] as string);
+  }
   return ALLOWED.has(ins.opcode);
 }
 
@@ -93,20 +107,49 @@ function canonicalTime(s: string): boolean {
 
 /**
  * What the tap must do with a stream, by the oracle: the first instruction it must refuse (-1:
- * none; a canonical time before another with no input between is refused), what reaches the
- * desktop before it (everything but the times), and each input's client time (undefined: none sent).
+ * none), what reaches the desktop before it (everything but times and samples), each input's client
+ * time (undefined: none sent), and the samples mirrored. Refused: a canonical time before another
+ * with no input between; samples after a time or after other samples, or going back in time; a key
+ * after samples; a mouse after samples without a time, or with one earlier than their last. Samples before a connection's first mouse are dropped;
+ * the others are clamped into the rectangle of the mouse before and their own, and carry the left,
+ * middle and right buttons of the mouse before.
  */
-function expectation(list: readonly Instruction[]): { firstBad: number; desktop: Instruction[]; times: (number | undefined)[] } {
+function expectation(list: readonly Instruction[]): { firstBad: number; desktop: Instruction[]; times: (number | undefined)[]; samples: Sampled[] } {
   const desktop: Instruction[] = [];
   const times: (number | undefined)[] = [];
+  const samples: Sampled[] = [];
   let pending: string | undefined;
+  let held: { t: number; x: number; y: number }[] = [];
+  let lastMouse: { x: number; y: number; mask: number } | undefined;
+  const result = (firstBad: number) => ({ firstBad, desktop, times, samples });
   for (let i = 0; i < list.length; i++) {
     const ins = list[i] as Instruction;
-    if (!acceptable(ins)) return { firstBad: i, desktop, times };
+    if (!acceptable(ins)) return result(i);
+    if (ins.opcode === 'vdiguard' && ins.args[0] === 'samples') {
+      if (pending !== undefined || held.length > 0) return result(i);
+      for (let k = 1; k < ins.args.length; k += 3) {
+        const t = Number(ins.args[k]);
+        if (held.length > 0 && t < held[held.length - 1]!.t) return result(i);
+        held.push({ t, x: Number(ins.args[k + 1]), y: Number(ins.args[k + 2]) });
+      }
+      continue;
+    }
     if (ins.opcode === 'vdiguard') {
-      if (pending !== undefined) return { firstBad: i, desktop, times };
+      if (pending !== undefined) return result(i);
       pending = ins.args[1];
       continue;
+    }
+    if (ins.opcode === 'key' && held.length > 0) return result(i);
+    if (ins.opcode === 'mouse') {
+      const [x, y, mask] = ins.args.map(Number) as [number, number, number];
+      if (held.length > 0 && (pending === undefined || Number(pending) < held[held.length - 1]!.t)) return result(i);
+      const before = lastMouse;
+      if (before !== undefined) {
+        const clamp = (v: number, a: number, b: number) => Math.min(Math.max(a, b), Math.max(Math.min(a, b), v));
+        for (const h of held) samples.push({ x: clamp(h.x, before.x, x), y: clamp(h.y, before.y, y), mask: before.mask, t: h.t, after: times.length });
+      }
+      held = [];
+      lastMouse = { x, y, mask: mask & 7 };
     }
     if (ins.opcode === 'key' || ins.opcode === 'mouse') {
       times.push(pending === undefined ? undefined : Number(pending));
@@ -114,7 +157,7 @@ function expectation(list: readonly Instruction[]): { firstBad: number; desktop:
     }
     desktop.push({ opcode: ins.opcode, args: [...ins.args] });
   }
-  return { firstBad: -1, desktop, times };
+  return result(-1);
 }
 
 /** Spellings of a number: the canonical one, and what atoi, Number() or a sloppy parser would also take. */
@@ -174,10 +217,33 @@ const instruction: fc.Arbitrary<Instruction> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<Instruction>({ opcode: 'disconnect', args: [] }) },
   { weight: 10, arbitrary: clientTime.map((t) => ({ opcode: 'vdiguard', args: ['time', t] })) },
   { weight: 1, arbitrary: argc(fc.tuple(fc.constantFrom('time', 'session', 'Time', ''), clientTime)).map((args) => ({ opcode: 'vdiguard', args })) },
+  { weight: 2, arbitrary: argc(fc.tuple(fc.constantFrom('samples', 'samples', 'sample', 'Samples'), clientTime, coordinate, coordinate)).map((args) => ({ opcode: 'vdiguard', args })) },
 );
 
+/**
+ * A move as the page sends it when chromium coalesced it: its samples, its time, the move. Mostly in
+ * order; sometimes a point is late, the time is missing or early, or there are none or too many.
+ */
+const sampledMove: fc.Arbitrary<Instruction[]> = fc
+  .tuple(
+    fc.array(fc.tuple(fc.double({ min: 0, max: 1000, noNaN: true }), fc.integer({ min: -50, max: 2000 }), fc.integer({ min: -50, max: 2000 })), { maxLength: MAX_SAMPLES_PER_MOVE + 2 }),
+    fc.constantFrom('sorted', 'sorted', 'sorted', 'as drawn'),
+    fc.constantFrom('after', 'after', 'after', 'none', 'early'),
+    fc.tuple(fc.integer({ min: -50, max: 2000 }), fc.integer({ min: -50, max: 2000 }), fc.constantFrom(0, 0, 1, 4, 8)),
+  )
+  .map(([points, order, time, mouse]) => {
+    const ms = (t: number) => String(Math.round(t * 1000) / 1000);
+    const list = order === 'sorted' ? [...points].sort((a, b) => a[0] - b[0]) : points;
+    const last = Math.max(0, ...list.map((p) => Math.round(p[0] * 1000) / 1000));
+    const out: Instruction[] = [{ opcode: 'vdiguard', args: ['samples', ...list.flatMap(([t, x, y]) => [ms(t), String(x), String(y)])] }];
+    if (time !== 'none') out.push({ opcode: 'vdiguard', args: ['time', ms(time === 'after' ? last + 1 : Math.max(0, last - 1))] });
+    out.push({ opcode: 'mouse', args: mouse.map(String) });
+    return out;
+  });
+
 /** A stream of instructions, as bytes cut at arbitrary points (inside lengths and multi-byte characters too). */
-const stream = fc.tuple(fc.array(instruction, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 8 })).map(([list, cuts]) => {
+const stream = fc.tuple(fc.array(fc.oneof({ weight: 6, arbitrary: instruction.map((i) => [i]) }, { weight: 1, arbitrary: sampledMove }), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 8 })).map(([groups, cuts]) => {
+  const list = groups.flat();
   const bytes = Buffer.from(list.map(encode).join(''), 'utf8');
   const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const chunks: Buffer[] = [];
@@ -189,10 +255,18 @@ const stream = fc.tuple(fc.array(instruction, { minLength: 1, maxLength: 12 }), 
   return { list, chunks };
 });
 
-function run(chunks: Buffer[]): { ended: boolean; events: Event[]; times: (number | undefined)[]; desktop: Instruction[] } {
+function run(chunks: Buffer[]): { ended: boolean; events: Event[]; times: (number | undefined)[]; samples: Sampled[]; desktop: Instruction[] } {
   const events: Event[] = [];
   const times: (number | undefined)[] = [];
-  const tap = new InputTap({ clock: () => 0, onInput: (e) => (times.push(e.clientTimeMs), events.push(mirrored(e)) > 0) });
+  const samples: Sampled[] = [];
+  const tap = new InputTap({
+    clock: () => 0,
+    onInput: (e) => {
+      if (e.timingOnly === true) samples.push({ ...(mirrored(e) as Sampled), t: e.clientTimeMs as number, after: events.length });
+      else times.push(e.clientTimeMs), events.push(mirrored(e));
+      return true;
+    },
+  });
   const forwarded: Buffer[] = [];
   let ended = false;
   for (const chunk of chunks) {
@@ -208,13 +282,13 @@ function run(chunks: Buffer[]): { ended: boolean; events: Event[]; times: (numbe
     assert.ok(r.instruction, `the desktop side parses what the tap forwarded: ${r.error?.message}`);
     desktop.push(r.instruction);
   }
-  return { ended, events, times, desktop };
+  return { ended, events, times, samples, desktop };
 }
 
 test('property: what guacd and the bridge decode from the forwarded bytes is what the tap mirrored, event for event', () => {
   fc.assert(
     fc.property(stream, ({ list, chunks }) => {
-      const { ended, events, times, desktop } = run(chunks);
+      const { ended, events, times, samples, desktop } = run(chunks);
       const byGuacd = desktop.map(guacdInput).filter((e) => e !== undefined);
       const byBridge = desktop.map(bridgeInput).filter((e) => e !== undefined);
       assert.deepEqual(byGuacd, events, 'guacd types exactly what was scored');
@@ -223,6 +297,7 @@ test('property: what guacd and the bridge decode from the forwarded bytes is wha
 
       const expected = expectation(list);
       assert.deepEqual(times, expected.times.slice(0, times.length), 'each input carries the time sent for it, or none');
+      assert.deepEqual(samples, expected.samples.filter((x) => x.after < events.length), 'the samples before each mirrored mouse, bounded, and no others');
       if (expected.firstBad === -1) {
         assert.equal(ended, false, 'a canonical stream is never ended');
         assert.deepEqual(desktop, expected.desktop, 'and all of it but the times is forwarded');

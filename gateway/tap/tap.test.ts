@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { encode, GuacParser, GuacStatus } from '../guac/index.js';
 import { InputTap } from './tap.js';
+import { MAX_SAMPLES_PER_MOVE } from './client-time.js';
 
 function tap(limits = {}) {
   const events: InputEvent[] = [];
@@ -75,6 +76,22 @@ test('oversized instructions are reported (the connection closes) rather than bu
 /** The page's client time (./client-time.ts, docs/client-times.md). */
 const time = (ms: string) => encode({ opcode: 'vdiguard', args: ['time', ms] });
 
+/** The timing-only samples of a coalesced move (./client-time.ts): [ms, x, y] of each point. */
+const samples = (...points: [string, string, string][]) => encode({ opcode: 'vdiguard', args: ['samples', ...points.flat()] });
+/** n points 1 ms apart from t = 1, all at (1, 1). */
+const nSamples = (n: number) => samples(...Array.from({ length: n }, (_, i): [string, string, string] => [String(i + 1), '1', '1']));
+
+const badCoordinates: { name: string; v: string }[] = [
+  { name: "'+'", v: '+1' },
+  { name: '"-0"', v: '-0' },
+  { name: 'a leading zero', v: '01' },
+  { name: 'a fraction', v: '1.5' },
+  { name: 'hex', v: '0x1' },
+  { name: 'an exponent', v: '1e2' },
+  { name: 'empty', v: '' },
+  { name: 'past 32 bits', v: '2147483648' },
+];
+
 const badTimes: { name: string; ms: string }[] = [
   { name: "'+'", ms: '+12' },
   { name: 'a sign', ms: '-12' },
@@ -117,9 +134,23 @@ const refused: { name: string; input: string; message: RegExp }[] = [
   { name: 'two client times with only a sync between them', input: time('1') + '4.sync,1.1;' + time('2') + '3.key,2.97,1.1;', message: /follows another time/ },
   { name: 'a client time without its value', input: '8.vdiguard,4.time;', message: /must be exactly vdiguard,time,<ms>.*had 1 arguments$/ },
   { name: 'a client time with an extra argument', input: '8.vdiguard,4.time,1.1,1.2;', message: /had 3 arguments$/ },
-  { name: 'a vdiguard instruction other than time', input: '8.vdiguard,7.session,3.abc;', message: /must be exactly vdiguard,time,<ms>.*the first not "time"/ },
-  { name: 'vdiguard without arguments', input: '8.vdiguard;', message: /had 0 arguments, the first not "time"/ },
-  { name: 'vdiguard,TIME', input: '8.vdiguard,4.TIME,1.1;', message: /the first not "time"/ },
+  { name: 'a vdiguard instruction other than time or samples', input: '8.vdiguard,7.session,3.abc;', message: /must be exactly vdiguard,time,<ms> or vdiguard,samples,<ms>,<x>,<y>\.\.\..*the first neither "time" nor "samples"/ },
+  { name: 'vdiguard without arguments', input: '8.vdiguard;', message: /had 0 arguments, the first neither "time" nor "samples"/ },
+  { name: 'vdiguard,TIME', input: '8.vdiguard,4.TIME,1.1;', message: /the first neither "time" nor "samples"/ },
+  { name: 'vdiguard,sample (one point, the singular)', input: '8.vdiguard,6.sample,1.1,1.2,1.3;', message: /the first neither "time" nor "samples"/ },
+  ...badTimes.map(({ name, ms }) => ({ name: `sample time, ${name}`, input: samples(['1', '1', '1'], [ms, '1', '2']) + time('5') + '5.mouse,1.1,1.2,1.0;', message: /vdiguard,samples have a time that is not a decimal number of milliseconds/ })),
+  ...badCoordinates.map(({ name, v }) => ({ name: `sample x, ${name}`, input: samples(['1', v, '2']) + time('5') + '5.mouse,1.1,1.2,1.0;', message: /vdiguard,samples have an x that is not a decimal 32-bit integer/ })),
+  { name: 'sample y "-0"', input: samples(['1', '2', '-0']) + time('5') + '5.mouse,1.1,1.2,1.0;', message: /vdiguard,samples have a y that is not/ },
+  { name: 'samples without points', input: '8.vdiguard,7.samples;', message: /must be 1 to 32 points of three values <ms>,<x>,<y>; it had 0 values/ },
+  { name: 'a sample without its y', input: '8.vdiguard,7.samples,1.1,1.2;', message: /it had 2 values/ },
+  { name: 'a value beyond the last point', input: '8.vdiguard,7.samples,1.1,1.2,1.3,1.4;', message: /it had 4 values/ },
+  { name: 'samples followed by a key', input: samples(['1', '1', '1']) + time('2') + '3.key,2.97,1.1;', message: /vdiguard,samples were followed by a key/ },
+  { name: 'samples followed by a mouse without a time', input: samples(['1', '1', '1']) + '5.mouse,1.1,1.2,1.0;', message: /followed by a mouse without its time/ },
+  { name: 'samples after the time of their mouse', input: time('2') + samples(['1', '1', '1']) + '5.mouse,1.1,1.2,1.0;', message: /vdiguard,samples follow the time of their mouse/ },
+  { name: 'two samples instructions before one mouse', input: samples(['1', '1', '1']) + samples(['2', '1', '1']) + time('5') + '5.mouse,1.1,1.2,1.0;', message: /follow other samples with no mouse between them/ },
+  { name: 'samples later than their mouse', input: samples(['5.001', '1', '1']) + time('5') + '5.mouse,1.1,1.2,1.0;', message: /end later than the time of the mouse they precede/ },
+  { name: 'samples going backwards', input: samples(['2', '1', '1'], ['1.999', '1', '1']) + time('5') + '5.mouse,1.1,1.2,1.0;', message: /go back in time/ },
+  { name: `${MAX_SAMPLES_PER_MOVE + 1} samples before one mouse`, input: nSamples(MAX_SAMPLES_PER_MOVE + 1) + time('100') + '5.mouse,1.1,1.2,1.0;', message: new RegExp(`must be 1 to ${MAX_SAMPLES_PER_MOVE} points`) },
 ];
 
 for (const { name, input, message } of refused) {
@@ -379,4 +410,107 @@ test('a time split byte by byte is taken when it completes, and forwards nothing
   }
   assert.deepEqual(forwarded, ['3.key,2.97,1.1;']);
   assert.equal(events[0]?.clientTimeMs, 1234.567);
+});
+
+// ---- Timing-only samples of the pointer's full-rate path (./client-time.ts) ------------------------
+
+/** A move from (100, 50) to (110, 40) at page time 20, with two samples between: the page's order. */
+const sampled = '5.mouse,3.100,2.50,1.0;' + samples(['12.5', '103', '47'], ['16', '107', '44']) + time('20') + '5.mouse,3.110,2.40,1.0;';
+
+test('samples are consumed: never forwarded, mirrored as timing-only moves just before their mouse, at their message\'s arrival', () => {
+  const { tp, events } = tap();
+  assert.equal(tp.push('5.mouse,3.100,2.50,1.0;').forward, '5.mouse,3.100,2.50,1.0;');
+  assert.equal(tp.push(samples(['12.5', '103', '47'], ['16', '107', '44'])).forward, null, 'a message that is only samples forwards nothing');
+  assert.equal(events.length, 1, 'samples wait for their mouse');
+  assert.equal(tp.push(time('20')).forward, null);
+  assert.equal(tp.push('5.mouse,3.110,2.40,1.0;').forward, '5.mouse,3.110,2.40,1.0;');
+  assert.deepEqual(events.slice(1), [
+    { timeMs: 101, kind: { $case: 'mouse', value: { x: 103, y: 47, buttonMask: 0 } }, clientTimeMs: 12.5, timingOnly: true },
+    { timeMs: 101, kind: { $case: 'mouse', value: { x: 107, y: 44, buttonMask: 0 } }, clientTimeMs: 16, timingOnly: true },
+    { timeMs: 103, kind: { $case: 'mouse', value: { x: 110, y: 40, buttonMask: 0 } }, clientTimeMs: 20 },
+  ]);
+  assert.equal(tp.inputEvents, 2, 'samples are not input');
+});
+
+test('samples mixed with input in messages cut anywhere: the desktop reads the mice only, nothing of the samples left', () => {
+  const plain = '5.mouse,3.100,2.50,1.0;5.mouse,3.110,2.40,1.0;';
+  for (let cut = 0; cut <= sampled.length; cut++) {
+    const { tp, events } = tap();
+    const a = tp.push(sampled.slice(0, cut));
+    const b = tp.push(sampled.slice(cut));
+    assert.equal(a.error ?? b.error, undefined, `cut at ${cut}`);
+    assert.equal(String(a.forward ?? '') + String(b.forward ?? ''), plain, `cut at ${cut}`);
+    assert.deepEqual(events.map((e) => [e.timingOnly ?? false, e.clientTimeMs]), [[false, undefined], [true, 12.5], [true, 16], [false, 20]]);
+  }
+});
+
+test('a sample\'s position is clamped into the rectangle of the mice around it: an overshoot or a forged detour stays between them', () => {
+  const { tp, events } = tap();
+  tp.push('5.mouse,3.100,2.50,1.0;' + samples(['1', '112', '47'], ['2', '-5000', '9999'], ['3', '105', '45']) + time('4') + '5.mouse,3.110,2.40,1.0;');
+  assert.deepEqual(events.filter((e) => e.timingOnly).map((e) => (e.kind?.$case === 'mouse' ? [e.kind.value.x, e.kind.value.y] : [])), [[110, 47], [100, 50], [105, 45]]);
+});
+
+test('a sample carries the buttons held before its mouse: it never presses or releases one, and never the wheel', () => {
+  const { tp, events } = tap();
+  tp.push('5.mouse,2.10,2.10,1.1;' + samples(['1', '12', '12']) + time('2') + '5.mouse,2.14,2.14,1.0;');
+  tp.push(samples(['3', '15', '15']) + time('4') + '5.mouse,2.16,2.16,1.1;');
+  tp.push('5.mouse,2.16,2.16,2.17;' + samples(['5', '17', '17']) + time('6') + '5.mouse,2.18,2.18,1.0;');
+  assert.deepEqual(events.filter((e) => e.timingOnly).map((e) => (e.kind?.$case === 'mouse' ? e.kind.value.buttonMask : -1)), [1, 0, 1]);
+});
+
+test('samples before the first mouse of a connection have no rectangle: read, checked and dropped', () => {
+  const { tp, events } = tap();
+  assert.equal(tp.push(samples(['1', '5', '5']) + time('2') + '5.mouse,2.10,2.10,1.0;').forward, '5.mouse,2.10,2.10,1.0;');
+  assert.deepEqual(events.map((e) => e.timingOnly ?? false), [false]);
+  tp.newConnection();
+  tp.push(samples(['3', '12', '12']) + time('4') + '5.mouse,2.14,2.14,1.0;');
+  assert.deepEqual(events.map((e) => e.timingOnly ?? false), [false, false], 'a reconnect forgets the last mouse');
+  tp.push(samples(['5', '15', '15']) + time('6') + '5.mouse,2.16,2.16,1.0;');
+  assert.deepEqual(events.map((e) => e.timingOnly ?? false), [false, false, true, false]);
+});
+
+test(`up to ${MAX_SAMPLES_PER_MOVE} samples before one mouse are taken, up to its time, equal times too; instructions that are not input may pass between`, () => {
+  const { tp, events } = tap();
+  tp.push('5.mouse,1.1,1.1,1.0;');
+  const r = tp.push(nSamples(MAX_SAMPLES_PER_MOVE) + '4.sync,1.1;' + time(String(MAX_SAMPLES_PER_MOVE)) + '5.mouse,1.1,1.1,1.0;');
+  assert.equal(r.error, undefined);
+  assert.equal(r.forward, '4.sync,1.1;5.mouse,1.1,1.1,1.0;');
+  assert.equal(events.filter((e) => e.timingOnly).length, MAX_SAMPLES_PER_MOVE);
+  assert.equal(tp.push(samples(['40', '1', '1'], ['40', '1', '1']) + time('40') + '5.mouse,1.1,1.1,1.0;').error, undefined, 'the next move may have its own');
+});
+
+test('samples left without their mouse when the connection drops belong to nothing', () => {
+  const { tp, events } = tap();
+  tp.push('5.mouse,1.1,1.1,1.0;' + samples(['1', '1', '1']));
+  tp.newConnection();
+  assert.equal(tp.push('3.key,2.97,1.1;').error, undefined, 'not "samples followed by a key"');
+  assert.equal(events.filter((e) => e.timingOnly).length, 0);
+});
+
+test('while held, samples go with their mouse: mirrored, neither forwarded', () => {
+  const { tp, events } = tap();
+  tp.holding = true;
+  assert.equal(tp.push(sampled + '4.sync,1.1;').forward, '4.sync,1.1;');
+  assert.equal(events.filter((e) => e.timingOnly).length, 2);
+  assert.equal(tp.heldEvents, 2, 'the two mice; samples are not input');
+});
+
+test('a sample the scorer cannot take withholds nothing: only input does', () => {
+  const events: InputEvent[] = [];
+  const tp = new InputTap({ clock: () => 1, onInput: (e) => (e.timingOnly === true ? false : events.push(e) > 0) });
+  assert.equal(tp.push(sampled).forward, '5.mouse,3.100,2.50,1.0;5.mouse,3.110,2.40,1.0;');
+  assert.equal(tp.unmirroredEvents, 0);
+  assert.equal(events.length, 2);
+});
+
+test('refused samples end the session as bad-client-sample, with one message whatever their values: it never repeats them', () => {
+  const error = (ms: string, x: string) => tap().tp.push(samples([ms, x, '1'])).error;
+  for (const { ms } of badTimes) {
+    assert.equal(error(ms, '1')?.reason, 'bad-client-sample', ms);
+    assert.equal(error(ms, '1')?.message, error('x', '1')?.message);
+  }
+  for (const { v } of badCoordinates) {
+    assert.equal(error('1', v)?.reason, 'bad-client-sample', v);
+    assert.equal(error('1', v)?.message, error('1', 'x')?.message);
+  }
 });

@@ -18,7 +18,11 @@
  * - The page's client event times, `vdiguard,time,<ms>` before a key or mouse (./client-time.ts,
  *   docs/client-times.md): consumed here, the time set as `clientTimeMs` on that input's event,
  *   never forwarded (held or not); a malformed one, a second before its input, or any other
- *   `vdiguard` instruction ends the session.
+ *   `vdiguard` instruction ends the session. Likewise the timing-only samples of the pointer's
+ *   full-rate path, `vdiguard,samples,<ms>,<x>,<y>...` before a mouse's time: consumed, never
+ *   forwarded, bounded by ./client-time.ts, and mirrored just before their mouse (`timingOnly`,
+ *   stamped with the arrival of the message that held them). They are not input: a sample the scorer could not take
+ *   withholds nothing from the desktop.
  * - A paste (clipboard, then blob/end on the stream it opened), only when the clipboard policy
  *   (VDIGUARD_CLIPBOARD) is `both`, checked by ./paste.ts: text/plain, canonical stream indexes,
  *   at most 256 KiB. A paste carries no keystrokes: it is not mirrored (the scorer never sees the
@@ -43,7 +47,7 @@
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { encode, GuacParser, GuacProtocolError, readInput, type GuacInput, type Instruction, type ParserLimits } from '../guac/index.js';
 import { PASTE_OPCODES, PasteStreams, type ClipboardPolicy } from './paste.js';
-import { ClientTimes, EXTENSION_OPCODE } from './client-time.js';
+import { ClientTimes, EXTENSION_OPCODE, type Sample } from './client-time.js';
 
 /** The opcodes forwarded from a browser during a session besides a paste (see above for why these and no others). */
 export const FORWARDED_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse', 'sync', 'nop', 'size', 'disconnect', 'ack', '']);
@@ -106,12 +110,13 @@ export class InputTap {
     const results = this.parser.push(chunk);
     const complete: Instruction[] = [];
     const events: InputEvent[] = [];
+    let inputs = 0;
     let consumed = false;
     for (const r of results) {
       if (r.error) return { error: r.error };
       const ins = r.instruction;
       if (ins.opcode === EXTENSION_OPCODE) {
-        const refused = this.times.take(ins);
+        const refused = this.times.take(ins, at);
         if (refused) return { error: refused };
         consumed = true;
         continue;
@@ -122,14 +127,20 @@ export class InputTap {
       } else if (!FORWARDED_OPCODES.has(ins.opcode)) return { error: notForwarded(ins.opcode) };
       const read = readInput(ins);
       if (read?.error) return { error: read.error };
-      if (read) events.push(toInputEvent(read.input, at, this.times.forInput()));
+      if (read) {
+        const samples = this.times.samplesBefore(read.input);
+        if (samples instanceof GuacProtocolError) return { error: samples };
+        for (const s of samples) events.push(sampleEvent(s));
+        events.push(toInputEvent(read.input, at, this.times.forInput()));
+        inputs++;
+      }
       complete.push(ins);
     }
     // Mirrored only once the whole chunk has passed: a refused chunk reaches neither side.
-    this.inputEvents += events.length;
-    if (this.holding) this.heldEvents += events.length;
+    this.inputEvents += inputs;
+    if (this.holding) this.heldEvents += inputs;
     let unmirrored = 0;
-    for (const e of events) if (!this.o.onInput(e)) unmirrored++;
+    for (const e of events) if (!this.o.onInput(e) && e.timingOnly !== true) unmirrored++;
     this.unmirroredEvents += unmirrored;
     // Input the scorer will never see does not reach the desktop either, unless policy says so.
     const withhold = this.holding || (unmirrored > 0 && !this.o.forwardUnmirrored);
@@ -158,4 +169,9 @@ export function toInputEvent(input: GuacInput, timeMs: number, clientTimeMs?: nu
       ? { $case: 'key', value: { keysym: input.keysym, pressed: input.pressed } }
       : { $case: 'mouse', value: { x: input.x, y: input.y, buttonMask: input.buttonMask } };
   return clientTimeMs === undefined ? { timeMs, kind } : { timeMs, kind, clientTimeMs };
+}
+
+/** A timing-only sample (./client-time.ts) as the mouse move the scorer's mouse features measure. */
+function sampleEvent(s: Sample): InputEvent {
+  return { timeMs: s.arrivalMs, kind: { $case: 'mouse', value: { x: s.x, y: s.y, buttonMask: s.buttonMask } }, clientTimeMs: s.clientTimeMs, timingOnly: true };
 }

@@ -75,8 +75,17 @@ function embeddingSteps(value: string | undefined): number {
 
 const POINTER_HZ_HELP = 'pointer moves reduced to the last of each animation frame at this rate (60: what a page without getCoalescedEvents sends); default as recorded';
 
+const POINTER_SAMPLES_HELP = "with --pointer-hz: each frame's earlier moves sent before its move as timing-only samples (the page's coalesced points, docs/client-times.md), measured only on client times";
+
 function pointerHz(value: string | undefined): number | undefined {
   return numberFlag('pointer-hz', value, 1);
+}
+
+/** The pointer-rate options of a mouse protocol; samples need a frame rate to be coalesced at. */
+function pointerRate(f: { pointerHz?: string; pointerSamples?: boolean }): { pointerHz: number | undefined; pointerSamples: boolean } {
+  const hz = pointerHz(f.pointerHz);
+  if (f.pointerSamples === true && hz === undefined) throw new VdiguardError('invalid-argument', '--pointer-samples needs --pointer-hz: samples are the moves a frame coalesced');
+  return { pointerHz: hz, pointerSamples: f.pointerSamples === true };
 }
 
 const FORGE_HELP = `with --client-times: every impostor's client forges the times it claims toward the enrolled timings of the one it poses as, each claim at most this far below its true time (ms, default ${DEFAULT_FORGER_OPTIONS.budgetMs})`;
@@ -119,17 +128,19 @@ export function registerEvalCommands(program: Command): void {
     .option('--timestamp <which>', 'client (RDP client) or record (network monitor) timestamps', 'client')
     .option('--seed <n>', SEED_HELP, '1')
     .option('--pointer-hz <hz>', POINTER_HZ_HELP)
-    .action(async (f: CommonFlags & { data: string; timestamp: string; seed: string; pointerHz?: string }) => {
+    .option('--pointer-samples', POINTER_SAMPLES_HELP)
+    .action(async (f: CommonFlags & { data: string; timestamp: string; seed: string; pointerHz?: string; pointerSamples?: boolean }) => {
       if (f.timestamp !== 'client' && f.timestamp !== 'record') throw new VdiguardError('invalid-argument', '--timestamp must be client or record');
       const link = linkOf(f);
       requireDatasetFolder('--data', f.data, 'balabit', (n) => ['training_files', 'test_files', 'labels.csv'].every((x) => n.includes(x)));
       const seed = numberFlag('seed', f.seed, 1) as number;
-      const hz = pointerHz(f.pointerHz);
-      const r = await evalBalabit({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp, pointerHz: hz });
+      const pointer = pointerRate(f);
+      const hz = pointer.pointerHz;
+      const r = await evalBalabit({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, 1), timestamp: f.timestamp, ...pointer });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
       await finish(`Balabit, ${f.timestamp} timestamps, ${linkTitle(link)}`, f, r.rows,
-        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, ...link, pointerHz: hz ?? null, timing: r.timing, seed, rows: figs },
+        { protocol: 'balabit', auc: main.auc, eer: main.eer, sessions: r.sessions, unscored: r.unscored, timestamp: f.timestamp, ...link, pointerHz: hz ?? null, pointerSamples: pointer.pointerSamples, timing: r.timing, seed, rows: figs },
         [`balabit: ${r.sessions} labelled sessions (${r.unscored} too short to score), ${linkTitle(link)}`, table(figs), ...timingLines(r.timing), '  published anchor: AUC 0.92 (Antal & Egyed-Zsigmond 2019); target AUC >= 0.95'].join('\n'));
     });
 
@@ -140,20 +151,22 @@ export function registerEvalCommands(program: Command): void {
     .option('--outside-impostors', "split the users in two halves, each a deployment of its own (population, networks); each user's impostors come from the other half (never trained against)")
     .option('--seed <n>', SEED_HELP, '1')
     .option('--pointer-hz <hz>', POINTER_HZ_HELP)
+    .option('--pointer-samples', POINTER_SAMPLES_HELP)
     .option('--forge [budgetMs]', FORGE_HELP)
-    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string; pointerHz?: string; forge?: string | true }) => {
+    .action(async (f: CommonFlags & { data: string; sliceSeconds: string; outsideImpostors?: boolean; seed: string; pointerHz?: string; pointerSamples?: boolean; forge?: string | true }) => {
       const link = linkOf(f);
       const sliceSeconds = numberFlag('slice-seconds', f.sliceSeconds, 1) ?? 15;
       requireDatasetFolder('--data', f.data, 'sapimouse', (n) => n.some((x) => /^user\d+$/.test(x)));
       const outsideImpostors = f.outsideImpostors === true;
       const seed = numberFlag('seed', f.seed, 1) as number;
-      const hz = pointerHz(f.pointerHz);
-      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors, pointerHz: hz, ...forgeOption(f.forge) });
+      const pointer = pointerRate(f);
+      const hz = pointer.pointerHz;
+      const r = await evalSapimouse({ data: f.data, rows: evalRows(seed), ...link, progress: stderrProgress, users: numberFlag('users', f.users, outsideImpostors ? 4 : 2), sliceSeconds, outsideImpostors, ...pointer, ...forgeOption(f.forge) });
       const figs = r.rows.map(figuresOf);
       const main = figs[0] as RowFigures;
       const forging = f.forge === undefined ? '' : ', impostors forging their client times';
       await finish(`SapiMouse, ${sliceSeconds} s slices, ${linkTitle(link)}${forging}${outsideImpostors ? ', outside impostors' : ''}`, f, r.rows,
-        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, ...link, pointerHz: hz ?? null, forge: f.forge === undefined ? null : { ...DEFAULT_FORGER_OPTIONS, ...forgeOption(f.forge).forge }, timing: r.timing, outsideImpostors, seed, rows: figs },
+        { protocol: 'sapimouse', auc: main.auc, eer: main.eer, users: r.users, slices: r.slices, sliceSeconds, ...link, pointerHz: hz ?? null, pointerSamples: pointer.pointerSamples, forge: f.forge === undefined ? null : { ...DEFAULT_FORGER_OPTIONS, ...forgeOption(f.forge).forge }, timing: r.timing, outsideImpostors, seed, rows: figs },
         [
           `sapimouse: ${r.users} users${outsideImpostors ? ' (two halves: populations from the own half, impostors from the other)' : ''}, ${r.slices} slices of ${sliceSeconds} s, ${linkTitle(link)}${forging}`,
           table(figs),

@@ -69,7 +69,7 @@ export function overLink(events: readonly InputEvent[], link: Link, seed: number
  */
 export function measuredOverLink(events: readonly InputEvent[], link: Link, seed: number, tally: TimingTally, client: (sent: InputEvent[]) => InputEvent[] = (sent) => sent): InputEvent[] {
   const clock = eventClock({ clientTimes: clientTimePolicyOf(loadScorerSettings({}, scorerSettingsOf(link))) });
-  const measured = client(overLink(events, link, seed)).map((e) => ({ timeMs: clock.next(e).timeMs, kind: e.kind }));
+  const measured = client(overLink(events, link, seed)).flatMap((e): InputEvent[] => [...clock.next(e).events]);
   tally.add(clock.report(), activityMs(measured));
   return measured;
 }

@@ -48,11 +48,13 @@ export interface MouseEvalOptions extends Link {
   readonly forge?: Partial<ForgerOptions>;
   /** Pointer moves reduced to this many animation frames per second, as a page without coalesced events sees them (pointer-rate.ts); undefined: as recorded. */
   readonly pointerHz?: number;
+  /** With pointerHz: each frame's earlier moves sent as timing-only samples before its move, as the page sends coalesced points. */
+  readonly pointerSamples?: boolean;
 }
 
 /** A recording's events as the protocol's page would have sent them. */
 function asSent(o: MouseEvalOptions, events: InputEvent[]): InputEvent[] {
-  return o.pointerHz === undefined ? events : frameAlignedPointer(events, o.pointerHz);
+  return o.pointerHz === undefined ? events : frameAlignedPointer(events, o.pointerHz, o.pointerSamples === true);
 }
 
 /** Fewest actions a test window needs to be scored at all. */

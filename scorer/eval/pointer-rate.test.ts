@@ -23,6 +23,17 @@ test("each frame keeps its last move; buttons, wheel notches and keys pass exact
   assert.throws(() => frameAlignedPointer([], 0), /positive number of frames per second/);
 });
 
+test("with samples, each frame's earlier moves go just before its move as timing-only samples, the latest 32", () => {
+  const frames = frameAlignedPointer([m(1, 1), m(5, 2), m(9, 3), m(17, 4), m(20, 5), m(21, 5, 1), key(22), m(23, 6)], 60, true);
+  assert.deepEqual(
+    frames.map((e) => [e.timeMs, e.kind?.$case === 'mouse' ? e.kind.value.x : 'key', e.timingOnly ?? false]),
+    [[1, 1, true], [5, 2, true], [9, 3, false], [17, 4, true], [20, 5, false], [21, 5, false], [22, 'key', false], [23, 6, false]],
+  );
+  const burst = frameAlignedPointer(Array.from({ length: 40 }, (_, i) => m(i * 0.25, i)), 60, true);
+  assert.deepEqual(burst.map((e) => e.timingOnly ?? false), [...Array(32).fill(true), false]);
+  assert.equal(burst[0]!.kind?.$case === 'mouse' && burst[0]!.kind.value.x, 7, 'the latest 32 before the move');
+});
+
 test('a mouse reporting at 125 Hz (SapiMouse user 19) comes out at most one move per 60 Hz frame, every button event kept', { skip: skipReason('sapimouse') }, async () => {
   const file = (await listMembers('sapimouse')).find((f) => /^sapimouse\/user19\/.*3min\.csv$/.test(f)) as string;
   const root = await extractMembers('sapimouse', [file]);

@@ -34,9 +34,9 @@ function firstFinding(events: readonly InputEvent[], link: AgentSource, fromMs: 
   const policy = clientTimePolicyOf(loadScorerSettings({}, scorerSettingsOf(link)));
   const clock = eventClock({ clientTimes: policy });
   for (const e of events) {
-    const t = clock.next(e);
+    clock.next(e);
     const found = clock.rewritten();
-    if (t.source === 'distrusted' && found) return { atMs: e.timeMs - fromMs, found };
+    if (found) return { atMs: e.timeMs - fromMs, found };
   }
   return undefined;
 }

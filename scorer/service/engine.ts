@@ -258,11 +258,13 @@ export class ScorerEngine {
     const extractor = new RoutedExtractor(this.options.pipelines);
     const clock = eventClock(this.options.policy);
     for (const e of events) {
-      for (const w of extractor.push({ timeMs: clock.next(e).timeMs, kind: e.kind })) {
-        const c = windows.get(w.modality) ?? { windows: [], units: 0 };
-        c.windows.push(w.vector);
-        c.units += w.count;
-        windows.set(w.modality, c);
+      for (const measured of clock.next(e).events) {
+        for (const w of extractor.push(measured)) {
+          const c = windows.get(w.modality) ?? { windows: [], units: 0 };
+          c.windows.push(w.vector);
+          c.units += w.count;
+          windows.set(w.modality, c);
+        }
       }
     }
     const record = await this.addToProfile(agentId, windows, 'enrolment');

@@ -161,6 +161,13 @@ describe('scorer over gRPC: bad input and failures', () => {
 
   test('an id that is empty or too long', () => expectStatus([openRequest('', 'x')], status.INVALID_ARGUMENT, /session_id must be 1 to 200 printable characters/));
 
+  test('a timing-only key (samples are points of the pointer\'s path)', () =>
+    expectStatus(
+      [openRequest('sampled-key', 'x'), eventsRequest(1, [{ timeMs: 5, clientTimeMs: 1, timingOnly: true, kind: { $case: 'key', value: { keysym: 97, pressed: true } } }])],
+      status.INVALID_ARGUMENT,
+      /batch 1, event 0: a timing-only sample is a point of the pointer's path, never a key/,
+    ));
+
   test('a broken stream does not disturb another session', async () => {
     const good = openStream(scorer.address);
     good.call.write(openRequest('steady', 'steady-agent'));

@@ -20,6 +20,9 @@ export function validateBatch(events: readonly InputEvent[], previousTimeMs: num
     const time = checkEventTime(e.timeMs, previous);
     if (time) throw new VdiguardError('invalid-argument', `batch ${seq}, event ${i}: ${time.problem}; ${time.hint}`);
     if (e.kind === undefined) throw new VdiguardError('invalid-argument', `batch ${seq}, event ${i}: neither a key nor a mouse event`);
+    if (e.timingOnly === true && e.kind.$case !== 'mouse') {
+      throw new VdiguardError('invalid-argument', `batch ${seq}, event ${i}: a timing-only sample is a point of the pointer's path, never a key`);
+    }
     if (e.kind?.$case === 'mouse' && e.kind.value.buttonMask > 31) {
       throw new VdiguardError('invalid-argument', `batch ${seq}, event ${i}: mouse button mask ${e.kind.value.buttonMask} has bits beyond the five Guacamole defines`);
     }

@@ -24,7 +24,7 @@ import {
 import { carriedTrust, confirmIdentity, DEFAULT_TIMING_EVIDENCE, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
 import { describeCoupling, type Coupling } from '../timing/lag-coupling.js';
-import { ClientTimeRule, DEFAULT_CLIENT_TIME_POLICY, type ClientTimePolicy, type TimedEvent, type TimingReport } from '../timing/client-times.js';
+import { DEFAULT_CLIENT_TIME_POLICY, EventTimes, type ClientTimePolicy, type ClockStep, type TimingReport } from '../timing/client-times.js';
 
 export interface SessionPolicy {
   readonly trust: TrustPolicy;
@@ -63,7 +63,8 @@ export interface Contribution {
 
 /** The times a policy measures events on, event by event (a session's, or an enrolment's). */
 export interface EventClock {
-  next(e: InputEvent): TimedEvent;
+  /** The events to measure for the next one of the stream (a timing-only sample waits for its move). */
+  next(e: InputEvent): ClockStep;
   report(): TimingReport;
   /** What showed the client's times to be rewritten; undefined while they have not been. */
   rewritten(): Coupling | undefined;
@@ -75,12 +76,7 @@ export interface EventClock {
  * scored on.
  */
 export function eventClock(policy: Pick<SessionPolicy, 'clientTimes'>): EventClock {
-  const rule = new ClientTimeRule(policy.clientTimes ?? DEFAULT_CLIENT_TIME_POLICY);
-  return {
-    next: (e) => rule.next(e.timeMs, policy.clientTimes === null ? undefined : e.clientTimeMs, e.kind),
-    report: () => rule.report(),
-    rewritten: () => rule.rewritten,
-  };
+  return new EventTimes(policy.clientTimes === undefined ? DEFAULT_CLIENT_TIME_POLICY : policy.clientTimes);
 }
 
 /** Trust points kept for the audit trail of a decision. */
@@ -147,9 +143,9 @@ export class ScoringSession {
       // A terminated session is over: the rest of its behaviour is neither judged nor gathered.
       if (this.trustState.terminated) break;
       this.lastEventTimeMs = e.timeMs;
-      const timed = this.clock.next(e);
-      if (timed.newStretch) this.pendingTimingEvidence += this.policy.timingEvidence ?? DEFAULT_TIMING_EVIDENCE;
-      for (const w of this.extractor.push({ timeMs: timed.timeMs, kind: e.kind })) verdicts.push(this.judge(w));
+      const step = this.clock.next(e);
+      if (step.newStretch) this.pendingTimingEvidence += this.policy.timingEvidence ?? DEFAULT_TIMING_EVIDENCE;
+      for (const measured of step.events) for (const w of this.extractor.push(measured)) verdicts.push(this.judge(w));
     }
     return verdicts;
   }

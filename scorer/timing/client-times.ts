@@ -37,6 +37,17 @@
  *
  * Times used never decrease, so the feature extractors see a valid stream whichever source each
  * event came from.
+ *
+ * Timing-only samples (`InputEvent.timing_only`: the points of the pointer's full-rate path the
+ * browser coalesced into the next forwarded mouse, docs/client-times.md) are not judged on their
+ * own. They arrive together with their mouse, up to a frame after they happened, so their lags say
+ * nothing about the network and would widen the envelope by a frame; and measured on arrival they
+ * would be points microseconds apart, a path of absurd speeds. So a sample is held until the event
+ * after it and placed by that move's decision: when the move is measured on its client time, each
+ * sample keeps its client-time distance before the move (`moveTime - (moveClient - sampleClient)`),
+ * and is dropped when that is not after the event before, or more than `maxSampleSpanMs` before
+ * the move; when the move is not on its client time, its samples are dropped. They touch neither
+ * the clock offset, the envelope nor the counts, which stay counts of events the desktop received.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { DEFAULT_LAG_COUPLING_POLICY, LagCouplingTest, type Coupling, type LagCouplingPolicy } from './lag-coupling.js';
@@ -59,6 +70,11 @@ export interface ClientTimePolicy {
   readonly stretchMs: number;
   /** The test for rewritten times. */
   readonly coupling: LagCouplingPolicy;
+  /**
+   * A timing-only sample further than this before its move (ms) is dropped: a frame is 16.7 ms, and
+   * six of them cover a busy page; a forged path can shorten the pause before a move by no more.
+   */
+  readonly maxSampleSpanMs: number;
 }
 
 export const DEFAULT_CLIENT_TIME_POLICY: ClientTimePolicy = {
@@ -71,6 +87,7 @@ export const DEFAULT_CLIENT_TIME_POLICY: ClientTimePolicy = {
   baseWindowMs: 60_000,
   stretchMs: 10_000,
   coupling: DEFAULT_LAG_COUPLING_POLICY,
+  maxSampleSpanMs: 100,
 };
 
 export type Inconsistency = 'backwards' | 'future' | 'outside-envelope' | 'distrusted';
@@ -83,7 +100,11 @@ export interface TimedEvent {
   readonly source: TimeSource;
   /** True when this event began a new stretch of impossible times (or a long one counted again). */
   readonly newStretch: boolean;
+  /** The times of the samples held before it (`next`'s `samples`, in order): NaN for one dropped. */
+  readonly sampleTimesMs: readonly number[];
 }
+
+const NO_SAMPLES: readonly number[] = [];
 
 /** Counts over a session so far: of events, never of what they were. */
 export interface TimingReport {
@@ -119,16 +140,19 @@ export class ClientTimeRule {
 
   /**
    * Decides the time of the next event, given its arrival (non-decreasing), the client's claim and
-   * what the event was (for the test of rewritten times, which pairs a key's press with its release).
+   * what the event was (for the test of rewritten times, which pairs a key's press with its
+   * release), and places the timing-only samples held before it (their client times, in order).
    */
-  next(arrivalMs: number, clientMs: number | undefined, kind?: InputEvent['kind']): TimedEvent {
+  next(arrivalMs: number, clientMs: number | undefined, kind?: InputEvent['kind'], samples: readonly number[] = NO_SAMPLES): TimedEvent {
+    const before = this.lastUsed;
     const judged = this.judge(arrivalMs, clientMs);
     const found = judged !== 'missing' && judged !== 'distrusted' && this.testRewriting(arrivalMs, clientMs as number, judged, kind);
     const source = found ? 'distrusted' : judged;
     const chosen = source === 'client' ? Math.min(arrivalMs, (clientMs as number) + this.base()) : arrivalMs;
     const timeMs = Math.max(this.lastUsed, chosen);
     this.lastUsed = timeMs;
-    return { timeMs, source, newStretch: found ? this.chargeStretch(arrivalMs) : this.countStretch(source, arrivalMs) };
+    const sampleTimesMs = samples.length === 0 ? NO_SAMPLES : this.placeSamples(samples, source === 'client' ? (clientMs as number) : Number.NaN, timeMs, before);
+    return { timeMs, source, newStretch: found ? this.chargeStretch(arrivalMs) : this.countStretch(source, arrivalMs), sampleTimesMs };
   }
 
   report(): TimingReport {
@@ -223,6 +247,18 @@ export class ClientTimeRule {
     this.envelope = Math.min(p.maxEnvelopeMs, Math.max(p.minEnvelopeMs, q * p.envelopeMargin));
   }
 
+  /** Each sample at its client-time distance before its move, or NaN (see the top of this file). */
+  private placeSamples(samples: readonly number[], moveClientMs: number, moveTimeMs: number, afterMs: number): number[] {
+    let last = afterMs;
+    return samples.map((s) => {
+      const before = moveClientMs - s;
+      const t = moveTimeMs - before;
+      if (!(before >= 0 && before <= this.policy.maxSampleSpanMs && t > last)) return Number.NaN;
+      last = t;
+      return t;
+    });
+  }
+
   private countStretch(source: TimeSource, arrivalMs: number): boolean {
     if (source !== 'backwards' && source !== 'future') {
       this.stretchCountedAt = Number.NaN;
@@ -239,15 +275,77 @@ export class ClientTimeRule {
   }
 }
 
+/** An event as the feature extractors measure it: what happened, on the time the rule chose. */
+export interface MeasuredEvent {
+  readonly timeMs: number;
+  readonly kind: InputEvent['kind'];
+}
+
+/** What one event of the stream gives the feature extractors. */
+export interface ClockStep {
+  /** In order: the samples held before it that were placed, then the event; nothing for a sample. */
+  readonly events: readonly MeasuredEvent[];
+  /** The event began a new stretch of impossible times (or a long one counted again). */
+  readonly newStretch: boolean;
+}
+
 /**
- * A recorded stream through the rule, as the scorer's session applies it: each event's `timeMs`
- * becomes the time the rule chose (and `clientTimeMs` is dropped). For evaluations and replays.
+ * Samples held at most before one event: twice what the gateway lets through (its tap refuses more
+ * than 32 before a mouse); more, from a recording, are not kept.
+ */
+const MAX_HELD_SAMPLES = 64;
+const HELD: ClockStep = { events: [], newStretch: false };
+
+/**
+ * A stream through the rule, event by event, as sessions, enrolment and evaluations measure it:
+ * each event on the time the rule chose; timing-only samples held until the event after them and
+ * placed by its decision (dropped before a key). With a null policy (no client times) every event is
+ * on its arrival and samples, which have no arrival of their own worth measuring, are dropped.
+ */
+export class EventTimes {
+  private readonly rule: ClientTimeRule;
+  private held: InputEvent[] = [];
+
+  constructor(private readonly policy: ClientTimePolicy | null = DEFAULT_CLIENT_TIME_POLICY) {
+    this.rule = new ClientTimeRule(policy ?? DEFAULT_CLIENT_TIME_POLICY);
+  }
+
+  next(e: InputEvent): ClockStep {
+    if (e.timingOnly === true) {
+      if (this.policy !== null && e.kind?.$case === 'mouse' && this.held.length < MAX_HELD_SAMPLES) this.held.push(e);
+      return HELD;
+    }
+    const samples = e.kind?.$case === 'mouse' ? this.held : [];
+    if (this.held.length > 0) this.held = [];
+    const timed = this.rule.next(e.timeMs, this.policy === null ? undefined : e.clientTimeMs, e.kind, samples.length === 0 ? NO_SAMPLES : samples.map((s) => s.clientTimeMs ?? Number.NaN));
+    const own: MeasuredEvent = { timeMs: timed.timeMs, kind: e.kind };
+    if (samples.length === 0) return { events: [own], newStretch: timed.newStretch };
+    const events: MeasuredEvent[] = [];
+    samples.forEach((s, i) => {
+      const t = timed.sampleTimesMs[i] as number;
+      if (!Number.isNaN(t)) events.push({ timeMs: t, kind: s.kind });
+    });
+    events.push(own);
+    return { events, newStretch: timed.newStretch };
+  }
+
+  report(): TimingReport {
+    return this.rule.report();
+  }
+
+  /** What showed the client's times to be rewritten; undefined while they have not been. */
+  rewritten(): Coupling | undefined {
+    return this.rule.rewritten;
+  }
+}
+
+/**
+ * A recorded stream through the rule, as the scorer's session applies it: each event with the time
+ * the rule chose (its client time and sample flag dropped), samples where they were placed. For
+ * evaluations and replays.
  */
 export function resolveEventTimes(events: readonly InputEvent[], policy: ClientTimePolicy = DEFAULT_CLIENT_TIME_POLICY): { events: InputEvent[]; report: TimingReport } {
-  const rule = new ClientTimeRule(policy);
-  const out = events.map((e) => {
-    const { clientTimeMs: _claimed, ...rest } = e;
-    return { ...rest, timeMs: rule.next(e.timeMs, e.clientTimeMs, e.kind).timeMs };
-  });
-  return { events: out, report: rule.report() };
+  const clock = new EventTimes(policy);
+  const out = events.flatMap((e) => clock.next(e).events);
+  return { events: out, report: clock.report() };
 }

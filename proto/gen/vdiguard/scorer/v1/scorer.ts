@@ -240,7 +240,16 @@ export interface InputEvent {
    * (a Guacamole client without the vdiguard extension). A hint the agent controls: the scorer uses
    * it only where it is consistent with time_ms (scorer/timing/client-times.ts).
    */
-  clientTimeMs?: number | undefined;
+  clientTimeMs?:
+    | number
+    | undefined;
+  /**
+   * Set on a timing-only mouse sample (docs/client-times.md): a point of the pointer's full-rate
+   * path that the browser coalesced into the next forwarded `mouse` (getCoalescedEvents()). It
+   * never reached the desktop: only the mouse features see it, on its client time, and only when
+   * the move after it is measured on its own client time (scorer/timing/client-times.ts).
+   */
+  timingOnly?: boolean | undefined;
 }
 
 /** A Guacamole `key` instruction. */
@@ -457,7 +466,7 @@ export interface EnrollResponse {
 }
 
 function createBaseInputEvent(): InputEvent {
-  return { timeMs: 0, kind: undefined, clientTimeMs: undefined };
+  return { timeMs: 0, kind: undefined, clientTimeMs: undefined, timingOnly: undefined };
 }
 
 export const InputEvent: MessageFns<InputEvent> = {
@@ -475,6 +484,9 @@ export const InputEvent: MessageFns<InputEvent> = {
     }
     if (message.clientTimeMs !== undefined) {
       writer.uint32(33).double(message.clientTimeMs);
+    }
+    if (message.timingOnly !== undefined) {
+      writer.uint32(40).bool(message.timingOnly);
     }
     return writer;
   },
@@ -524,6 +536,14 @@ export const InputEvent: MessageFns<InputEvent> = {
             message.clientTimeMs = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timingOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -553,6 +573,11 @@ export const InputEvent: MessageFns<InputEvent> = {
         : isSet(object.client_time_ms)
         ? globalThis.Number(object.client_time_ms)
         : undefined,
+      timingOnly: isSet(object.timingOnly)
+        ? globalThis.Boolean(object.timingOnly)
+        : isSet(object.timing_only)
+        ? globalThis.Boolean(object.timing_only)
+        : undefined,
     };
   },
 
@@ -568,6 +593,9 @@ export const InputEvent: MessageFns<InputEvent> = {
     }
     if (message.clientTimeMs !== undefined) {
       obj.clientTimeMs = floatToJson(message.clientTimeMs);
+    }
+    if (message.timingOnly !== undefined) {
+      obj.timingOnly = message.timingOnly;
     }
     return obj;
   },
@@ -593,6 +621,7 @@ export const InputEvent: MessageFns<InputEvent> = {
       }
     }
     message.clientTimeMs = object.clientTimeMs ?? undefined;
+    message.timingOnly = object.timingOnly ?? undefined;
     return message;
   },
 };

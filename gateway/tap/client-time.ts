@@ -38,6 +38,7 @@
  *   path can only change the shape of the move between two positions the scorer also sees;
  * - before the connection's first mouse there is no rectangle: such samples are read and dropped.
  */
+import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { GuacProtocolError, readCoordinate, type GuacInput, type Instruction } from '../guac/index.js';
 
 /** The opcode of the gateway's own instructions, both ways; from the browser it carries `time` and `samples`. */
@@ -49,20 +50,7 @@ export const EXTENSION_OPCODE = 'vdiguard';
  */
 export const MAX_SAMPLES_PER_MOVE = 32;
 
-/** A timing-only sample as the scorer receives it: clamped, with the mask of the buttons held during it. */
-export interface Sample {
-  /** Arrival of the message that held it (all the samples of a move arrive together), ms on the tap's clock. */
-  readonly arrivalMs: number;
-  /** Its time on the page's clock, ms. */
-  readonly clientTimeMs: number;
-  /** Remote-display pixels. */
-  readonly x: number;
-  readonly y: number;
-  /** The buttons (left, middle, right) of the mouse before it: a sample never presses or releases. */
-  readonly buttonMask: number;
-}
-
-const NO_SAMPLES: readonly Sample[] = [];
+const NO_SAMPLES: readonly InputEvent[] = [];
 /** The left, middle and right buttons: the wheel's bits are clicks, never held during a move. */
 const HELD_BUTTONS = 1 | 2 | 4;
 
@@ -105,11 +93,14 @@ export class ClientTimes {
   }
 
   /**
-   * The samples sent before the input instruction just read (used up), clamped, in order: only ever
-   * before a mouse with its time; an error (fatal) when samples were sent and this is not their mouse.
-   * Call before forInput(), which uses up the time they are checked against.
+   * The samples sent before the input instruction just read (used up), clamped, in order, as the
+   * timing-only mouse moves the scorer receives: stamped with the arrival of the message that held
+   * them (all the samples of a move arrive together), with the buttons of the mouse before them (a
+   * sample never presses or releases). Only ever before a mouse with its time; an error (fatal)
+   * when samples were sent and this is not their mouse. Call before forInput(), which uses up the
+   * time they are checked against.
    */
-  samplesBefore(input: GuacInput): readonly Sample[] | GuacProtocolError {
+  samplesBefore(input: GuacInput): readonly InputEvent[] | GuacProtocolError {
     const claimed = this.claimed;
     if (input.kind !== 'mouse') return claimed.length > 0 ? badSamples('were followed by a key: samples are sent only before the mouse they precede') : NO_SAMPLES;
     const [px, py, buttonMask] = [this.lastX, this.lastY, this.lastButtons];
@@ -124,15 +115,11 @@ export class ClientTimes {
     if (Number.isNaN(px)) return NO_SAMPLES;
     const [x0, x1] = px <= input.x ? [px, input.x] : [input.x, px];
     const [y0, y1] = py <= input.y ? [py, input.y] : [input.y, py];
-    const samples: Sample[] = [];
+    const samples: InputEvent[] = [];
     for (let i = 0; i < claimed.length; i += 3) {
-      samples.push({
-        arrivalMs: this.claimedAt,
-        clientTimeMs: claimed[i] as number,
-        x: Math.min(x1, Math.max(x0, claimed[i + 1] as number)),
-        y: Math.min(y1, Math.max(y0, claimed[i + 2] as number)),
-        buttonMask,
-      });
+      const x = Math.min(x1, Math.max(x0, claimed[i + 1] as number));
+      const y = Math.min(y1, Math.max(y0, claimed[i + 2] as number));
+      samples.push({ timeMs: this.claimedAt, kind: { $case: 'mouse', value: { x, y, buttonMask } }, clientTimeMs: claimed[i] as number, timingOnly: true });
     }
     return samples;
   }

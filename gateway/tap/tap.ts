@@ -47,7 +47,7 @@
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { encode, GuacParser, GuacProtocolError, readInput, type GuacInput, type Instruction, type ParserLimits } from '../guac/index.js';
 import { PASTE_OPCODES, PasteStreams, type ClipboardPolicy } from './paste.js';
-import { ClientTimes, EXTENSION_OPCODE, type Sample } from './client-time.js';
+import { ClientTimes, EXTENSION_OPCODE } from './client-time.js';
 
 /** The opcodes forwarded from a browser during a session besides a paste (see above for why these and no others). */
 export const FORWARDED_OPCODES: ReadonlySet<string> = new Set(['key', 'mouse', 'sync', 'nop', 'size', 'disconnect', 'ack', '']);
@@ -130,7 +130,7 @@ export class InputTap {
       if (read) {
         const samples = this.times.samplesBefore(read.input);
         if (samples instanceof GuacProtocolError) return { error: samples };
-        for (const s of samples) events.push(sampleEvent(s));
+        events.push(...samples);
         events.push(toInputEvent(read.input, at, this.times.forInput()));
         inputs++;
       }
@@ -169,9 +169,4 @@ export function toInputEvent(input: GuacInput, timeMs: number, clientTimeMs?: nu
       ? { $case: 'key', value: { keysym: input.keysym, pressed: input.pressed } }
       : { $case: 'mouse', value: { x: input.x, y: input.y, buttonMask: input.buttonMask } };
   return clientTimeMs === undefined ? { timeMs, kind } : { timeMs, kind, clientTimeMs };
-}
-
-/** A timing-only sample (./client-time.ts) as the mouse move the scorer's mouse features measure. */
-function sampleEvent(s: Sample): InputEvent {
-  return { timeMs: s.arrivalMs, kind: { $case: 'mouse', value: { x: s.x, y: s.y, buttonMask: s.buttonMask } }, clientTimeMs: s.clientTimeMs, timingOnly: true };
 }

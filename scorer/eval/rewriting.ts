@@ -35,7 +35,7 @@ function firstFinding(events: readonly InputEvent[], link: AgentSource, fromMs: 
   const clock = eventClock({ clientTimes: policy });
   for (const e of events) {
     clock.next(e);
-    const found = clock.rewritten();
+    const found = clock.rewritten;
     if (found) return { atMs: e.timeMs - fromMs, found };
   }
   return undefined;

@@ -23,8 +23,8 @@ import {
 } from '../profile/profile.js';
 import { carriedTrust, confirmIdentity, DEFAULT_TIMING_EVIDENCE, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
-import { describeCoupling, type Coupling } from '../timing/lag-coupling.js';
-import { DEFAULT_CLIENT_TIME_POLICY, EventTimes, type ClientTimePolicy, type ClockStep, type TimingReport } from '../timing/client-times.js';
+import { describeCoupling } from '../timing/lag-coupling.js';
+import { DEFAULT_CLIENT_TIME_POLICY, EventTimes, type ClientTimePolicy, type TimingReport } from '../timing/client-times.js';
 
 export interface SessionPolicy {
   readonly trust: TrustPolicy;
@@ -61,21 +61,12 @@ export interface Contribution {
   readonly units: number;
 }
 
-/** The times a policy measures events on, event by event (a session's, or an enrolment's). */
-export interface EventClock {
-  /** The events to measure for the next one of the stream (a timing-only sample waits for its move). */
-  next(e: InputEvent): ClockStep;
-  report(): TimingReport;
-  /** What showed the client's times to be rewritten; undefined while they have not been. */
-  rewritten(): Coupling | undefined;
-}
-
 /**
  * The client-time rule as the policy sets it: without client times (null) every event is measured
  * on its arrival. Sessions and enrolment both use it, so a profile learns from the times it is
  * scored on.
  */
-export function eventClock(policy: Pick<SessionPolicy, 'clientTimes'>): EventClock {
+export function eventClock(policy: Pick<SessionPolicy, 'clientTimes'>): EventTimes {
   return new EventTimes(policy.clientTimes === undefined ? DEFAULT_CLIENT_TIME_POLICY : policy.clientTimes);
 }
 
@@ -85,7 +76,7 @@ const TRAIL_LENGTH = 20;
 export class ScoringSession {
   private trustState: TrustState;
   private readonly extractor: RoutedExtractor;
-  private readonly clock: EventClock;
+  private readonly clock: EventTimes;
   private readonly gathered = new Map<Modality, { windows: number[][]; units: number }>();
   private readonly recent: TrustPoint[] = [];
   private identityConfirmed = false;
@@ -226,7 +217,7 @@ export class ScoringSession {
     const why = this.describe(level, window);
     const stretches = this.clock.report().inconsistentStretches;
     if (this.timingEvidenceAdded === 0 || level === 'enrolling') return why;
-    const found = this.clock.rewritten();
+    const found = this.clock.rewritten;
     const what = found ? 'impossible or rewritten client times' : 'impossible client times';
     const since = found ? `; the client's times were found rewritten (${describeCoupling(found)}) and are measured on arrival since` : '';
     return `${why}; event times: ${stretches} ${stretches === 1 ? 'stretch' : 'stretches'} of ${what} added ${this.timingEvidenceAdded.toFixed(1)} of the evidence${since}`;

@@ -106,6 +106,16 @@ export interface TimedEvent {
 
 const NO_SAMPLES: readonly number[] = [];
 
+/** The report's count of events each source adds to. */
+const COUNTED_AS: Record<TimeSource, keyof Omit<TimingReport, 'inconsistentStretches' | 'envelopeMs'>> = {
+  client: 'client',
+  missing: 'missing',
+  backwards: 'backwards',
+  future: 'future',
+  'outside-envelope': 'outsideEnvelope',
+  distrusted: 'distrusted',
+};
+
 /** Counts over a session so far: of events, never of what they were. */
 export interface TimingReport {
   readonly client: number;
@@ -122,7 +132,7 @@ export interface TimingReport {
 export class ClientTimeRule {
   private readonly counts = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, distrusted: 0, inconsistentStretches: 0 };
   private readonly coupling: LagCouplingTest;
-  private rewritten_: Coupling | undefined;
+  private finding: Coupling | undefined;
   /** Candidates for the clock offset: (arrival, arrival - client), increasing offsets (a monotonic deque). */
   private readonly offsets: { at: number; d: number }[] = [];
   private readonly lags: number[] = [];
@@ -148,6 +158,7 @@ export class ClientTimeRule {
     const judged = this.judge(arrivalMs, clientMs);
     const found = judged !== 'missing' && judged !== 'distrusted' && this.testRewriting(arrivalMs, clientMs as number, judged, kind);
     const source = found ? 'distrusted' : judged;
+    this.counts[COUNTED_AS[source]]++;
     const chosen = source === 'client' ? Math.min(arrivalMs, (clientMs as number) + this.base()) : arrivalMs;
     const timeMs = Math.max(this.lastUsed, chosen);
     this.lastUsed = timeMs;
@@ -161,7 +172,7 @@ export class ClientTimeRule {
 
   /** What showed the client's times to be rewritten; undefined while they have not been. */
   get rewritten(): Coupling | undefined {
-    return this.rewritten_;
+    return this.finding;
   }
 
   /**
@@ -173,47 +184,29 @@ export class ClientTimeRule {
     const resolved = source === 'client' && this.measured && this.envelope < this.policy.maxEnvelopeMs;
     const found = this.coupling.observe(kind, clientMs, resolved ? arrivalMs - clientMs : undefined);
     if (!found) return false;
-    this.rewritten_ = found;
-    this.counts.client--;
-    this.counts.distrusted++;
+    this.finding = found;
     return true;
   }
 
+  /** Where the event's time comes from, before the test for rewritten times; counted by `next`. */
   private judge(arrivalMs: number, clientMs: number | undefined): TimeSource {
-    if (clientMs === undefined || !Number.isFinite(clientMs)) {
-      this.counts.missing++;
-      return 'missing';
-    }
-    if (this.rewritten_) {
-      this.counts.distrusted++;
-      return 'distrusted';
-    }
-    if (clientMs < this.lastClient) {
-      this.counts.backwards++;
-      return 'backwards';
-    }
+    if (clientMs === undefined || !Number.isFinite(clientMs)) return 'missing';
+    if (this.finding) return 'distrusted';
+    if (clientMs < this.lastClient) return 'backwards';
     this.lastClient = clientMs;
     const d = arrivalMs - clientMs;
     this.expireOffsets(arrivalMs);
     if (this.offsets.length === 0) {
       this.addOffset(arrivalMs, d);
-      this.counts.client++;
       return 'client';
     }
     const lag = d - this.base();
     this.addOffset(arrivalMs, d);
     // Until the envelope is measured the offset is still settling: a link faster than the first
     // events saw only moves it.
-    if (this.measured && lag < -Math.max(this.policy.futureToleranceMs, this.envelope / 2)) {
-      this.counts.future++;
-      return 'future';
-    }
-    if (lag > this.envelope) {
-      this.counts.outsideEnvelope++;
-      return 'outside-envelope';
-    }
+    if (this.measured && lag < -Math.max(this.policy.futureToleranceMs, this.envelope / 2)) return 'future';
+    if (lag > this.envelope) return 'outside-envelope';
     this.measureLag(Math.max(0, lag));
-    this.counts.client++;
     return 'client';
   }
 
@@ -334,7 +327,7 @@ export class EventTimes {
   }
 
   /** What showed the client's times to be rewritten; undefined while they have not been. */
-  rewritten(): Coupling | undefined {
+  get rewritten(): Coupling | undefined {
     return this.rule.rewritten;
   }
 }

@@ -6,6 +6,7 @@ import { VdiguardError } from '../lib/errors.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { DEFAULT_TIMING_EVIDENCE, DEFAULT_TRUST_POLICY, maxWindowEvidence, type TrustPolicy } from './trust/trust.js';
 import { DEFAULT_CLIENT_TIME_POLICY, type ClientTimePolicy } from './timing/client-times.js';
+import { DEFAULT_REMOTE_CONTROL_POLICY, type RemoteControlPolicy } from './remote-control/pointer-timing.js';
 import { TF_BACKENDS, type TfBackendChoice } from './models/tf/runtime.js';
 import { terminateAtForPolicy } from './trust/operating-point.js';
 import { DEFAULT_VERSIONS_KEPT } from './store/profiles.js';
@@ -171,6 +172,13 @@ export const SCORER_SETTINGS = {
     default: DEFAULT_CLIENT_TIME_POLICY.maxEnvelopeMs,
     parse: parse.number(0, 2000),
   },
+  remoteControlScaleMs: {
+    env: 'VDIGUARD_REMOTE_CONTROL_SCALE_MS',
+    description:
+      "How far (robust SD, ms) the pointer's times may disagree with its path before a window counts towards remote control suspected (scorer/remote-control/pointer-timing.ts): local mice and touchpads measure 0.5-2.5 ms, a remote-control tool over an internet link 6 ms and more (docs/evaluation.md). 0 turns the test off.",
+    default: DEFAULT_REMOTE_CONTROL_POLICY.scaleMs,
+    parse: parse.number(0, 100),
+  },
   timingEvidence: {
     env: 'VDIGUARD_TIMING_EVIDENCE',
     description: 'Evidence (log-likelihood ratio, as VDIGUARD_TRUST_TERMINATE_AT counts it) each stretch of impossible client event times (earlier than the one before, or later than their arrival) adds against the session.',
@@ -234,4 +242,9 @@ export function clientTimePolicyOf(settings: ScorerSettings): ClientTimePolicy |
   if (settings.clientTimeEnvelopeMs === 0) return null;
   const maxEnvelopeMs = settings.clientTimeEnvelopeMs;
   return { ...DEFAULT_CLIENT_TIME_POLICY, maxEnvelopeMs, minEnvelopeMs: Math.min(DEFAULT_CLIENT_TIME_POLICY.minEnvelopeMs, maxEnvelopeMs) };
+}
+
+/** The remote-control test the settings give: a scale of 0 turns it off. */
+export function remoteControlPolicyOf(settings: ScorerSettings): RemoteControlPolicy | null {
+  return settings.remoteControlScaleMs === 0 ? null : { ...DEFAULT_REMOTE_CONTROL_POLICY, scaleMs: settings.remoteControlScaleMs };
 }

@@ -46,9 +46,14 @@ export function linkTitle(link: Link): string {
   return `jitter ${link.jitterMs} ms${link.clientTimes === true ? ', client times' : ''}${cap}`;
 }
 
-/** The scorer settings the link asks for (its envelope cap), for a scorer started by an evaluation. */
+/** The scorer settings the link asks for (its envelope cap, and no remote-control test), for a scorer started by an evaluation. */
 export function scorerSettingsOf(link: Link): Record<string, string> {
-  return link.clientTimeEnvelopeMs === undefined ? {} : { clientTimeEnvelopeMs: String(link.clientTimeEnvelopeMs) };
+  // The datasets' pointer times were stamped by the pages that recorded them, at dispatch as often
+  // as not, and sit a few ms off their paths (docs/evaluation-notebook.md, "The relay rig"): the
+  // remote-control test would take some recorded agents for relays. It is measured on the relay rig
+  // (`vdiguard eval relay`); these protocols measure the behaviour models and trust without it.
+  const noRemoteControl = { remoteControlScaleMs: '0' };
+  return link.clientTimeEnvelopeMs === undefined ? noRemoteControl : { ...noRemoteControl, clientTimeEnvelopeMs: String(link.clientTimeEnvelopeMs) };
 }
 
 /**

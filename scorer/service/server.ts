@@ -15,7 +15,7 @@ import { claimStore } from '../../lib/db/owner.js';
 import { VdiguardError } from '../../lib/errors.js';
 import { listenError } from '../../lib/listen.js';
 import type { Logger } from '../../lib/log.js';
-import { clientTimePolicyOf, SCORER_SETTINGS, trustPolicyOf, type ScorerSettings } from '../config.js';
+import { clientTimePolicyOf, remoteControlPolicyOf, SCORER_SETTINGS, trustPolicyOf, type ScorerSettings } from '../config.js';
 import { defaultPipelines, type ModalityPipeline } from '../models/pipelines.js';
 import { ScorerEngine, type EngineOptions } from './engine.js';
 import { initTf } from '../models/tf/runtime.js';
@@ -58,6 +58,7 @@ export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pip
       maturity: { keystrokes: settings.matureKeystrokes, mouseActions: settings.matureMouseActions, maxWindows: settings.maxProfileWindows },
       adaptMaxScore: settings.adaptMaxScore,
       clientTimes: clientTimePolicyOf(settings),
+      remoteControl: remoteControlPolicyOf(settings),
       timingEvidence: settings.timingEvidence,
     },
     maxBatchEvents: settings.maxBatchEvents,

@@ -5,6 +5,7 @@ import { addWindows, emptyProfile, type ProfileBody } from '../profile/profile.j
 import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
 import { gaussian, seededRandom } from '../../lib/random.js';
+import { asMoves, devicePoints, relayedPoints } from '../testing/pointer-paths.js';
 import { ScoringSession, type SessionPolicy } from './session.js';
 
 const pipelines = defaultPipelines();
@@ -128,4 +129,31 @@ test("the page's own event times are measured on; a client that contradicts its 
   const final = seen[seen.length - 1]!;
   assert.ok(final.timing.distrusted > 0 && final.timing.inconsistentStretches === 1, JSON.stringify(final.timing));
   assert.match(final.reason, /event times: 1 stretch of impossible or rewritten client times added \d+\.\d of the evidence; the client's times were found rewritten \(over \d+ key dwells the lag behind arrival changed by \d+\.\d ms on average/);
+});
+
+test('remote control suspected: a relayed pointer ends the session while enrolling, and nothing of it enrols', () => {
+  const s = new ScoringSession(null, pipelines, policy);
+  const typed = typing(MALLORY, 200, 8);
+  const after = typed[typed.length - 1]!.timeMs;
+  const verdicts = s.push([...typed, ...asMoves(relayedPoints(125, 60, 20).map((p) => ({ ...p, timeMs: p.timeMs + after })))]);
+  const end = verdicts.find((v) => v.action === 'terminate');
+  assert.ok(end, 'terminated');
+  assert.equal(end.level, 'mismatch');
+  assert.equal(end.trust, 0);
+  assert.match(end.reason, /^remote control suspected: the pointer's times disagree with its path by \d+\.\d ms/);
+  assert.ok(s.terminated && s.remoteControlFinding);
+  assert.equal(s.contribution().size, 0, 'the keystrokes typed before the finding do not enrol either');
+  assert.deepEqual(s.push(asMoves(relayedPoints(125, 5, 20, 9))), [], 'a terminated session judges nothing more');
+});
+
+test('a local pointer is never taken for remote control, and arrival times are never tested', () => {
+  const local = new ScoringSession(null, pipelines, policy);
+  assert.ok(local.push(asMoves(devicePoints(125, 300, 1))).every((v) => v.action === 'none'));
+  assert.equal(local.remoteControlFinding, undefined);
+  // A page without client times: its moves carry the agent's own link's jitter and are not judged.
+  const arrival = new ScoringSession(null, pipelines, policy);
+  const moves = asMoves(relayedPoints(125, 60, 20)).map(({ clientTimeMs: _, ...e }) => e);
+  assert.ok(arrival.push(moves).every((v) => v.action === 'none'));
+  const off = new ScoringSession(null, pipelines, { ...policy, remoteControl: null });
+  assert.ok(off.push(asMoves(relayedPoints(125, 60, 20))).every((v) => v.action === 'none'), 'turned off');
 });

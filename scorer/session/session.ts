@@ -21,10 +21,11 @@ import {
   type ProfileBody,
   type ProfileState,
 } from '../profile/profile.js';
-import { carriedTrust, confirmIdentity, DEFAULT_TIMING_EVIDENCE, INITIAL_TRUST, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
+import { carriedTrust, confirmIdentity, DEFAULT_TIMING_EVIDENCE, INITIAL_TRUST, terminatedOutright, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
 import { describeCoupling } from '../timing/lag-coupling.js';
-import { DEFAULT_CLIENT_TIME_POLICY, EventTimes, type ClientTimePolicy, type TimingReport } from '../timing/client-times.js';
+import { DEFAULT_CLIENT_TIME_POLICY, EventTimes, type ClientTimePolicy, type MeasuredEvent, type TimingReport } from '../timing/client-times.js';
+import { DEFAULT_REMOTE_CONTROL_POLICY, describeRemoteControl, RemoteControlTest, type RemoteControlFinding, type RemoteControlPolicy } from '../remote-control/pointer-timing.js';
 
 export interface SessionPolicy {
   readonly trust: TrustPolicy;
@@ -38,6 +39,8 @@ export interface SessionPolicy {
   readonly clientTimes?: ClientTimePolicy | null;
   /** Evidence each stretch of inconsistent client times adds; DEFAULT_TIMING_EVIDENCE when unset. */
   readonly timingEvidence?: number;
+  /** The remote-control test (scorer/remote-control/); the default when unset, off when null. */
+  readonly remoteControl?: RemoteControlPolicy | null;
 }
 
 export interface SessionVerdict {
@@ -77,6 +80,7 @@ export class ScoringSession {
   private trustState: TrustState;
   private readonly extractor: RoutedExtractor;
   private readonly clock: EventTimes;
+  private readonly remoteControl: RemoteControlTest | undefined;
   private readonly gathered = new Map<Modality, { windows: number[][]; units: number }>();
   private readonly recent: TrustPoint[] = [];
   private identityConfirmed = false;
@@ -98,6 +102,7 @@ export class ScoringSession {
     this.trustState = initialTrust === undefined ? INITIAL_TRUST : carriedTrust(initialTrust, policy.trust);
     this.extractor = new RoutedExtractor(pipelines);
     this.clock = eventClock(policy);
+    if (policy.remoteControl !== null) this.remoteControl = new RemoteControlTest(policy.remoteControl ?? DEFAULT_REMOTE_CONTROL_POLICY);
     for (const m of MODALITIES) this.gathered.set(m, { windows: [], units: 0 });
   }
 
@@ -136,9 +141,50 @@ export class ScoringSession {
       this.lastEventTimeMs = e.timeMs;
       const step = this.clock.next(e);
       if (step.newStretch) this.pendingTimingEvidence += this.policy.timingEvidence ?? DEFAULT_TIMING_EVIDENCE;
-      for (const measured of step.events) for (const w of this.extractor.push(measured)) verdicts.push(this.judge(w));
+      for (const measured of step.events) {
+        const found = this.testRemoteControl(measured);
+        if (found) {
+          verdicts.push(this.endForRemoteControl(found, measured.timeMs));
+          break;
+        }
+        for (const w of this.extractor.push(measured)) verdicts.push(this.judge(w));
+      }
     }
     return verdicts;
+  }
+
+  /** What remote control was suspected on; undefined while it has not been. */
+  get remoteControlFinding(): RemoteControlFinding | undefined {
+    return this.remoteControl?.finding;
+  }
+
+  private testRemoteControl(e: MeasuredEvent): RemoteControlFinding | undefined {
+    if (!this.remoteControl || !e.onClientTime || e.kind?.$case !== 'mouse') return undefined;
+    return this.remoteControl.push({ timeMs: e.timeMs, x: e.kind.value.x, y: e.kind.value.y });
+  }
+
+  /**
+   * Remote control suspected: the session ends whatever the profile says, and nothing it gathered
+   * is added to the profile, so a colluder cannot enrol as the agent through the tool either.
+   */
+  private endForRemoteControl(found: RemoteControlFinding, atTimeMs: number): SessionVerdict {
+    this.trustState = terminatedOutright(this.trustState);
+    for (const g of this.gathered.values()) {
+      g.windows = [];
+      g.units = 0;
+    }
+    return {
+      modality: 'mouse',
+      trust: 0,
+      level: 'mismatch',
+      action: 'terminate',
+      reason: describeRemoteControl(found),
+      windowScore: Number.NaN,
+      atTimeMs,
+      windowsScored: this.trustState.windows,
+      profileState: this.profileState,
+      timing: this.timing,
+    };
   }
 
   /** The agent passed a fresh MFA challenge: evidence is set aside and adaptation may begin. */

@@ -272,6 +272,8 @@ export class ClientTimeRule {
 export interface MeasuredEvent {
   readonly timeMs: number;
   readonly kind: InputEvent['kind'];
+  /** Measured on the page's own time (a sample is placed only with a move that is). */
+  readonly onClientTime: boolean;
 }
 
 /** What one event of the stream gives the feature extractors. */
@@ -311,12 +313,12 @@ export class EventTimes {
     const samples = e.kind?.$case === 'mouse' ? this.held : [];
     if (this.held.length > 0) this.held = [];
     const timed = this.rule.next(e.timeMs, this.policy === null ? undefined : e.clientTimeMs, e.kind, samples.length === 0 ? NO_SAMPLES : samples.map((s) => s.clientTimeMs ?? Number.NaN));
-    const own: MeasuredEvent = { timeMs: timed.timeMs, kind: e.kind };
+    const own: MeasuredEvent = { timeMs: timed.timeMs, kind: e.kind, onClientTime: timed.source === 'client' };
     if (samples.length === 0) return { events: [own], newStretch: timed.newStretch };
     const events: MeasuredEvent[] = [];
     samples.forEach((s, i) => {
       const t = timed.sampleTimesMs[i] as number;
-      if (!Number.isNaN(t)) events.push({ timeMs: t, kind: s.kind });
+      if (!Number.isNaN(t)) events.push({ timeMs: t, kind: s.kind, onClientTime: true });
     });
     events.push(own);
     return { events, newStretch: timed.newStretch };
@@ -339,6 +341,6 @@ export class EventTimes {
  */
 export function resolveEventTimes(events: readonly InputEvent[], policy: ClientTimePolicy = DEFAULT_CLIENT_TIME_POLICY): { events: InputEvent[]; report: TimingReport } {
   const clock = new EventTimes(policy);
-  const out = events.flatMap((e) => clock.next(e).events);
+  const out = events.flatMap((e) => clock.next(e).events.map(({ timeMs, kind }) => ({ timeMs, kind })));
   return { events: out, report: clock.report() };
 }

@@ -149,6 +149,15 @@ export function updateTrust(state: TrustState, score: number, modality: Modality
   return { state: next, level: levelOf(next, policy), action };
 }
 
+/**
+ * Evidence from outside the agent's profile ended the session (remote control suspected,
+ * scorer/remote-control/): it has its own test and operating point, and ends the session whatever
+ * the profile's evidence, enrolling or not.
+ */
+export function terminatedOutright(state: TrustState): TrustState {
+  return { ...state, trust: 0, minTrust: 0, terminated: true };
+}
+
 /** The agent passed a fresh MFA challenge: the challenge is lifted, the evidence stays (see above). */
 export function confirmIdentity(state: TrustState): TrustState {
   if (state.terminated) return state;

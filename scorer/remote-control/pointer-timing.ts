@@ -1,0 +1,195 @@
+/**
+ * Remote control suspected: evidence that the pointer was not moved at this computer (issue 20),
+ * from the pointer's own times and path, with nothing from the agent's profile, so it holds during
+ * enrolment and a colluder cannot enrol as the agent through a remote-control tool.
+ *
+ * A mouse or touchpad reports what moved since its last report, and the page stamps each report
+ * when the operating system got it, so a point's time agrees with where it lies along the path:
+ * between its neighbours, at the time a smooth movement through them puts it, within the clock's
+ * millisecond and the rare late report. A remote-control tool (VNC, AnyDesk, TeamViewer) samples
+ * the pointer on the colluder's computer and sends the positions over a network; the agent's
+ * computer stamps each one when the tool injects it there, after the link's jitter and the tool's
+ * own loop. The positions keep the colluder's clock, the times are the arrival's, and the two
+ * disagree by about the link's jitter: 5 ms and more on any internet link, and as much on a
+ * LAN through the tool's screen-polling loop (docs/evaluation-notebook.md, "The relay rig").
+ *
+ * Measured on the rig (rig/, `vdiguard eval relay`; docs/evaluation-notebook.md, "The relay rig"):
+ * the robust SD of the disagreement over a stretch is 0.5-1.6 ms for local devices at 60-1000 Hz,
+ * 6-7 ms for x11vnc over a 20 +- 5 ms link and 14-15 ms over 60 +- 20 ms, but only 2-3 ms over a
+ * LAN, which this test does not tell from a local device. The sessions of the SapiMouse dataset,
+ * stamped by the page that recorded them in 2020 browsers at frame rate, sit at 2.5 ms (median; 90th
+ * percentile 4.0): `scaleMs` is 4 ms so that a browser stamping that loosely is not taken for a relay.
+ * The test is a CUSUM over windows, each adding log2 of its SD over `scaleMs`, clipped, so that
+ * local windows pull the sum down and a relay's push it up.
+ *
+ * Only points measured on the page's own times count (scorer/timing/client-times.ts): on arrival,
+ * every session's points carry the agent's own home link's jitter and would all look relayed.
+ */
+
+export interface RemoteControlPolicy {
+  /** Points closer together than this (ms) are merged: page times are whole ms on some systems. */
+  readonly minIntervalMs: number;
+  /** Disagreements (one per point inside a movement) per window. */
+  readonly window: number;
+  /** The window's robust SD (ms) that adds nothing: below it the window counts as local. */
+  readonly scaleMs: number;
+  /** Each window adds log2(SD / scaleMs), clipped to [-maxStep, maxStep]. */
+  readonly maxStep: number;
+  /** The sum at which remote control is suspected. */
+  readonly limit: number;
+}
+
+export const DEFAULT_REMOTE_CONTROL_POLICY: RemoteControlPolicy = {
+  minIntervalMs: 8,
+  window: 64,
+  scaleMs: 4,
+  maxStep: 1,
+  limit: 4,
+};
+
+/** Five points spanning more than this (ms) are two movements, not one. */
+const MAX_SPAN_MS = 150;
+/** A movement whose middle pair covers less than this (px) is too slow to place a point in. */
+const MIN_DISTANCE_PX = 4;
+/** Speed (px/ms) below which a point's place in time is not determined by the path. */
+const MIN_SPEED = 0.05;
+
+export interface PointerPoint {
+  readonly timeMs: number;
+  readonly x: number;
+  readonly y: number;
+}
+
+/**
+ * How much later (ms) the middle of five points was stamped than its place along the path puts it:
+ * a quadratic in time through the path length of the other four (a movement's speed changes
+ * smoothly over a few reports), read at the middle's stamp and turned into time by the speed there.
+ * Undefined when the points do not make a movement it can be placed in.
+ */
+export function timingDisagreement(p: readonly PointerPoint[]): number | undefined {
+  if (p.length !== 5 || (p[4] as PointerPoint).timeMs - (p[0] as PointerPoint).timeMs > MAX_SPAN_MS) return undefined;
+  const s = [0];
+  for (let k = 1; k < 5; k++) {
+    const [a, b] = [p[k - 1] as PointerPoint, p[k] as PointerPoint];
+    s.push((s[k - 1] as number) + Math.hypot(b.x - a.x, b.y - a.y));
+  }
+  if ((s[3] as number) - (s[1] as number) < MIN_DISTANCE_PX) return undefined;
+  // Least squares of s = c0 + c1 u + c2 u^2 over the four neighbours, u their time from the middle's.
+  const t2 = (p[2] as PointerPoint).timeMs;
+  const m = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ] as [number[], number[], number[]];
+  const r = [0, 0, 0];
+  for (const k of [0, 1, 3, 4]) {
+    const u = (p[k] as PointerPoint).timeMs - t2;
+    const f = [1, u, u * u];
+    for (let i = 0; i < 3; i++) {
+      r[i] = (r[i] as number) + (f[i] as number) * (s[k] as number);
+      for (let j = 0; j < 3; j++) m[i][j] = (m[i][j] as number) + (f[i] as number) * (f[j] as number);
+    }
+  }
+  const c = solve3(m, r);
+  if (!c || !(c[1] >= MIN_SPEED)) return undefined;
+  return (c[0] - (s[2] as number)) / c[1];
+}
+
+/** Cramer's rule for a 3x3 system; undefined when it is singular. */
+function solve3(m: readonly (readonly number[])[], r: readonly number[]): [number, number, number] | undefined {
+  const det = (a: readonly (readonly number[])[]): number => {
+    const [x, y, z] = a as [number[], number[], number[]];
+    return x[0]! * (y[1]! * z[2]! - y[2]! * z[1]!) - x[1]! * (y[0]! * z[2]! - y[2]! * z[0]!) + x[2]! * (y[0]! * z[1]! - y[1]! * z[0]!);
+  };
+  const d = det(m);
+  if (Math.abs(d) < 1e-9) return undefined;
+  const col = (j: number): number => det(m.map((row, i) => row.map((v, k) => (k === j ? (r[i] as number) : v)))) / d;
+  return [col(0), col(1), col(2)];
+}
+
+/** Robust SD: the median absolute deviation from the median, scaled to an SD for normal data. */
+export function robustSd(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const median = sorted[sorted.length >> 1] as number;
+  const dev = sorted.map((x) => Math.abs(x - median)).sort((a, b) => a - b);
+  return 1.4826 * (dev[dev.length >> 1] as number);
+}
+
+/** What made the test suspect remote control: timings only. */
+export interface RemoteControlFinding {
+  readonly windows: number;
+  /** The median of the windows' robust SDs (ms) since the sum last stood at 0. */
+  readonly disagreementMs: number;
+}
+
+/** How a verdict's reason begins when the test ended the session. */
+export const REMOTE_CONTROL_REASON = 'remote control suspected';
+
+export function describeRemoteControl(f: RemoteControlFinding): string {
+  return `${REMOTE_CONTROL_REASON}: the pointer's times disagree with its path by ${f.disagreementMs.toFixed(1)} ms (robust SD over ${f.windows} windows; local mice and touchpads measure 0.5-2.5 ms)`;
+}
+
+/** The disagreement of each point of a stream with the path, as points arrive in time order. */
+export class Disagreements {
+  private readonly recent: PointerPoint[] = [];
+
+  constructor(private readonly minIntervalMs: number = DEFAULT_REMOTE_CONTROL_POLICY.minIntervalMs) {}
+
+  /** The disagreement of the middle of the last five points kept, once this point completes them. */
+  push(p: PointerPoint): number | undefined {
+    const last = this.recent[this.recent.length - 1];
+    if (last && p.timeMs - last.timeMs < this.minIntervalMs) return undefined;
+    this.recent.push(p);
+    if (this.recent.length > 5) this.recent.shift();
+    return this.recent.length === 5 ? timingDisagreement(this.recent) : undefined;
+  }
+}
+
+/** Every disagreement a stream of points gives, as the test measures them (for reports on whole stretches). */
+export function disagreementsOf(points: readonly PointerPoint[], minIntervalMs?: number): number[] {
+  const stream = new Disagreements(minIntervalMs);
+  return points.map((p) => stream.push(p)).filter((d): d is number => d !== undefined);
+}
+
+/** The test over one session's pointer points, in time order. */
+export class RemoteControlTest {
+  private readonly stream: Disagreements;
+  private readonly current: number[] = [];
+  private sum = 0;
+  /** The robust SDs of the windows since the sum last stood at 0. */
+  private since: number[] = [];
+  private windows = 0;
+  private found: RemoteControlFinding | undefined;
+
+  constructor(private readonly policy: RemoteControlPolicy = DEFAULT_REMOTE_CONTROL_POLICY) {
+    this.stream = new Disagreements(policy.minIntervalMs);
+  }
+
+  get finding(): RemoteControlFinding | undefined {
+    return this.found;
+  }
+
+  /** Windows judged so far, for reports. */
+  get windowsJudged(): number {
+    return this.windows;
+  }
+
+  /** Feeds a point measured on the page's time; returns the finding when this point completed it. */
+  push(p: PointerPoint): RemoteControlFinding | undefined {
+    if (this.found) return undefined;
+    const d = this.stream.push(p);
+    if (d === undefined) return undefined;
+    this.current.push(d);
+    if (this.current.length < this.policy.window) return undefined;
+    const sd = robustSd(this.current);
+    this.current.length = 0;
+    this.windows++;
+    const step = Math.max(-this.policy.maxStep, Math.min(this.policy.maxStep, Math.log2(sd / this.policy.scaleMs)));
+    this.sum = Math.max(0, this.sum + step);
+    this.since = this.sum === 0 ? [] : [...this.since, sd];
+    if (this.sum < this.policy.limit) return undefined;
+    const sorted = [...this.since].sort((x, y) => x - y);
+    this.found = { windows: sorted.length, disagreementMs: sorted[sorted.length >> 1] as number };
+    return this.found;
+  }
+}

@@ -3,7 +3,8 @@
  * The `vdiguard` command. Each component registers its own subcommands; this file only assembles
  * them and turns errors into a message and an exit code.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../lib/config.js';
 import { VdiguardError } from '../lib/errors.js';
@@ -25,6 +26,10 @@ const program = new Command('vdiguard')
   .exitOverride();
 
 registerScorerCommands(program);
+// The relay rig (`vdiguard eval relay`) is a development tool on the dev dependencies; the image
+// leaves it out (deploy/Dockerfile).
+const rig = new URL('../rig/cli.js', import.meta.url);
+if (existsSync(fileURLToPath(rig))) ((await import(rig.href)) as typeof import('../rig/cli.js')).registerRelayEval(program);
 registerGatewayCommands(program);
 registerHealthCommand(program);
 

@@ -2,7 +2,7 @@
  * What the runtime image ships must run on production dependencies alone (deploy/Dockerfile installs
  * `npm ci --omit=dev`): every package that the shipped code imports is in package.json's
  * "dependencies". Read from the compiled code this test runs beside, less what the image leaves out
- * (tests, test helpers, benchmarks, these deploy tools).
+ * (tests, test helpers, benchmarks, these deploy tools, the relay rig).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ const DIST = join(REPO_ROOT, 'dist');
 function shippedFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
-    if (e.isDirectory()) return ['testing', 'bench', 'deploy'].includes(e.name) ? [] : shippedFiles(path);
+    if (e.isDirectory()) return ['testing', 'bench', 'deploy', 'rig'].includes(e.name) ? [] : shippedFiles(path);
     return /\.js$/.test(e.name) && !/\.test\.js$/.test(e.name) && !/bench\.js$/.test(e.name) ? [path] : [];
   });
 }

@@ -39,7 +39,7 @@ import { hashPassword } from '../auth/password.js';
 import { newTotpSecret, totpCode } from '../auth/totp.js';
 import { CHROMIUM_SKIP, desktopDrawn, launchChromium } from '../testing/browser.js';
 import { GUACD_SKIP, startBridge, startGuacd, type Engine } from '../testing/guacd.js';
-import { DESKTOP_HOST, DESKTOP_PASSWORD, DESKTOP_PORT, DISCONNECT_LIMIT_MS, desktopConnectionGone } from '../testing/desktop.js';
+import { DISCONNECT_LIMIT_MS, desktopConnectionGone, devDesktopFor } from '../testing/desktop.js';
 import { startJitterProxy, type ChunkDelay, type JitterProxy } from '../../lib/testing/jitter-proxy.js';
 import { DEFAULT_CLIENT_TIME_POLICY, type TimingReport } from '../../scorer/timing/client-times.js';
 import { mean, sampleSd } from '../../scorer/features/stats.js';
@@ -86,17 +86,7 @@ async function addAgent(system: System, agentId: string, desktopUser: string): P
   secrets.set(agentId, secret);
   const store = system.gateway.store;
   await store.addAgent({ agentId, displayName: agentId, passwordHash: await hashPassword(PASSWORD), totpSecret: secret });
-  await store.addDesktop({
-    desktopId: `desk-${agentId}`,
-    displayName: 'Dev desktop',
-    host: DESKTOP_HOST,
-    port: DESKTOP_PORT,
-    security: 'tls',
-    domain: '',
-    ignoreCert: true,
-    certFingerprints: '',
-    credentials: { username: desktopUser, password: DESKTOP_PASSWORD },
-  });
+  await store.addDesktop(devDesktopFor(agentId, desktopUser));
   await store.assign(`desk-${agentId}`, agentId);
 }
 

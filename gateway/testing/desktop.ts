@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import type { NewDesktop } from '../store/gateway-store.js';
 
 export const DESKTOP_HOST = '127.0.0.1';
 export const DESKTOP_PORT = 3389;
@@ -13,6 +14,24 @@ export const DESKTOP_PASSWORD = process.env.VDIGUARD_DESKTOP_PASSWORD ?? 'vdigua
 export const XRDP_CERT = '/etc/xrdp/cert.pem';
 /** The test CA that signed it (deploy/dev-desktop.sh), for CA-verified desktops. */
 export const XRDP_TEST_CA = '/etc/xrdp/vdiguard-test-ca.pem';
+
+/**
+ * The dev desktop as one agent's desktop `desk-<agentId>`, signed in as `username` (xrdp resumes a
+ * user's session, so each test keeps accounts of its own), its certificate not checked.
+ */
+export function devDesktopFor(agentId: string, username: string): NewDesktop {
+  return {
+    desktopId: `desk-${agentId}`,
+    displayName: 'Dev desktop',
+    host: DESKTOP_HOST,
+    port: DESKTOP_PORT,
+    security: 'tls',
+    domain: '',
+    ignoreCert: true,
+    certFingerprints: '',
+    credentials: { username, password: DESKTOP_PASSWORD },
+  };
+}
 
 /** The dev desktop's SHA-256 fingerprint as the CLI takes it and Node prints it: `0F:51:...`. */
 export function desktopFingerprint(): string {

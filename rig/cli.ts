@@ -1,0 +1,55 @@
+/** `vdiguard eval relay`, added to the scorer's `eval` command: the relay rig's measurements. */
+import type { Command } from 'commander';
+import { VdiguardError } from '../lib/errors.js';
+import { evalRelay, VNC_SETTINGS } from './relay-eval.js';
+import { LINKS } from './rig.js';
+import { RIG_SKIP } from './x-display.js';
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new VdiguardError('invalid-argument', `--${name} must be a positive number (got ${value})`);
+  return n;
+}
+
+/** The entries of `from` a comma-separated flag names. */
+function choose<T>(flag: string, list: string, from: Readonly<Record<string, T>>): T[] {
+  return list.split(',').map((name) => {
+    const found = from[name.trim()];
+    if (!found) throw new VdiguardError('invalid-argument', `--${flag} takes ${Object.keys(from).join(', ')} (got ${name})`);
+    return found;
+  });
+}
+
+export function registerRelayEval(program: Command): void {
+  const ev = program.commands.find((c) => c.name() === 'eval');
+  if (!ev) throw new Error('the eval command must be registered before the relay rig');
+  ev.command('relay')
+    .description("the relay rig (issue 20): one person's input played into chromium on an X display, locally through XTest and relayed through x11vnc over links with jitter; what the scorer received on each path")
+    .requiredOption('--keys-file <file>', 'an Aalto <ID>_keystrokes.txt file')
+    .requiredOption('--mouse-file <file>', 'a SapiMouse session .csv file')
+    .option('--seconds <s>', 'length of each stretch', '30')
+    .option('--device-hz <list>', 'report rates of the local devices, comma-separated', '60,125,1000')
+    .option('--viewer-hz <hz>', "rate of the colluder's mouse, which the viewer sends on", '125')
+    .option('--links <list>', `link profiles: ${LINKS.map((l) => l.name).join(', ')}`, LINKS.map((l) => l.name).join(','))
+    .option('--vnc <list>', `x11vnc settings: ${Object.keys(VNC_SETTINGS).join(', ')}`, Object.keys(VNC_SETTINGS).join(','))
+    .option('--runs <n>', 'runs of every stretch, each on the next part of the recordings', '1')
+    .option('--seed <n>', "seed of the links' delays", '1')
+    .option('--json', 'also print the figures as one JSON line')
+    .action(async (f: { keysFile: string; mouseFile: string; seconds: string; deviceHz: string; viewerHz: string; links: string; vnc: string; runs: string; seed: string; json?: boolean }) => {
+      if (RIG_SKIP) throw new VdiguardError('failed-precondition', RIG_SKIP);
+      const r = await evalRelay({
+        keysFile: f.keysFile,
+        mouseFile: f.mouseFile,
+        seconds: positive('seconds', f.seconds),
+        deviceHz: f.deviceHz.split(',').map((x) => positive('device-hz', x)),
+        viewerHz: positive('viewer-hz', f.viewerHz),
+        links: choose('links', f.links, Object.fromEntries(LINKS.map((l) => [l.name, l]))),
+        vnc: choose('vnc', f.vnc, VNC_SETTINGS),
+        runs: positive('runs', f.runs),
+        seed: positive('seed', f.seed),
+        progress: (line) => process.stderr.write(line + '\n'),
+      });
+      process.stdout.write(r.text + '\n');
+      if (f.json) process.stdout.write(JSON.stringify(r.json) + '\n');
+    });
+}

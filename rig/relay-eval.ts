@@ -1,0 +1,185 @@
+/**
+ * `vdiguard eval relay`: the same recorded person's input played into the agent's PC by each path
+ * of the relay rig (rig/rig.ts), and what the scorer received on each: local input as devices of
+ * several report rates deliver it, and relayed input from a remote-control viewer through x11vnc
+ * over each link profile and x11vnc setting. One signed-in session per stretch.
+ */
+import type { InputEvent } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { importAaltoFile } from '../scorer/datasets/aalto.js';
+import { AuditLog } from '../scorer/store/audit.js';
+import { importSapimouseFile } from '../scorer/datasets/mouse-datasets.js';
+import { actionsOf, asDevice, play, stretchOf, type Action, type Rect } from './playback.js';
+import { pathShape, type PathShape } from './path-shape.js';
+import { startRig, type LinkProfile, type Rig } from './rig.js';
+import { VNC_DEFAULTS, type VncSettings } from './x-display.js';
+import type { Injector } from './injector.js';
+import { REMOTE_CONTROL_REASON } from '../scorer/remote-control/pointer-timing.js';
+
+/** The x11vnc settings the rig compares, by the name `--vnc` takes. */
+export const VNC_SETTINGS: Readonly<Record<string, VncSettings>> = { defaults: VNC_DEFAULTS, fast: { name: 'x11vnc -wait 5 -defer 5', waitMs: 5, deferMs: 5 } };
+
+export interface RelayEvalOptions {
+  /** An Aalto <ID>_keystrokes.txt file and a SapiMouse session file: the person whose input is played. */
+  readonly keysFile: string;
+  readonly mouseFile: string;
+  readonly seconds: number;
+  /** Report rates (Hz) of the local devices played. */
+  readonly deviceHz: readonly number[];
+  /** The rate the colluder's own mouse reports at, which the viewer sends on. */
+  readonly viewerHz: number;
+  readonly links: readonly LinkProfile[];
+  readonly vnc: readonly VncSettings[];
+  readonly runs: number;
+  readonly seed: number;
+  readonly progress?: (line: string) => void;
+}
+
+export interface CellResult {
+  readonly path: 'local' | 'relayed';
+  /** Device rate for local input; the link and x11vnc setting for relayed. */
+  readonly setting: string;
+  readonly run: number;
+  readonly shape: PathShape;
+  /** How late the player sent actions (ms, 99th percentile): the rig's own timing error. */
+  readonly playerLateP99Ms: number;
+  /** Verdicts the scorer returned during the stretch, and the actions among them. */
+  readonly verdicts: number;
+  readonly actions: readonly string[];
+  /** Seconds into the stretch when the scorer suspected remote control; null when it did not. */
+  readonly suspectedAfterS: number | null;
+  /** The session's decision log (action: reason), as admins read it. */
+  readonly decisions: readonly string[];
+  /** What the agent page said when the session ended; null when it did not end. */
+  readonly shownToAgent: string | null;
+}
+
+/** The shell on the desktop reads the played keys into cat, so nothing typed runs. */
+const CAT: readonly [number, boolean][] = [...'cat > /dev/null\r'].flatMap((ch): [number, boolean][] => {
+  const keysym = ch === '\r' ? 0xff0d : ch.charCodeAt(0);
+  return ch === '>' ? [[0xffe1, true], [keysym, true], [keysym, false], [0xffe1, false]] : [[keysym, true], [keysym, false]];
+});
+
+async function typeCat(injector: Injector): Promise<void> {
+  for (const [keysym, down] of CAT) {
+    injector.key(keysym, down);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function p99(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[Math.min(s.length - 1, Math.floor(0.99 * s.length))] as number) : Number.NaN;
+}
+
+interface Cell {
+  readonly path: 'local' | 'relayed';
+  readonly setting: string;
+  readonly hz: number;
+  readonly link?: LinkProfile;
+  readonly vnc?: VncSettings;
+}
+
+function cellsOf(o: RelayEvalOptions): Cell[] {
+  const cells: Cell[] = o.deviceHz.map((hz) => ({ path: 'local', setting: `device ${hz} Hz`, hz }));
+  for (const vnc of o.vnc) for (const link of o.links) cells.push({ path: 'relayed', setting: `${link.name}, ${vnc.name}`, hz: o.viewerHz, link, vnc });
+  return cells;
+}
+
+/** One stretch in a fresh session: returns the scorer's events of the stretch and its verdicts. */
+async function runCell(rig: Rig, cell: Cell, agentId: string, keys: readonly Action[], mouse: readonly Action[], seed: number): Promise<Omit<CellResult, 'run'>> {
+  await rig.addAgent(agentId);
+  const pc = await rig.signIn(agentId);
+  const local = await rig.local();
+  let relay: Awaited<ReturnType<Rig['relayed']>> | undefined;
+  try {
+    const r = pc.desktopRect;
+    local.pointer(r.x + 200, r.y + 150, 0);
+    await typeCat(local);
+    await new Promise((res) => setTimeout(res, 500));
+    const sessionId = await pc.page.evaluate(() => (window as unknown as { vdiguard: { session: string } }).vdiguard.session);
+    const from = rig.scorerViews.get(sessionId)?.events.length ?? 0;
+    const verdictsFrom = rig.scorerViews.get(sessionId)?.verdicts.length ?? 0;
+    let injector: Injector = local;
+    if (cell.link && cell.vnc) {
+      relay = await rig.relayed(cell.link, cell.vnc, seed);
+      injector = relay.viewer;
+    }
+    const ended = (): boolean => rig.system.gateway.sessions.get(sessionId)?.status !== 'active';
+    const started = performance.now();
+    const late = (await Promise.all([play(keys, injector, ended), play(asDevice(mouse, cell.hz), injector, ended)])).flat();
+    await new Promise((res) => setTimeout(res, 1000));
+    const shownToAgent = ended() ? await pc.page.textContent('#overlay-message') : null;
+    const decisions = (await new AuditLog(rig.db).decisions({ sessionId })).map((d) => `${d.action}: ${d.reason}`);
+    const view = rig.scorerViews.get(sessionId);
+    const events: InputEvent[] = view?.events.slice(from) ?? [];
+    const received = view?.verdicts.slice(verdictsFrom) ?? [];
+    const verdicts = received.map((r) => r.verdict);
+    const suspected = received.find((r) => r.verdict.reason.startsWith(REMOTE_CONTROL_REASON));
+    return {
+      path: cell.path,
+      setting: cell.setting,
+      shape: pathShape(events),
+      playerLateP99Ms: p99(late),
+      verdicts: verdicts.length,
+      actions: verdicts.filter((v) => v.action !== 'none').map((v) => `${v.action}: ${v.reason}`),
+      suspectedAfterS: suspected ? (suspected.at - started) / 1000 : null,
+      decisions,
+      shownToAgent,
+    };
+  } finally {
+    await relay?.close();
+    await local.close();
+    await pc.close();
+  }
+}
+
+export async function evalRelay(o: RelayEvalOptions): Promise<{ cells: CellResult[]; text: string; json: Record<string, unknown> }> {
+  const keyEvents = (await importAaltoFile(o.keysFile)).events;
+  const mouseEvents = (await importSapimouseFile(o.mouseFile)).events;
+  const rig = await startRig();
+  const cells: CellResult[] = [];
+  try {
+    const into = await desktopArea(rig);
+    let n = 0;
+    for (let run = 0; run < o.runs; run++) {
+      for (const cell of cellsOf(o)) {
+        const agentId = `relay-${n++}`;
+        const ms = o.seconds * 1000;
+        const keys = stretchOf(actionsOf(keyEvents, into), run * ms, ms);
+        const mouse = stretchOf(actionsOf(mouseEvents, into), run * ms, ms);
+        const result = { ...(await runCell(rig, cell, agentId, keys, mouse, o.seed + n)), run };
+        cells.push(result);
+        o.progress?.(`${result.path} ${result.setting}, run ${run}: ${result.suspectedAfterS === null ? 'not suspected' : `suspected after ${result.suspectedAfterS.toFixed(1)} s`}; ${describeShape(result.shape)}`);
+      }
+    }
+  } finally {
+    await rig.close();
+  }
+  return { cells, text: tableOf(cells, o), json: { keysFile: o.keysFile, mouseFile: o.mouseFile, seconds: o.seconds, viewerHz: o.viewerHz, cells } };
+}
+
+/** Where recorded pointer paths land: the page's desktop view less a margin (every page lays out the same). */
+async function desktopArea(rig: Rig): Promise<Rect> {
+  await rig.addAgent('relay-probe');
+  const pc = await rig.signIn('relay-probe');
+  const r = pc.desktopRect;
+  await pc.close();
+  return { x: r.x + 20, y: r.y + 20, width: r.width - 40, height: r.height - 40 };
+}
+
+export function describeShape(s: PathShape): string {
+  return (
+    `${s.keys} keys, ${s.pointer} pointer points at ${s.pointerHz.toFixed(0)} Hz (intervals ${s.pointerIntervalMs.map((x) => x.toFixed(0)).join('/')} ms), ` +
+    `${(s.pointerRegular * 100).toFixed(0)}% regular, key bursts ${(s.keyBursts * 100).toFixed(1)}%, times off the path by ${s.disagreementMs.toFixed(1)} ms (${s.disagreements} points)`
+  );
+}
+
+function tableOf(cells: readonly CellResult[], o: RelayEvalOptions): string {
+  const lines = [`relay rig: ${o.seconds} s stretches of ${o.keysFile.split('/').pop()} and ${o.mouseFile.split('/').pop()}, viewer at ${o.viewerHz} Hz, ${o.runs} run(s)`];
+  for (const c of cells) {
+    const suspected = c.suspectedAfterS === null ? 'not suspected' : `remote control suspected after ${c.suspectedAfterS.toFixed(1)} s`;
+    lines.push(`  ${c.path.padEnd(8)} ${c.setting.padEnd(36)} ${suspected}; ${describeShape(c.shape)}; player late p99 ${c.playerLateP99Ms.toFixed(1)} ms`);
+  }
+  return lines.join('\n');
+}
+

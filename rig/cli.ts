@@ -1,5 +1,8 @@
 /** `vdiguard eval relay`, added to the scorer's `eval` command: the relay rig's measurements. */
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { DEFAULT_REMOTE_CONTROL_POLICY } from '../scorer/remote-control/pointer-timing.js';
+import { relayPlotSvg } from './plot.js';
 import { VdiguardError } from '../lib/errors.js';
 import { evalRelay, VNC_SETTINGS } from './relay-eval.js';
 import { LINKS } from './rig.js';
@@ -35,7 +38,8 @@ export function registerRelayEval(program: Command): void {
     .option('--runs <n>', 'runs of every stretch, each on the next part of the recordings', '1')
     .option('--seed <n>', "seed of the links' delays", '1')
     .option('--json', 'also print the figures as one JSON line')
-    .action(async (f: { keysFile: string; mouseFile: string; seconds: string; deviceHz: string; viewerHz: string; links: string; vnc: string; runs: string; seed: string; json?: boolean }) => {
+    .option('--plot <file>', "write an SVG: each stretch's pointer times off its path, against the test's scale")
+    .action(async (f: { keysFile: string; mouseFile: string; seconds: string; deviceHz: string; viewerHz: string; links: string; vnc: string; runs: string; seed: string; json?: boolean; plot?: string }) => {
       if (RIG_SKIP) throw new VdiguardError('failed-precondition', RIG_SKIP);
       const r = await evalRelay({
         keysFile: f.keysFile,
@@ -49,6 +53,10 @@ export function registerRelayEval(program: Command): void {
         seed: positive('seed', f.seed),
         progress: (line) => process.stderr.write(line + '\n'),
       });
+      if (f.plot) {
+        await writeFile(f.plot, relayPlotSvg('relay rig: local and relayed input', r.cells, DEFAULT_REMOTE_CONTROL_POLICY.scaleMs));
+        process.stderr.write(`plot written to ${f.plot}\n`);
+      }
       process.stdout.write(r.text + '\n');
       if (f.json) process.stdout.write(JSON.stringify(r.json) + '\n');
     });

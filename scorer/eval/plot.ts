@@ -41,7 +41,8 @@ function histogram(values: readonly number[], lo: number, hi: number, bins: numb
   return h;
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Text for SVG: the three characters XML needs escaped. */
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function plotSvg(title: string, rows: readonly ScoredRow[], aucs: readonly number[]): string {
   const out: string[] = [];

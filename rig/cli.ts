@@ -14,6 +14,12 @@ function positive(name: string, value: string): number {
   return n;
 }
 
+function nonNegative(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new VdiguardError('invalid-argument', `--${name} must be a number of at least 0 (got ${value})`);
+  return n;
+}
+
 /** The entries of `from` a comma-separated flag names. */
 function choose<T>(flag: string, list: string, from: Readonly<Record<string, T>>): T[] {
   return list.split(',').map((name) => {
@@ -59,5 +65,27 @@ export function registerRelayEval(program: Command): void {
       }
       process.stdout.write(r.text + '\n');
       if (f.json) process.stdout.write(JSON.stringify(r.json) + '\n');
+    });
+
+  ev.command('relay-local')
+    .description('how often the remote-control test would suspect local input, simulated over every recorded pointer path played as local devices of the given rates (many more hours than the rig plays in real time)')
+    .option('--mouse <dir>', 'the extracted sapimouse folder')
+    .option('--balabit <dir>', 'the extracted balabit-mouse folder (its training files)')
+    .option('--device-hz <list>', 'report rates of the simulated devices, comma-separated', '60,125,250,500,1000')
+    .option('--stamp-noise-ms <ms>', 'each report stamped up to this late (the rig measures 0.5-1.6 ms off the path locally)', '1')
+    .option('--seed <n>', 'seed of the stamping noise', '1')
+    .option('--json', 'also print the figures as one JSON line')
+    .action(async (f: { mouse?: string; balabit?: string; deviceHz: string; stampNoiseMs: string; seed: string; json?: boolean }) => {
+      if (!f.mouse && !f.balabit) throw new VdiguardError('invalid-argument', 'give --mouse <sapimouse folder> and/or --balabit <balabit-mouse folder>');
+      const { evalLocalHours } = await import('./local-hours.js');
+      const r = await evalLocalHours({
+        sapimouse: f.mouse,
+        balabit: f.balabit,
+        deviceHz: f.deviceHz.split(',').map((x) => positive('device-hz', x)),
+        stampNoiseMs: nonNegative('stamp-noise-ms', f.stampNoiseMs),
+        seed: positive('seed', f.seed),
+      });
+      process.stdout.write(r.text + '\n');
+      if (f.json) process.stdout.write(JSON.stringify({ rows: r.rows }) + '\n');
     });
 }

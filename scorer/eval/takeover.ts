@@ -265,7 +265,8 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
         const impostorEnd = (impostor[impostor.length - 1] as InputEvent).timeMs - start;
         timing.impostor.add(reportSince(takeoverReport, before), Math.max(0, (takeover.terminatedAtMs ?? impostorEnd) - (t0 - start)));
       }
-      traces.push({
+      // By the agent's place, not by which stream finished first: the same run gives the same report.
+      traces[i] = {
         agent: a.id,
         keyFile: a.keyFile,
         genuine: genuine.trace,
@@ -275,7 +276,7 @@ export async function evalTakeover(o: TakeoverOptions): Promise<TakeoverResult> 
         takeoverAtMs: t0 - start,
         impostorActionsMs: actionTimes(impostor).map((t) => t - start),
         scorerTerminatedMs: { genuine: genuine.terminatedAtMs, takeover: takeover.terminatedAtMs },
-      });
+      };
     });
     o.progress(`takeover: ${agents.length} genuine and ${agents.length} taken-over sessions streamed`);
 

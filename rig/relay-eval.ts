@@ -107,6 +107,7 @@ async function runCell(rig: Rig, cell: Cell, agentId: string, keys: readonly Act
     const ended = (): boolean => rig.system.gateway.sessions.get(sessionId)?.status !== 'active';
     const started = performance.now();
     const late = (await Promise.all([play(keys, injector, ended), play(asDevice(mouse, cell.hz), injector, ended)])).flat();
+    if (relay?.viewer.failure) throw new Error(`the VNC viewer stopped reading the screen during the stretch (${cell.setting}): ${relay.viewer.failure.message}`);
     await new Promise((res) => setTimeout(res, 1000));
     const shownToAgent = ended() ? await pc.page.textContent('#overlay-message') : null;
     const decisions = (await new AuditLog(rig.db).decisions({ sessionId })).map((d) => `${d.action}: ${d.reason}`);

@@ -54,6 +54,8 @@ class Reader {
 export interface RfbClient extends Injector {
   /** Screen updates received since the connection opened. */
   readonly updates: number;
+  /** Why the viewer stopped reading the screen before it was closed; undefined while it reads. */
+  readonly failure: Error | undefined;
 }
 
 /** Connects to the VNC server at 127.0.0.1:`port` (directly, or through a link in front of it). */
@@ -119,11 +121,18 @@ export async function rfbClient(port: number): Promise<RfbClient> {
       }
     }
   };
-  readUpdates().catch(() => undefined);
+  let failure: Error | undefined;
+  // A viewer closed by the rig ends its reads with the socket; anything else is a failure to report.
+  readUpdates().catch((err: Error) => {
+    if (open) failure = err;
+  });
 
   return {
     get updates() {
       return updates;
+    },
+    get failure() {
+      return failure;
     },
     key(keysym, down) {
       const b = Buffer.alloc(8);

@@ -67,44 +67,39 @@ export interface PointerPoint {
  * Undefined when the points do not make a movement it can be placed in.
  */
 export function timingDisagreement(p: readonly PointerPoint[]): number | undefined {
-  if (p.length !== 5 || (p[4] as PointerPoint).timeMs - (p[0] as PointerPoint).timeMs > MAX_SPAN_MS) return undefined;
-  const s = [0];
-  for (let k = 1; k < 5; k++) {
-    const [a, b] = [p[k - 1] as PointerPoint, p[k] as PointerPoint];
-    s.push((s[k - 1] as number) + Math.hypot(b.x - a.x, b.y - a.y));
-  }
-  if ((s[3] as number) - (s[1] as number) < MIN_DISTANCE_PX) return undefined;
-  // Least squares of s = c0 + c1 u + c2 u^2 over the four neighbours, u their time from the middle's.
-  const t2 = (p[2] as PointerPoint).timeMs;
-  const m = [
-    [0, 0, 0],
-    [0, 0, 0],
-    [0, 0, 0],
-  ] as [number[], number[], number[]];
-  const r = [0, 0, 0];
-  for (const k of [0, 1, 3, 4]) {
-    const u = (p[k] as PointerPoint).timeMs - t2;
-    const f = [1, u, u * u];
-    for (let i = 0; i < 3; i++) {
-      r[i] = (r[i] as number) + (f[i] as number) * (s[k] as number);
-      for (let j = 0; j < 3; j++) m[i][j] = (m[i][j] as number) + (f[i] as number) * (f[j] as number);
-    }
-  }
-  const c = solve3(m, r);
-  if (!c || !(c[1] >= MIN_SPEED)) return undefined;
-  return (c[0] - (s[2] as number)) / c[1];
+  if (p.length !== 5) return undefined;
+  const [p0, p1, p2, p3, p4] = p as [PointerPoint, PointerPoint, PointerPoint, PointerPoint, PointerPoint];
+  if (p4.timeMs - p0.timeMs > MAX_SPAN_MS) return undefined;
+  // Path length at each point, from the first. Scalars throughout: this runs for every pointer point.
+  const s1 = Math.hypot(p1.x - p0.x, p1.y - p0.y);
+  const s2 = s1 + Math.hypot(p2.x - p1.x, p2.y - p1.y);
+  const s3 = s2 + Math.hypot(p3.x - p2.x, p3.y - p2.y);
+  const s4 = s3 + Math.hypot(p4.x - p3.x, p4.y - p3.y);
+  if (s3 - s1 < MIN_DISTANCE_PX) return undefined;
+  // Least squares of s = c0 + c1 u + c2 u^2 over the four neighbours, u their time from the
+  // middle's: normal equations from the moments of u, solved for c0 and c1 by Cramer's rule.
+  const u0 = p0.timeMs - p2.timeMs;
+  const u1 = p1.timeMs - p2.timeMs;
+  const u3 = p3.timeMs - p2.timeMs;
+  const u4 = p4.timeMs - p2.timeMs;
+  const m1 = u0 + u1 + u3 + u4;
+  const m2 = u0 ** 2 + u1 ** 2 + u3 ** 2 + u4 ** 2;
+  const m3 = u0 ** 3 + u1 ** 3 + u3 ** 3 + u4 ** 3;
+  const m4 = u0 ** 4 + u1 ** 4 + u3 ** 4 + u4 ** 4;
+  const r0 = s1 + s3 + s4;
+  const r1 = u1 * s1 + u3 * s3 + u4 * s4;
+  const r2 = u1 * u1 * s1 + u3 * u3 * s3 + u4 * u4 * s4;
+  const d = det3(4, m1, m2, m1, m2, m3, m2, m3, m4);
+  if (Math.abs(d) < 1e-9) return undefined;
+  const c0 = det3(r0, m1, m2, r1, m2, m3, r2, m3, m4) / d;
+  const c1 = det3(4, r0, m2, m1, r1, m3, m2, r2, m4) / d;
+  if (!(c1 >= MIN_SPEED)) return undefined;
+  return (c0 - s2) / c1;
 }
 
-/** Cramer's rule for a 3x3 system; undefined when it is singular. */
-function solve3(m: readonly (readonly number[])[], r: readonly number[]): [number, number, number] | undefined {
-  const det = (a: readonly (readonly number[])[]): number => {
-    const [x, y, z] = a as [number[], number[], number[]];
-    return x[0]! * (y[1]! * z[2]! - y[2]! * z[1]!) - x[1]! * (y[0]! * z[2]! - y[2]! * z[0]!) + x[2]! * (y[0]! * z[1]! - y[1]! * z[0]!);
-  };
-  const d = det(m);
-  if (Math.abs(d) < 1e-9) return undefined;
-  const col = (j: number): number => det(m.map((row, i) => row.map((v, k) => (k === j ? (r[i] as number) : v)))) / d;
-  return [col(0), col(1), col(2)];
+/** The determinant of the 3x3 matrix given row by row. */
+function det3(a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number): number {
+  return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
 }
 
 /** Robust SD: the median absolute deviation from the median, scaled to an SD for normal data. */
@@ -157,7 +152,7 @@ export class RemoteControlTest {
   private readonly current: number[] = [];
   private sum = 0;
   /** The robust SDs of the windows since the sum last stood at 0. */
-  private since: number[] = [];
+  private readonly since: number[] = [];
   private windows = 0;
   private found: RemoteControlFinding | undefined;
 
@@ -186,7 +181,8 @@ export class RemoteControlTest {
     this.windows++;
     const step = Math.max(-this.policy.maxStep, Math.min(this.policy.maxStep, Math.log2(sd / this.policy.scaleMs)));
     this.sum = Math.max(0, this.sum + step);
-    this.since = this.sum === 0 ? [] : [...this.since, sd];
+    if (this.sum === 0) this.since.length = 0;
+    else this.since.push(sd);
     if (this.sum < this.policy.limit) return undefined;
     const sorted = [...this.since].sort((x, y) => x - y);
     this.found = { windows: sorted.length, disagreementMs: sorted[sorted.length >> 1] as number };

@@ -4,21 +4,13 @@ import type { Command } from 'commander';
 import { DEFAULT_REMOTE_CONTROL_POLICY } from '../scorer/remote-control/pointer-timing.js';
 import { relayPlotSvg } from './plot.js';
 import { VdiguardError } from '../lib/errors.js';
+import { numberFlag } from '../scorer/eval/command.js';
 import { evalRelay, VNC_SETTINGS } from './relay-eval.js';
 import { LINKS } from './rig.js';
 import { RIG_SKIP } from './x-display.js';
 
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new VdiguardError('invalid-argument', `--${name} must be a positive number (got ${value})`);
-  return n;
-}
-
-function nonNegative(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new VdiguardError('invalid-argument', `--${name} must be a number of at least 0 (got ${value})`);
-  return n;
-}
+/** A numeric flag with a default, so always given. */
+const flag = (name: string, value: string, min: number): number => numberFlag(name, value, min) as number;
 
 /** The entries of `from` a comma-separated flag names. */
 function choose<T>(flag: string, list: string, from: Readonly<Record<string, T>>): T[] {
@@ -50,13 +42,13 @@ export function registerRelayEval(program: Command): void {
       const r = await evalRelay({
         keysFile: f.keysFile,
         mouseFile: f.mouseFile,
-        seconds: positive('seconds', f.seconds),
-        deviceHz: f.deviceHz.split(',').map((x) => positive('device-hz', x)),
-        viewerHz: positive('viewer-hz', f.viewerHz),
+        seconds: flag('seconds', f.seconds, 1),
+        deviceHz: f.deviceHz.split(',').map((x) => flag('device-hz', x, 1)),
+        viewerHz: flag('viewer-hz', f.viewerHz, 1),
         links: choose('links', f.links, Object.fromEntries(LINKS.map((l) => [l.name, l]))),
         vnc: choose('vnc', f.vnc, VNC_SETTINGS),
-        runs: positive('runs', f.runs),
-        seed: positive('seed', f.seed),
+        runs: flag('runs', f.runs, 1),
+        seed: flag('seed', f.seed, 0),
         progress: (line) => process.stderr.write(line + '\n'),
       });
       if (f.plot) {
@@ -81,9 +73,9 @@ export function registerRelayEval(program: Command): void {
       const r = await evalLocalHours({
         sapimouse: f.mouse,
         balabit: f.balabit,
-        deviceHz: f.deviceHz.split(',').map((x) => positive('device-hz', x)),
-        stampNoiseMs: nonNegative('stamp-noise-ms', f.stampNoiseMs),
-        seed: positive('seed', f.seed),
+        deviceHz: f.deviceHz.split(',').map((x) => flag('device-hz', x, 1)),
+        stampNoiseMs: flag('stamp-noise-ms', f.stampNoiseMs, 0),
+        seed: flag('seed', f.seed, 0),
       });
       process.stdout.write(r.text + '\n');
       if (f.json) process.stdout.write(JSON.stringify({ rows: r.rows }) + '\n');

@@ -50,7 +50,8 @@ function linkOf(f: CommonFlags): Link & { clientTimes: boolean } {
 }
 
 
-function numberFlag(name: string, value: string | undefined, min: number): number | undefined {
+/** A numeric flag of at least `min`; undefined when it was not given. */
+export function numberFlag(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || n < min) throw new VdiguardError('invalid-argument', `--${name} must be a number >= ${min} (got ${value})`);

@@ -25,4 +25,17 @@ fi
 
 # The agent works in an xrdp desktop of its own (account vdiguard-test21 by default).
 VDIGUARD_DESKTOP_USERS=${VDIGUARD_DESKTOP_USERS:-24} bash "$(dirname "$0")/dev-desktop.sh"
+
+# Its xterm reads everything typed into cat, so that the recorded keys the rig plays run nothing
+# and no set-up typing has to enter the session (the scorer would take it for the agent's typing).
+# dev-desktop.sh gives every account a plain shell again: run this script after it. A session
+# left from before is ended, so that the next connection starts with this one.
+rig_user=${VDIGUARD_RIG_DESKTOP_USER:-vdiguard-test21}
+cat > "/home/$rig_user/.xsession" <<'XS'
+#!/bin/sh
+xsetroot -solid '#336699' 2>/dev/null
+exec xterm -geometry 80x24+20+20 -bg white -fg black -e sh -c 'exec cat > /dev/null'
+XS
+chown "$rig_user:" "/home/$rig_user/.xsession"
+pkill -u "$rig_user" 2>/dev/null || true
 echo "relay rig ready: Xvfb $(dpkg-query -W -f='${Version}' xvfb), openbox, x11vnc $(dpkg-query -W -f='${Version}' x11vnc)"

@@ -24,6 +24,9 @@ const cell = (path: CellResult['path'], setting: string, d: number, suspectedAft
   verdicts: 1,
   actions: [],
   suspectedAfterS,
+  endedAfterS: suspectedAfterS,
+  endReason: suspectedAfterS === null ? null : 'remote control suspected',
+  challenges: 0,
   decisions: [],
   shownToAgent: null,
 });

@@ -13,6 +13,7 @@ import { pathShape, type PathShape } from './path-shape.js';
 import { startRig, type LinkProfile, type Rig } from './rig.js';
 import { VNC_DEFAULTS, type VncSettings } from './x-display.js';
 import type { Injector } from './injector.js';
+import type { AgentPc } from './agent-pc.js';
 import { REMOTE_CONTROL_REASON } from '../scorer/remote-control/pointer-timing.js';
 
 /** The x11vnc settings the rig compares, by the name `--vnc` takes. */
@@ -47,23 +48,38 @@ export interface CellResult {
   readonly actions: readonly string[];
   /** Seconds into the stretch when the scorer suspected remote control; null when it did not. */
   readonly suspectedAfterS: number | null;
+  /** Seconds into the stretch of the first terminate verdict, and its reason; null when none came. */
+  readonly endedAfterS: number | null;
+  readonly endReason: string | null;
+  /** Challenge verdicts during the stretch (answered with the right code when the stretch answers them). */
+  readonly challenges: number;
   /** The session's decision log (action: reason), as admins read it. */
   readonly decisions: readonly string[];
   /** What the agent page said when the session ended; null when it did not end. */
   readonly shownToAgent: string | null;
 }
 
-/** The shell on the desktop reads the played keys into cat, so nothing typed runs. */
-const CAT: readonly [number, boolean][] = [...'cat > /dev/null\r'].flatMap((ch): [number, boolean][] => {
-  const keysym = ch === '\r' ? 0xff0d : ch.charCodeAt(0);
-  return ch === '>' ? [[0xffe1, true], [keysym, true], [keysym, false], [0xffe1, false]] : [[keysym, true], [keysym, false]];
-});
-
-async function typeCat(injector: Injector): Promise<void> {
-  for (const [keysym, down] of CAT) {
-    injector.key(keysym, down);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/**
+ * Answers every MFA challenge the page shows with the agent's right code, as the complicit agent
+ * beside the colluder would, until stopped.
+ */
+function answerEveryChallenge(pc: AgentPc, code: () => Promise<string>): { stop(): Promise<void> } {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      if (await pc.page.isVisible('#challenge-form').catch(() => false)) {
+        await pc.page.fill('#challenge-code', await code());
+        await pc.page.click('#challenge-form button');
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })().catch(() => undefined);
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
 }
 
 function p99(xs: readonly number[]): number {
@@ -71,7 +87,8 @@ function p99(xs: readonly number[]): number {
   return s.length ? (s[Math.min(s.length - 1, Math.floor(0.99 * s.length))] as number) : Number.NaN;
 }
 
-interface Cell {
+/** A stretch's path: local as a device of `hz`, or relayed by a viewer sending at `hz` over `link` to x11vnc run with `vnc`. */
+export interface Cell {
   readonly path: 'local' | 'relayed';
   readonly setting: string;
   readonly hz: number;
@@ -85,18 +102,20 @@ function cellsOf(o: RelayEvalOptions): Cell[] {
   return cells;
 }
 
-/** One stretch in a fresh session: returns the scorer's events of the stretch and its verdicts. */
-async function runCell(rig: Rig, cell: Cell, agentId: string, keys: readonly Action[], mouse: readonly Action[], seed: number): Promise<Omit<CellResult, 'run'>> {
-  await rig.addAgent(agentId);
+/**
+ * One stretch in a fresh session of `agentId` (an agent the rig has): returns what the scorer
+ * received and decided. `keys` and `mouse` are played side by side, the pointer as the cell's device.
+ */
+export async function playStretch(rig: Rig, cell: Cell, agentId: string, keys: readonly Action[], mouse: readonly Action[], seed: number, answerChallenges = false): Promise<Omit<CellResult, 'run'>> {
   const pc = await rig.signIn(agentId);
   const local = await rig.local();
   let relay: Awaited<ReturnType<Rig['relayed']>> | undefined;
+  let sessionId: string | undefined;
   try {
     const r = pc.desktopRect;
     local.pointer(r.x + 200, r.y + 150, 0);
-    await typeCat(local);
     await new Promise((res) => setTimeout(res, 500));
-    const sessionId = await pc.page.evaluate(() => (window as unknown as { vdiguard: { session: string } }).vdiguard.session);
+    sessionId = await pc.page.evaluate(() => (window as unknown as { vdiguard: { session: string } }).vdiguard.session);
     const from = rig.scorerViews.get(sessionId)?.events.length ?? 0;
     const verdictsFrom = rig.scorerViews.get(sessionId)?.verdicts.length ?? 0;
     let injector: Injector = local;
@@ -104,9 +123,14 @@ async function runCell(rig: Rig, cell: Cell, agentId: string, keys: readonly Act
       relay = await rig.relayed(cell.link, cell.vnc, seed);
       injector = relay.viewer;
     }
-    const ended = (): boolean => rig.system.gateway.sessions.get(sessionId)?.status !== 'active';
+    const id = sessionId;
+    // A challenge holds the input: the stretch goes on through it only when it is answered.
+    const going = new Set(answerChallenges ? ['active', 'challenged'] : ['active']);
+    const ended = (): boolean => !going.has(rig.system.gateway.sessions.get(id)?.status ?? 'ended');
+    const answering = answerChallenges ? answerEveryChallenge(pc, () => rig.nextCode(agentId)) : undefined;
     const started = performance.now();
     const late = (await Promise.all([play(keys, injector, ended), play(asDevice(mouse, cell.hz), injector, ended)])).flat();
+    await answering?.stop();
     if (relay?.viewer.failure) throw new Error(`the VNC viewer stopped reading the screen during the stretch (${cell.setting}): ${relay.viewer.failure.message}`);
     await new Promise((res) => setTimeout(res, 1000));
     const shownToAgent = ended() ? await pc.page.textContent('#overlay-message') : null;
@@ -116,6 +140,7 @@ async function runCell(rig: Rig, cell: Cell, agentId: string, keys: readonly Act
     const received = view?.verdicts.slice(verdictsFrom) ?? [];
     const verdicts = received.map((r) => r.verdict);
     const suspected = received.find((r) => r.verdict.reason.startsWith(REMOTE_CONTROL_REASON));
+    const terminated = received.find((r) => r.verdict.action === 'terminate');
     return {
       path: cell.path,
       setting: cell.setting,
@@ -124,10 +149,15 @@ async function runCell(rig: Rig, cell: Cell, agentId: string, keys: readonly Act
       verdicts: verdicts.length,
       actions: verdicts.filter((v) => v.action !== 'none').map((v) => `${v.action}: ${v.reason}`),
       suspectedAfterS: suspected ? (suspected.at - started) / 1000 : null,
+      endedAfterS: terminated ? (terminated.at - started) / 1000 : null,
+      endReason: terminated ? terminated.verdict.reason : null,
+      challenges: verdicts.filter((v) => v.action === 'challenge').length,
       decisions,
       shownToAgent,
     };
   } finally {
+    // The agent's next sign-in would resume this session (trust belongs to the agent): each stretch is a session of its own.
+    if (sessionId) rig.system.gateway.sessions.get(sessionId)?.closed('the rig ended the stretch');
     await relay?.close();
     await local.close();
     await pc.close();
@@ -148,7 +178,8 @@ export async function evalRelay(o: RelayEvalOptions): Promise<{ cells: CellResul
         const ms = o.seconds * 1000;
         const keys = stretchOf(actionsOf(keyEvents, into), run * ms, ms);
         const mouse = stretchOf(actionsOf(mouseEvents, into), run * ms, ms);
-        const result = { ...(await runCell(rig, cell, agentId, keys, mouse, o.seed + n)), run };
+        await rig.addAgent(agentId);
+        const result = { ...(await playStretch(rig, cell, agentId, keys, mouse, o.seed + n)), run };
         cells.push(result);
         o.progress?.(`${result.path} ${result.setting}, run ${run}: ${result.suspectedAfterS === null ? 'not suspected' : `suspected after ${result.suspectedAfterS.toFixed(1)} s`}; ${describeShape(result.shape)}`);
       }
@@ -160,7 +191,7 @@ export async function evalRelay(o: RelayEvalOptions): Promise<{ cells: CellResul
 }
 
 /** Where recorded pointer paths land: the page's desktop view less a margin (every page lays out the same). */
-async function desktopArea(rig: Rig): Promise<Rect> {
+export async function desktopArea(rig: Rig): Promise<Rect> {
   await rig.addAgent('relay-probe');
   const pc = await rig.signIn('relay-probe');
   const r = pc.desktopRect;

@@ -12,7 +12,7 @@ import { openDb, type Db } from '../lib/db/db.js';
 import { silentLogger } from '../lib/log.js';
 import { startJitterProxy, type ChunkDelay, type JitterProxy } from '../lib/testing/jitter-proxy.js';
 import type { InputEvent } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
-import { loadScorerSettings } from '../scorer/config.js';
+import { loadScorerSettings, type SCORER_SETTINGS } from '../scorer/config.js';
 import type { SessionVerdict } from '../scorer/session/session.js';
 import { hashPassword } from '../gateway/auth/password.js';
 import { newTotpSecret, totpCode } from '../gateway/auth/totp.js';
@@ -58,6 +58,8 @@ export interface Rig {
   readonly scorerViews: Map<string, ScorerView>;
   /** Signs a new agent in on a fresh chromium and gives it the keyboard; each call is a new session. */
   signIn(agentId: string): Promise<AgentPc>;
+  /** The agent's next TOTP code, for a sign-in or a challenge. */
+  nextCode(agentId: string): Promise<string>;
   /** Adds an agent with the rig's desktop. */
   addAgent(agentId: string): Promise<void>;
   local(): Promise<XTestInjector>;
@@ -66,7 +68,17 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
+export interface RigOptions {
+  /** Scorer and gateway settings over the rig's own, by environment name. */
+  readonly env?: Record<string, string>;
+  /** Scorer settings over the rig's own, by setting name (as `loadScorerSettings` takes overrides). */
+  readonly scorer?: Partial<Record<keyof typeof SCORER_SETTINGS, string>>;
+  /** A store prepared beforehand (agents enrolled, networks trained), which the caller closes; a fresh embedded one otherwise. */
+  readonly db?: Db;
+}
+
+export async function startRig(o: RigOptions = {}): Promise<Rig> {
+  const env = o.env ?? {};
   const closers: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
     for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
@@ -74,10 +86,10 @@ export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
   try {
     const engine: Engine = await startBridge();
     closers.push(() => engine.close());
-    const db: Db = await openDb({});
-    closers.push(() => db.close());
+    const db: Db = o.db ?? (await openDb({}));
+    if (!o.db) closers.push(() => db.close());
     const gs = loadGatewaySettings({ VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0', VDIGUARD_GUACD: `127.0.0.1:${engine.port}`, VDIGUARD_GATEWAY_SECRET_KEY: randomBytes(32).toString('base64'), ...env });
-    const ss = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: randomBytes(24).toString('base64url'), ...env });
+    const ss = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: randomBytes(24).toString('base64url'), ...env }, o.scorer);
     const system = await startSystem(gs, ss, silentLogger(), db);
     closers.push(() => system.close());
     const scorerViews = new Map<string, ScorerView>();
@@ -96,6 +108,15 @@ export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
     closers.push(() => display.close());
     const secrets = new Map<string, string>();
     const steps = new Map<string, number>();
+    const nextCode = async (agentId: string): Promise<string> => {
+      // One code per agent and TOTP step (the gateway refuses a step twice): a later one takes the
+      // next step, and waits for it when it would be more than one step ahead (the gateway's skew).
+      const step = Math.max(Math.floor(Date.now() / 30000), (steps.get(agentId) ?? 0) + 1);
+      steps.set(agentId, step);
+      const early = (step - 1) * 30000 - Date.now();
+      if (early > 0) await new Promise((r) => setTimeout(r, early + 100));
+      return totpCode(secrets.get(agentId) as string, step * 30000 + 1000);
+    };
     return {
       display,
       system,
@@ -109,15 +130,8 @@ export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
         await store.addDesktop(devDesktopFor(agentId, RIG_DESKTOP_USER));
         await store.assign(`desk-${agentId}`, agentId);
       },
-      signIn(agentId) {
-        // One sign-in per agent and TOTP step: a later one takes the next step (within the skew).
-        const code = async (): Promise<string> => {
-          const step = Math.max(Math.floor(Date.now() / 30000), (steps.get(agentId) ?? 0) + 1);
-          steps.set(agentId, step);
-          return totpCode(secrets.get(agentId) as string, step * 30000 + 1000);
-        };
-        return startAgentPc(display, { url: system.gateway.url, agent: agentId, password: PASSWORD, code });
-      },
+      nextCode,
+      signIn: (agentId) => startAgentPc(display, { url: system.gateway.url, agent: agentId, password: PASSWORD, code: () => nextCode(agentId) }),
       local: () => xtestInjector(display.name),
       async relayed(link, vnc, seed) {
         const v: Vnc = await startVnc(display, await freePort(), vnc);

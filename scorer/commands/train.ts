@@ -8,10 +8,10 @@
  * this runs. Running scorers load the new network when they restart; until then they score the
  * refitted templates without it (each template names its network).
  */
-import { createLogger } from '../../lib/log.js';
-import { openDb } from '../../lib/db/db.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { openDb, type Db } from '../../lib/db/db.js';
 import { join } from 'node:path';
-import { loadScorerSettings, type SCORER_SETTINGS } from '../config.js';
+import { loadScorerSettings, type SCORER_SETTINGS, type ScorerSettings } from '../config.js';
 import { ScorerEngine } from '../service/engine.js';
 import { engineOptions } from '../service/server.js';
 import { initTf } from '../models/tf/runtime.js';
@@ -44,24 +44,29 @@ export async function runTrain(overrides: Partial<Record<keyof typeof SCORER_SET
   await initTf(settings.tfBackend);
   const db = await openDb({ databaseUrl: settings.databaseUrl, dataDir: join(settings.dataDir, 'store') });
   try {
-    const modelsDir = join(settings.dataDir, 'models');
-    const population = await readPopulation(db);
-    const key = await trainKeyEmbeddingFromProfiles(db, modelsDir, log, training.keyEmbedding, population);
-    const action = await trainActionNetworkFromProfiles(db, modelsDir, log, training.actionNetwork, population);
-    // A network too few agents could train keeps its stored version.
-    const stored = key && action ? {} : await loadNetworks(db, log);
-    const networks: Networks = { ...stored, ...(key ? { keyEmbedding: key } : {}), ...(action ? { actionNetwork: action } : {}) };
-    const engine = new ScorerEngine(engineOptions(settings, db, log, undefined, networks));
-    try {
-      await engine.loadPopulation();
-      const agents = await engine.refitProfiles();
-      const outcome = (n: { version: number } | undefined, trained: { dir: string } | undefined): TrainedNetwork | null =>
-        n ? { version: n.version, trained: trained !== undefined, ...(trained ? { dir: trained.dir } : {}) } : null;
-      return { agents, keyEmbedding: outcome(networks.keyEmbedding, key), actionNetwork: outcome(networks.actionNetwork, action) };
-    } finally {
-      await engine.shutdown(5000);
-    }
+    return await trainOn(db, settings, log, training);
   } finally {
     await db.close();
+  }
+}
+
+/** What `vdiguard train` does, on a store already open: trains the networks and refits every profile. */
+export async function trainOn(db: Db, settings: ScorerSettings, log: Logger, training: TrainingOptions = {}): Promise<TrainResult> {
+  const modelsDir = join(settings.dataDir, 'models');
+  const population = await readPopulation(db);
+  const key = await trainKeyEmbeddingFromProfiles(db, modelsDir, log, training.keyEmbedding, population);
+  const action = await trainActionNetworkFromProfiles(db, modelsDir, log, training.actionNetwork, population);
+  // A network too few agents could train keeps its stored version.
+  const stored = key && action ? {} : await loadNetworks(db, log);
+  const networks: Networks = { ...stored, ...(key ? { keyEmbedding: key } : {}), ...(action ? { actionNetwork: action } : {}) };
+  const engine = new ScorerEngine(engineOptions(settings, db, log, undefined, networks));
+  try {
+    await engine.loadPopulation();
+    const agents = await engine.refitProfiles();
+    const outcome = (n: { version: number } | undefined, trained: { dir: string } | undefined): TrainedNetwork | null =>
+      n ? { version: n.version, trained: trained !== undefined, ...(trained ? { dir: trained.dir } : {}) } : null;
+    return { agents, keyEmbedding: outcome(networks.keyEmbedding, key), actionNetwork: outcome(networks.actionNetwork, action) };
+  } finally {
+    await engine.shutdown(5000);
   }
 }

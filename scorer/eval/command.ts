@@ -304,7 +304,7 @@ function networkLine(n: NetworkFigures | undefined): string {
  * Refuses a folder that is not the extracted dataset the protocol reads, before any work starts,
  * saying what was expected (the protocols themselves would fail on the first missing file).
  */
-function requireDatasetFolder(flag: string, dir: string, dataset: 'aalto' | 'balabit' | 'sapimouse', looksRight: (names: string[]) => boolean): void {
+export function requireDatasetFolder(flag: string, dir: string, dataset: 'aalto' | 'balabit' | 'sapimouse', looksRight: (names: string[]) => boolean): void {
   const expected = {
     aalto: 'the aalto-keystrokes folder with <ID>_keystrokes.txt files',
     balabit: 'the balabit-mouse folder with training_files, test_files and labels.csv',

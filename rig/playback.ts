@@ -62,14 +62,21 @@ export function stretchOf(actions: readonly Action[], fromMs: number, lengthMs: 
 /**
  * Plays `actions` into `injector` at their times from now. Timers wake up to a couple of ms
  * early and the last stretch is waited out on the event loop, so an action leaves within about
- * 1 ms of its time on an idle machine; `stop()` returning true ends the playback early.
+ * 1 ms of its time on an idle machine; `stop()` returning true ends the playback early, and while
+ * `hold()` returns true it waits, the rest of the recording moved later by the wait.
  * Resolves with how late each action left (ms), for the rig to report.
  */
-export async function play(actions: readonly Action[], injector: Injector, stop: () => boolean = () => false): Promise<number[]> {
-  const start = performance.now();
+export async function play(actions: readonly Action[], injector: Injector, stop: () => boolean = () => false, hold: () => boolean = () => false): Promise<number[]> {
+  let start = performance.now();
   const late: number[] = [];
   for (const a of actions) {
     if (stop()) break;
+    if (hold()) {
+      const held = performance.now();
+      while (hold() && !stop()) await new Promise((r) => setTimeout(r, 20));
+      start += performance.now() - held;
+      if (stop()) break;
+    }
     let wait = start + a.atMs - performance.now();
     if (wait > 3) await new Promise((r) => setTimeout(r, wait - 2));
     while ((wait = start + a.atMs - performance.now()) > 0) await new Promise((r) => setImmediate(r));

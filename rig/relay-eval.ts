@@ -128,8 +128,10 @@ export async function playStretch(rig: Rig, cell: Cell, agentId: string, keys: r
     const going = new Set(answerChallenges ? ['active', 'challenged'] : ['active']);
     const ended = (): boolean => !going.has(rig.system.gateway.sessions.get(id)?.status ?? 'ended');
     const answering = answerChallenges ? answerEveryChallenge(pc, () => rig.nextCode(agentId)) : undefined;
+    // The person at the keyboard waits while the page asks for a code: the keys would go into its form.
+    const challenged = (): boolean => rig.system.gateway.sessions.get(id)?.status === 'challenged';
     const started = performance.now();
-    const late = (await Promise.all([play(keys, injector, ended), play(asDevice(mouse, cell.hz), injector, ended)])).flat();
+    const late = (await Promise.all([play(keys, injector, ended, challenged), play(asDevice(mouse, cell.hz), injector, ended, challenged)])).flat();
     await answering?.stop();
     if (relay?.viewer.failure) throw new Error(`the VNC viewer stopped reading the screen during the stretch (${cell.setting}): ${relay.viewer.failure.message}`);
     await new Promise((res) => setTimeout(res, 1000));

@@ -69,7 +69,6 @@ async function render() {
   if (!section) return go('sessions');
   for (const a of $('nav').children) a.classList.toggle('current', a.id === `nav-${r.section === 'session' ? 'sessions' : r.section}`);
   const ctx = { me: state.me, canManage: state.me.role === 'admin', params: r.params, go, refresh: render };
-  state.section = section.id;
   if (state.phase !== 'ready') state.phase = 'loading';
   const root = $('view');
   try {
@@ -81,6 +80,8 @@ async function render() {
     $('view-error').textContent = err.message;
     state.phase = 'error';
   }
+  // Named once drawn: a section being drawn still shows (and reports) the one before it.
+  state.section = section.id;
   // Live sections follow the sessions, but never redraw under an open dialog or a form being typed in.
   if (section.live) timer = setTimeout(function again() {
     if (document.querySelector('dialog[open]') || root.contains(document.activeElement) && document.activeElement.matches('input, select')) timer = setTimeout(again, REFRESH_MS);

@@ -24,13 +24,6 @@ export interface SignIn {
   readonly code: () => Promise<string>;
 }
 
-/** What the page saw of one input event: its type and timeStamp, and the points a pointermove coalesced. */
-export interface PageEvent {
-  readonly type: string;
-  readonly t: number;
-  readonly coalesced?: number;
-}
-
 /** Launches chromium on `display` and signs in; the desktop is drawn when this resolves. */
 export async function startAgentPc(display: XDisplay, s: SignIn): Promise<AgentPc> {
   const { chromium } = await import('playwright-core');
@@ -76,28 +69,4 @@ export async function startAgentPc(display: XDisplay, s: SignIn): Promise<AgentP
     await browser.close();
     throw err;
   }
-}
-
-/** Starts recording the page's input events (timings only), from now. */
-export async function recordPageEvents(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const w = window as unknown as { rigEvents: unknown[]; rigListening?: boolean };
-    w.rigEvents = [];
-    if (w.rigListening) return;
-    w.rigListening = true;
-    for (const type of ['keydown', 'keyup', 'pointermove', 'mousedown', 'mouseup', 'wheel']) {
-      window.addEventListener(
-        type,
-        (e) => {
-          const coalesced = type === 'pointermove' ? (e as PointerEvent).getCoalescedEvents().length : undefined;
-          w.rigEvents.push({ type, t: e.timeStamp, ...(coalesced === undefined ? {} : { coalesced }) });
-        },
-        { capture: true, passive: true },
-      );
-    }
-  });
-}
-
-export async function pageEvents(page: Page): Promise<PageEvent[]> {
-  return page.evaluate(() => (window as unknown as { rigEvents: PageEvent[] }).rigEvents);
 }

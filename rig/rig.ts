@@ -69,8 +69,6 @@ export interface Rig {
 }
 
 export interface RigOptions {
-  /** Scorer and gateway settings over the rig's own, by environment name. */
-  readonly env?: Record<string, string>;
   /** Scorer settings over the rig's own, by setting name (as `loadScorerSettings` takes overrides). */
   readonly scorer?: Partial<Record<keyof typeof SCORER_SETTINGS, string>>;
   /** A store prepared beforehand (agents enrolled, networks trained), which the caller closes; a fresh embedded one otherwise. */
@@ -78,7 +76,6 @@ export interface RigOptions {
 }
 
 export async function startRig(o: RigOptions = {}): Promise<Rig> {
-  const env = o.env ?? {};
   const closers: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
     for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
@@ -88,8 +85,8 @@ export async function startRig(o: RigOptions = {}): Promise<Rig> {
     closers.push(() => engine.close());
     const db: Db = o.db ?? (await openDb({}));
     if (!o.db) closers.push(() => db.close());
-    const gs = loadGatewaySettings({ VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0', VDIGUARD_GUACD: `127.0.0.1:${engine.port}`, VDIGUARD_GATEWAY_SECRET_KEY: randomBytes(32).toString('base64'), ...env });
-    const ss = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: randomBytes(24).toString('base64url'), ...env }, o.scorer);
+    const gs = loadGatewaySettings({ VDIGUARD_GATEWAY_LISTEN: '127.0.0.1:0', VDIGUARD_GUACD: `127.0.0.1:${engine.port}`, VDIGUARD_GATEWAY_SECRET_KEY: randomBytes(32).toString('base64') });
+    const ss = loadScorerSettings({ VDIGUARD_SCORER_LISTEN: '127.0.0.1:0', VDIGUARD_ADMIN_TOKEN: randomBytes(24).toString('base64url') }, o.scorer);
     const system = await startSystem(gs, ss, silentLogger(), db);
     closers.push(() => system.close());
     const scorerViews = new Map<string, ScorerView>();

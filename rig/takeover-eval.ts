@@ -58,10 +58,7 @@ export type EndedBy = 'remote control' | 'profile';
 export interface TakeoverStretch {
   readonly agent: string;
   readonly hands: Hands;
-  readonly path: 'local' | 'relayed';
-  readonly setting: string;
-  /** Seconds into the stretch of the first terminate; null when the session was not ended. */
-  readonly endedAfterS: number | null;
+  /** Who made the stretch's first terminate (its time is the result's `endedAfterS`); null when none came. */
   readonly endedBy: EndedBy | null;
   readonly result: CellResult;
 }
@@ -115,7 +112,7 @@ export async function evalRelayTakeover(o: RelayTakeoverOptions): Promise<{ stre
           await rig.system.gateway.login.unlock(agent.id);
           const input = sessionInput(hands === 'agent' ? agent : other, into, ms);
           const result = { ...(await playStretch(rig, cell, agent.id, input.keys, input.mouse, o.seed + n++, true)), run: 0 };
-          const stretch: TakeoverStretch = { agent: agent.id, hands, path: cell.path, setting: cell.setting, endedAfterS: result.endedAfterS, endedBy: result.endReason === null ? null : endedByOf(result.endReason), result };
+          const stretch: TakeoverStretch = { agent: agent.id, hands, endedBy: result.endReason === null ? null : endedByOf(result.endReason), result };
           stretches.push(stretch);
           say(lineOf(stretch));
         }
@@ -132,6 +129,7 @@ export async function evalRelayTakeover(o: RelayTakeoverOptions): Promise<{ stre
 }
 
 function lineOf(s: TakeoverStretch): string {
-  const ended = s.endedAfterS === null ? 'not ended' : `ended after ${s.endedAfterS.toFixed(1)} s by the ${s.endedBy === 'remote control' ? 'remote-control test' : "profile's models"}`;
-  return `${s.agent} ${s.hands.padEnd(12)} ${s.path.padEnd(8)} ${s.setting.padEnd(32)} ${ended}; ${s.result.verdicts} verdicts, times off the path ${s.result.shape.disagreementMs.toFixed(1)} ms`;
+  const r = s.result;
+  const ended = r.endedAfterS === null ? 'not ended' : `ended after ${r.endedAfterS.toFixed(1)} s by the ${s.endedBy === 'remote control' ? 'remote-control test' : "profile's models"}`;
+  return `${s.agent} ${s.hands.padEnd(12)} ${r.path.padEnd(8)} ${r.setting.padEnd(32)} ${ended}; ${r.verdicts} verdicts, ${r.challenges} challenges, times off the path ${r.shape.disagreementMs.toFixed(1)} ms`;
 }

@@ -13,7 +13,8 @@
 //   guacamole-common-js waited to interpret (a printable key, a dead key's character) or whose
 //   modifier flags it matched (an implied Shift pressed with the key).
 // - sent from no input event (guacamole-common-js's own key repeat, every 50 ms after 500 ms):
-//   performance.now(), when the repeat was made.
+//   performance.now() when the task that sent it began, so a repeat's release and press, made
+//   together by one timer tick, share one time however long sending the first one took.
 // Times never decrease (one is raised to the last sent) and are written to 3 decimals.
 //
 // Before the time of a `mouse` made by a mousemove, the points of the pointer's full-rate path that
@@ -37,6 +38,8 @@ let pointerMove = null;
 let keydownAt;
 /** The last time sent, in ms on the page's clock. */
 let lastSent = 0;
+/** performance.now() at the first instruction sent outside an input event in this task (undefined: none yet). */
+let taskNow;
 
 // Capture on window runs before guacamole-common-js's own listeners (on document and the display).
 for (const type of INPUT_EVENTS) {
@@ -88,11 +91,22 @@ function samplesOf(toRemote) {
   return out.slice(-3 * MAX_SAMPLES);
 }
 
+/** The time of the current task, for instructions sent outside an input event: one reading per task. */
+function now() {
+  if (taskNow === undefined) {
+    taskNow = performance.now();
+    queueMicrotask(() => {
+      taskNow = undefined;
+    });
+  }
+  return taskNow;
+}
+
 /** The time of the instruction being sent now (`key` args: keysym, pressed). */
 function timeOf(opcode, args) {
   const e = current();
   const press = opcode === 'key' && Number(args[1]) === 1;
-  let t = e ? e.timeStamp : performance.now();
+  let t = e ? e.timeStamp : now();
   if (press && e && (e.type === 'keypress' || e.type === 'keyup') && keydownAt !== undefined) t = keydownAt;
   lastSent = Math.max(lastSent, Math.round(t * 1000) / 1000);
   return lastSent;

@@ -20,7 +20,9 @@ import { listenError } from '../lib/listen.js';
 import type { Logger } from '../lib/log.js';
 import { AuditLog } from '../scorer/store/audit.js';
 import { DEFAULT_TRUST_POLICY } from '../scorer/trust/trust.js';
-import { WriteQueue } from '../scorer/store/write-queue.js';
+import { WriteQueue } from '../lib/db/write-queue.js';
+import { Spill } from '../lib/db/spill.js';
+import { GATEWAY_QUEUE, gatewayRecordLabel, isGatewayRecord, writeGatewayRecord, type GatewayRecord } from './store/records.js';
 import { GATEWAY_SETTINGS, loginThrottlePolicy, type GatewaySettings } from './config.js';
 import { LOGIN_TTL_MS, LoginService } from './auth/login.js';
 import { throttleFigures } from './auth/throttle.js';
@@ -59,6 +61,10 @@ export interface GatewayDeps {
   readonly challengeBelow?: number;
   readonly clock?: () => number;
   readonly now?: () => number;
+  /** Where records not written at shutdown go, and are read back from at start; none: they are logged as lost. */
+  readonly spillDir?: string;
+  /** Milliseconds close() takes at most to write its sessions' records before it spills the rest (default 5000). */
+  readonly shutdownGraceMs?: number;
 }
 
 export interface RunningGateway {
@@ -103,8 +109,17 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
     throttle: loginThrottlePolicy(settings),
     now: deps.now,
   });
-  const writes = new WriteQueue({ log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 });
   const audit = new AuditLog(db);
+  const writes = new WriteQueue<GatewayRecord>({
+    log,
+    maxPending: 100_000,
+    initialDelayMs: 250,
+    maxDelayMs: 30_000,
+    write: (r) => writeGatewayRecord(r, { audit, store }),
+    label: gatewayRecordLabel,
+    ...(deps.spillDir ? { spill: new Spill({ dir: deps.spillDir, queue: GATEWAY_QUEUE, isRecord: isGatewayRecord }) } : {}),
+  });
+  writes.recover();
   const actions = new AdminActions(db);
   const admins = new AdminStore(db, box);
   const adminAuth: AdminAuthDeps = {
@@ -123,7 +138,8 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
   const desktopOf = (sessionId: string): string => sessions.get(sessionId)?.id.desktopId ?? '';
   const decisions: DecisionSink = {
     record: (d) => {
-      writes.enqueue(`gateway decision ${d.action} in ${d.sessionId}`, () => audit.decision(d));
+      writes.enqueue({ kind: 'decision', decision: { ...d, recordId: randomUUID() } });
+      log.info({ sessionId: d.sessionId, agentId: d.agentId, action: d.action, reason: d.reason }, 'decision');
       telemetry.decision(d, desktopOf(d.sessionId));
     },
   };
@@ -204,10 +220,14 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
         client: { address: id.address, userAgent: id.userAgent.slice(0, 200), screenWidth: id.width, screenHeight: id.height },
         initialTrust,
       },
+      trustNow: () => session.trust,
       batchMs: settings.mirrorBatchMs,
       batchEvents: settings.mirrorBatchEvents,
       bufferEvents: settings.mirrorBufferEvents,
-      onVerdict: (v) => session.onVerdict(v),
+      onVerdict: (v, latencyMs) => {
+        if (latencyMs !== undefined) telemetry.verdictArrived(latencyMs);
+        session.onVerdict(v);
+      },
       onScored: (scored, why) => session.onScored(scored, why),
       onRefused: (why) => session.onRefused(why),
       log,
@@ -218,11 +238,11 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       if (mirror) mirrors.delete(mirror);
       telemetry.sessionEnded(id.sessionId, { outcome: session.endAction ?? 'closed', reason, minTrust: session.minTrust, finalTrust: session.trust, timing: session.timing });
       const trust = session.trust;
-      writes.enqueue(`trust carried from ${id.sessionId}`, () => store.rememberTrust(id.agentId, trust, id.sessionId, new Date()));
-      writes.enqueue(`ended session ${id.sessionId}`, () => store.sessionEnded(id.sessionId));
+      writes.enqueue({ kind: 'trust-carried', agentId: id.agentId, trust, sessionId: id.sessionId, endedAt: new Date() });
+      writes.enqueue({ kind: 'live-session-ended', sessionId: id.sessionId });
     });
     sessions.add(session);
-    writes.enqueue(`live session ${id.sessionId}`, () => store.heartbeat(replicaId, [session.id], new Date()));
+    writes.enqueue({ kind: 'live-session', replicaId, session: { sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId }, beatAt: new Date() });
     lockout.watch(session, id.probation);
     log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, address: id.address }, 'desktop session started');
     return session;
@@ -367,7 +387,8 @@ export async function startGateway(settings: GatewaySettings, deps: GatewayDeps)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections(); // keep-alive connections would hold close() open
       await closed;
-      if (!(await writes.drain(5000))) writes.close();
+      await writes.drain(deps.shutdownGraceMs ?? 5000);
+      writes.close();
     },
   };
 }

@@ -94,6 +94,7 @@ test('one trace per desktop session across gateway and scorer, decisions as corr
   assert.equal(attribute(kill.attributes, TIMING_ATTR.missing), attribute(session.attributes, TIMING_ATTR.missing), "the kill carries the session's latest report");
 
   assert.ok(receiver.metricNames().includes('vdiguard.gateway.sessions.active'));
+  assert.ok((receiver.histogramPoints('vdiguard.gateway.verdict.latency').at(-1)?.count ?? 0) > 0, 'the verdicts were timed');
   assert.ok(receiver.counterTotal('vdiguard.scorer.events') >= text.length * 2, 'the keys reached the scorer');
 
   const exported = receiver.raw.join('\n');

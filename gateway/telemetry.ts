@@ -34,6 +34,9 @@ export function contextFromTraceparent(traceparent: string | undefined): Context
   return traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent }) : ROOT_CONTEXT;
 }
 
+/** Bucket bounds of the verdict latency: fine around the 250 ms the product aims to stay under. */
+export const VERDICT_LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 150, 200, 250, 500, 1000, 2500, 5000, 10_000];
+
 export class GatewayTelemetry {
   private readonly tracer = trace.getTracer('vdiguard.gateway');
   private readonly logger = logs.getLogger('vdiguard.gateway');
@@ -42,6 +45,11 @@ export class GatewayTelemetry {
   private readonly logins = this.meter.createCounter('vdiguard.gateway.logins', { description: 'Login and ticket requests by outcome', unit: '{request}' });
   private readonly decisions = this.meter.createCounter('vdiguard.gateway.decisions', { description: "The gateway's decisions by action", unit: '{decision}' });
   private readonly active = this.meter.createUpDownCounter('vdiguard.gateway.sessions.active', { description: 'Desktop sessions open on this gateway', unit: '{session}' });
+  private readonly verdictLatency = this.meter.createHistogram('vdiguard.gateway.verdict.latency', {
+    description: "From writing the batch that held a scored window's last event to the scorer's verdict arriving",
+    unit: 'ms',
+    advice: { explicitBucketBoundaries: VERDICT_LATENCY_BUCKETS_MS },
+  });
 
   /**
    * @param unscored sessions the scorer cannot follow right now (scorer unreachable or too slow)
@@ -54,6 +62,10 @@ export class GatewayTelemetry {
     this.meter
       .createObservableGauge('vdiguard.gateway.mirror.dropped', { description: 'Events dropped by the mirrors of open sessions because the buffer was full', unit: '{event}' })
       .addCallback((r) => r.observe(mirrorDropped()));
+  }
+
+  verdictArrived(latencyMs: number): void {
+    this.verdictLatency.record(latencyMs);
   }
 
   /** Runs an agent-facing request ('gateway.login', 'gateway.ticket') in a span of its own. */

@@ -1,6 +1,7 @@
 /**
  * Every setting of the scorer, declared once. `vdiguard scorer` flags override the environment.
  */
+import { join } from 'node:path';
 import { formatHostPort, loadSettings, parse, parseHostPort, type Setting, type Settings } from '../lib/config.js';
 import { VdiguardError } from '../lib/errors.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
@@ -197,6 +198,18 @@ export const SCORER_SETTINGS = {
     default: 5000,
     parse: parse.integer(1, 1_000_000),
   },
+  shutdownGraceSeconds: {
+    env: 'VDIGUARD_SHUTDOWN_GRACE_SECONDS',
+    description:
+      "Seconds a stopping gateway or scorer takes to end its sessions and write their records; what is still unwritten then goes to the spill directory and is written at the next start. Keep it a few seconds below the pod's terminationGracePeriodSeconds (the chart does).",
+    default: 25,
+    parse: parse.integer(1, 3600),
+  },
+  spillDir: optional({
+    env: 'VDIGUARD_SPILL_DIR',
+    description: 'Directory of the records a stopping process could not write (the database away at shutdown), written at the next start. Default <data dir>/spill. It must outlive the process: a volume, not the container.',
+    parse: parse.string,
+  }),
   resumeGraceSeconds: {
     env: 'VDIGUARD_RESUME_GRACE_SECONDS',
     description: "How long a session's state is kept after its stream breaks, so the gateway can resume it.",
@@ -206,6 +219,11 @@ export const SCORER_SETTINGS = {
 } as const;
 
 export type ScorerSettings = Settings<typeof SCORER_SETTINGS>;
+
+/** Where the spill goes (VDIGUARD_SPILL_DIR, or the data directory's spill/). */
+export function spillDirOf(settings: Pick<ScorerSettings, 'spillDir' | 'dataDir'>): string {
+  return settings.spillDir ?? join(settings.dataDir, 'spill');
+}
 
 export function loadScorerSettings(
   env: NodeJS.ProcessEnv = process.env,

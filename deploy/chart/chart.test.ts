@@ -187,7 +187,7 @@ describe('chart settings follow the services', () => {
     'VDIGUARD_GATEWAY_LISTEN', 'VDIGUARD_GATEWAY_ALLOW_PLAINTEXT', 'VDIGUARD_GATEWAY_TLS_CERT', 'VDIGUARD_GATEWAY_TLS_KEY',
     'VDIGUARD_GATEWAY_TRUSTED_PROXIES', 'VDIGUARD_GUACD', 'VDIGUARD_GATEWAY_BRIDGE', 'VDIGUARD_GATEWAY_SCORER',
     'VDIGUARD_GATEWAY_SCORER_TLS_CA', 'VDIGUARD_GATEWAY_SCORER_TLS_CERT', 'VDIGUARD_GATEWAY_SCORER_TLS_KEY',
-    'VDIGUARD_GATEWAY_SECRET_KEY', 'VDIGUARD_GATEWAY_SECRET_KEY_FILE',
+    'VDIGUARD_GATEWAY_SECRET_KEY', 'VDIGUARD_GATEWAY_SECRET_KEY_FILE', 'VDIGUARD_SHUTDOWN_GRACE_SECONDS', 'VDIGUARD_SPILL_DIR',
   ]);
   const tunable = (envs: string[]): string[] => envs.filter((e) => !MANAGED.has(e)).sort();
 
@@ -270,7 +270,7 @@ describe('chart templates', () => {
   });
 
   for (const { file, doc } of workloads) {
-    test(`${file}: restricted security contexts, no service-account token, resources, probes, writable /tmp only`, () => {
+    test(`${file}: restricted security contexts, no service-account token, resources, probes, writable /tmp (and the spill) only`, () => {
       const text = byName.get(file)!.text;
       assert.match(text, /include "vdiguard\.podSpecCommon"/, 'pod security context, service account and pull secrets');
       const pod = ((doc.spec as Values).template as Values).spec as Values;
@@ -283,7 +283,9 @@ describe('chart templates', () => {
           for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) assert.ok(c[probe], `${file}: ${probe}`);
         }
         const mounts = (c.volumeMounts as Values[]).filter((m) => m.readOnly !== true).map((m) => m.mountPath);
-        assert.deepEqual(mounts, ['/tmp'], `${file}: only /tmp is writable`);
+        // The services that write records keep what they could not write at shutdown (VDIGUARD_SPILL_DIR).
+        const spills = file === 'gateway-deployment.yaml' || file === 'scorer-deployment.yaml';
+        assert.deepEqual(mounts, spills ? ['/tmp', '/var/lib/vdiguard/spill'] : ['/tmp'], `${file}: only /tmp and the spill are writable`);
       }
       const securityContexts = [...text.matchAll(/securityContext:\n\s*\{\{- toYaml (\S+) \| nindent \d+ \}\}/g)].map((m) => m[1]);
       assert.deepEqual(securityContexts, ['.Values.containerSecurityContext'], `${file}: the container's securityContext comes from the restricted values`);

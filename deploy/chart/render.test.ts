@@ -13,6 +13,14 @@ import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { CHART_DIR, REPO_ROOT, ciValueFiles, loadValues, type Values } from './chart.js';
 
+/** Each workload's writable mounts: scratch space, and for the services that write records, their spill. */
+const WRITABLE: Record<string, string[]> = {
+  gateway: ['/tmp', '/var/lib/vdiguard/spill'],
+  scorer: ['/tmp', '/var/lib/vdiguard/spill'],
+  engine: ['/tmp'],
+  migrate: ['/tmp'],
+};
+
 const GOCODE = '/usr/share/gocode';
 const needs = [join(GOCODE, 'src/github.com/Masterminds/sprig'), join(GOCODE, 'src/github.com/ghodss/yaml')];
 const hasGo = spawnSync('go', ['version']).status === 0;
@@ -148,7 +156,7 @@ describe('the chart rendered with text/template and sprig', { skip }, () => {
             assert.ok(configMaps.has(String((e.configMapRef as Values).name)), `${where}: envFrom ConfigMap`);
           }
           const writable = (c.volumeMounts as Values[]).filter((m) => m.readOnly !== true).map((m) => m.mountPath);
-          assert.deepEqual(writable, ['/tmp'], `${where}: writable mounts`);
+          assert.deepEqual(writable, WRITABLE[where.replace('rel-vdiguard-', '')], `${where}: writable mounts`);
         }
         for (const v of pod.volumes as Values[]) {
           if (v.secret) assert.ok(secrets.has(String((v.secret as Values).secretName)), `${where}: volume ${String(v.name)}`);
@@ -215,6 +223,17 @@ describe('the chart rendered with text/template and sprig', { skip }, () => {
     assert.match(String(bridge.image), /vdiguard\/vdiguard:0\.1\.0$/);
     assert.match(String(engine('values-minimal.yaml').image), /^docker\.io\/guacamole\/guacd:1\.5\.5$/);
     assert.match(String(engine('values-ha.yaml').image), /guacd@sha256:0{64}$/);
+  });
+
+  test("the services write their records until 5 s before the pod's grace ends, and spill the rest to an emptyDir or a claim", () => {
+    const r = render([minimal, { scorer: { terminationGracePeriodSeconds: 60, spill: { existingClaim: 'scorer-spill' } } }]);
+    const config = (name: string): Values => r.objects.find((o) => o.kind === 'ConfigMap' && meta(o).name === `rel-vdiguard-${name}`)!.data as Values;
+    assert.equal(config('gateway').VDIGUARD_SHUTDOWN_GRACE_SECONDS, '25');
+    assert.equal(config('scorer').VDIGUARD_SHUTDOWN_GRACE_SECONDS, '55');
+    const spillOf = (name: string): Values => (podSpec(r.objects.find((o) => o.kind === 'Deployment' && meta(o).name === `rel-vdiguard-${name}`)!).volumes as Values[]).find((v) => v.name === 'spill')!;
+    assert.deepEqual(spillOf('gateway'), { name: 'spill', emptyDir: { sizeLimit: '256Mi' } });
+    assert.deepEqual(spillOf('scorer'), { name: 'spill', persistentVolumeClaim: { claimName: 'scorer-spill' } });
+    for (const name of ['gateway', 'scorer']) assert.equal(config(name).VDIGUARD_SPILL_DIR, '/var/lib/vdiguard/spill');
   });
 
   test('plaintext behind a mesh probes the scorer with the gRPC health service', () => {

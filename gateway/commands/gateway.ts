@@ -10,7 +10,7 @@ import { ensurePrivateDir } from '../../lib/private-dir.js';
 import { untilSignalled } from '../../lib/signals.js';
 import { startTelemetry } from '../../lib/telemetry/telemetry.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { loadScorerSettings, type ScorerSettings } from '../../scorer/config.js';
+import { loadScorerSettings, spillDirOf, type ScorerSettings } from '../../scorer/config.js';
 import { startScorer, type RunningScorer } from '../../scorer/service/server.js';
 import { resolveAdminToken, resolveGatewayToken } from '../../scorer/service/credentials.js';
 import { GATEWAY_SETTINGS, loadGatewaySettings, type GatewaySettings } from '../config.js';
@@ -59,7 +59,16 @@ export async function startSystem(gs: GatewaySettings, ss: ScorerSettings, log: 
       { address: gs.scorer ?? scorer?.address ?? formatHostPort(ss.listen), tlsCa: gs.scorerTlsCa, tlsCert: gs.scorerTlsCert, tlsKey: gs.scorerTlsKey },
       { gatewayToken, adminToken },
     );
-    const gateway = await startGateway(gs, { log: log.child({ component: 'gateway' }), db: store, secretKey: resolveSecretKey({ ...gs, dataDir: ss.dataDir }), scorer: link, adminToken, challengeBelow: ss.trustChallengeBelow });
+    const gateway = await startGateway(gs, {
+      log: log.child({ component: 'gateway' }),
+      db: store,
+      secretKey: resolveSecretKey({ ...gs, dataDir: ss.dataDir }),
+      scorer: link,
+      adminToken,
+      challengeBelow: ss.trustChallengeBelow,
+      spillDir: spillDirOf(ss),
+      shutdownGraceMs: ss.shutdownGraceSeconds * 1000,
+    });
     // From now on CLI commands on this data directory go through this gateway's admin API.
     claim?.announce(loopbackUrl(gateway.url));
     return {

@@ -57,6 +57,59 @@ test('when its scorer goes away, a session carries on with another scorer of the
   }
 });
 
+test('a scorer that stops hands its streams back: the session resumes on the next one from the trust it had, never refused', async () => {
+  const { db, drop } = await TEST_STORES[0]!.create();
+  const first = await startTestScorer(db);
+  const second = await startTestScorer(db);
+  const [host, port] = first.address.split(':') as [string, string];
+  let proxy = await startTcpProxy(host, Number(port));
+  const client = scorerClient({ address: `127.0.0.1:${proxy.port}` });
+  const verdicts: Verdict[] = [];
+  const mirror = new Mirror({
+    connect: () => client.session(bearerMetadata(TEST_GATEWAY_TOKEN)),
+    open: { sessionId: randomUUID(), agentId: 'alice', desktopId: 'd1', client: { address: 'test', userAgent: 'test', screenWidth: 0, screenHeight: 0 } },
+    // Where the gateway's session stands: lowered by the evidence so far.
+    trustNow: () => 0.6,
+    batchMs: 10,
+    batchEvents: 100,
+    bufferEvents: 10_000,
+    onVerdict: (v) => verdicts.push(v),
+    onScored: () => undefined,
+    onRefused: (why) => assert.fail(`a stopping scorer is no refusal (${why})`),
+    log: silentLogger(),
+    backoff: { initialMs: 20, maxMs: 100 },
+  });
+  try {
+    const events = typing(ALICE, 400, 2);
+    for (const e of events.slice(0, 200)) mirror.push(e);
+    await until(() => verdicts.length >= 1, 5000, 'a verdict from the first scorer');
+    assert.equal(verdicts.at(-1)?.trust, 1);
+
+    // SIGTERM on the first scorer's pod (its close() is what the command runs) while the agent types on.
+    const listenPort = proxy.port;
+    const closing = first.close();
+    for (const e of events.slice(200, 300)) {
+      mirror.push(e);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await closing;
+    await proxy.close();
+    const [host2, port2] = second.address.split(':') as [string, string];
+    proxy = await startTcpProxyOn(listenPort, host2, Number(port2));
+    const before = verdicts.length;
+    for (const e of events.slice(300)) mirror.push(e);
+    await until(() => second.engine.activeSessions === 1 && verdicts.length > before, 10_000, 'verdicts from the second scorer');
+    assert.ok(verdicts.slice(before).every((v) => v.trust <= 0.6), `the second scorer went on from 0.6 (${verdicts.slice(before).map((v) => v.trust).join(', ')})`);
+    assert.equal(mirror.dropped, 0);
+  } finally {
+    mirror.close('done');
+    client.close();
+    await proxy.close();
+    await second.close();
+    await drop();
+  }
+});
+
 /** The forwarder again on the port the client already knows. */
 async function startTcpProxyOn(listenPort: number, host: string, port: number) {
   for (let i = 0; ; i++) {

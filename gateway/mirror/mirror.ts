@@ -26,11 +26,21 @@ export interface MirrorOptions {
   /** Opens a new Session stream to the scorer. */
   readonly connect: () => SessionStream;
   readonly open: Omit<SessionOpen, 'resume'>;
+  /**
+   * The session's trust now, sent as the initial trust when the mirror resumes: a scorer that no
+   * longer holds the session (it restarted, or the stream moved to another) starts from where the
+   * session stood, so a restart is never a way back to trust 1. One that holds it keeps its own.
+   */
+  readonly trustNow?: () => number;
   readonly batchMs: number;
   readonly batchEvents: number;
   /** Events held at most (waiting, plus sent but possibly not applied); the oldest go beyond it. */
   readonly bufferEvents: number;
-  readonly onVerdict: (v: Verdict) => void;
+  /**
+   * A verdict, with its latency when known: milliseconds from writing the batch that held the
+   * window's last event to the verdict's arrival (scoring, queueing and the round trip).
+   */
+  readonly onVerdict: (v: Verdict, latencyMs?: number) => void;
   /** false: the scorer cannot follow the session (lost, or events dropped); true: it can again. */
   readonly onScored: (scored: boolean, why: string) => void;
   /** The scorer refused the session for good; the mirror has stopped. */
@@ -74,6 +84,8 @@ export class Mirror {
   dropped = 0;
   /** Batches written to a stream. */
   batchesSent = 0;
+  /** When recent batches were written, by the time of their last event, for verdict latency. */
+  private written: { lastTimeMs: number; at: number }[] = [];
 
   constructor(private readonly o: MirrorOptions) {
     this.retryMs = o.backoff?.initialMs ?? 200;
@@ -150,6 +162,9 @@ export class Mirror {
       if (b.seq <= this.sentSeq) continue;
       this.sentSeq = b.seq;
       this.batchesSent++;
+      const last = b.events.at(-1);
+      if (last) this.written.push({ lastTimeMs: last.timeMs, at: performance.now() });
+      if (this.written.length > 256) this.written.shift();
       if (!this.stream.write({ kind: { $case: 'events', value: { seq: b.seq, events: b.events } } })) this.congested = true;
     }
     // Keep only what a resume could need: a few batches already written.
@@ -174,6 +189,8 @@ export class Mirror {
   private connect(): void {
     if (this._state === 'closed') return;
     this.accepted = false;
+    // A batch sent again on the new stream is timed from then: verdict latency is the scorer's, not the outage's.
+    this.written = [];
     this.congested = false;
     let stream: SessionStream;
     try {
@@ -199,7 +216,9 @@ export class Mirror {
     stream.on('end', () => {
       if (stream === this.stream) this.lost('scorer ended the stream');
     });
-    stream.write({ kind: { $case: 'open', value: { ...this.o.open, resume: this.everAccepted } } });
+    const trust = this.everAccepted ? this.o.trustNow?.() : undefined;
+    const open = trust !== undefined && trust < 1 ? { ...this.o.open, initialTrust: trust } : this.o.open;
+    stream.write({ kind: { $case: 'open', value: { ...open, resume: this.everAccepted } } });
   }
 
   private onResponse(stream: SessionStream, res: SessionResponse): void {
@@ -220,7 +239,10 @@ export class Mirror {
       this.setScored(true, 'scorer stream open');
       return;
     }
-    this.o.onVerdict(res.kind.value);
+    const at = res.kind.value.atTimeMs;
+    const batch = this.written.find((w) => w.lastTimeMs >= at);
+    while (this.written.length > 0 && (this.written[0] as { lastTimeMs: number }).lastTimeMs <= at) this.written.shift();
+    this.o.onVerdict(res.kind.value, batch ? performance.now() - batch.at : undefined);
   }
 
   /**

@@ -259,4 +259,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE decisions ADD COLUMN timing jsonb`,
     ],
   },
+  {
+    id: 11,
+    name: 'records that survive a restart: decision ids and profile contributions',
+    statements: [
+      // Each decision's own id, given when it is made: a record written again after a restart
+      // (from the shutdown spill, lib/db/spill.ts) is recognised instead of counted twice. NULL for
+      // decisions recorded before this migration.
+      `ALTER TABLE decisions ADD COLUMN record_id text`,
+      `CREATE UNIQUE INDEX decisions_record ON decisions (record_id)`,
+      // What an ended session adds to its agent's profile (timing feature windows, never text),
+      // written at once when the session ends and applied later as a new profile version by any
+      // scorer: applied_version is set in the transaction that writes that version, so a
+      // contribution is applied once, and one not yet applied when a scorer stops is applied by
+      // the next (a reset settles those waiting with its own version, unapplied). An applied row
+      // keeps its id, emptied of windows, for 30 days, so a contribution written again after a
+      // restart (from the spill) is recognised.
+      `CREATE TABLE profile_contributions (
+        id               text PRIMARY KEY,
+        agent_id         text NOT NULL,
+        session_id       text NOT NULL,
+        reason           text NOT NULL,
+        body             jsonb NOT NULL,
+        created_at       timestamptz NOT NULL DEFAULT now(),
+        applied_version  integer
+      )`,
+      `CREATE INDEX profile_contributions_pending ON profile_contributions (agent_id, created_at) WHERE applied_version IS NULL`,
+    ],
+  },
 ];

@@ -14,7 +14,22 @@ export interface OtlpReceiver {
   metricNames(): string[];
   /** The sum of a counter over every export (cumulative: the last data point per series). */
   counterTotal(name: string): number;
+  /** Every exported value of a gauge, in the order exported, with the exporting process. */
+  gaugeValues(name: string): { service: string; instance: string; value: number; timeMs: number }[];
+  /** Every exported data point of a histogram (cumulative since its process started), in the order exported. */
+  histogramPoints(name: string): HistogramPoint[];
   close(): Promise<void>;
+}
+
+/** One exported point of a histogram: counts per bucket, the last one above the last bound. */
+export interface HistogramPoint {
+  readonly service: string;
+  /** The exporting process (service.instance.id): a restarted process starts its counts again. */
+  readonly instance: string;
+  readonly count: number;
+  readonly bounds: number[];
+  readonly bucketCounts: number[];
+  readonly timeMs: number;
 }
 
 export interface OtlpAttribute {
@@ -79,8 +94,40 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       const last = points.at(-1);
       return last ? Number(last.asInt ?? last.asDouble ?? 0) : 0;
     },
+    gaugeValues(name) {
+      return pointsOf(all('/v1/metrics'), name, 'gauge').map(({ service, instance, p }) => ({ service, instance, value: Number(p.asDouble ?? p.asInt), timeMs: timeMsOf(p) }));
+    },
+    histogramPoints(name) {
+      return pointsOf(all('/v1/metrics'), name, 'histogram').map(({ service, instance, p }) => ({
+        service,
+        instance,
+        count: Number(p.count ?? 0),
+        bounds: (p.explicitBounds ?? []).map(Number),
+        bucketCounts: (p.bucketCounts ?? []).map(Number),
+        timeMs: timeMsOf(p),
+      }));
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The data points of one metric, with the service and process that exported each. */
+function pointsOf(bodies: Json[], name: string, type: 'gauge' | 'histogram'): { service: string; instance: string; p: Json }[] {
+  return bodies
+    .flatMap((b) => b.resourceMetrics ?? [])
+    .flatMap((r: Json) => {
+      const service = String(attribute(r.resource?.attributes, 'service.name') ?? '');
+      const instance = String(attribute(r.resource?.attributes, 'service.instance.id') ?? '');
+      return (r.scopeMetrics ?? [])
+        .flatMap((s: Json) => s.metrics ?? [])
+        .filter((m: Json) => m.name === name)
+        .flatMap((m: Json) => m[type]?.dataPoints ?? [])
+        .map((p: Json) => ({ service, instance, p }));
+    });
+}
+
+function timeMsOf(p: Json): number {
+  return Number(BigInt(p.timeUnixNano) / 1_000_000n);
 }
 
 function metricsOf(bodies: Json[]): Json[] {

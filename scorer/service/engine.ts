@@ -4,11 +4,16 @@
  *
  * Database use is kept off the scoring path: a session loads its agent's profile once when it
  * opens (from memory if the database is down and the profile was loaded before), and everything
- * it writes goes through retrying write queues: one for the audit trail (session starts and ends,
- * decisions), one for profile versions. A profile version costs a template fit of up to seconds,
- * so the audit trail never waits behind fits, and the sessions of one agent that end while its
- * update waits are merged into that update: a thousand sessions ending at once (a scorer restart)
- * cost one fit per agent, not one per session.
+ * it writes goes through one retrying write queue of small records (session starts and ends,
+ * decisions, and what a session adds to its agent's profile), which at shutdown spills what it
+ * could not write for the next start (lib/db/write-queue.ts).
+ *
+ * A profile version costs a template fit of up to seconds, so a session's contribution is stored
+ * as it is when the session ends, and applied as a version afterwards, off the write queue: all the
+ * contributions of an agent waiting when its update starts go into that one version, so a thousand
+ * sessions ending at once (a scorer restart) cost one fit per agent, not one per session. A
+ * contribution not applied when the scorer stops stays stored, and the next start (or any other
+ * scorer, at its next sweep) applies it.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { Logger } from '../../lib/log.js';
@@ -22,9 +27,12 @@ import {
   type MaturityPolicy,
   type ProfileBody,
 } from '../profile/profile.js';
-import { ProfileStore, unknownAgent, type ProfileRecord, type ProfileSummary } from '../store/profiles.js';
+import { randomUUID } from 'node:crypto';
+import { ProfileStore, unknownAgent, type ProfileChange, type ProfileContribution, type ProfileRecord, type ProfileSummary } from '../store/profiles.js';
 import { AuditLog } from '../store/audit.js';
-import { WriteQueue } from '../store/write-queue.js';
+import { WriteQueue } from '../../lib/db/write-queue.js';
+import { Spill } from '../../lib/db/spill.js';
+import { isScorerRecord, SCORER_QUEUE, scorerRecordLabel, writeScorerRecord, type ScorerRecord } from '../store/records.js';
 import { eventClock, ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
 import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import { PopulationSample } from '../models/population.js';
@@ -57,6 +65,10 @@ export interface EngineOptions {
   readonly profileVersions?: number;
   /** Wall clock for audit records; tests inject their own. */
   readonly now?: () => Date;
+  /** Where records not written at shutdown go, and are read back from at start; none: they are logged as lost. */
+  readonly spillDir?: string;
+  /** Milliseconds between sweeps for contributions no scorer is applying (another's that stopped); 0: only at start. */
+  readonly contributionSweepMs?: number;
 }
 
 export interface SessionIdentity {
@@ -91,6 +103,9 @@ interface LiveSession {
 
 const STREAM_LOST = 'stream lost and not resumed';
 
+/** How long an applied contribution's id is kept, to recognise it written again from an old spill. */
+const APPLIED_CONTRIBUTIONS_KEPT_MS = 30 * 86_400_000;
+
 /** Profiles kept in memory for sessions opened while the database is down. */
 const PROFILE_CACHE_SIZE = 5000;
 
@@ -99,12 +114,14 @@ export class ScorerEngine {
   private readonly profileCache = new Map<string, ProfileRecord | null>();
   readonly profiles: ProfileStore;
   readonly audit: AuditLog;
-  /** Audit records: small, in order, never behind a fit. */
-  readonly auditWrites: WriteQueue;
-  /** Profile versions from enrolment and adaptation at session end. */
-  readonly profileWrites: WriteQueue;
-  /** What ended sessions add to a profile, by agent and reason, until its write starts; later sessions merge in. */
-  private readonly waitingContributions = new Map<string, Map<Modality, Contribution>>();
+  /** Session starts and ends, decisions, profile contributions: small, in order, never behind a fit. */
+  readonly writes: WriteQueue<ScorerRecord>;
+  /** Agents whose stored contributions are to be applied by a run not started yet: that run reads them all. */
+  private readonly applyWaiting = new Set<string>();
+  /** Contribution runs in progress or waiting, for drainWrites. */
+  private readonly applies = new Set<Promise<void>>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
   private readonly now: () => Date;
   private readonly telemetry: ScorerTelemetry;
   /** Other agents' windows, the background of population models (see models/population.ts). */
@@ -117,25 +134,65 @@ export class ScorerEngine {
   constructor(private readonly options: EngineOptions) {
     this.profiles = new ProfileStore(options.db, options.profileVersions);
     this.audit = new AuditLog(options.db);
-    const queue = { log: options.log, maxPending: 100_000, initialDelayMs: 250, maxDelayMs: 30_000 };
-    this.auditWrites = new WriteQueue(queue);
-    // Unbounded in count, so no waiting update is ever dropped: merging keeps it to one running
-    // update and one waiting per agent and reason, each of at most maxWindows windows.
-    this.profileWrites = new WriteQueue({ ...queue, maxPending: Number.POSITIVE_INFINITY });
+    this.writes = new WriteQueue<ScorerRecord>({
+      log: options.log,
+      maxPending: 100_000,
+      initialDelayMs: 250,
+      maxDelayMs: 30_000,
+      write: async (r) => {
+        await writeScorerRecord(r, this);
+        if (r.kind === 'contribution') this.applyContributions(r.contribution.agentId);
+      },
+      label: scorerRecordLabel,
+      ...(options.spillDir ? { spill: new Spill({ dir: options.spillDir, queue: SCORER_QUEUE, isRecord: isScorerRecord }) } : {}),
+    });
     this.now = options.now ?? (() => new Date());
     this.telemetry = new ScorerTelemetry(() => this.pendingWrites);
     this.fits = new FitPool({ size: options.fitWorkers ?? 1, log: options.log, ...(options.networks ? { networks: options.networks } : {}) });
   }
 
-  /** Records not yet in the database (audit and profile writes). */
+  /** Records not yet in the database, and contribution runs not finished. */
   get pendingWrites(): number {
-    return this.auditWrites.pending + this.profileWrites.pending;
+    return this.writes.pending + this.applies.size;
   }
 
-  /** Resolves true once every queued write has landed, false if `timeoutMs` passes first. */
+  /**
+   * Resolves true once every queued record has landed and the contributions among them are
+   * applied, false if `timeoutMs` passes first.
+   */
   async drainWrites(timeoutMs: number): Promise<boolean> {
-    const drained = await Promise.all([this.auditWrites.drain(timeoutMs), this.profileWrites.drain(timeoutMs)]);
-    return drained.every(Boolean);
+    const deadline = Date.now() + timeoutMs;
+    if (!(await this.writes.drain(timeoutMs))) return false;
+    while (this.applies.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timeout: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => (timeout = setTimeout(() => resolve('expired'), left)));
+      const done = await Promise.race([Promise.allSettled([...this.applies]), expired]);
+      clearTimeout(timeout);
+      if (done === 'expired') return false;
+    }
+    return true;
+  }
+
+  /**
+   * What the last stop left: spilled records go back in the write queue, and contributions stored
+   * but not applied (this or another scorer stopped first) are applied. Returns the counts.
+   */
+  async recover(): Promise<{ records: number; contributions: number; agents: number }> {
+    const records = this.writes.recover();
+    const sweep = (): Promise<{ contributions: number; agents: number }> =>
+      this.sweepContributions().catch((err: Error) => {
+        this.options.log.warn({ err: err.message }, 'cannot look for stored profile contributions now: looked for again at the next sweep');
+        return { contributions: 0, agents: 0 };
+      });
+    const pending = await sweep();
+    const sweepMs = this.options.contributionSweepMs ?? 0;
+    if (sweepMs > 0) {
+      this.sweepTimer = setInterval(() => void sweep(), sweepMs);
+      this.sweepTimer.unref();
+    }
+    return { records, ...pending };
   }
 
   get activeSessions(): number {
@@ -174,9 +231,7 @@ export class ScorerEngine {
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy, initialTrust);
     const span = this.telemetry.sessionOpened(id, parent);
     this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true });
-    this.auditWrites.enqueue(`session ${id.sessionId} start`, () =>
-      this.audit.sessionStarted({ ...id, startedAt: this.now() }),
-    );
+    this.writes.enqueue({ kind: 'session-started', session: { ...id, startedAt: this.now() } });
     this.options.log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, resumed: false }, 'session opened');
     return { resumed: false, lastBatchSeq: 0, profileState: scoring.openedProfileState, maxBatchEvents: this.options.maxBatchEvents };
   }
@@ -225,15 +280,10 @@ export class ScorerEngine {
     const scored = scoring.trust.windows > 0;
     // The scorer's own decision is the reason of record; the client's words are kept beside it.
     const endReason = scoring.terminated ? `terminated: behaviour did not match the agent (${reason || 'closed'})` : reason || 'closed';
-    this.auditWrites.enqueue(`session ${sessionId} end`, () =>
-      this.audit.sessionEnded({
-        sessionId,
-        endedAt: this.now(),
-        reason: endReason,
-        minTrust: scored ? scoring.trust.minTrust : null,
-        finalTrust: scored ? scoring.trust.trust : null,
-      }),
-    );
+    this.writes.enqueue({
+      kind: 'session-ended',
+      session: { sessionId, endedAt: this.now(), reason: endReason, minTrust: scored ? scoring.trust.minTrust : null, finalTrust: scored ? scoring.trust.trust : null },
+    });
     this.telemetry.sessionClosed(live.span, {
       outcome: scoring.terminated ? 'terminated' : reason === STREAM_LOST ? 'lost' : 'closed',
       reason: endReason,
@@ -242,9 +292,18 @@ export class ScorerEngine {
       windowsScored: scoring.trust.windows,
       timing: live.scoring.timing,
     });
-    const contribution = scoring.contribution();
-    if (contribution.size > 0) this.queueContribution(identity.agentId, sessionId, contribution, scoring.profileState === 'mature' ? 'adaptation' : 'enrolment');
-    this.options.log.info({ sessionId, agentId: identity.agentId, reason, minTrust: scoring.trust.minTrust }, 'session closed');
+    const added = scoring.contribution();
+    if (added.size > 0) {
+      const contribution: ProfileContribution = {
+        id: randomUUID(),
+        agentId: identity.agentId,
+        sessionId,
+        reason: scoring.profileState === 'mature' ? 'adaptation' : 'enrolment',
+        added: Object.fromEntries(added),
+      };
+      this.writes.enqueue({ kind: 'contribution', contribution });
+    }
+    this.options.log.info({ sessionId, agentId: identity.agentId, reason, minTrust: scoring.trust.minTrust, contributed: added.size > 0 }, 'session closed');
   }
 
   /**
@@ -319,39 +378,62 @@ export class ScorerEngine {
   }
 
   /**
-   * Ends every session and waits up to `timeoutMs` for their records to land: the audit trail
-   * first, then profile updates in what time is left.
+   * Ends every session and waits up to `timeoutMs` for their records to land and their
+   * contributions to be applied. Records not written by then are spilled (see recover);
+   * contributions not applied are stored already, and the next start applies them.
    */
-  async shutdown(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  async shutdown(timeoutMs: number): Promise<{ unwritten: number; spilledTo?: string }> {
+    clearInterval(this.sweepTimer);
     for (const id of [...this.sessions.keys()]) this.closeSession(id, 'scorer shutting down');
-    if (!(await this.auditWrites.drain(timeoutMs))) this.auditWrites.close();
-    if (!(await this.profileWrites.drain(Math.max(0, deadline - Date.now())))) this.profileWrites.close();
+    await this.drainWrites(timeoutMs);
+    this.stopping = true;
+    const result = this.writes.close();
     await this.fits.close();
+    return result;
   }
 
-  /**
-   * Queues what a session adds to its agent's profile, merged into the agent's update that is
-   * still waiting, if any (the profile then gains one version for those sessions).
-   */
-  private queueContribution(agentId: string, sessionId: string, contribution: Map<Modality, Contribution>, reason: string): void {
-    const key = `${reason} ${agentId}`;
-    const waiting = this.waitingContributions.get(key);
-    if (waiting) {
-      // A profile keeps its last maxWindows windows, so older ones need not wait in memory.
-      const keep = this.options.policy.maturity.maxWindows;
-      for (const [m, c] of contribution) {
-        const w = waiting.get(m);
-        waiting.set(m, w ? { windows: [...w.windows, ...c.windows].slice(-keep), units: w.units + c.units } : c);
+  /** Schedules applying the agent's stored contributions, unless a run that will read them waits already. */
+  private applyContributions(agentId: string): void {
+    if (this.stopping || this.applyWaiting.has(agentId)) return;
+    this.applyWaiting.add(agentId);
+    const run = this.serialized(agentId, () => {
+      this.applyWaiting.delete(agentId);
+      return this.applyPending(agentId);
+    })
+      .then(() => undefined)
+      .catch((err: Error) => {
+        // Stored, so nothing is lost: the next sweep or start applies them.
+        if (!this.stopping) this.options.log.warn({ agentId, err: err.message }, 'profile contributions not applied yet: retried at the next sweep');
+      })
+      .finally(() => this.applies.delete(run));
+    this.applies.add(run);
+  }
+
+  /** Applies every contribution of the agent stored and not applied yet, as one version. */
+  private async applyPending(agentId: string): Promise<void> {
+    for (let attempt = 1; attempt <= 20 && !this.stopping; attempt++) {
+      const pending = await this.profiles.pendingContributions(agentId);
+      if (pending.length === 0) return;
+      const added = mergeContributions(pending, this.options.policy.maturity.maxWindows);
+      const record = await this.profiles.applyContributions(agentId, pending, this.change(agentId, added));
+      if (record) {
+        this.profileChanged(record, [...new Set(pending.map((c) => c.reason))].join(', '));
+        return;
       }
-      return;
     }
-    const added = new Map(contribution);
-    this.waitingContributions.set(key, added);
-    this.profileWrites.enqueue(`profile ${agentId} from session ${sessionId} and later`, () => {
-      if (this.waitingContributions.get(key) === added) this.waitingContributions.delete(key);
-      return this.addToProfile(agentId, added, reason);
-    });
+  }
+
+  /** Schedules every agent with stored contributions not applied yet, and forgets old applied ones. */
+  private async sweepContributions(): Promise<{ contributions: number; agents: number }> {
+    await this.profiles.pruneContributions(new Date(this.now().getTime() - APPLIED_CONTRIBUTIONS_KEPT_MS));
+    const waiting = await this.profiles.agentsWithPendingContributions();
+    let contributions = 0;
+    for (const [agentId, n] of waiting) {
+      contributions += n;
+      this.applyContributions(agentId);
+    }
+    if (waiting.size > 0) this.options.log.info({ contributions, agents: waiting.size }, 'applying stored profile contributions');
+    return { contributions, agents: waiting.size };
   }
 
   private live(sessionId: string): LiveSession {
@@ -403,23 +485,33 @@ export class ScorerEngine {
   }
 
   /**
-   * One update per agent at a time on this scorer: a concurrent one would lose the store's version
-   * check and fit again. Other scorers' updates of the same agent are caught by that check.
+   * Runs `update` after the agent's update in progress on this scorer, if any: a concurrent one
+   * would lose the store's version check and fit again. Other scorers' updates of the same agent
+   * are caught by that check.
    */
-  private addToProfile(agentId: string, added: Map<Modality, Contribution>, reason: string): Promise<ProfileRecord> {
+  private serialized<T>(agentId: string, update: () => Promise<T>): Promise<T> {
     const previous = this.profileUpdates.get(agentId) ?? Promise.resolve();
-    const update = previous.catch(() => undefined).then(() => this.updateProfile(agentId, added, reason));
-    this.profileUpdates.set(agentId, update);
+    const next = previous.catch(() => undefined).then(update);
+    this.profileUpdates.set(agentId, next);
     const forget = (): void => {
-      if (this.profileUpdates.get(agentId) === update) this.profileUpdates.delete(agentId);
+      if (this.profileUpdates.get(agentId) === next) this.profileUpdates.delete(agentId);
     };
-    update.then(forget, forget);
-    return update;
+    next.then(forget, forget);
+    return next;
   }
 
-  private async updateProfile(agentId: string, added: Map<Modality, Contribution>, reason: string): Promise<ProfileRecord> {
+  private addToProfile(agentId: string, added: Map<Modality, Contribution>, reason: string): Promise<ProfileRecord> {
+    return this.serialized(agentId, async () => {
+      const record = await this.profiles.update(agentId, reason, this.change(agentId, added));
+      this.profileChanged(record, reason);
+      return record;
+    });
+  }
+
+  /** The change that adds `added` to a profile (refits every modality with windows when it is empty). */
+  private change(agentId: string, added: Map<Modality, Contribution>): ProfileChange {
     const maturity: MaturityPolicy = this.options.policy.maturity;
-    const record = await this.profiles.update(agentId, reason, async (current) => {
+    return async (current) => {
       let body = current ?? emptyProfile();
       for (const m of MODALITIES) {
         const c = added.get(m);
@@ -429,18 +521,20 @@ export class ScorerEngine {
         }
       }
       return { body, state: profileState(body, maturity) };
-    });
-    this.cacheProfile(agentId, record);
-    this.population.set(agentId, record.body);
-    this.options.log.info({ agentId, version: record.version, state: record.state, reason }, 'profile updated');
-    return record;
+    };
+  }
+
+  private profileChanged(record: ProfileRecord, reason: string): void {
+    this.cacheProfile(record.agentId, record);
+    this.population.set(record.agentId, record.body);
+    this.options.log.info({ agentId: record.agentId, version: record.version, state: record.state, reason }, 'profile updated');
   }
 
   /** `timing`: the session's event times as judged when the decision was taken. */
   private recordDecision(live: LiveSession, source: 'scorer' | 'gateway', trust: number, state: string, action: string, reason: string, timing: TimingReport): void {
     const { sessionId, agentId } = live.identity;
     const decision = { sessionId, agentId, decidedAt: this.now(), source, trust, state, action, reason, trail: [...live.scoring.trail], timing };
-    this.auditWrites.enqueue(`decision ${action} in ${sessionId}`, () => this.audit.decision(decision));
+    this.writes.enqueue({ kind: 'decision', decision: { ...decision, recordId: randomUUID() } });
     this.telemetry.decision(live.span, decision, live.identity.desktopId);
     this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');
   }
@@ -455,3 +549,20 @@ function bodyWithUnits(s: ProfileSummary): ProfileBody {
   };
 }
 
+
+/**
+ * One agent's contributions as one addition per modality, oldest first; a profile keeps its last
+ * `maxWindows` windows of a modality, so older ones are not carried.
+ */
+export function mergeContributions(contributions: readonly ProfileContribution[], maxWindows: number): Map<Modality, Contribution> {
+  const merged = new Map<Modality, Contribution>();
+  for (const c of contributions) {
+    for (const m of MODALITIES) {
+      const add = c.added[m];
+      if (!add) continue;
+      const had = merged.get(m);
+      merged.set(m, had ? { windows: [...had.windows, ...add.windows].slice(-maxWindows), units: had.units + add.units } : add);
+    }
+  }
+  return merged;
+}

@@ -13,7 +13,19 @@ import { toServiceError } from './errors.js';
 import { extractContext } from '../../lib/telemetry/grpc.js';
 import { authorizeGateway, presentedBearer, type GatewayPolicy } from './credentials.js';
 
-export function scorerService(engine: ScorerEngine, log: Logger, policy: GatewayPolicy): ScorerServiceServer {
+/** The service, and how a stopping scorer hands its streams back. */
+export interface ScorerServiceHandle {
+  readonly service: ScorerServiceServer;
+  /**
+   * Ends every open session stream with UNAVAILABLE, keeping each session's state as a broken
+   * stream does: the gateway's mirror resumes it on another scorer (or this one once it is back),
+   * instead of being refused mid-session. Returns how many streams there were.
+   */
+  handOver(): number;
+}
+
+export function scorerService(engine: ScorerEngine, log: Logger, policy: GatewayPolicy): ScorerServiceHandle {
+  const streams = new Set<(err: unknown) => void>();
   /** Throws (and logs, for the SOC) unless the caller is a gateway. */
   const authorize = (call: Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getPeer' | 'getAuthContext'>, rpc: string): void => {
     try {
@@ -23,7 +35,7 @@ export function scorerService(engine: ScorerEngine, log: Logger, policy: Gateway
       throw err;
     }
   };
-  return {
+  const service: ScorerServiceServer = {
     session(call) {
       try {
         authorize(call, 'Session');
@@ -31,7 +43,7 @@ export function scorerService(engine: ScorerEngine, log: Logger, policy: Gateway
         call.emit('error', toServiceError(err, log));
         return;
       }
-      handleSessionStream(call, engine, log);
+      handleSessionStream(call, engine, log, streams);
     },
     confirmIdentity(call, callback) {
       try {
@@ -43,9 +55,18 @@ export function scorerService(engine: ScorerEngine, log: Logger, policy: Gateway
       callback(null, { accepted: engine.confirmIdentity(call.request.sessionId) });
     },
   };
+  return {
+    service,
+    handOver() {
+      const open = [...streams];
+      const goodbye = new VdiguardError('unavailable', 'the scorer is shutting down: resume the session on another scorer');
+      for (const end of open) end(goodbye);
+      return open.length;
+    },
+  };
 }
 
-function handleSessionStream(call: ServerDuplexStream<SessionRequest, SessionResponse>, engine: ScorerEngine, log: Logger): void {
+function handleSessionStream(call: ServerDuplexStream<SessionRequest, SessionResponse>, engine: ScorerEngine, log: Logger, streams: Set<(err: unknown) => void>): void {
   let sessionId: string | undefined;
   let finished = false;
   let queue = Promise.resolve();
@@ -53,6 +74,7 @@ function handleSessionStream(call: ServerDuplexStream<SessionRequest, SessionRes
   const finish = (err?: unknown): void => {
     if (finished) return;
     finished = true;
+    streams.delete(finish);
     if (sessionId) engine.detach(sessionId);
     if (err === undefined) call.end();
     else call.emit('error', toServiceError(err, log));
@@ -91,6 +113,7 @@ function handleSessionStream(call: ServerDuplexStream<SessionRequest, SessionRes
     finish();
   };
 
+  streams.add(finish);
   call.on('data', (req: SessionRequest) => {
     queue = queue.then(() => (finished ? undefined : handle(req))).catch((err) => finish(err));
   });

@@ -15,7 +15,7 @@ import { claimStore } from '../../lib/db/owner.js';
 import { VdiguardError } from '../../lib/errors.js';
 import { listenError } from '../../lib/listen.js';
 import type { Logger } from '../../lib/log.js';
-import { clientTimePolicyOf, remoteControlPolicyOf, SCORER_SETTINGS, trustPolicyOf, type ScorerSettings } from '../config.js';
+import { clientTimePolicyOf, remoteControlPolicyOf, SCORER_SETTINGS, spillDirOf, trustPolicyOf, type ScorerSettings } from '../config.js';
 import { defaultPipelines, type ModalityPipeline } from '../models/pipelines.js';
 import { ScorerEngine, type EngineOptions } from './engine.js';
 import { initTf } from '../models/tf/runtime.js';
@@ -41,8 +41,11 @@ export interface ScorerDeps {
   readonly pipelines?: readonly ModalityPipeline[];
 }
 
-/** How long open streams get to finish when the scorer stops. */
-const SHUTDOWN_GRACE_MS = 5000;
+/** How long open streams get to finish when the scorer stops, at most (a fifth of the shutdown grace otherwise). */
+const STREAMS_GRACE_MS = 5000;
+
+/** How often a scorer looks for profile contributions no scorer is applying (one that stopped first). */
+const CONTRIBUTION_SWEEP_MS = 60_000;
 
 export const SCORER_SERVICE_NAME = 'vdiguard.scorer.v1.ScorerService';
 
@@ -65,6 +68,8 @@ export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pip
     resumeGraceMs: settings.resumeGraceSeconds * 1000,
     fitWorkers: settings.fitWorkers,
     profileVersions: settings.profileVersions,
+    spillDir: spillDirOf(settings),
+    contributionSweepMs: CONTRIBUTION_SWEEP_MS,
   };
 }
 
@@ -97,10 +102,13 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'population sample not loaded: population models fall back until profiles change');
   }
+  const recovered = await engine.recover();
+  if (recovered.records + recovered.contributions > 0) log.info(recovered, 'recovered what the last stop left unwritten');
 
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const mtls = settings.tlsClientCa ? { names: settings.tlsGatewayNames } : undefined;
-  server.addService(ScorerServiceService, scorerService(engine, log, { gatewayToken, adminToken, mtls }));
+  const scoring = scorerService(engine, log, { gatewayToken, adminToken, mtls });
+  server.addService(ScorerServiceService, scoring.service);
   server.addService(ProfileAdminServiceService, adminService(engine, adminToken, log, settings.maxBatchEvents));
   const health = new HealthImplementation({ '': 'SERVING', [SCORER_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
@@ -126,15 +134,21 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
     async close() {
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(SCORER_SERVICE_NAME, 'NOT_SERVING');
-      await engine.shutdown(5000);
-      // Streams the gateway keeps open would hold a graceful shutdown forever: cut them after a while.
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), SHUTDOWN_GRACE_MS);
+      const graceMs = settings.shutdownGraceSeconds * 1000;
+      const streamsMs = Math.min(STREAMS_GRACE_MS, graceMs / 5);
+      // No new calls from here; the open streams go back to their gateways to resume elsewhere,
+      // then the sessions left (streams that broke earlier) end and every record is written.
+      const stopped = new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), streamsMs);
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();
         });
       });
+      const handedOver = scoring.handOver();
+      if (handedOver > 0) log.info({ streams: handedOver }, 'session streams handed back to their gateways to resume elsewhere');
+      await stopped;
+      await engine.shutdown(graceMs - streamsMs);
       if (ownsDb) await db.close();
       claim?.release();
     },

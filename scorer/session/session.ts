@@ -23,6 +23,7 @@ import {
 } from '../profile/profile.js';
 import { carriedTrust, confirmIdentity, DEFAULT_TIMING_EVIDENCE, INITIAL_TRUST, terminatedOutright, updateTrust, type TrustAction, type TrustPolicy, type TrustState } from '../trust/trust.js';
 import type { TrustPoint } from '../store/audit.js';
+import type { ModalityWindows } from '../store/profiles.js';
 import { describeCoupling } from '../timing/lag-coupling.js';
 import { DEFAULT_CLIENT_TIME_POLICY, EventTimes, type ClientTimePolicy, type MeasuredEvent, type TimingReport } from '../timing/client-times.js';
 import { DEFAULT_REMOTE_CONTROL_POLICY, describeRemoteControl, RemoteControlTest, type RemoteControlFinding, type RemoteControlPolicy } from '../remote-control/pointer-timing.js';
@@ -59,10 +60,7 @@ export interface SessionVerdict {
 }
 
 /** Windows a session may add to one modality of the profile, with the behaviour they cover. */
-export interface Contribution {
-  readonly windows: number[][];
-  readonly units: number;
-}
+export type Contribution = ModalityWindows;
 
 /**
  * The client-time rule as the policy sets it: without client times (null) every event is measured

@@ -113,11 +113,12 @@ export class AuditLog {
     return row ? sessionOf(row) : undefined;
   }
 
-  async decision(d: Decision): Promise<void> {
+  /** `recordId`: the id the decision was given when it was made; a decision with one is written once however often this runs. */
+  async decision(d: Decision & { readonly recordId?: string }): Promise<void> {
     await this.db.query(
-      `INSERT INTO decisions (session_id, agent_id, decided_at, source, trust, state, action, reason, trail, timing)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [d.sessionId, d.agentId, d.decidedAt, d.source, d.trust, d.state, d.action, d.reason, JSON.stringify(d.trail), d.timing === null ? null : JSON.stringify(d.timing)],
+      `INSERT INTO decisions (session_id, agent_id, decided_at, source, trust, state, action, reason, trail, timing, record_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (record_id) DO NOTHING`,
+      [d.sessionId, d.agentId, d.decidedAt, d.source, d.trust, d.state, d.action, d.reason, JSON.stringify(d.trail), d.timing === null ? null : JSON.stringify(d.timing), d.recordId ?? null],
     );
   }
 

@@ -8,7 +8,7 @@
  */
 import type { Db, Queryable } from '../../lib/db/db.js';
 import { VdiguardError } from '../../lib/errors.js';
-import { emptyProfile, type ProfileBody, type ProfileState } from '../profile/profile.js';
+import { emptyProfile, type Modality, type ProfileBody, type ProfileState } from '../profile/profile.js';
 
 export interface ProfileRecord {
   readonly agentId: string;
@@ -21,6 +21,25 @@ export interface ProfileRecord {
 }
 
 export type ProfileSummary = Omit<ProfileRecord, 'body'>;
+
+/** Windows of one modality that a session adds to its agent's profile, with the behaviour they cover. */
+export interface ModalityWindows {
+  readonly windows: number[][];
+  readonly units: number;
+}
+
+/**
+ * What an ended session adds to its agent's profile, stored until a scorer applies it as a new
+ * version. `id` is chosen when the session ends, so writing it again is harmless.
+ */
+export interface ProfileContribution {
+  readonly id: string;
+  readonly agentId: string;
+  readonly sessionId: string;
+  /** Why the profile changes: 'enrolment' or 'adaptation'. */
+  readonly reason: string;
+  readonly added: Partial<Record<Modality, ModalityWindows>>;
+}
 
 /**
  * A change: from the latest body (null when the agent has none) to the next one and its state.
@@ -80,6 +99,19 @@ export class ProfileStore {
 
   /** Applies `change` to the latest version and stores the result as the next version. */
   async update(agentId: string, reason: string, change: ProfileChange): Promise<ProfileRecord> {
+    return (await this.write(agentId, reason, change)) as ProfileRecord;
+  }
+
+  /**
+   * update(), with `alsoWrite` run in the version's transaction: when it returns false the
+   * transaction is rolled back and the result is null.
+   */
+  private async write(
+    agentId: string,
+    reason: string,
+    change: ProfileChange,
+    alsoWrite?: (tx: Queryable, version: number) => Promise<boolean>,
+  ): Promise<ProfileRecord | null> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.get(agentId);
       const basedOn = current?.version ?? 0;
@@ -93,8 +125,14 @@ export class ProfileStore {
         );
         const [locked] = await tx.query<{ version: number }>('SELECT version FROM profiles WHERE agent_id = $1 FOR UPDATE', [agentId]);
         if ((locked?.version ?? 0) !== basedOn) return null;
-        return writeVersion(tx, agentId, basedOn + 1, next.state, next.body, reason, this.versionsKept);
+        const record = await writeVersion(tx, agentId, basedOn + 1, next.state, next.body, reason, this.versionsKept);
+        if (alsoWrite && !(await alsoWrite(tx, record.version))) throw new ContributionsTaken();
+        return record;
+      }).catch((err: unknown) => {
+        if (err instanceof ContributionsTaken) return 'taken' as const;
+        throw err;
       });
+      if (written === 'taken') return null;
       if (written) return written;
       if (attempt >= UPDATE_ATTEMPTS) {
         throw new VdiguardError(
@@ -105,10 +143,64 @@ export class ProfileStore {
     }
   }
 
+  /** Stores a contribution to be applied later; one already stored (same id) is left as it is. */
+  async addContribution(c: ProfileContribution): Promise<void> {
+    await this.db.query(
+      `INSERT INTO profile_contributions (id, agent_id, session_id, reason, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+      [c.id, c.agentId, c.sessionId, c.reason, JSON.stringify(c.added)],
+    );
+  }
+
+  /** The agent's contributions not applied yet, oldest first. */
+  async pendingContributions(agentId: string): Promise<ProfileContribution[]> {
+    const rows = await this.db.query<{ id: string; agent_id: string; session_id: string; reason: string; body: ProfileContribution['added'] }>(
+      `SELECT id, agent_id, session_id, reason, body FROM profile_contributions
+        WHERE agent_id = $1 AND applied_version IS NULL ORDER BY created_at, id`,
+      [agentId],
+    );
+    return rows.map((r) => ({ id: r.id, agentId: r.agent_id, sessionId: r.session_id, reason: r.reason, added: r.body }));
+  }
+
+  /** Agents with contributions not applied yet, and how many each has. */
+  async agentsWithPendingContributions(): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ agent_id: string; n: number }>(
+      'SELECT agent_id, count(*)::int AS n FROM profile_contributions WHERE applied_version IS NULL GROUP BY agent_id ORDER BY agent_id',
+    );
+    return new Map(rows.map((r) => [r.agent_id, r.n]));
+  }
+
+  /**
+   * Applies `contributions` (one agent's, from pendingContributions) through `change` as the next
+   * version, and marks them applied in the same transaction. Null when another writer applied any
+   * of them first: read the pending ones again.
+   */
+  async applyContributions(agentId: string, contributions: readonly ProfileContribution[], change: ProfileChange): Promise<ProfileRecord | null> {
+    const ids = contributions.map((c) => c.id);
+    const reason = [...new Set(contributions.map((c) => c.reason))].join(', ');
+    return this.write(agentId, reason, change, async (tx, version) => {
+      // Applied, a contribution's windows are in the version: its row only has to recognise a replay.
+      const marked = await tx.query(
+        `UPDATE profile_contributions SET applied_version = $2, body = '{}' WHERE id = ANY($1) AND applied_version IS NULL RETURNING id`,
+        [ids, version],
+      );
+      return marked.length === ids.length;
+    });
+  }
+
+  /** Forgets contributions applied and made before `before` (kept until then to recognise a replay). */
+  async pruneContributions(before: Date): Promise<void> {
+    await this.db.query('DELETE FROM profile_contributions WHERE applied_version IS NOT NULL AND created_at < $1', [before]);
+  }
+
   /** Discards the learned behaviour: the next version is empty and enrolling. */
   async reset(agentId: string): Promise<ProfileRecord> {
     if (!(await this.summary(agentId))) throw unknownAgent(agentId);
-    return this.update(agentId, 'reset', () => ({ body: emptyProfile(), state: 'enrolling' }));
+    // Contributions still waiting are behaviour from before the reset: settled by it, never applied.
+    const reset = await this.write(agentId, 'reset', () => ({ body: emptyProfile(), state: 'enrolling' }), async (tx, version) => {
+      await tx.query(`UPDATE profile_contributions SET applied_version = $2, body = '{}' WHERE agent_id = $1 AND applied_version IS NULL`, [agentId, version]);
+      return true;
+    });
+    return reset as ProfileRecord;
   }
 
   /** Removes the profile and all its versions; returns how many versions there were. */
@@ -120,10 +212,14 @@ export class ProfileStore {
       );
       const deleted = await tx.query('DELETE FROM profiles WHERE agent_id = $1 RETURNING agent_id', [agentId]);
       if (deleted.length === 0) throw unknownAgent(agentId);
+      await tx.query('DELETE FROM profile_contributions WHERE agent_id = $1', [agentId]);
       return rows[0]?.n ?? 0;
     });
   }
 }
+
+/** Rolls back a version whose contributions another writer applied first. */
+class ContributionsTaken extends Error {}
 
 export function unknownAgent(agentId: string): VdiguardError {
   return new VdiguardError(

@@ -84,6 +84,14 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-engine:4822" (include "vdiguard.fullname" .) -}}
 {{- end -}}
 
+{{/*
+VDIGUARD_SHUTDOWN_GRACE_SECONDS from a pod's terminationGracePeriodSeconds: 5 s before the kubelet's
+SIGKILL, so the records still unwritten then are spilled in time.
+*/}}
+{{- define "vdiguard.shutdownGrace" -}}
+{{- max 1 (sub (int .) 5) -}}
+{{- end -}}
+
 {{/* Pod-level settings every workload shares: service account, security context, pull secrets. */}}
 {{- define "vdiguard.podSpecCommon" -}}
 serviceAccountName: {{ include "vdiguard.serviceAccountName" . }}

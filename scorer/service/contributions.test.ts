@@ -1,0 +1,111 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEST_STORES } from '../../lib/testing/databases.js';
+import { silentLogger } from '../../lib/log.js';
+import type { Db } from '../../lib/db/db.js';
+import { loadScorerSettings } from '../config.js';
+import { ALICE, MALLORY, typing } from '../testing/typist.js';
+import { engineOptions } from './server.js';
+import { mergeContributions, ScorerEngine } from './engine.js';
+import { ProfileStore, type ProfileContribution } from '../store/profiles.js';
+import { ScoringSession } from '../session/session.js';
+
+/** An engine on `db` as `vdiguard scorer` builds one, its spill in `dataDir`. */
+function engineOn(db: Db, dataDir: string): ScorerEngine {
+  const settings = loadScorerSettings({}, { dataDir, matureKeystrokes: '300' });
+  return new ScorerEngine({ ...engineOptions(settings, db, silentLogger()), contributionSweepMs: 0 });
+}
+
+const contribution = (id: string, agentId: string, windows: number[][]): ProfileContribution => ({
+  id,
+  agentId,
+  sessionId: `s-${id}`,
+  reason: 'enrolment',
+  added: { keystroke: { windows, units: windows.length * 10 } },
+});
+
+test('contributions merge oldest first, keep the last windows a profile keeps, and add up what they cover', () => {
+  const merged = mergeContributions(
+    [contribution('1', 'a', [[1], [2]]), { ...contribution('2', 'a', [[3]]), added: { keystroke: { windows: [[3]], units: 7 }, mouse: { windows: [[9]], units: 4 } } }],
+    2,
+  );
+  assert.deepEqual(merged.get('keystroke'), { windows: [[2], [3]], units: 27 });
+  assert.deepEqual(merged.get('mouse'), { windows: [[9]], units: 4 });
+});
+
+for (const store of TEST_STORES) {
+  describe(`profile contributions on ${store.name}`, { skip: store.skip }, () => {
+    test('stored once by id, applied once: a second writer of the same ones finds them taken; a reset settles what waits, a delete removes it', async () => {
+      const { db, drop } = await store.create();
+      try {
+        const profiles = new ProfileStore(db);
+        const c1 = contribution('c1', 'alice', [[1, 2]]);
+        await profiles.addContribution(c1);
+        await profiles.addContribution(c1);
+        await profiles.addContribution(contribution('c2', 'alice', [[3, 4]]));
+        await profiles.addContribution(contribution('c3', 'bob', [[5, 6]]));
+        assert.deepEqual([...(await profiles.agentsWithPendingContributions())], [['alice', 2], ['bob', 1]]);
+
+        const pending = await profiles.pendingContributions('alice');
+        assert.deepEqual(pending.map((c) => c.id), ['c1', 'c2']);
+        assert.deepEqual(pending[0], c1);
+        const body = (await profiles.get('alice'))?.body;
+        assert.equal(body, undefined);
+        const change = () => ({ body: { keystroke: { windows: [], units: 20, template: null }, mouse: { windows: [], units: 0, template: null } } as never, state: 'enrolling' as const });
+        const applied = await profiles.applyContributions('alice', pending, change);
+        assert.equal(applied?.version, 1);
+        assert.equal(await profiles.applyContributions('alice', pending, change), null, 'applied already: the second writer is told to read them again');
+        assert.equal((await profiles.get('alice'))?.version, 1, 'and its version was rolled back');
+        assert.deepEqual(await profiles.pendingContributions('alice'), []);
+
+        await profiles.addContribution(contribution('c4', 'alice', [[7, 8]]));
+        const reset = await profiles.reset('alice');
+        assert.deepEqual(await profiles.pendingContributions('alice'), [], 'behaviour from before a reset is never applied');
+        const [settled] = await db.query<{ applied_version: number }>(`SELECT applied_version FROM profile_contributions WHERE id = 'c4'`);
+        assert.equal(settled?.applied_version, reset.version);
+
+        await profiles.addContribution(contribution('c5', 'alice', [[9, 9]]));
+        await profiles.delete('alice');
+        const left = await db.query<{ id: string }>(`SELECT id FROM profile_contributions ORDER BY id`);
+        assert.deepEqual(left.map((r) => r.id), ['c3']);
+      } finally {
+        await drop();
+      }
+    });
+
+    test('two scorers that find the same stored contributions apply each once', async () => {
+      const { db, drop } = await store.create();
+      const dir = mkdtempSync(join(tmpdir(), 'vdiguard-contributions-'));
+      const a = engineOn(db, join(dir, 'a'));
+      const b = engineOn(db, join(dir, 'b'));
+      try {
+        // Stored by a scorer that stopped before applying them: what three real sessions add.
+        const options = engineOptions(loadScorerSettings({}, { matureKeystrokes: '300' }), db, silentLogger());
+        for (const [i, agentId] of ['alice', 'alice', 'bob'].entries()) {
+          const scoring = new ScoringSession(null, options.pipelines, options.policy);
+          scoring.push(typing(agentId === 'bob' ? MALLORY : ALICE, 200, 20 + i));
+          await a.profiles.addContribution({ id: `c${i}`, agentId, sessionId: `s${i}`, reason: 'enrolment', added: Object.fromEntries(scoring.contribution()) });
+        }
+        const [ra, rb] = await Promise.all([a.recover(), b.recover()]);
+        assert.deepEqual([ra.contributions, ra.agents], [3, 2], 'each scorer finds all three waiting');
+        assert.deepEqual([rb.contributions, rb.agents], [3, 2]);
+        assert.equal(await a.drainWrites(30_000), true);
+        assert.equal(await b.drainWrites(30_000), true);
+        const rows = await db.query<{ agent_id: string; applied_version: number | null }>('SELECT agent_id, applied_version FROM profile_contributions ORDER BY id');
+        assert.equal(rows.length, 3);
+        assert.ok(rows.every((r) => r.applied_version !== null));
+        const alice = await a.profiles.get('alice');
+        const bob = await a.profiles.get('bob');
+        assert.equal(alice?.keystrokes, 400, "both of alice's sessions, once each");
+        assert.equal(bob?.keystrokes, 200);
+      } finally {
+        await a.shutdown(1000);
+        await b.shutdown(1000);
+        await drop();
+      }
+    });
+  });
+}

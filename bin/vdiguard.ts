@@ -26,10 +26,12 @@ const program = new Command('vdiguard')
   .exitOverride();
 
 registerScorerCommands(program);
-// The relay rig (`vdiguard eval relay`) is a development tool on the dev dependencies; the image
-// leaves it out (deploy/Dockerfile).
+// The relay rig (`vdiguard eval relay`) and the soak (`vdiguard soak`) are development tools on the
+// dev dependencies; the image leaves them out (deploy/Dockerfile).
 const rig = new URL('../rig/cli.js', import.meta.url);
 if (existsSync(fileURLToPath(rig))) ((await import(rig.href)) as typeof import('../rig/cli.js')).registerRelayEval(program);
+const soak = new URL('../soak/cli.js', import.meta.url);
+if (existsSync(fileURLToPath(soak))) ((await import(soak.href)) as typeof import('../soak/cli.js')).registerSoak(program);
 registerGatewayCommands(program);
 registerHealthCommand(program);
 

@@ -27,7 +27,9 @@ export interface FakeGuacd {
   close(): Promise<void>;
 }
 
-export async function startFakeGuacd(o: { syncMs?: number; echo?: boolean } = {}): Promise<FakeGuacd> {
+/** `record: false` keeps nothing of what arrives (a long soak would hold it all in memory). */
+export async function startFakeGuacd(o: { syncMs?: number; echo?: boolean; record?: boolean } = {}): Promise<FakeGuacd> {
+  const record = o.record ?? true;
   const connections: FakeConnection[] = [];
   const server = net.createServer((socket) => {
     const parser = new GuacParser();
@@ -38,7 +40,7 @@ export async function startFakeGuacd(o: { syncMs?: number; echo?: boolean } = {}
     socket.setNoDelay(true);
     socket.on('data', (data) => {
       const at = performance.now();
-      if (ready) conn.raw += data.toString('utf8');
+      if (ready && record) conn.raw += data.toString('utf8');
       for (const r of parser.push(data)) {
         if (r.error) {
           socket.destroy();
@@ -55,7 +57,7 @@ export async function startFakeGuacd(o: { syncMs?: number; echo?: boolean } = {}
           }
           continue;
         }
-        conn.received.push(ins);
+        if (record) conn.received.push(ins);
         conn.onInstruction?.(ins, at);
         if (o.echo && ins.opcode === 'key') socket.write(encodeInstruction('sync', Date.now()));
       }

@@ -94,9 +94,17 @@ export class WriteQueue<R> {
     return records.length;
   }
 
-  /** Resolves true once every queued record has landed, false if `timeoutMs` passes first. */
+  /**
+   * Resolves true once every queued record has landed, false if `timeoutMs` passes first. A retry
+   * waiting out its backoff runs now: whoever drains (a shutdown) has no time to wait for it.
+   */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.queue.length === 0 && !this.running) return true;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.kick();
+    }
     let timeout: NodeJS.Timeout | undefined;
     const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
     const expired = new Promise<boolean>((resolve) => (timeout = setTimeout(() => resolve(false), timeoutMs)));

@@ -3,7 +3,9 @@
  * (OTLP over gRPC or HTTP), and off unless an exporter endpoint is configured. Until the SDK starts
  * the OpenTelemetry API is a no-op, so instrumented code costs next to nothing when it is off.
  */
+import { metrics } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { observeRuntime } from './runtime.js';
 
 /** True when the environment asks for telemetry to be exported. */
 export function telemetryConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -25,8 +27,12 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
   // typed can reach an exporter through a library's defaults.
   const sdk = new NodeSDK({ serviceName, instrumentations: [] });
   sdk.start();
+  const stopRuntime = observeRuntime(metrics.getMeter('vdiguard.runtime'));
   return {
     enabled: true,
-    shutdown: () => sdk.shutdown().catch(() => undefined),
+    shutdown: () => {
+      stopRuntime();
+      return sdk.shutdown().catch(() => undefined);
+    },
   };
 }

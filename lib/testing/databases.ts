@@ -44,23 +44,27 @@ export const TEST_STORES: readonly TestStore[] = [
   },
 ];
 
-/** Creates an empty database on the test server and returns its URL. */
-export async function createTestDatabase(): Promise<{ url: string; dropDatabase(): Promise<void> }> {
-  if (!adminUrl) throw new Error('VDIGUARD_TEST_DATABASE_URL is not set');
-  const name = `vdiguard_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
+/**
+ * Creates an empty database on the test server (or the server of `serverUrl`, whose user may
+ * create databases) and returns its URL.
+ */
+export async function createTestDatabase(serverUrl = adminUrl, prefix = 'vdiguard_test'): Promise<{ url: string; dropDatabase(): Promise<void> }> {
+  if (!serverUrl) throw new Error('VDIGUARD_TEST_DATABASE_URL is not set');
+  const server = serverUrl;
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(adminUrl);
+  const url = new URL(server);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async dropDatabase() {
-      const c = new pg.Client({ connectionString: adminUrl });
+      const c = new pg.Client({ connectionString: server });
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -1,0 +1,50 @@
+/** `vdiguard soak`: many sessions through the real services, with restarts and a database cut (soak/soak.ts). */
+import type { Command } from 'commander';
+import { VdiguardError } from '../lib/errors.js';
+import { numberFlag } from '../scorer/eval/command.js';
+import { runSoak, type SoakReport } from './soak.js';
+
+export function registerSoak(program: Command): void {
+  program
+    .command('soak')
+    .description('many sessions through the real gateway and scorer on PostgreSQL for a while, with the scorer and a gateway restarted and the database cut; prints memory, event loop delay, verdict latency and whether every record reached the store')
+    .option('--sessions <n>', 'concurrent sessions (one agent each)', '1000')
+    .option('--minutes <m>', 'how long', '10')
+    .option('--enrolled <n>', 'agents with a mature profile (every other one typed by someone else)', '20')
+    .option('--gateways <n>', 'gateway processes', '2')
+    .option('--no-faults', 'no restarts and no database cut')
+    .option('--database-url <url>', 'a PostgreSQL server whose user may create databases (default DATABASE_URL)')
+    .option('--json', 'also print the report as one JSON line')
+    .option('--logs <dir>', "write each service process's log there")
+    .action(async (f: { sessions: string; minutes: string; enrolled: string; gateways: string; faults: boolean; databaseUrl?: string; json?: boolean; logs?: string }) => {
+      const serverUrl = f.databaseUrl ?? process.env.DATABASE_URL;
+      if (!serverUrl) throw new VdiguardError('invalid-argument', 'the soak needs a PostgreSQL server: give --database-url or DATABASE_URL (a user that may create databases; the soak makes one and drops it)');
+      const report = await runSoak({
+        sessions: numberFlag('sessions', f.sessions, 1) as number,
+        seconds: Math.round((numberFlag('minutes', f.minutes, 0.5) as number) * 60),
+        enrolled: numberFlag('enrolled', f.enrolled, 0) as number,
+        gateways: numberFlag('gateways', f.gateways, 1) as number,
+        faults: f.faults,
+        serverUrl,
+        progress: (line) => process.stderr.write(`${line}\n`),
+        ...(f.logs ? { logsDir: f.logs } : {}),
+      });
+      process.stdout.write(soakText(report));
+      if (f.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      if (!report.passed) process.exitCode = 1;
+    });
+}
+
+/** The report for people: every check with its figure, then the verdict. */
+export function soakText(r: SoakReport): string {
+  const lines = [
+    `soak: ${r.sessions} sessions for ${r.seconds} s; ${r.load.tunnels} tunnels (${r.load.reconnects} reconnects), ${r.load.events} events, ${r.load.ended} logins ended by a terminate`,
+    ...r.faults.map((f) => `  fault at ${f}`),
+    ...Object.entries(r.load.endings).map(([why, n]) => `  ${n} logins ended (${why})`),
+    ...Object.entries(r.load.failures).map(([what, n]) => `  ${n} client failures: ${what}`),
+    ...r.processes.map((p) => `  ${p.instance}: resident ${p.rssPerSessionBytes === null ? '?' : `${(p.rssPerSessionBytes / 1024).toFixed(0)} KiB per session`}`),
+    ...r.checks.map((c) => `  ${c.passed ? 'pass' : 'FAIL'}  ${c.name}: ${c.detail}`),
+    r.passed ? 'soak passed' : 'soak FAILED',
+  ];
+  return `${lines.join('\n')}\n`;
+}

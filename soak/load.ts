@@ -1,0 +1,257 @@
+/**
+ * The soak's agents and desktops, in a process of their own (forked by soak.ts, so the services'
+ * CPU and memory are theirs alone): a guacd stand-in (gateway/testing/fake-guacd.ts: it answers
+ * the handshake like guacd and draws nothing), and one Guacamole client per agent that signs in
+ * with password and TOTP, opens the tunnel, and sends what the agent page sends at a typist's
+ * rhythm: each key and mouse instruction after its `vdiguard,time`. A client whose tunnel drops
+ * (a gateway restarting) asks another gateway for a ticket with its login and goes on, as the
+ * page does; one whose login was ended (a terminate) stops.
+ */
+import { WebSocket } from 'ws';
+import { encodeInstruction, GuacParser } from '../gateway/guac/index.js';
+import { startFakeGuacd } from '../gateway/testing/fake-guacd.js';
+import { totpCode } from '../gateway/auth/totp.js';
+import { LOGIN_COOKIE } from '../gateway/http/login-cookie.js';
+import { ALICE, MALLORY, typing, type Typist } from '../scorer/testing/typist.js';
+import { seededRandom } from '../lib/random.js';
+import type { InputEvent } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
+
+/** One agent of the soak and whose hands are at the keyboard. */
+export interface AgentPlan {
+  readonly agentId: string;
+  readonly password: string;
+  readonly totpSecret: string;
+  /** 'agent': the enrolled agent's own typing; 'impostor': someone else's on an enrolled agent; 'newcomer': an agent enrolling. */
+  readonly hands: 'agent' | 'impostor' | 'newcomer';
+}
+
+export type ToLoad = { start: { gateways: string[]; desktopId: string; agents: AgentPlan[]; rampMs: number } } | { stop: true };
+
+export interface LoadStats {
+  /** Tunnels opened (first ones and reconnects). */
+  readonly tunnels: number;
+  readonly reconnects: number;
+  /** Ticket requests that found no gateway (one restarting), tried again on the next. */
+  readonly retries: number;
+  readonly events: number;
+  /** Clients still working. */
+  readonly active: number;
+  /** Clients whose login was ended by the gateway (a terminate), and that stopped. */
+  readonly ended: number;
+  /** Why their logins ended, as the gateway said: the status and its message, with how many. */
+  readonly endings: Record<string, number>;
+  readonly failures: Record<string, number>;
+}
+
+export type FromLoad = { ready: { guacdPort: number } } | { stats: LoadStats } | { stopped: LoadStats };
+
+/** How often the clients send what is due, ms; each instruction carries its own scheduled time. */
+const TICK_MS = 20;
+
+/** What a client sends next: a key or a mouse position, at `atMs` after its stretch began. */
+type Due = { readonly atMs: number; readonly instruction: string };
+
+/** The keys of stretch `seed` from `startMs`: a line of 30 to 60 keystrokes at the typist's rhythm. */
+function lineOfTyping(who: Typist, seed: number, startMs: number): InputEvent[] {
+  return typing(who, 30 + Math.floor(seededRandom(seed)() * 30), seed, startMs);
+}
+
+/**
+ * The next stretch of an agent's input from `startMs`: a line of typing, a pause, and a pointer
+ * movement at the page's 60 frames a second, then a click. Seeded, so a run can be repeated.
+ */
+export function nextStretch(who: Typist, seed: number, startMs: number): Due[] {
+  const out: Due[] = lineOfTyping(who, seed, startMs).map((e) => {
+    const k = e.kind?.$case === 'key' ? e.kind.value : { keysym: 0, pressed: false };
+    return { atMs: e.timeMs, instruction: encodeInstruction('key', k.keysym, k.pressed ? 1 : 0) };
+  });
+  const rand = seededRandom(seed + 1);
+  let t = (out.at(-1)?.atMs ?? startMs) + 500 + rand() * 1500;
+  const [x0, y0, x1, y1] = [rand() * 1000, rand() * 700, rand() * 1000, rand() * 700];
+  const frames = 15 + Math.floor(rand() * 30);
+  for (let f = 0; f <= frames; f++) {
+    const p = f / frames;
+    // Eased, as a hand accelerates and brakes: the path's points are not evenly spaced.
+    const s = p * p * (3 - 2 * p);
+    out.push({ atMs: t, instruction: encodeInstruction('mouse', Math.round(x0 + (x1 - x0) * s), Math.round(y0 + (y1 - y0) * s), 0) });
+    t += 1000 / 60;
+  }
+  out.push({ atMs: t, instruction: encodeInstruction('mouse', Math.round(x1), Math.round(y1), 1) });
+  out.push({ atMs: t + 90, instruction: encodeInstruction('mouse', Math.round(x1), Math.round(y1), 0) });
+  return out;
+}
+
+/**
+ * At least `keys` keystrokes typed as the clients type them in sessions (lines with pauses between
+ * them, where the session moves the mouse): what enrols an agent, so the profile knows the pauses.
+ */
+export function typingLikeSessions(who: Typist, seed: number, keys: number): InputEvent[] {
+  const out: InputEvent[] = [];
+  for (let line = 0, t = 0; out.length < 2 * keys; line++) {
+    const typed = lineOfTyping(who, seed + line, t);
+    out.push(...typed);
+    t = (typed.at(-1)?.timeMs ?? t) + 2000;
+  }
+  return out;
+}
+
+class Client {
+  private ws: WebSocket | undefined;
+  /** The desktop session is up (the gateway said which it is): input may go, as the page waits for it. */
+  private connected = false;
+  private token: string | undefined;
+  private queue: Due[] = [];
+  private origin = 0;
+  private stretch = 0;
+  private gateway: number;
+  stopped = false;
+  ended = false;
+
+  constructor(
+    private readonly plan: AgentPlan,
+    private readonly gateways: readonly string[],
+    private readonly desktopId: string,
+    private readonly index: number,
+    private readonly counts: { tunnels: number; reconnects: number; retries: number; events: number; failures: Map<string, number>; endings: Map<string, number> },
+  ) {
+    this.gateway = index % gateways.length;
+  }
+
+  private get who(): Typist {
+    return this.plan.hands === 'impostor' ? MALLORY : ALICE;
+  }
+
+  private fail(what: string): void {
+    this.counts.failures.set(what, (this.counts.failures.get(what) ?? 0) + 1);
+  }
+
+  async start(): Promise<void> {
+    const url = this.gateways[this.gateway] as string;
+    const res = await fetch(`${url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ agent: this.plan.agentId, password: this.plan.password, code: totpCode(this.plan.totpSecret, Date.now()) }),
+    }).catch((err: Error) => ({ ok: false, status: 0, statusText: err.message }) as Response);
+    if (!res.ok) {
+      this.fail(`login ${res.status}: ${((await res.json().catch(() => ({}))) as { error?: string }).error ?? res.statusText}`.slice(0, 200));
+      this.stopped = true;
+      return;
+    }
+    this.token = new RegExp(`${LOGIN_COOKIE}=([^;]+)`).exec(res.headers.get('set-cookie') ?? '')?.[1];
+    const body = (await res.json()) as { ticket?: { ticket: string } };
+    if (!body.ticket) {
+      this.fail('login without a ticket');
+      this.stopped = true;
+      return;
+    }
+    this.open(url, body.ticket.ticket);
+  }
+
+  private open(url: string, ticket: string): void {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/tunnel?ticket=${encodeURIComponent(ticket)}`, 'guacamole');
+    this.ws = ws;
+    this.connected = false;
+    const parser = new GuacParser({ maxElementLength: 1 << 20, maxInstructionLength: 1 << 21 });
+    ws.on('open', () => this.counts.tunnels++);
+    ws.on('message', (data: Buffer) => {
+      if (this.connected || this.ws !== ws) return;
+      for (const r of parser.push(data)) {
+        if (r.instruction?.opcode === 'vdiguard' && r.instruction.args[0] === 'session') this.connected = true;
+      }
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', () => {
+      if (this.ws !== ws || this.stopped) return;
+      this.ws = undefined;
+      setTimeout(() => void this.reconnect(), 1000);
+    });
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.stopped) return;
+    this.gateway = (this.gateway + 1) % this.gateways.length;
+    const url = this.gateways[this.gateway] as string;
+    const res = await fetch(`${url}/api/tickets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+      body: JSON.stringify({ desktop: this.desktopId }),
+    }).catch((err: Error) => ({ ok: false, status: 0, statusText: err.message }) as Response);
+    if (res.status === 401 || res.status === 403) {
+      // The login was ended (a terminate, or the agent locked): the page would be back at sign-in.
+      const why = `${res.status}: ${((await res.json().catch(() => ({}))) as { error?: string }).error ?? ''}`.slice(0, 200);
+      this.counts.endings.set(why, (this.counts.endings.get(why) ?? 0) + 1);
+      this.ended = true;
+      this.stopped = true;
+      return;
+    }
+    if (!res.ok) {
+      // A gateway restarting or unreachable: the page tries the next one a little later.
+      if (res.status === 0 || res.status >= 500) this.counts.retries++;
+      else this.fail(`ticket ${res.status}`);
+      setTimeout(() => void this.reconnect(), 2000);
+      return;
+    }
+    this.counts.reconnects++;
+    this.open(url, ((await res.json()) as { ticket: string }).ticket);
+  }
+
+  /** Sends what is due by `now` (ms on this process's clock), each after its time as the page sends it. */
+  tick(now: number): void {
+    const ws = this.ws;
+    if (this.stopped || !ws || !this.connected || ws.readyState !== WebSocket.OPEN) return;
+    if (this.queue.length === 0) {
+      this.origin = now;
+      this.queue = nextStretch(this.who, this.index * 100_003 + this.stretch++, 0);
+    }
+    while (this.queue.length > 0 && this.origin + (this.queue[0] as Due).atMs <= now) {
+      const due = this.queue.shift() as Due;
+      const at = Math.round((this.origin + due.atMs) * 1000) / 1000;
+      ws.send(encodeInstruction('vdiguard', 'time', String(at)) + due.instruction);
+      this.counts.events++;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.ws?.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const guacd = await startFakeGuacd({ syncMs: 1000, record: false });
+  const send = (m: FromLoad): void => void process.send?.(m);
+  const counts = { tunnels: 0, reconnects: 0, retries: 0, events: 0, failures: new Map<string, number>(), endings: new Map<string, number>() };
+  let clients: Client[] = [];
+  const stats = (): LoadStats => ({
+    tunnels: counts.tunnels,
+    reconnects: counts.reconnects,
+    retries: counts.retries,
+    events: counts.events,
+    active: clients.filter((c) => !c.stopped).length,
+    ended: clients.filter((c) => c.ended).length,
+    failures: Object.fromEntries(counts.failures),
+    endings: Object.fromEntries(counts.endings),
+  });
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    for (const c of clients) c.tick(now);
+  }, TICK_MS);
+  const reporter = setInterval(() => send({ stats: stats() }), 5000);
+  process.on('message', (m: ToLoad) => {
+    if ('start' in m) {
+      const { gateways, desktopId, agents, rampMs } = m.start;
+      clients = agents.map((a, i) => new Client(a, gateways, desktopId, i, counts));
+      // Spread over the ramp, so that a thousand logins do not arrive in one instant.
+      clients.forEach((c, i) => setTimeout(() => void c.start(), (rampMs * i) / clients.length));
+    } else {
+      clearInterval(ticker);
+      clearInterval(reporter);
+      for (const c of clients) c.stop();
+      send({ stopped: stats() });
+      setTimeout(() => void guacd.close().then(() => process.exit(0)), 2000);
+    }
+  });
+  send({ ready: { guacdPort: guacd.port } });
+}
+
+if (process.argv[2] === 'load') await main();

@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addBuckets, growthAfterWarmup, quantileBound } from './report.js';
+
+const series = (values: number[], everyMs = 5000) => values.map((value, i) => ({ timeMs: 1000 + i * everyMs, value }));
+
+test('memory that holds after warm-up grows ~0, whatever it climbed while warming up; a leak reads its growth', () => {
+  const warm = series([100, 150, 190, 200, 201, 199, 200, 202, 198, 200, 201, 199]);
+  const held = growthAfterWarmup(warm, 15_000);
+  assert.equal(held?.samples, 9);
+  assert.ok(Math.abs(held!.growth) < 0.01, `growth ${held!.growth}`);
+  // 1% of 200 per sample over 9 samples: the line rises 8 steps of 2 = 16 over a mean of 208.
+  const leak = growthAfterWarmup(series([100, 150, 190, 200, 202, 204, 206, 208, 210, 212, 214, 216]), 15_000);
+  assert.ok(Math.abs(leak!.growth - 16 / 208) < 1e-9, `growth ${leak!.growth}`);
+  assert.equal(growthAfterWarmup(series([1, 2, 3]), 15_000), null, 'too few samples after warm-up to say');
+});
+
+test('quantiles from histogram buckets are the bound of the bucket that holds them', () => {
+  const h = { bounds: [10, 50, 250], bucketCounts: [50, 40, 9, 1] };
+  assert.equal(quantileBound(h, 0.5), 10);
+  assert.equal(quantileBound(h, 0.9), 50);
+  assert.equal(quantileBound(h, 0.99), 250);
+  assert.equal(quantileBound(h, 1), Number.POSITIVE_INFINITY);
+  assert.ok(Number.isNaN(quantileBound({ bounds: [10], bucketCounts: [0, 0] }, 0.5)));
+  assert.deepEqual(addBuckets([h, { bounds: [10, 50, 250], bucketCounts: [1, 2, 3, 4] }]), { bounds: [10, 50, 250], bucketCounts: [51, 42, 12, 5] });
+  assert.throws(() => addBuckets([h, { bounds: [10], bucketCounts: [1, 1] }]), /different bounds/);
+});

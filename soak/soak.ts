@@ -1,0 +1,337 @@
+/**
+ * `vdiguard soak`: many sessions for a long time through the real services, with the faults of a
+ * working day, and whether anything was lost or leaked (issue 21).
+ *
+ * The real scorers and gateways (`vdiguard scorer`, `vdiguard gateway`, child processes; two
+ * scorers behind one address, as a Service) on a PostgreSQL database of their own, reached through
+ * a TCP proxy the soak can cut; the agents and
+ * desktops in soak/load.ts (Guacamole clients over WebSockets, a guacd stand-in). The services
+ * export their metrics over OTLP to a receiver here: memory and the event loop's delay
+ * (lib/telemetry/runtime.ts), verdict latency (the gateway's histogram). During the run a scorer
+ * is restarted (SIGTERM), the database cut, and one gateway restarted; afterwards every record the
+ * services' logs say they made (decisions, session starts and ends, profile contributions) is
+ * counted in the database.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDb, type Db } from '../lib/db/db.js';
+import { createTestDatabase } from '../lib/testing/databases.js';
+import { startTcpProxy } from '../lib/testing/tcp-proxy.js';
+import { startTcpBalancer, type TcpBalancer } from '../lib/testing/tcp-balancer.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../lib/testing/otlp-receiver.js';
+import { startServiceProcess, type LogLine, type ServiceProcess } from '../lib/testing/service-process.js';
+import { GatewayStore } from '../gateway/store/gateway-store.js';
+import { SecretBox } from '../gateway/auth/secret-box.js';
+import { hashPassword } from '../gateway/auth/password.js';
+import { newTotpSecret } from '../gateway/auth/totp.js';
+import { enroll } from '../scorer/commands/admin.js';
+import { writeRecording } from '../scorer/recording/writer.js';
+import { ALICE } from '../scorer/testing/typist.js';
+import { addBuckets, growthAfterWarmup, quantileBound, type Growth } from './report.js';
+import { typingLikeSessions, type AgentPlan, type FromLoad, type LoadStats, type ToLoad } from './load.js';
+
+export interface SoakOptions {
+  readonly sessions: number;
+  readonly seconds: number;
+  /** A PostgreSQL server whose user may create databases: the soak makes one and drops it. */
+  readonly serverUrl: string;
+  /** Agents with a mature profile (half of their sessions typed by someone else). */
+  readonly enrolled: number;
+  readonly gateways: number;
+  /** Restart the scorer, cut the database and restart a gateway during the run. */
+  readonly faults: boolean;
+  readonly progress: (line: string) => void;
+  /** A directory to write each service process's log to (JSON lines), to see what happened. */
+  readonly logsDir?: string;
+}
+
+export interface ProcessFigures {
+  /** service.instance.id: the service and which start of it. */
+  readonly instance: string;
+  readonly rss: Growth | null;
+  readonly heap: Growth | null;
+  /** Resident memory per session at the end of its life, bytes (sessions: the run's). */
+  readonly rssPerSessionBytes: number | null;
+  /** The worst 5-second window's 99th percentile of event loop delay, ms. */
+  readonly loopDelayP99Ms: number | null;
+}
+
+export interface SoakReport {
+  readonly sessions: number;
+  readonly seconds: number;
+  readonly load: LoadStats;
+  readonly processes: ProcessFigures[];
+  readonly verdictLatencyMs: { readonly p50: number; readonly p99: number; readonly verdicts: number };
+  /** What the services' logs say they made, and what the database holds. */
+  readonly records: {
+    readonly decisions: { readonly expected: number; readonly written: number };
+    readonly sessionsStarted: { readonly expected: number; readonly written: number };
+    readonly sessionsEnded: { readonly expected: number; readonly written: number };
+    readonly contributions: { readonly expected: number; readonly written: number; readonly applied: number };
+  };
+  readonly faults: string[];
+  /** Every target, with whether it held. */
+  readonly checks: { readonly name: string; readonly passed: boolean; readonly detail: string }[];
+  readonly passed: boolean;
+}
+
+const GATEWAY_TOKEN = randomBytes(24).toString('hex');
+const PASSWORD = 'soak password 1';
+const DESKTOP = 'soak-desktop';
+/** How often the services export their metrics, ms. */
+const EXPORT_MS = 5000;
+/** Memory may grow this much after warm-up (a fraction of its mean). */
+export const MAX_GROWTH = 0.05;
+export const MAX_VERDICT_P99_MS = 250;
+export const MAX_LOOP_DELAY_P99_MS = 50;
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function spillFiles(dir: string): number {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).length;
+  } catch {
+    return 0;
+  }
+}
+
+export async function runSoak(o: SoakOptions): Promise<SoakReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'vdiguard-soak-'));
+  const { url, dropDatabase } = await createTestDatabase(o.serverUrl, 'vdiguard_soak');
+  const db = await openDb({ databaseUrl: url });
+  const target = new URL(url);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  const viaProxy = new URL(url);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+  const otlp = await startOtlpReceiver();
+  const load = fork(fileURLToPath(new URL('./load.js', import.meta.url)), ['load'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const services: ServiceProcess[] = [];
+  let scorerService: TcpBalancer | undefined;
+  try {
+    const fromLoad = (pick: (m: FromLoad) => boolean): Promise<FromLoad> =>
+      new Promise((resolve) => {
+        const on = (m: FromLoad): void => {
+          if (!pick(m)) return;
+          load.off('message', on);
+          resolve(m);
+        };
+        load.on('message', on);
+      });
+    const ready = (await fromLoad((m) => 'ready' in m)) as { ready: { guacdPort: number } };
+
+    const secretKey = randomBytes(32);
+    const adminTokenFile = join(dir, 'admin-token');
+    writeFileSync(adminTokenFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+    const agents = await addAgents(db, secretKey, o);
+    o.progress(`${agents.length} agents and their desktop added`);
+
+    let starts = 0;
+    const common = (name: string): Record<string, string> => ({
+      DATABASE_URL: viaProxy.toString(),
+      VDIGUARD_GATEWAY_TOKEN: GATEWAY_TOKEN,
+      VDIGUARD_ADMIN_TOKEN_FILE: adminTokenFile,
+      VDIGUARD_MATURE_KEYSTROKES: '300',
+      VDIGUARD_SHUTDOWN_GRACE_SECONDS: '10',
+      VDIGUARD_LOG_LEVEL: 'info',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_METRIC_EXPORT_INTERVAL: String(EXPORT_MS),
+      OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${name}-${++starts}`,
+    });
+    // Two scorers behind one address, as a Deployment behind its Service: a stopping one's
+    // sessions resume on the other.
+    const scorerPorts = [await freePort(), await freePort()];
+    const startScorer = (i: number): Promise<ServiceProcess> =>
+      startServiceProcess(['scorer', '--listen', `127.0.0.1:${scorerPorts[i]}`, '--data', join(dir, `scorer-${i}`)], common(`scorer${i}`), /^vdiguard scorer listening on (\S+)/);
+    scorerService = await startTcpBalancer(scorerPorts.map((port) => ({ host: '127.0.0.1', port })));
+    const scorerAddress = `127.0.0.1:${scorerService.port}`;
+    const gatewayPorts = await Promise.all(Array.from({ length: o.gateways }, freePort));
+    const startGateway = (i: number): Promise<ServiceProcess> =>
+      startServiceProcess(
+        ['gateway', '--data', join(dir, `gateway-${i}`)],
+        {
+          ...common(`gateway${i}`),
+          VDIGUARD_GATEWAY_LISTEN: `127.0.0.1:${gatewayPorts[i]}`,
+          VDIGUARD_GATEWAY_SCORER: scorerAddress,
+          VDIGUARD_GATEWAY_BRIDGE: 'off',
+          VDIGUARD_GUACD: `127.0.0.1:${ready.ready.guacdPort}`,
+          VDIGUARD_GATEWAY_SECRET_KEY: secretKey.toString('base64'),
+          VDIGUARD_TUNNEL_IDLE_SECONDS: '3600',
+        },
+        /vdiguard gateway on (\S+) is running/,
+      );
+    const scorers = [await startScorer(0), await startScorer(1)];
+    services.push(...scorers);
+    await enrolAgents(agents, scorers[0]!.address, adminTokenFile, dir);
+    const gateways: ServiceProcess[] = [];
+    for (let i = 0; i < o.gateways; i++) gateways.push(await startGateway(i));
+    services.push(...gateways);
+    o.progress(`scorers on ${scorers.map((s) => s.address).join(', ')} behind ${scorerAddress}, gateways on ${gateways.map((g) => g.address).join(', ')}`);
+
+    const rampMs = Math.min(60_000, (o.seconds * 1000) / 5);
+    const started = Date.now();
+    let stats: LoadStats | undefined;
+    load.on('message', (m: FromLoad) => {
+      if ('stats' in m) stats = m.stats;
+    });
+    load.send({ start: { gateways: gateways.map((g) => g.address), desktopId: DESKTOP, agents, rampMs } } satisfies ToLoad);
+    const at = async (fraction: number): Promise<void> => sleep(Math.max(0, started + fraction * o.seconds * 1000 - Date.now()));
+    const faults: string[] = [];
+    const note = (what: string): void => {
+      faults.push(`${((Date.now() - started) / 1000).toFixed(0)} s: ${what}`);
+      o.progress(faults.at(-1) as string);
+    };
+    const ticker = setInterval(() => {
+      if (stats) o.progress(`${((Date.now() - started) / 1000).toFixed(0)} s: ${stats.active} clients, ${stats.tunnels} tunnels, ${stats.events} events, ${stats.reconnects} reconnects, ${stats.ended} ended`);
+    }, 30_000);
+    try {
+      if (o.faults) {
+        await at(0.3);
+        const stopped = await (scorers[0] as ServiceProcess).stop();
+        note(`scorer 0 stopped with SIGTERM (exit ${stopped.code ?? stopped.signal}) and started again`);
+        scorers[0] = await startScorer(0);
+        services.push(scorers[0]);
+        await at(0.5);
+        const cutMs = Math.min(30_000, (o.seconds * 1000) / 6);
+        proxy.cut();
+        note(`database cut for ${(cutMs / 1000).toFixed(0)} s`);
+        await sleep(cutMs);
+        proxy.restore();
+        await at(0.7);
+        const last = o.gateways - 1;
+        const gone = await (gateways[last] as ServiceProcess).stop();
+        note(`gateway ${last} stopped with SIGTERM (exit ${gone.code ?? gone.signal}) and started again`);
+        gateways[last] = await startGateway(last);
+        services.push(gateways[last] as ServiceProcess);
+      }
+      await at(1);
+    } finally {
+      clearInterval(ticker);
+    }
+    load.send({ stop: true } satisfies ToLoad);
+    const final = ((await fromLoad((m) => 'stopped' in m)) as { stopped: LoadStats }).stopped;
+    // The tunnels' ends reach the gateways and their mirrors' closes the scorer; then everyone stops.
+    await sleep(3000);
+    const exits = [];
+    for (const g of gateways) exits.push(await g.stop());
+    for (const s of scorers) exits.push(await s.stop());
+    if (exits.some((e) => e.code !== 0)) throw new Error(`a service did not stop cleanly: ${JSON.stringify(exits)}`);
+    // What a stop had to spill (the database was still catching up) the next start writes, as
+    // after a real restart: each such service starts once more, and stops.
+    const again = [...scorers.map((_, i) => ({ spill: join(dir, `scorer-${i}`, 'spill'), start: () => startScorer(i) })), ...gateways.map((_, i) => ({ spill: join(dir, `gateway-${i}`, 'spill'), start: () => startGateway(i) }))];
+    for (const a of again.filter((x) => spillFiles(x.spill) > 0)) {
+      const next = await a.start();
+      services.push(next);
+      await next.logged((l) => l.msg === 'recovered records spilled at the last shutdown');
+      const stopped = await next.stop();
+      note(`${next.args[0]} on ${a.spill} started once more to write what it spilled (exit ${stopped.code ?? stopped.signal})`);
+    }
+    await sleep(EXPORT_MS);
+    return await report(o, db, otlp, services, final, faults);
+  } finally {
+    if (o.logsDir) {
+      mkdirSync(o.logsDir, { recursive: true });
+      services.forEach((s, i) => writeFileSync(join(o.logsDir as string, `${i}-${s.args[0]}.jsonl`), s.log.map((l) => JSON.stringify(l)).join('\n')));
+    }
+    for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+    if (load.exitCode === null) load.kill();
+    await otlp.close();
+    await scorerService?.close();
+    await proxy.close();
+    await db.close();
+    await dropDatabase();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The agents (one session each), a desktop they share, and whose hands each session has. */
+async function addAgents(db: Db, secretKey: Buffer, o: SoakOptions): Promise<AgentPlan[]> {
+  const store = new GatewayStore(db, new SecretBox(secretKey));
+  await store.addDesktop({ desktopId: DESKTOP, displayName: 'Soak desktop', host: '127.0.0.1', port: 3389, security: 'tls', domain: '', ignoreCert: true, certFingerprints: '', credentials: { username: 'soak', password: 'soak' } });
+  // One hash for all: scrypt costs a tenth of a second each.
+  const passwordHash = await hashPassword(PASSWORD);
+  const agents: AgentPlan[] = [];
+  for (let i = 0; i < o.sessions; i++) {
+    const agentId = `soak-${String(i).padStart(4, '0')}`;
+    const totpSecret = newTotpSecret();
+    await store.addAgent({ agentId, displayName: agentId, passwordHash, totpSecret });
+    await store.assign(DESKTOP, agentId);
+    const hands = i < o.enrolled ? (i % 2 === 0 ? 'agent' : 'impostor') : 'newcomer';
+    agents.push({ agentId, password: PASSWORD, totpSecret, hands });
+  }
+  return agents;
+}
+
+/** Gives the first agents a mature profile, enrolled from their own typing. */
+async function enrolAgents(agents: readonly AgentPlan[], address: string, adminTokenFile: string, dir: string): Promise<void> {
+  for (const [i, a] of agents.filter((x) => x.hands !== 'newcomer').entries()) {
+    const file = join(dir, `enrol-${a.agentId}.jsonl`);
+    await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.agentId, source: 'soak' }, typingLikeSessions(ALICE, 9000 + i * 1000, 400));
+    await enroll({ address, adminTokenFile, agent: a.agentId, file });
+  }
+}
+
+async function report(o: SoakOptions, db: Db, otlp: OtlpReceiver, services: readonly ServiceProcess[], load: LoadStats, faults: string[]): Promise<SoakReport> {
+  const logs: LogLine[] = services.flatMap((s) => s.log);
+  const count = async (sql: string): Promise<number> => ((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) AS t`))[0]?.n ?? 0);
+  const distinct = (msg: string, pick: (l: LogLine) => boolean = () => true): number => new Set(logs.filter((l) => l.msg === msg && pick(l)).map((l) => l.sessionId)).size;
+  const records = {
+    decisions: { expected: logs.filter((l) => l.msg === 'decision').length, written: await count('SELECT 1 FROM decisions') },
+    sessionsStarted: { expected: distinct('session opened'), written: await count('SELECT 1 FROM sessions') },
+    sessionsEnded: { expected: distinct('session closed'), written: await count('SELECT 1 FROM sessions WHERE ended_at IS NOT NULL') },
+    contributions: {
+      expected: logs.filter((l) => l.msg === 'session closed' && l.contributed === true).length,
+      written: await count('SELECT 1 FROM profile_contributions'),
+      applied: await count('SELECT 1 FROM profile_contributions WHERE applied_version IS NOT NULL'),
+    },
+  };
+
+  const instances = [...new Set(otlp.gaugeValues('process.memory.usage').map((g) => g.instance))].sort();
+  const warmupMs = Math.min(60_000, (o.seconds * 1000) / 5) + 30_000;
+  const processes: ProcessFigures[] = instances.map((instance) => {
+    const of = (name: string) => otlp.gaugeValues(name).filter((g) => g.instance === instance).map((g) => ({ timeMs: g.timeMs, value: g.value }));
+    const rss = of('process.memory.usage');
+    const delays = of('nodejs.eventloop.delay.p99').map((d) => d.value * 1000);
+    return {
+      instance,
+      rss: growthAfterWarmup(rss, warmupMs),
+      heap: growthAfterWarmup(of('v8js.memory.heap.used'), warmupMs),
+      rssPerSessionBytes: rss.length > 0 ? (rss.at(-1)?.value ?? 0) / o.sessions : null,
+      loopDelayP99Ms: delays.length > 0 ? Math.max(...delays) : null,
+    };
+  });
+  const latest = new Map<string, { bounds: number[]; bucketCounts: number[] }>();
+  for (const p of otlp.histogramPoints('vdiguard.gateway.verdict.latency')) latest.set(p.instance, p);
+  const latency = addBuckets([...latest.values()]) ?? { bounds: [], bucketCounts: [] };
+  const verdictLatencyMs = { p50: quantileBound(latency, 0.5), p99: quantileBound(latency, 0.99), verdicts: latency.bucketCounts.reduce((a, b) => a + b, 0) };
+
+  const same = (r: { expected: number; written: number }): boolean => r.expected === r.written;
+  const checks = [
+    { name: 'every decision in the store', passed: same(records.decisions), detail: `${records.decisions.written} of ${records.decisions.expected}` },
+    { name: 'every session start in the store', passed: same(records.sessionsStarted), detail: `${records.sessionsStarted.written} of ${records.sessionsStarted.expected}` },
+    { name: 'every session end in the store', passed: same(records.sessionsEnded), detail: `${records.sessionsEnded.written} of ${records.sessionsEnded.expected}` },
+    { name: 'every profile contribution in the store', passed: same(records.contributions), detail: `${records.contributions.written} of ${records.contributions.expected} (${records.contributions.applied} applied)` },
+    ...processes.flatMap((p) => [
+      { name: `${p.instance}: memory growth after warm-up at most ${MAX_GROWTH * 100}%`, passed: p.rss === null || (p.rss.growth <= MAX_GROWTH && (p.heap?.growth ?? 0) <= MAX_GROWTH), detail: p.rss === null ? 'too short-lived to say' : `resident ${(p.rss.growth * 100).toFixed(1)}%, heap ${((p.heap?.growth ?? 0) * 100).toFixed(1)}%` },
+      { name: `${p.instance}: event loop delay p99 at most ${MAX_LOOP_DELAY_P99_MS} ms`, passed: (p.loopDelayP99Ms ?? 0) <= MAX_LOOP_DELAY_P99_MS, detail: `worst window ${p.loopDelayP99Ms?.toFixed(1) ?? '?'} ms` },
+    ]),
+    { name: `verdict latency p99 at most ${MAX_VERDICT_P99_MS} ms`, passed: verdictLatencyMs.p99 <= MAX_VERDICT_P99_MS, detail: `p50 <= ${verdictLatencyMs.p50} ms, p99 <= ${verdictLatencyMs.p99} ms over ${verdictLatencyMs.verdicts} verdicts` },
+  ];
+  return { sessions: o.sessions, seconds: o.seconds, load, processes, verdictLatencyMs, records, faults, checks, passed: checks.every((c) => c.passed) };
+}

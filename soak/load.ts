@@ -31,7 +31,7 @@ export interface LoadStats {
   /** Tunnels opened (first ones and reconnects). */
   readonly tunnels: number;
   readonly reconnects: number;
-  /** Ticket requests that found no gateway (one restarting), tried again on the next. */
+  /** Sign-ins tried again, and ticket requests that found no gateway (one restarting) tried on the next. */
   readonly retries: number;
   readonly events: number;
   /** Clients still working. */
@@ -95,6 +95,27 @@ export function typingLikeSessions(who: Typist, seed: number, keys: number): Inp
   return out;
 }
 
+/** A JSON POST as the page makes it; status 0 when no gateway answered. Never throws. */
+async function post(url: string, body: unknown, bearer?: string): Promise<{ status: number; body: unknown; error: string; setCookie: string; retryAfterMs: number }> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    const parsed = (await res.json().catch(() => ({}))) as { error?: string };
+    return {
+      status: res.status,
+      body: parsed,
+      error: String(parsed.error ?? res.statusText).slice(0, 160),
+      setCookie: res.headers.get('set-cookie') ?? '',
+      retryAfterMs: Number(res.headers.get('retry-after') ?? 0) * 1000,
+    };
+  } catch (err) {
+    return { status: 0, body: {}, error: (err as Error).message, setCookie: '', retryAfterMs: 0 };
+  }
+}
+
 class Client {
   private ws: WebSocket | undefined;
   /** The desktop session is up (the gateway said which it is): input may go, as the page waits for it. */
@@ -125,20 +146,23 @@ class Client {
     this.counts.failures.set(what, (this.counts.failures.get(what) ?? 0) + 1);
   }
 
-  async start(): Promise<void> {
+  /** Signs in; a refused attempt (a code that expired while the gateway was busy, a throttle) is tried again with a fresh code, as a person would, up to 3 times. */
+  async start(attempt = 1): Promise<void> {
+    if (this.stopped) return;
     const url = this.gateways[this.gateway] as string;
-    const res = await fetch(`${url}/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ agent: this.plan.agentId, password: this.plan.password, code: totpCode(this.plan.totpSecret, Date.now()) }),
-    }).catch((err: Error) => ({ ok: false, status: 0, statusText: err.message }) as Response);
-    if (!res.ok) {
-      this.fail(`login ${res.status}: ${((await res.json().catch(() => ({}))) as { error?: string }).error ?? res.statusText}`.slice(0, 200));
+    const res = await post(`${url}/api/login`, { agent: this.plan.agentId, password: this.plan.password, code: totpCode(this.plan.totpSecret, Date.now()) });
+    if (res.status !== 200) {
+      if (attempt < 3) {
+        this.counts.retries++;
+        setTimeout(() => void this.start(attempt + 1), Math.max(res.retryAfterMs, 5000));
+        return;
+      }
+      this.fail(`login ${res.status}: ${res.error}`);
       this.stopped = true;
       return;
     }
-    this.token = new RegExp(`${LOGIN_COOKIE}=([^;]+)`).exec(res.headers.get('set-cookie') ?? '')?.[1];
-    const body = (await res.json()) as { ticket?: { ticket: string } };
+    this.token = new RegExp(`${LOGIN_COOKIE}=([^;]+)`).exec(res.setCookie)?.[1];
+    const body = res.body as { ticket?: { ticket: string } };
     if (!body.ticket) {
       this.fail('login without a ticket');
       this.stopped = true;
@@ -171,28 +195,24 @@ class Client {
     if (this.stopped) return;
     this.gateway = (this.gateway + 1) % this.gateways.length;
     const url = this.gateways[this.gateway] as string;
-    const res = await fetch(`${url}/api/tickets`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
-      body: JSON.stringify({ desktop: this.desktopId }),
-    }).catch((err: Error) => ({ ok: false, status: 0, statusText: err.message }) as Response);
+    const res = await post(`${url}/api/tickets`, { desktop: this.desktopId }, this.token);
     if (res.status === 401 || res.status === 403) {
       // The login was ended (a terminate, or the agent locked): the page would be back at sign-in.
-      const why = `${res.status}: ${((await res.json().catch(() => ({}))) as { error?: string }).error ?? ''}`.slice(0, 200);
+      const why = `${res.status}: ${res.error}`;
       this.counts.endings.set(why, (this.counts.endings.get(why) ?? 0) + 1);
       this.ended = true;
       this.stopped = true;
       return;
     }
-    if (!res.ok) {
+    if (res.status !== 200) {
       // A gateway restarting or unreachable: the page tries the next one a little later.
       if (res.status === 0 || res.status >= 500) this.counts.retries++;
-      else this.fail(`ticket ${res.status}`);
+      else this.fail(`ticket ${res.status}: ${res.error}`);
       setTimeout(() => void this.reconnect(), 2000);
       return;
     }
     this.counts.reconnects++;
-    this.open(url, ((await res.json()) as { ticket: string }).ticket);
+    this.open(url, (res.body as { ticket: string }).ticket);
   }
 
   /** Sends what is due by `now` (ms on this process's clock), each after its time as the page sends it. */

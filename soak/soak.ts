@@ -100,6 +100,11 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** How long the agents take to arrive: two minutes at most (a shift starts over longer), as each sign-in costs a scrypt. */
+function rampMsOf(seconds: number): number {
+  return Math.min(120_000, (seconds * 1000) / 5);
+}
+
 function spillFiles(dir: string): number {
   try {
     return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).length;
@@ -122,15 +127,22 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const services: ServiceProcess[] = [];
   let scorerService: TcpBalancer | undefined;
   try {
+    const loadExited = new Promise<never>((_, reject) =>
+      load.once('exit', (code, signal) => reject(new Error(`the load process exited (${code ?? signal}) before the soak ended: its error is above`))),
+    );
+    loadExited.catch(() => undefined);
     const fromLoad = (pick: (m: FromLoad) => boolean): Promise<FromLoad> =>
-      new Promise((resolve) => {
-        const on = (m: FromLoad): void => {
-          if (!pick(m)) return;
-          load.off('message', on);
-          resolve(m);
-        };
-        load.on('message', on);
-      });
+      Promise.race([
+        loadExited,
+        new Promise<FromLoad>((resolve) => {
+          const on = (m: FromLoad): void => {
+            if (!pick(m)) return;
+            load.off('message', on);
+            resolve(m);
+          };
+          load.on('message', on);
+        }),
+      ]);
     const ready = (await fromLoad((m) => 'ready' in m)) as { ready: { guacdPort: number } };
 
     const secretKey = randomBytes(32);
@@ -184,7 +196,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     services.push(...gateways);
     o.progress(`scorers on ${scorers.map((s) => s.address).join(', ')} behind ${scorerAddress}, gateways on ${gateways.map((g) => g.address).join(', ')}`);
 
-    const rampMs = Math.min(60_000, (o.seconds * 1000) / 5);
+    const rampMs = rampMsOf(o.seconds);
     const started = Date.now();
     let stats: LoadStats | undefined;
     load.on('message', (m: FromLoad) => {
@@ -303,7 +315,7 @@ async function report(o: SoakOptions, db: Db, otlp: OtlpReceiver, services: read
   };
 
   const instances = [...new Set(otlp.gaugeValues('process.memory.usage').map((g) => g.instance))].sort();
-  const warmupMs = Math.min(60_000, (o.seconds * 1000) / 5) + 30_000;
+  const warmupMs = rampMsOf(o.seconds) + 30_000;
   const processes: ProcessFigures[] = instances.map((instance) => {
     const of = (name: string) => otlp.gaugeValues(name).filter((g) => g.instance === instance).map((g) => ({ timeMs: g.timeMs, value: g.value }));
     const rss = of('process.memory.usage');

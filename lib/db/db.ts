@@ -69,7 +69,8 @@ export function isConnectionError(err: unknown): boolean {
   if (err instanceof VdiguardError) return err.code === 'unavailable';
   const code = (err as { code?: string } | null)?.code ?? '';
   return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|57P0[1-3]|08\d\d\d)$/.test(code) ||
-    /Connection terminated|connection timeout/i.test((err as Error)?.message ?? '');
+    // pg-pool's words when no connection came free in time: the database is too busy or away.
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test((err as Error)?.message ?? '');
 }
 
 async function openPostgres(url: string): Promise<Db> {

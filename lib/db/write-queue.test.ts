@@ -175,3 +175,17 @@ test('a spill file cut short between records is told apart by its header count; 
   const notAnote = new Spill({ dir, queue: 'other', isRecord: (v): v is Note => typeof v === 'number' }).load();
   assert.match(notAnote.problems[0]!, /line 2 is not a record of queue other/);
 });
+
+test("a pool that finds no free connection in time is a busy database, not a bad record: the write is retried, not dropped", async () => {
+  let tries = 0;
+  const landed: string[] = [];
+  const queue = queueOf(async (n) => {
+    // pg-pool's error when every connection stays taken past connectionTimeoutMillis.
+    if (tries++ === 0) throw new Error('timeout exceeded when trying to connect');
+    landed.push(n.name);
+  });
+  queue.enqueue(note('contribution'));
+  assert.equal(await queue.drain(2000), true);
+  assert.deepEqual(landed, ['contribution']);
+  assert.equal(tries, 2);
+});

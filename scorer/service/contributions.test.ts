@@ -76,6 +76,27 @@ for (const store of TEST_STORES) {
       }
     });
 
+    test('the contributions of an agent waiting when its update starts become one version: a restart after a thousand sessions costs one fit per agent', async () => {
+      const { db, drop } = await store.create();
+      const engine = engineOn(db, mkdtempSync(join(tmpdir(), 'vdiguard-contributions-')));
+      try {
+        const options = engineOptions(loadScorerSettings({}, { matureKeystrokes: '300' }), db, silentLogger());
+        for (const i of [0, 1, 2]) {
+          const scoring = new ScoringSession(null, options.pipelines, options.policy);
+          scoring.push(typing(ALICE, 150, 40 + i));
+          await engine.profiles.addContribution({ id: `w${i}`, agentId: 'carol', sessionId: `s${i}`, reason: 'enrolment', added: Object.fromEntries(scoring.contribution()) });
+        }
+        assert.deepEqual(await engine.recover(), { records: 0, contributions: 3, agents: 1 });
+        assert.equal(await engine.drainWrites(30_000), true);
+        const versions = await db.query<{ version: number; reason: string }>(`SELECT version, reason FROM profile_versions WHERE agent_id = 'carol'`);
+        assert.deepEqual(versions, [{ version: 1, reason: 'enrolment' }]);
+        assert.equal((await engine.profiles.get('carol'))?.keystrokes, 450);
+      } finally {
+        await engine.shutdown(1000);
+        await drop();
+      }
+    });
+
     test('two scorers that find the same stored contributions apply each once', async () => {
       const { db, drop } = await store.create();
       const dir = mkdtempSync(join(tmpdir(), 'vdiguard-contributions-'));

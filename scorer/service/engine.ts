@@ -106,6 +106,9 @@ const STREAM_LOST = 'stream lost and not resumed';
 /** How long an applied contribution's id is kept, to recognise it written again from an old spill. */
 const APPLIED_CONTRIBUTIONS_KEPT_MS = 30 * 86_400_000;
 
+/** Agents whose contributions are applied at once on a scorer: one reads while another fits. */
+const APPLY_CONCURRENCY = 2;
+
 /** Profiles kept in memory for sessions opened while the database is down. */
 const PROFILE_CACHE_SIZE = 5000;
 
@@ -118,8 +121,10 @@ export class ScorerEngine {
   readonly writes: WriteQueue<ScorerRecord>;
   /** Agents whose stored contributions are to be applied by a run not started yet: that run reads them all. */
   private readonly applyWaiting = new Set<string>();
-  /** Contribution runs in progress or waiting, for drainWrites. */
+  /** Contribution runs in progress, for drainWrites. */
   private readonly applies = new Set<Promise<void>>();
+  /** Agents whose contributions wait for a run to start: a few run at once (APPLY_CONCURRENCY). */
+  private readonly applyQueue: string[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly now: () => Date;
@@ -153,7 +158,7 @@ export class ScorerEngine {
 
   /** Records not yet in the database, and contribution runs not finished. */
   get pendingWrites(): number {
-    return this.writes.pending + this.applies.size;
+    return this.writes.pending + this.applies.size + this.applyQueue.length;
   }
 
   /**
@@ -163,7 +168,7 @@ export class ScorerEngine {
   async drainWrites(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     if (!(await this.writes.drain(timeoutMs))) return false;
-    while (this.applies.size > 0) {
+    while (this.applies.size > 0 || this.applyQueue.length > 0) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       let timeout: NodeJS.Timeout | undefined;
@@ -396,17 +401,33 @@ export class ScorerEngine {
   private applyContributions(agentId: string): void {
     if (this.stopping || this.applyWaiting.has(agentId)) return;
     this.applyWaiting.add(agentId);
-    const run = this.serialized(agentId, () => {
-      this.applyWaiting.delete(agentId);
-      return this.applyPending(agentId);
-    })
-      .then(() => undefined)
-      .catch((err: Error) => {
-        // Stored, so nothing is lost: the next sweep or start applies them.
-        if (!this.stopping) this.options.log.warn({ agentId, err: err.message }, 'profile contributions not applied yet: retried at the next sweep');
+    this.applyQueue.push(agentId);
+    this.startApplies();
+  }
+
+  /**
+   * Starts waiting contribution runs while fewer than APPLY_CONCURRENCY run: a start that finds
+   * hundreds of agents waiting must not take every database connection and leave none for the
+   * records of live sessions.
+   */
+  private startApplies(): void {
+    while (!this.stopping && this.applies.size < APPLY_CONCURRENCY && this.applyQueue.length > 0) {
+      const agentId = this.applyQueue.shift() as string;
+      const run: Promise<void> = this.serialized(agentId, () => {
+        this.applyWaiting.delete(agentId);
+        return this.applyPending(agentId);
       })
-      .finally(() => this.applies.delete(run));
-    this.applies.add(run);
+        .then(() => undefined)
+        .catch((err: Error) => {
+          // Stored, so nothing is lost: the next sweep or start applies them.
+          if (!this.stopping) this.options.log.warn({ agentId, err: err.message }, 'profile contributions not applied yet: retried at the next sweep');
+        })
+        .finally(() => {
+          this.applies.delete(run);
+          this.startApplies();
+        });
+      this.applies.add(run);
+    }
   }
 
   /** Applies every contribution of the agent stored and not applied yet, as one version. */

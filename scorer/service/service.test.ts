@@ -82,7 +82,7 @@ for (const store of TEST_STORES) {
       assert.equal(res.profile?.state, ProfileState.PROFILE_STATE_MATURE);
     });
 
-    test('sessions of one agent that end together: each adds to the profile once, in fewer versions than sessions, and each keeps its audit record', async () => {
+    test('sessions of one agent that end together: each adds to the profile once, and each keeps its audit record', async () => {
       const { engine } = scorer;
       const ids = ['burst-1', 'burst-2', 'burst-3'];
       for (const [i, sessionId] of ids.entries()) {
@@ -91,10 +91,10 @@ for (const store of TEST_STORES) {
       }
       for (const sessionId of ids) engine.closeSession(sessionId, 'scorer restart');
       assert.equal(await engine.drainWrites(20_000), true);
-      // The first contribution's update may start before the others are stored; those two wait
-      // for it and go into the next version together.
+      // Those stored while an update runs go into the next version together (contributions.test.ts);
+      // how many versions depends on when each was stored.
       const versions = await db.query<{ reason: string }>(`SELECT reason FROM profile_versions WHERE agent_id = 'burst' ORDER BY version`);
-      assert.ok(versions.length >= 1 && versions.length < ids.length, `${versions.length} versions for ${ids.length} sessions`);
+      assert.ok(versions.length >= 1 && versions.length <= ids.length, `${versions.length} versions for ${ids.length} sessions`);
       assert.ok(versions.every((v) => v.reason === 'enrolment'));
       const contributions = await db.query<{ session_id: string; applied_version: number | null }>(
         `SELECT session_id, applied_version FROM profile_contributions WHERE agent_id = 'burst' ORDER BY session_id`,

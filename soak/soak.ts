@@ -15,16 +15,16 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb, type Db } from '../lib/db/db.js';
-import { createTestDatabase } from '../lib/testing/databases.js';
+import { countRows, createTestDatabase } from '../lib/testing/databases.js';
 import { startTcpProxy } from '../lib/testing/tcp-proxy.js';
 import { startTcpBalancer, type TcpBalancer } from '../lib/testing/tcp-balancer.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../lib/testing/otlp-receiver.js';
 import { startServiceProcess, type LogLine, type ServiceProcess } from '../lib/testing/service-process.js';
+import { freePort } from '../gateway/testing/guacd.js';
 import { GatewayStore } from '../gateway/store/gateway-store.js';
 import { SecretBox } from '../gateway/auth/secret-box.js';
 import { hashPassword } from '../gateway/auth/password.js';
@@ -89,14 +89,6 @@ const EXPORT_MS = 5000;
 export const MAX_GROWTH = 0.05;
 export const MAX_VERDICT_P99_MS = 250;
 export const MAX_LOOP_DELAY_P99_MS = 50;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -302,7 +294,7 @@ async function enrolAgents(agents: readonly AgentPlan[], address: string, adminT
 
 async function report(o: SoakOptions, db: Db, otlp: OtlpReceiver, services: readonly ServiceProcess[], load: LoadStats, faults: string[]): Promise<SoakReport> {
   const logs: LogLine[] = services.flatMap((s) => s.log);
-  const count = async (sql: string): Promise<number> => ((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) AS t`))[0]?.n ?? 0);
+  const count = (sql: string): Promise<number> => countRows(db, sql);
   const distinct = (msg: string, pick: (l: LogLine) => boolean = () => true): number => new Set(logs.filter((l) => l.msg === msg && pick(l)).map((l) => l.sessionId)).size;
   const records = {
     decisions: { expected: logs.filter((l) => l.msg === 'decision').length, written: await count('SELECT 1 FROM decisions') },

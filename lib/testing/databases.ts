@@ -44,6 +44,12 @@ export const TEST_STORES: readonly TestStore[] = [
   },
 ];
 
+/** How many rows `sql` returns. */
+export async function countRows(db: Db, sql: string): Promise<number> {
+  const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) AS t`);
+  return row?.n ?? 0;
+}
+
 /**
  * Creates an empty database on the test server (or the server of `serverUrl`, whose user may
  * create databases) and returns its URL.

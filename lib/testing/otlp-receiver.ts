@@ -88,10 +88,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     logRecords: () => all('/v1/logs').flatMap((b) => b.resourceLogs ?? []).flatMap((r: Json) => r.scopeLogs ?? []).flatMap((s: Json) => s.logRecords ?? []),
     metricNames: () => [...new Set(metricsOf(all('/v1/metrics')).map((m) => m.name as string))],
     counterTotal(name) {
-      const points = metricsOf(all('/v1/metrics'))
-        .filter((m) => m.name === name)
-        .flatMap((m) => m.sum?.dataPoints ?? []);
-      const last = points.at(-1);
+      const last = pointsOf(all('/v1/metrics'), name, 'sum').at(-1)?.p;
       return last ? Number(last.asInt ?? last.asDouble ?? 0) : 0;
     },
     gaugeValues(name) {
@@ -112,7 +109,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
 }
 
 /** The data points of one metric, with the service and process that exported each. */
-function pointsOf(bodies: Json[], name: string, type: 'gauge' | 'histogram'): { service: string; instance: string; p: Json }[] {
+function pointsOf(bodies: Json[], name: string, type: 'sum' | 'gauge' | 'histogram'): { service: string; instance: string; p: Json }[] {
   return bodies
     .flatMap((b) => b.resourceMetrics ?? [])
     .flatMap((r: Json) => {

@@ -28,7 +28,7 @@ import {
   type ProfileBody,
 } from '../profile/profile.js';
 import { randomUUID } from 'node:crypto';
-import { ProfileStore, unknownAgent, type ProfileChange, type ProfileContribution, type ProfileRecord, type ProfileSummary } from '../store/profiles.js';
+import { ProfileStore, reasonOf, unknownAgent, type ProfileChange, type ProfileContribution, type ProfileRecord, type ProfileSummary } from '../store/profiles.js';
 import { AuditLog } from '../store/audit.js';
 import { WriteQueue } from '../../lib/db/write-queue.js';
 import { Spill } from '../../lib/db/spill.js';
@@ -438,7 +438,7 @@ export class ScorerEngine {
       const added = mergeContributions(pending, this.options.policy.maturity.maxWindows);
       const record = await this.profiles.applyContributions(agentId, pending, this.change(agentId, added));
       if (record) {
-        this.profileChanged(record, [...new Set(pending.map((c) => c.reason))].join(', '));
+        this.profileChanged(record, reasonOf(pending));
         return;
       }
     }

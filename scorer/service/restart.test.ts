@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Action } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
-import { createTestDatabase, TEST_STORES } from '../../lib/testing/databases.js';
+import { countRows, createTestDatabase, TEST_STORES } from '../../lib/testing/databases.js';
 import { startTcpProxy, type TcpProxy } from '../../lib/testing/tcp-proxy.js';
 import { openDb, type Db } from '../../lib/db/db.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
@@ -51,11 +51,6 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
   }
 }
 
-async function count(db: Db, sql: string): Promise<number> {
-  const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) AS t`);
-  return row?.n ?? 0;
-}
-
 async function withDatabase(fn: (db: Db, proxy: TcpProxy, urlViaProxy: string) => Promise<void>): Promise<void> {
   const { url, dropDatabase } = await createTestDatabase();
   const proxy = await startTcpProxy('127.0.0.1', Number(new URL(url).port || 5432));
@@ -92,7 +87,7 @@ describe('a scorer stopped under load', { skip: TEST_STORES[1]!.skip }, () => {
       const streams = plan.map((p) => ({ ...p, stream: openStream(first.address) }));
       for (const s of streams) s.stream.call.write(openRequest(s.sessionId, s.agentId));
       await Promise.all(streams.map((s) => s.stream.received(1)));
-      await until('every session start in the store', async () => (await count(db, `SELECT 1 FROM sessions WHERE session_id LIKE 's%'`)) === plan.length);
+      await until('every session start in the store', async () => (await countRows(db, `SELECT 1 FROM sessions WHERE session_id LIKE 's%'`)) === plan.length);
       proxy.cut();
       for (const [i, s] of streams.entries()) {
         s.stream.call.write(eventsRequest(1, typing(s.who, 400, 10 + i)));
@@ -121,11 +116,11 @@ describe('a scorer stopped under load', { skip: TEST_STORES[1]!.skip }, () => {
         const recovered = await second.logged((l) => l.msg === 'recovered records spilled at the last shutdown');
         assert.equal(recovered.records, spilled.records);
         await until('every spilled record written and every contribution applied', async () =>
-          (await count(db, `SELECT 1 FROM sessions WHERE session_id LIKE 's%' AND ended_at IS NOT NULL`)) === plan.length &&
-          (await count(db, 'SELECT 1 FROM profile_contributions WHERE applied_version IS NULL')) === 0 &&
-          (await count(db, `SELECT 1 FROM profile_contributions WHERE session_id LIKE 's%'`)) === 4,
+          (await countRows(db, `SELECT 1 FROM sessions WHERE session_id LIKE 's%' AND ended_at IS NOT NULL`)) === plan.length &&
+          (await countRows(db, 'SELECT 1 FROM profile_contributions WHERE applied_version IS NULL')) === 0 &&
+          (await countRows(db, `SELECT 1 FROM profile_contributions WHERE session_id LIKE 's%'`)) === 4,
         );
-        assert.equal(await count(db, `SELECT 1 FROM decisions WHERE session_id LIKE 's%'`), decisions, 'every decision, none twice');
+        assert.equal(await countRows(db, `SELECT 1 FROM decisions WHERE session_id LIKE 's%'`), decisions, 'every decision, none twice');
         const profiles = await db.query<{ agent_id: string; keystrokes: number }>('SELECT agent_id, keystrokes FROM profiles ORDER BY agent_id');
         assert.deepEqual(profiles.map((p) => [p.agent_id, p.keystrokes]), [['alice', 700], ['bob', 400], ['carol', 400], ['dave', 800]], "alice's mature profile as it was; the newcomers enrolled from each of their sessions once");
         await until('the spill file removed', async () => readdirSync(join(dataDir, 'spill')).length === 0);
@@ -144,10 +139,10 @@ describe('a scorer stopped under load', { skip: TEST_STORES[1]!.skip }, () => {
       const agents = Array.from({ length: 8 }, (_, i) => `agent-${i}`);
       await Promise.all(agents.map((a, i) => runSession(first.address, `k${i}`, a, i % 2 ? ALICE : MALLORY, 400, 30 + i)));
       // Stored, acknowledged by the store, while one fit worker works through eight agents.
-      await until('every contribution stored', async () => (await count(db, 'SELECT 1 FROM profile_contributions')) === agents.length);
+      await until('every contribution stored', async () => (await countRows(db, 'SELECT 1 FROM profile_contributions')) === agents.length);
       first.child.kill('SIGKILL');
       assert.equal((await first.exited).signal, 'SIGKILL');
-      const waiting = await count(db, 'SELECT 1 FROM profile_contributions WHERE applied_version IS NULL');
+      const waiting = await countRows(db, 'SELECT 1 FROM profile_contributions WHERE applied_version IS NULL');
       assert.ok(waiting > 0, 'killed before every profile update was fitted');
 
       const second = await startScorerProcess(dataDir, viaProxy);
@@ -155,7 +150,7 @@ describe('a scorer stopped under load', { skip: TEST_STORES[1]!.skip }, () => {
         const said = await second.logged((l) => l.msg === 'recovered what the last stop left unwritten');
         assert.equal(said.contributions, waiting);
         assert.equal(said.records, 0, 'nothing was spilled: a SIGKILL leaves no time to');
-        await until('every contribution applied', async () => (await count(db, 'SELECT 1 FROM profile_contributions WHERE applied_version IS NULL')) === 0);
+        await until('every contribution applied', async () => (await countRows(db, 'SELECT 1 FROM profile_contributions WHERE applied_version IS NULL')) === 0);
         const profiles = await db.query<{ keystrokes: number }>('SELECT keystrokes FROM profiles ORDER BY agent_id');
         assert.deepEqual(profiles.map((p) => p.keystrokes), agents.map(() => 400), 'each session enrolled once');
       } finally {

@@ -176,8 +176,7 @@ export class ProfileStore {
    */
   async applyContributions(agentId: string, contributions: readonly ProfileContribution[], change: ProfileChange): Promise<ProfileRecord | null> {
     const ids = contributions.map((c) => c.id);
-    const reason = [...new Set(contributions.map((c) => c.reason))].join(', ');
-    return this.write(agentId, reason, change, async (tx, version) => {
+    return this.write(agentId, reasonOf(contributions), change, async (tx, version) => {
       // Applied, a contribution's windows are in the version: its row only has to recognise a replay.
       const marked = await tx.query(
         `UPDATE profile_contributions SET applied_version = $2, body = '{}' WHERE id = ANY($1) AND applied_version IS NULL RETURNING id`,
@@ -216,6 +215,11 @@ export class ProfileStore {
       return rows[0]?.n ?? 0;
     });
   }
+}
+
+/** Why a version made of `contributions` changed the profile: their reasons, each once. */
+export function reasonOf(contributions: readonly ProfileContribution[]): string {
+  return [...new Set(contributions.map((c) => c.reason))].join(', ');
 }
 
 /** Rolls back a version whose contributions another writer applied first. */

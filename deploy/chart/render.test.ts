@@ -225,6 +225,13 @@ describe('the chart rendered with text/template and sprig', { skip }, () => {
     assert.match(String(engine('values-ha.yaml').image), /guacd@sha256:0{64}$/);
   });
 
+  test("a bridge engine drains its desktop connections until 5 s before the pod's grace ends", () => {
+    const r = render([ciValueFiles().get('values-mesh-bridge.yaml')!, { engine: { terminationGracePeriodSeconds: 45 } }]);
+    const config = r.objects.find((o) => o.kind === 'ConfigMap' && meta(o).name === 'rel-vdiguard-engine')!.data as Values;
+    assert.equal(config.VDIGUARD_BRIDGE_SHUTDOWN_GRACE_SECONDS, '40');
+    assert.equal(podSpec(r.objects.find((o) => o.kind === 'Deployment' && meta(o).name === 'rel-vdiguard-engine')!).terminationGracePeriodSeconds, 45);
+  });
+
   test("the services write their records until 5 s before the pod's grace ends, and spill the rest to an emptyDir or a claim", () => {
     const r = render([minimal, { scorer: { terminationGracePeriodSeconds: 60, spill: { existingClaim: 'scorer-spill' } } }]);
     const config = (name: string): Values => r.objects.find((o) => o.kind === 'ConfigMap' && meta(o).name === `rel-vdiguard-${name}`)!.data as Values;

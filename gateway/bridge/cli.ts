@@ -20,7 +20,7 @@ export function registerBridgeCommand(program: Command): void {
       // Last line of defence: one connection's unforeseen library error must not end the others.
       process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception contained'));
       await untilSignalled(log);
-      await server.close();
+      await server.close(settings.shutdownGraceSeconds * 1000);
       process.exit(0);
     });
 }

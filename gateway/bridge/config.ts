@@ -75,6 +75,13 @@ export const BRIDGE_SETTINGS = {
     default: 16384,
     parse: parse.integer(0, 100000000),
   },
+  shutdownGraceSeconds: {
+    env: 'VDIGUARD_BRIDGE_SHUTDOWN_GRACE_SECONDS',
+    description:
+      "Seconds a stopping bridge lets its live connections run (it accepts no new ones, so the Service sends them to another replica); those still open then end with SERVER_BUSY and the agent's page reconnects. Keep it a few seconds below the pod's terminationGracePeriodSeconds (the chart does).",
+    default: 25,
+    parse: parse.integer(0, 3600),
+  },
   logLevel: {
     env: 'VDIGUARD_BRIDGE_LOG_LEVEL',
     description: 'Log level on stderr.',

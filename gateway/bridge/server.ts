@@ -65,9 +65,24 @@ export class BridgeServer {
     });
   }
 
-  /** Stops accepting, ends every connection, resolves when the server is closed. */
-  close(): Promise<void> {
-    for (const c of [...this.connections]) c.abort(GuacStatus.SERVER_ERROR, 'the bridge is shutting down');
-    return new Promise((resolve) => this.server.close(() => resolve()));
+  /**
+   * Drains: stops accepting at once (a refused connection fails the readiness probe, and the Service
+   * sends new sessions to another replica), lets live connections run until they end or `graceMs`
+   * passes, then ends the rest with SERVER_BUSY. That status is not final for the agent's page: it
+   * reconnects through the gateway, and the desktop resumes the user's session on another bridge.
+   * Resolves when every connection is closed.
+   */
+  async close(graceMs = 0): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const live = this.connections.size;
+    if (live > 0 && graceMs > 0) {
+      this.log.info({ connections: live, graceMs }, 'draining: accepting no new connections');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
+    if (this.connections.size > 0) this.log.info({ connections: this.connections.size }, 'ending the connections still open');
+    for (const c of [...this.connections]) c.abort(GuacStatus.SERVER_BUSY, 'the bridge is restarting: reconnect to resume the session');
+    await closed;
   }
 }

@@ -2,8 +2,8 @@
  * The soak's agents and desktops, in a process of their own (forked by soak.ts, so the services'
  * CPU and memory are theirs alone): a guacd stand-in (gateway/testing/fake-guacd.ts: it answers
  * the handshake like guacd and draws nothing), and one Guacamole client per agent that signs in
- * with password and TOTP, opens the tunnel, and sends what the agent page sends at a typist's
- * rhythm: each key and mouse instruction after its `vdiguard,time`. A client whose tunnel drops
+ * with password and TOTP, opens the tunnel, and sends what the agent page sends at the rates of
+ * real office work (soak/workday.ts): each key and mouse instruction after its `vdiguard,time`. A client whose tunnel drops
  * (a gateway restarting) asks another gateway for a ticket with its login and goes on, as the
  * page does; one whose login was ended (a terminate) stops.
  */
@@ -12,9 +12,8 @@ import { encodeInstruction, GuacParser } from '../gateway/guac/index.js';
 import { startFakeGuacd } from '../gateway/testing/fake-guacd.js';
 import { totpCode } from '../gateway/auth/totp.js';
 import { LOGIN_COOKIE } from '../gateway/http/login-cookie.js';
-import { ALICE, MALLORY, typing, type Typist } from '../scorer/testing/typist.js';
-import { seededRandom } from '../lib/random.js';
-import type { InputEvent } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
+import { ALICE, MALLORY, type Typist } from '../scorer/testing/typist.js';
+import { loadMouseTracks, TRACK_USERS, workStretch, type Due, type MouseTrack } from './workday.js';
 
 /** One agent of the soak and whose hands are at the keyboard. */
 export interface AgentPlan {
@@ -23,6 +22,8 @@ export interface AgentPlan {
   readonly totpSecret: string;
   /** 'agent': the enrolled agent's own typing; 'impostor': someone else's on an enrolled agent; 'newcomer': an agent enrolling. */
   readonly hands: 'agent' | 'impostor' | 'newcomer';
+  /** The pointer track (soak/workday.ts) the session replays: the agent's own, or for an impostor another user's. */
+  readonly track: number;
 }
 
 export type ToLoad = { start: { gateways: string[]; desktopId: string; agents: AgentPlan[]; rampMs: number } } | { stop: true };
@@ -48,52 +49,8 @@ export type FromLoad = { ready: { guacdPort: number } } | { stats: LoadStats } |
 /** How often the clients send what is due, ms; each instruction carries its own scheduled time. */
 const TICK_MS = 20;
 
-/** What a client sends next: a key or a mouse position, at `atMs` after its stretch began. */
-type Due = { readonly atMs: number; readonly instruction: string };
-
-/** The keys of stretch `seed` from `startMs`: a line of 30 to 60 keystrokes at the typist's rhythm. */
-function lineOfTyping(who: Typist, seed: number, startMs: number): InputEvent[] {
-  return typing(who, 30 + Math.floor(seededRandom(seed)() * 30), seed, startMs);
-}
-
-/**
- * The next stretch of an agent's input from `startMs`: a line of typing, a pause, and a pointer
- * movement at the page's 60 frames a second, then a click. Seeded, so a run can be repeated.
- */
-export function nextStretch(who: Typist, seed: number, startMs: number): Due[] {
-  const out: Due[] = lineOfTyping(who, seed, startMs).map((e) => {
-    const k = e.kind?.$case === 'key' ? e.kind.value : { keysym: 0, pressed: false };
-    return { atMs: e.timeMs, instruction: encodeInstruction('key', k.keysym, k.pressed ? 1 : 0) };
-  });
-  const rand = seededRandom(seed + 1);
-  let t = (out.at(-1)?.atMs ?? startMs) + 500 + rand() * 1500;
-  const [x0, y0, x1, y1] = [rand() * 1000, rand() * 700, rand() * 1000, rand() * 700];
-  const frames = 15 + Math.floor(rand() * 30);
-  for (let f = 0; f <= frames; f++) {
-    const p = f / frames;
-    // Eased, as a hand accelerates and brakes: the path's points are not evenly spaced.
-    const s = p * p * (3 - 2 * p);
-    out.push({ atMs: t, instruction: encodeInstruction('mouse', Math.round(x0 + (x1 - x0) * s), Math.round(y0 + (y1 - y0) * s), 0) });
-    t += 1000 / 60;
-  }
-  out.push({ atMs: t, instruction: encodeInstruction('mouse', Math.round(x1), Math.round(y1), 1) });
-  out.push({ atMs: t + 90, instruction: encodeInstruction('mouse', Math.round(x1), Math.round(y1), 0) });
-  return out;
-}
-
-/**
- * At least `keys` keystrokes typed as the clients type them in sessions (lines with pauses between
- * them, where the session moves the mouse): what enrols an agent, so the profile knows the pauses.
- */
-export function typingLikeSessions(who: Typist, seed: number, keys: number): InputEvent[] {
-  const out: InputEvent[] = [];
-  for (let line = 0, t = 0; out.length < 2 * keys; line++) {
-    const typed = lineOfTyping(who, seed + line, t);
-    out.push(...typed);
-    t = (typed.at(-1)?.timeMs ?? t) + 2000;
-  }
-  return out;
-}
+/** Length of the stretches of work a client schedules at a time, ms. */
+const STRETCH_MS = 60_000;
 
 /** A JSON POST as the page makes it; status 0 when no gateway answered. Never throws. */
 async function post(url: string, body: unknown, bearer?: string): Promise<{ status: number; body: unknown; error: string; setCookie: string; retryAfterMs: number }> {
@@ -123,6 +80,7 @@ class Client {
   private token: string | undefined;
   private queue: Due[] = [];
   private origin = 0;
+  private nextStretchAt = 0;
   private stretch = 0;
   private gateway: number;
   stopped = false;
@@ -133,6 +91,7 @@ class Client {
     private readonly gateways: readonly string[],
     private readonly desktopId: string,
     private readonly index: number,
+    private readonly track: MouseTrack,
     private readonly counts: { tunnels: number; reconnects: number; retries: number; events: number; failures: Map<string, number>; endings: Map<string, number> },
   ) {
     this.gateway = index % gateways.length;
@@ -219,9 +178,12 @@ class Client {
   tick(now: number): void {
     const ws = this.ws;
     if (this.stopped || !ws || !this.connected || ws.readyState !== WebSocket.OPEN) return;
-    if (this.queue.length === 0) {
+    if (this.queue.length === 0 && now >= this.nextStretchAt) {
+      // Each client works from its own point in the track, so the agents do not move in step.
+      const from = this.index * 7_919_000 + this.stretch * STRETCH_MS;
       this.origin = now;
-      this.queue = nextStretch(this.who, this.index * 100_003 + this.stretch++, 0);
+      this.nextStretchAt = now + STRETCH_MS;
+      this.queue = workStretch(this.track, this.who, this.index * 100_003 + this.stretch++, from, STRETCH_MS);
     }
     while (this.queue.length > 0 && this.origin + (this.queue[0] as Due).atMs <= now) {
       const due = this.queue.shift() as Due;
@@ -238,6 +200,7 @@ class Client {
 }
 
 async function main(): Promise<void> {
+  const tracks = await loadMouseTracks(TRACK_USERS);
   const guacd = await startFakeGuacd({ syncMs: 1000, record: false });
   const send = (m: FromLoad): void => void process.send?.(m);
   const counts = { tunnels: 0, reconnects: 0, retries: 0, events: 0, failures: new Map<string, number>(), endings: new Map<string, number>() };
@@ -260,7 +223,7 @@ async function main(): Promise<void> {
   process.on('message', (m: ToLoad) => {
     if ('start' in m) {
       const { gateways, desktopId, agents, rampMs } = m.start;
-      clients = agents.map((a, i) => new Client(a, gateways, desktopId, i, counts));
+      clients = agents.map((a, i) => new Client(a, gateways, desktopId, i, tracks[a.track % tracks.length] as MouseTrack, counts));
       // Spread over the ramp, so that a thousand logins do not arrive in one instant.
       clients.forEach((c, i) => setTimeout(() => void c.start(), (rampMs * i) / clients.length));
     } else {

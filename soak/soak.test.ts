@@ -14,7 +14,7 @@ test('100 sessions for a minute, through a scorer restart, a database cut and a 
   const r = await runSoak({
     sessions: 100,
     seconds: 60,
-    enrolled: 4,
+    enrolled: 10,
     gateways: 2,
     faults: true,
     serverUrl: process.env.VDIGUARD_TEST_DATABASE_URL as string,

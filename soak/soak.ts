@@ -33,7 +33,8 @@ import { enroll } from '../scorer/commands/admin.js';
 import { writeRecording } from '../scorer/recording/writer.js';
 import { ALICE } from '../scorer/testing/typist.js';
 import { addBuckets, growthAfterWarmup, quantileBound, type Growth } from './report.js';
-import { typingLikeSessions, type AgentPlan, type FromLoad, type LoadStats, type ToLoad } from './load.js';
+import type { AgentPlan, FromLoad, LoadStats, ToLoad } from './load.js';
+import { enrolmentRecording, loadMouseTracks, TRACK_USERS } from './workday.js';
 
 export interface SoakOptions {
   readonly sessions: number;
@@ -278,16 +279,19 @@ async function addAgents(db: Db, secretKey: Buffer, o: SoakOptions): Promise<Age
     await store.addAgent({ agentId, displayName: agentId, passwordHash, totpSecret });
     await store.assign(DESKTOP, agentId);
     const hands = i < o.enrolled ? (i % 2 === 0 ? 'agent' : 'impostor') : 'newcomer';
-    agents.push({ agentId, password: PASSWORD, totpSecret, hands });
+    agents.push({ agentId, password: PASSWORD, totpSecret, hands, track: (i + (hands === 'impostor' ? 1 : 0)) % TRACK_USERS });
   }
   return agents;
 }
 
-/** Gives the first agents a mature profile, enrolled from their own typing. */
+/** Gives the first agents a mature profile, enrolled from their own typing and their own pointer track's start. */
 async function enrolAgents(agents: readonly AgentPlan[], address: string, adminTokenFile: string, dir: string): Promise<void> {
+  const tracks = await loadMouseTracks(TRACK_USERS);
   for (const [i, a] of agents.filter((x) => x.hands !== 'newcomer').entries()) {
     const file = join(dir, `enrol-${a.agentId}.jsonl`);
-    await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.agentId, source: 'soak' }, typingLikeSessions(ALICE, 9000 + i * 1000, 400));
+    // Agent i's own track is track i mod TRACK_USERS; an impostor replays the next user's on it.
+    const own = tracks[agents.indexOf(a) % tracks.length]!;
+    await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.agentId, source: 'soak' }, enrolmentRecording(own, ALICE, 9000 + i * 1000, 400));
     await enroll({ address, adminTokenFile, agent: a.agentId, file });
   }
 }

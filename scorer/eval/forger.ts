@@ -33,7 +33,7 @@
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { VdiguardError } from '../../lib/errors.js';
 import { keyClassOf } from '../features/keyclass.js';
-import { quantileSorted } from '../features/stats.js';
+import { lowerBound, quantileSorted } from '../features/stats.js';
 
 export interface ForgerOptions {
   /** How far below its true time an event may be claimed (ms): the band's width. */
@@ -168,17 +168,6 @@ function rankIn(sorted: readonly number[], x: number): number {
   let equal = 0;
   while (below + equal < sorted.length && sorted[below + equal] === x) equal++;
   return (below + equal / 2 + 0.5) / (sorted.length + 1);
-}
-
-function lowerBound(sorted: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((sorted[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The impostor's own recent intervals per kind: sorted, and in arrival order to drop the oldest. */

@@ -11,6 +11,18 @@ export function quantileSorted(sorted: Float64Array | readonly number[], n: numb
   return a + (b - a) * (pos - lo);
 }
 
+/** The first index of ascending `sorted` whose value is not below `x` (its length when none is). */
+export function lowerBound(sorted: Float64Array | readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Sorts the first `n` values of `buf` in place and returns them as a view. */
 export function sortPrefix(buf: Float64Array, n: number): Float64Array {
   return buf.subarray(0, n).sort();

@@ -5,7 +5,10 @@
  * - time from `connect` to the first complete frame (images then `sync`),
  * - frames/s and bytes/s while the whole screen changes (an xterm filling the screen with text),
  * - CPU per frame,
- * - sessions one core can serve, from the CPU a session uses under full-screen change and idle.
+ * - sessions one core can serve, from the CPU a session uses under full-screen change and idle,
+ * - memory per session: resident and live heap (after a full collection) with one session open,
+ *   then with VDIGUARD_BENCH_MEMORY_USERS' sessions open as well (run with --expose-gc, as
+ *   `npm run bench:bridge` does).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { loadSettings } from '../../lib/config.js';
@@ -17,8 +20,28 @@ import { TestClient } from './test-client.js';
 const W = 1024;
 const H = 768;
 const USER = process.env.VDIGUARD_BENCH_USER ?? 'vdiguard-test11';
-const PASSWORD = process.env.VDIGUARD_DESKTOP_PASSWORD ?? 'vdiguard-test';
+const PARAMS = { hostname: '127.0.0.1', port: '3389', password: process.env.VDIGUARD_DESKTOP_PASSWORD ?? 'vdiguard-test', 'ignore-cert': 'true', width: String(W), height: String(H) };
+const MEMORY_USERS = (process.env.VDIGUARD_BENCH_MEMORY_USERS ?? 'vdiguard-test2,vdiguard-test3,vdiguard-test4,vdiguard-test5,vdiguard-test6,vdiguard-test7,vdiguard-test8,vdiguard-test9').split(',').filter((u) => u !== '');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resident set and live heap of this process (the bridge's) after a full collection. */
+async function memory(): Promise<{ rss: number; heap: number }> {
+  await sleep(2000);
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed + m.external };
+}
+
+/** Sessions open at once, at the first frame with the desktop's drawing, then settled. */
+async function openSessions(port: number, users: readonly string[]): Promise<TestClient[]> {
+  return Promise.all(users.map(async (username) => {
+    const c = new TestClient(port, { width: W, height: H, version: 'VERSION_1_5_0', paint: false, params: { ...PARAMS, username } });
+    await c.handshake();
+    await c.waitFor((i) => i.opcode === 'sync' && c.frames >= 2, 60000);
+    await sleep(3000);
+    return c;
+  }));
+}
 
 function display(user: string): string {
   const m = /Xorg :(\d+)/.exec(execFileSync('ps', ['-o', 'args=', '-u', user], { encoding: 'utf8' }));
@@ -29,8 +52,7 @@ function display(user: string): string {
 async function main(): Promise<void> {
   const server = new BridgeServer(loadSettings(BRIDGE_SETTINGS, {}), silentLogger());
   const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
-  const params = { hostname: '127.0.0.1', port: '3389', username: USER, password: PASSWORD, 'ignore-cert': 'true', width: String(W), height: String(H) };
-  const client = new TestClient(port, { width: W, height: H, version: 'VERSION_1_5_0', paint: false, params });
+  const client = new TestClient(port, { width: W, height: H, version: 'VERSION_1_5_0', paint: false, params: { ...PARAMS, username: USER } });
 
   const t0 = performance.now();
   await client.handshake();
@@ -64,6 +86,11 @@ async function main(): Promise<void> {
   spew.kill();
   const busyCoreShare = (used.user + used.system) / 1e6 / seconds;
 
+  const one = await memory();
+  const more = await openSessions(port, MEMORY_USERS);
+  const many = await memory();
+  for (const c of more) c.close();
+
   client.close();
   await server.close();
   const mb = (n: number) => (n / 1e6).toFixed(2);
@@ -73,6 +100,9 @@ async function main(): Promise<void> {
   console.log(`  CPU per frame: ${((used.user + used.system) / 1000 / Math.max(1, frames)).toFixed(1)} ms (bridge process, ${(busyCoreShare * 100).toFixed(0)}% of a core)`);
   console.log(`  idle session: ${(idleCoreShare * 100).toFixed(2)}% of a core`);
   console.log(`  sessions on one core: ~${Math.floor(1 / busyCoreShare)} with full-screen change, ~${Math.floor(1 / Math.max(idleCoreShare, 1e-4))} idle`);
+  const perSession = (k: 'rss' | 'heap') => mb((many[k] - one[k]) / Math.max(1, more.length));
+  console.log(`  memory: resident ${mb(one.rss)} MB, live heap ${mb(one.heap)} MB with 1 session; ${mb(many.rss)} MB, ${mb(many.heap)} MB with ${1 + more.length}`
+    + ` (${perSession('rss')} MB resident and ${perSession('heap')} MB of heap per session${(globalThis as { gc?: unknown }).gc ? '' : '; run with --expose-gc for the heap after a full collection'})`);
 }
 
 main().catch((err) => {

@@ -5,10 +5,12 @@
  * could not be encoded, or the process exiting; anything logged at error level counts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { summarizeHeapSnapshot, type HeapSummary } from '../../lib/testing/heap-snapshot.js';
 
 export interface BridgeCrash {
   readonly message: string;
@@ -30,6 +32,7 @@ export class BridgeProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
+    private readonly snapshotDir: string | undefined,
   ) {
     child.on('exit', (code, signal) => {
       this.exited = `the bridge process exited (${signal ?? `code ${code}`})`;
@@ -38,14 +41,16 @@ export class BridgeProcess {
     readline.createInterface({ input: child.stderr! }).on('line', (line) => this.logLine(line));
   }
 
-  static async start(): Promise<BridgeProcess> {
+  /** `snapshotDir`: where heapSnapshot() has the bridge write its heap snapshots. */
+  static async start(snapshotDir?: string): Promise<BridgeProcess> {
     const port = await freePort();
     const bin = fileURLToPath(new URL('../../bin/vdiguard.js', import.meta.url));
-    const child = spawn(process.execPath, [bin, 'bridge', '--listen', `127.0.0.1:${port}`], {
+    const node = snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [];
+    const child = spawn(process.execPath, [...node, bin, 'bridge', '--listen', `127.0.0.1:${port}`], {
       env: { ...process.env, ...FUZZ_BRIDGE_ENV },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    const bridge = new BridgeProcess(child, port);
+    const bridge = new BridgeProcess(child, port, snapshotDir);
     for (let waited = 0; !(await accepts(port)); waited += 100) {
       if (bridge.exited || waited > 20000) {
         bridge.stop();
@@ -66,12 +71,43 @@ export class BridgeProcess {
 
   /** Peak resident set of the bridge process so far, in bytes (Linux /proc). */
   peakRss(): number | undefined {
+    return this.memoryStatus('VmHWM');
+  }
+
+  /** Resident set of the bridge process now, in bytes (Linux /proc). */
+  rss(): number | undefined {
+    return this.memoryStatus('VmRSS');
+  }
+
+  private memoryStatus(field: 'VmHWM' | 'VmRSS'): number | undefined {
     try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
+      const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
       return m ? Number(m[1]) * 1024 : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Has the bridge write a heap snapshot (it collects all garbage first, and serves nothing while it
+   * writes) and summarises it. Needs start(snapshotDir).
+   */
+  async heapSnapshot(timeoutMs = 120_000): Promise<{ file: string; summary: HeapSummary }> {
+    const dir = this.snapshotDir;
+    if (!dir) throw new Error('the bridge was started without a heap snapshot directory');
+    const list = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot'));
+    const before = new Set(list());
+    this.child.kill('SIGUSR2');
+    for (const t0 = Date.now(); Date.now() - t0 < timeoutMs; await new Promise((r) => setTimeout(r, 1000))) {
+      const file = list().find((f) => !before.has(f));
+      if (!file) continue;
+      try {
+        return { file: path.join(dir, file), summary: summarizeHeapSnapshot(readFileSync(path.join(dir, file), 'utf8')) };
+      } catch {
+        // Still being written: the next look reads it whole.
+      }
+    }
+    throw new Error(`the bridge wrote no complete heap snapshot into ${dir} within ${timeoutMs / 1000} s`);
   }
 
   stop(): void {

@@ -6,6 +6,7 @@
  * saved under .fuzz/), the peak RSS of the process under test and the elapsed time; exits 1 when it
  * found anything. The seed is printed: `--seed` repeats a run exactly.
  */
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Command, InvalidArgumentError } from 'commander';
@@ -27,6 +28,8 @@ export interface FuzzOptions {
   readonly targets: readonly ('tap' | 'handshake' | 'live')[];
   readonly desktopUser: string;
   readonly desktopPassword: string;
+  /** Directory for heap snapshots of the bridge in the live target; none when undefined. */
+  readonly heapSnapshots?: string;
 }
 
 /** The tap in a worker thread; the main thread is the watchdog that turns a stuck case into a hang. */
@@ -89,13 +92,14 @@ export async function fuzz(o: FuzzOptions, print: (line: string) => void): Promi
   };
   if (o.targets.includes('tap')) done(await runTapTarget(o));
   if (!o.targets.includes('handshake') && !o.targets.includes('live')) return reports;
-  const bridge = await BridgeProcess.start();
+  if (o.heapSnapshots) mkdirSync(o.heapSnapshots, { recursive: true });
+  const bridge = await BridgeProcess.start(o.heapSnapshots);
   try {
     if (o.targets.includes('handshake')) {
       done(await runHandshakeTarget(bridge, { ...o, deadline: Date.now() + o.seconds * 1000, hangMs: o.hangMs + 4000 }));
     }
     if (o.targets.includes('live')) {
-      done(await runLiveTarget(bridge, { ...o, deadline: Date.now() + Math.min(o.seconds, o.liveSeconds) * 1000 }));
+      done(await runLiveTarget(bridge, { ...o, heapSnapshots: o.heapSnapshots !== undefined, deadline: Date.now() + Math.min(o.seconds, o.liveSeconds) * 1000 }));
     }
   } finally {
     bridge.stop();
@@ -140,9 +144,10 @@ async function main(): Promise<void> {
     .option('--concurrency <n>', 'bridge connections in flight at once', integer(1), 16)
     .option('--targets <list>', 'comma-separated: tap, handshake, live', 'tap,handshake,live')
     .option('--findings <dir>', 'where reproducing inputs are saved', '.fuzz')
+    .option('--heap-snapshots <dir>', 'live target: snapshot the bridge\'s heap after the first fifth of the run and at its end, and print what grew')
     .showHelpAfterError();
   program.parse();
-  const opts = program.opts<{ instructions: number; seconds: number; liveSeconds: number; seed?: number; hangMs: number; concurrency: number; targets: string; findings: string }>();
+  const opts = program.opts<{ instructions: number; seconds: number; liveSeconds: number; seed?: number; hangMs: number; concurrency: number; targets: string; findings: string; heapSnapshots?: string }>();
   const targets = opts.targets.split(',').map((t) => t.trim());
   const unknown = targets.filter((t) => !['tap', 'handshake', 'live'].includes(t));
   if (unknown.length > 0) program.error(`--targets: unknown ${unknown.join(', ')} (choose among tap, handshake, live)`);

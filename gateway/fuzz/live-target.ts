@@ -13,6 +13,7 @@
 import { GuacStatus, guacStatusName } from '../guac/status.js';
 import { encodeInstruction, type Instruction } from '../guac/encoder.js';
 import { TestClient } from '../bridge/test-client.js';
+import { heapGrowth, type HeapSummary } from '../../lib/testing/heap-snapshot.js';
 import { accepts, type BridgeProcess } from './bridge-process.js';
 import { FindingLog, type TargetReport } from './findings.js';
 import { arg, caseRng, chunks, inputInstruction, instruction, join, mutate, toBytes, type Rng, type Wire } from './generate.js';
@@ -25,6 +26,8 @@ export interface LiveOptions {
   readonly findingsDir: string;
   readonly desktopUser: string;
   readonly desktopPassword: string;
+  /** Take heap snapshots of the bridge after the first fifth of the run and at its end (needs a bridge started with a snapshot directory). */
+  readonly heapSnapshots?: boolean;
 }
 
 const BATCH = 200;
@@ -98,8 +101,13 @@ export async function runLiveTarget(bridge: BridgeProcess, o: LiveOptions): Prom
   let instructions = 0;
   let logins = 0;
   let client: TestClient | undefined;
+  const warmUpEnds = Date.now() + (o.deadline - Date.now()) / 5;
+  let warm: MemoryPoint | undefined;
+  let end: MemoryPoint | undefined;
+  const memoryPoint = async (): Promise<MemoryPoint> => ({ heap: (await bridge.heapSnapshot()).summary, rss: bridge.rss() ?? Number.NaN, instructions, logins });
   try {
     for (let index = 0; instructions < o.instructions && Date.now() < o.deadline && !bridge.exited; index++) {
+      if (o.heapSnapshots && !warm && Date.now() >= warmUpEnds) warm = await memoryPoint();
       if (!client) {
         client = new TestClient(bridge.port, { width: W, height: H, version: 'VERSION_1_5_0', paint: false, params });
         const { ready } = await client.handshake();
@@ -133,6 +141,7 @@ export async function runLiveTarget(bridge: BridgeProcess, o: LiveOptions): Prom
     await new Promise((r) => setTimeout(r, 300));
     stopWatching();
   }
+  if (o.heapSnapshots && warm && !bridge.exited) end = await memoryPoint();
   return {
     target,
     instructions,
@@ -143,6 +152,25 @@ export async function runLiveTarget(bridge: BridgeProcess, o: LiveOptions): Prom
       `${logins} logins; after a batch: ${counts.echo} echoed, ${counts.error} answered with an error`
       + ` (${[...errors].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}), ${counts.closed} closed, ${counts.serving} kept serving frames, ${counts.hang} silent`,
       ...unprovoked.slice(0, 5),
+      ...(warm && end ? memoryNotes(warm, end) : []),
     ],
   };
+}
+
+interface MemoryPoint {
+  readonly heap: HeapSummary;
+  readonly rss: number;
+  readonly instructions: number;
+  readonly logins: number;
+}
+
+function memoryNotes(warm: MemoryPoint, end: MemoryPoint): string[] {
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  const at = (p: MemoryPoint) => `${p.instructions.toLocaleString('en-US')} instructions, ${p.logins} logins`;
+  const grown = heapGrowth(warm.heap, end.heap, 6).map((g) => `${g.name} +${mb(g.bytes)} (${g.count >= 0 ? '+' : ''}${g.count})`);
+  return [
+    `heap after a full collection: ${mb(warm.heap.bytes)} at warm-up (${at(warm)}), ${mb(end.heap.bytes)} at the end (${at(end)});`
+    + ` resident ${mb(warm.rss)} then ${mb(end.rss)}`,
+    `grew most: ${grown.join(', ') || 'nothing'}`,
+  ];
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { settingsTable, type SettingsSpec } from './config.js';
+import { settingsTable, type SettingsSpec } from '../lib/config.js';
 import { SCORER_SETTINGS } from '../scorer/config.js';
 import { BRIDGE_SETTINGS } from '../gateway/bridge/config.js';
 import { GATEWAY_SETTINGS } from '../gateway/config.js';

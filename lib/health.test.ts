@@ -2,8 +2,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { openDb } from './db/db.js';
-import { startTestScorer } from '../scorer/testing/scorer-harness.js';
 import { checkHealth } from './health.js';
 
 const opts = { timeoutMs: 2000 };
@@ -35,20 +33,6 @@ describe('vdiguard health', () => {
     assert.equal((await checkHealth(`tcp://127.0.0.1:${port}`, opts)).healthy, true);
     await new Promise((resolve) => server.close(resolve));
     assert.equal((await checkHealth(`tcp://127.0.0.1:${port}`, opts)).healthy, false);
-  });
-
-  test("grpc: the scorer's grpc.health.v1 service answers SERVING, for the server and the scoring service", async () => {
-    const db = await openDb({});
-    const scorer = await startTestScorer(db);
-    try {
-      const server = await checkHealth(`grpc://${scorer.address}`, opts);
-      assert.equal(server.healthy, true, server.detail);
-      assert.equal((await checkHealth(`grpc://${scorer.address}/vdiguard.scorer.v1.ScorerService`, opts)).healthy, true);
-      assert.equal((await checkHealth(`grpc://${scorer.address}/no.such.Service`, opts)).healthy, false);
-    } finally {
-      await scorer.close();
-      await db.close();
-    }
   });
 
   test('bad targets are refused with a message that says what is expected', async () => {

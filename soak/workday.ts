@@ -10,7 +10,7 @@ import { importBalabitFile } from '../scorer/datasets/mouse-datasets.js';
 import { encodeInstruction } from '../gateway/guac/index.js';
 import { typing, type Typist } from '../scorer/testing/typist.js';
 import { seededRandom } from '../lib/random.js';
-import { lowerBound } from '../scorer/features/stats.js';
+import { lowerBound } from '../lib/stats.js';
 import type { InputEvent } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 
 /** What a client sends next: a key or a mouse position, at `atMs` after its stretch began. */

@@ -2,7 +2,7 @@
  * Attribute and event names for SOC analysts to query, stable across releases (documented in the
  * README). Values are identifiers, trust figures and decisions: never input.
  */
-import type { TimingReport } from '../../scorer/timing/client-times.js';
+import type { TimingReport } from '../audit-records.js';
 
 export const ATTR = {
   sessionId: 'vdiguard.session.id',

@@ -1,8 +1,8 @@
 /** Telemetry records built by pure functions, shared by the gateway and the scorer. */
 import { SeverityNumber, type LogRecord } from '@opentelemetry/api-logs';
 import { ATTR, DECISION_EVENT, TIMING_ATTR } from './attributes.js';
-import type { Decision } from '../../scorer/store/audit.js';
-import type { TimingReport } from '../../scorer/timing/client-times.js';
+import type { Decision } from '../audit-records.js';
+import type { TimingReport } from '../audit-records.js';
 
 /** Decisions that end or endanger a session are warnings; the rest are information. */
 const WARNINGS = new Set(['terminate', 'fail-closed', 'fail-open', 'challenge-failed', 'admin-kill', 'monitor-terminate', 'protocol-error', 'agent-locked', 'probation', 'desktop-error']);

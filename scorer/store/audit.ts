@@ -4,7 +4,9 @@
  * repeat it.
  */
 import type { Queryable } from '../../lib/db/db.js';
-import type { TimingReport } from '../timing/client-times.js';
+import type { Decision, TimingReport, TrustPoint } from '../../lib/audit-records.js';
+
+export type { Decision, TrustPoint };
 
 export interface SessionStarted {
   readonly sessionId: string;
@@ -21,35 +23,6 @@ export interface SessionEnded {
   /** Lowest and last trust of the session; null when nothing was scored. */
   readonly minTrust: number | null;
   readonly finalTrust: number | null;
-}
-
-/** One point of the trust trail that led to a decision. */
-export interface TrustPoint {
-  /** Session time of the window's last event, milliseconds. */
-  readonly atMs: number;
-  readonly trust: number;
-  readonly modality: string;
-  /** The window's standardised distance from the profile. */
-  readonly score: number;
-}
-
-export interface Decision {
-  readonly sessionId: string;
-  readonly agentId: string;
-  readonly decidedAt: Date;
-  /** Who decided: the scorer's verdict, the gateway's enforcement, or an admin. */
-  readonly source: 'scorer' | 'gateway' | 'admin';
-  readonly trust: number;
-  readonly state: string;
-  readonly action: string;
-  readonly reason: string;
-  readonly trail: readonly TrustPoint[];
-  /**
-   * Which times the session's events were measured on when the decision was taken (counts, never
-   * what was typed); null when none was known yet (no verdict before it) and for decisions
-   * recorded before the report existed.
-   */
-  readonly timing: TimingReport | null;
 }
 
 export interface DecisionFilter {

@@ -51,6 +51,9 @@
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { DEFAULT_LAG_COUPLING_POLICY, LagCouplingTest, type Coupling, type LagCouplingPolicy } from './lag-coupling.js';
+import type { TimingReport } from '../../lib/audit-records.js';
+
+export type { TimingReport };
 
 export interface ClientTimePolicy {
   /** The envelope never drops below this (ms): a browser's own event-loop variation on a clean link. */
@@ -116,18 +119,6 @@ const COUNTED_AS: Record<TimeSource, keyof Omit<TimingReport, 'inconsistentStret
   distrusted: 'distrusted',
 };
 
-/** Counts over a session so far: of events, never of what they were. */
-export interface TimingReport {
-  readonly client: number;
-  readonly missing: number;
-  readonly backwards: number;
-  readonly future: number;
-  readonly outsideEnvelope: number;
-  /** Events measured on arrival because the session's client times were found rewritten. */
-  readonly distrusted: number;
-  readonly inconsistentStretches: number;
-  readonly envelopeMs: number;
-}
 
 export class ClientTimeRule {
   private readonly counts = { client: 0, missing: 0, backwards: 0, future: 0, outsideEnvelope: 0, distrusted: 0, inconsistentStretches: 0 };

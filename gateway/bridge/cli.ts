@@ -16,10 +16,11 @@ export function registerBridgeCommand(program: Command): void {
       // Loaded here, not at the top: node-rdpjs-2 (GPL/AGPL) enters only the bridge's own process.
       const { BridgeServer } = await import('./server.js');
       const server = new BridgeServer(settings, log);
+      const signalled = untilSignalled(log);
       await server.listen();
       // Last line of defence: one connection's unforeseen library error must not end the others.
       process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception contained'));
-      await untilSignalled(log);
+      await signalled;
       await server.close(settings.shutdownGraceSeconds * 1000);
       process.exit(0);
     });

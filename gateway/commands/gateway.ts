@@ -129,11 +129,12 @@ export async function runGateway(overrides: Partial<Record<keyof typeof GATEWAY_
   // Before the services: their instruments bind to whatever provider exists when they are created.
   const telemetry = startTelemetry('vdiguard-gateway');
   let system: System | undefined;
+  // Listening for the signals before starting: a SIGTERM while the gateway starts (writing a
+  // spill, say) stops it through its drain once it has started, rather than killing it mid-write.
+  const signalled = untilSignalled(log);
   try {
     system = await startSystem(gs, ss, log);
     const first = await ensureFirstAdmin(system.gateway.admins, system.gateway.actions, gs);
-    // Listening for the signals before saying the gateway runs: whoever reads that may stop it at once.
-    const signalled = untilSignalled(log);
     // The first admin's credentials once, on stderr for the person starting the gateway: never in
     // the structured log, which is kept and shipped.
     if (first) process.stderr.write(firstAdminMessage(first, system.gateway.url));

@@ -26,12 +26,25 @@ export interface ServiceProcess {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface ServiceProcessOptions {
+  /** Sees each line of stderr as it comes, the first ones before the announcement included (to signal a process while it starts). */
+  readonly onLine?: (line: string, child: ChildProcess) => void;
+  /** Options for node itself, before the script (--cpu-prof, say, which NODE_OPTIONS does not take). */
+  readonly nodeArgs?: readonly string[];
+}
+
 /**
  * Starts `vdiguard <args>` with exactly `env` (plus PATH and HOME) and resolves once a line of its
  * stderr matches `announces` (for example /vdiguard scorer listening on (\S+)/).
  */
-export async function startServiceProcess(args: readonly string[], env: Record<string, string>, announces: RegExp): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export async function startServiceProcess(
+  args: readonly string[],
+  env: Record<string, string>,
+  announces: RegExp,
+  options: ServiceProcessOptions = {},
+): Promise<ServiceProcess> {
+  const { onLine, nodeArgs = [] } = options;
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -47,6 +60,7 @@ export async function startServiceProcess(args: readonly string[], env: Record<s
       const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
+        onLine?.(line, child);
         const announced = announces.exec(line);
         if (announced) resolve(announced[1] as string);
         if (!line.startsWith('{')) continue;

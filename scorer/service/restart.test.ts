@@ -16,9 +16,9 @@ import { startTcpProxy, type TcpProxy } from '../../lib/testing/tcp-proxy.js';
 import { openDb, type Db } from '../../lib/db/db.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
 import { eventsRequest, openRequest, openStream, TEST_GATEWAY_TOKEN } from '../testing/scorer-harness.js';
-import { startServiceProcess, type ServiceProcess } from '../../lib/testing/service-process.js';
+import { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from '../../lib/testing/service-process.js';
 
-function startScorerProcess(dataDir: string, databaseUrl: string): Promise<ServiceProcess> {
+function startScorerProcess(dataDir: string, databaseUrl: string, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
   return startServiceProcess(
     ['scorer', '--listen', '127.0.0.1:0', '--data', dataDir],
     {
@@ -29,6 +29,7 @@ function startScorerProcess(dataDir: string, databaseUrl: string): Promise<Servi
       VDIGUARD_LOG_LEVEL: 'info',
     },
     /^vdiguard scorer listening on (\S+)/,
+    options,
   );
 }
 
@@ -156,6 +157,54 @@ describe('a scorer stopped under load', { skip: TEST_STORES[1]!.skip }, () => {
       } finally {
         second.child.kill('SIGTERM');
         await second.exited;
+      }
+    });
+  });
+
+  test('SIGTERM while it starts and writes a spill: it finishes starting, then stops through its drain, and nothing is lost', { timeout: 180_000 }, async () => {
+    await withDatabase(async (db, proxy, viaProxy) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'vdiguard-restart-'));
+      const first = await startScorerProcess(dataDir, viaProxy);
+      await runSession(first.address, 'enrol', 'erin', ALICE, 400, 3);
+      await until('the first session in the store', async () => (await countRows(db, `SELECT 1 FROM sessions WHERE session_id = 'enrol'`)) === 1);
+      // Frank's session is open (his profile loaded) before the cut; its end and contribution are queued after.
+      const u1 = openStream(first.address);
+      u1.call.write(openRequest('u1', 'frank'));
+      await u1.received(1);
+      await until('the session start in the store', async () => (await countRows(db, `SELECT 1 FROM sessions WHERE session_id = 'u1'`)) === 1);
+      proxy.cut();
+      u1.call.write(eventsRequest(1, typing(MALLORY, 400, 4)));
+      u1.call.write({ kind: { $case: 'close', value: { reason: 'agent signed out' } } });
+      u1.call.end();
+      assert.equal(await u1.ended, null);
+      await first.stop();
+      const spilled = await first.logged((l) => l.msg === 'unwritten records spilled: the next start writes them');
+      proxy.restore();
+
+      // The first line a starting scorer writes is the signal's cue: it comes long before it listens.
+      let signalled = false;
+      const second = await startScorerProcess(dataDir, viaProxy, {
+        onLine: (_line, child) => {
+          if (signalled) return;
+          signalled = true;
+          child.kill('SIGTERM');
+        },
+      });
+      assert.ok(signalled);
+      assert.deepEqual(await second.exited, { code: 0, signal: null }, 'stopped through its handler, not by the signal');
+      await second.logged((l) => l.msg === 'shutting down');
+
+      // Whatever the second start wrote or spilled again, a third start leaves every record in the store.
+      const third = await startScorerProcess(dataDir, viaProxy);
+      try {
+        await until('every record of the spill written', async () =>
+          (await countRows(db, `SELECT 1 FROM sessions WHERE session_id = 'u1' AND ended_at IS NOT NULL`)) === 1 &&
+          (await countRows(db, `SELECT 1 FROM profile_contributions WHERE session_id = 'u1'`)) === 1 &&
+          readdirSync(join(dataDir, 'spill')).length === 0,
+        );
+        assert.ok(Number(spilled.records) >= 2, `the session's end and contribution were spilled (${spilled.records})`);
+      } finally {
+        await third.stop();
       }
     });
   });

@@ -15,6 +15,7 @@ const key = (t: number, keysym = 97, pressed = true): InputEvent => ({ timeMs: t
 function mirrorTo(address: string, o: { batchMs?: number; batchEvents?: number; bufferEvents?: number } = {}) {
   const client = scorerClient({ address });
   const verdicts: Verdict[] = [];
+  const latencies: (number | undefined)[] = [];
   const scored: boolean[] = [];
   const refused: string[] = [];
   const sessionId = randomUUID();
@@ -24,13 +25,16 @@ function mirrorTo(address: string, o: { batchMs?: number; batchEvents?: number; 
     batchMs: o.batchMs ?? 10,
     batchEvents: o.batchEvents ?? 100,
     bufferEvents: o.bufferEvents ?? 10_000,
-    onVerdict: (v) => verdicts.push(v),
+    onVerdict: (v, latencyMs) => {
+      verdicts.push(v);
+      latencies.push(latencyMs);
+    },
     onScored: (s) => scored.push(s),
     onRefused: (why) => refused.push(why),
     log: silentLogger(),
     backoff: { initialMs: 20, maxMs: 100 },
   });
-  return { m, client, verdicts, scored, refused, sessionId };
+  return { m, client, verdicts, latencies, scored, refused, sessionId };
 }
 
 test('batches by count and by time, in order, with increasing seq; close reaches the scorer', async () => {
@@ -45,6 +49,26 @@ test('batches by count and by time, in order, with increasing seq; close reaches
   assert.equal(s.open?.resume, false);
   m.close('agent logged out');
   await until(() => s.closeReason === 'agent logged out', 2000, 'close');
+  client.close();
+  await scorer.close();
+});
+
+test('verdict latency is timed from writing the batch the verdict names, however long ago its window\'s events were', async () => {
+  const scorer = await startFakeScorer();
+  const { m, client, latencies, sessionId } = mirrorTo(scorer.address, { batchEvents: 5, batchMs: 10 });
+  for (let i = 0; i < 10; i++) m.push(key(i));
+  await until(() => scorer.events(sessionId).length === 10, 2000, 'two batches');
+  await new Promise((r) => setTimeout(r, 300));
+  m.push(key(10));
+  await until(() => scorer.events(sessionId).length === 11, 2000, 'the third batch');
+  const s = scorer.streams[0]!;
+  // The window ended with the first batch's events, but the third one completed it.
+  s.verdict({ atTimeMs: 4, batchSeq: 3 });
+  s.verdict({ atTimeMs: 4, batchSeq: 0 });
+  await until(() => latencies.length === 2, 2000, 'the verdicts');
+  assert.ok(latencies[0]! < 250, `timed from the third batch: ${latencies[0]} ms`);
+  assert.equal(latencies[1], undefined, 'a verdict outside a batch is not timed');
+  m.close('end');
   client.close();
   await scorer.close();
 });

@@ -84,8 +84,8 @@ export class Mirror {
   dropped = 0;
   /** Batches written to a stream. */
   batchesSent = 0;
-  /** When recent batches were written, by the time of their last event, for verdict latency. */
-  private written: { lastTimeMs: number; at: number }[] = [];
+  /** When recent batches were written to the current stream, by seq, for verdict latency. */
+  private written: { seq: number; at: number }[] = [];
 
   constructor(private readonly o: MirrorOptions) {
     this.retryMs = o.backoff?.initialMs ?? 200;
@@ -162,8 +162,7 @@ export class Mirror {
       if (b.seq <= this.sentSeq) continue;
       this.sentSeq = b.seq;
       this.batchesSent++;
-      const last = b.events.at(-1);
-      if (last) this.written.push({ lastTimeMs: last.timeMs, at: performance.now() });
+      this.written.push({ seq: b.seq, at: performance.now() });
       if (this.written.length > 256) this.written.shift();
       if (!this.stream.write({ kind: { $case: 'events', value: { seq: b.seq, events: b.events } } })) this.congested = true;
     }
@@ -239,9 +238,10 @@ export class Mirror {
       this.setScored(true, 'scorer stream open');
       return;
     }
-    const at = res.kind.value.atTimeMs;
-    const batch = this.written.find((w) => w.lastTimeMs >= at);
-    while (this.written.length > 0 && (this.written[0] as { lastTimeMs: number }).lastTimeMs <= at) this.written.shift();
+    const seq = res.kind.value.batchSeq;
+    // Batches are applied in order: those before this one are done.
+    while (this.written.length > 0 && (this.written[0] as { seq: number }).seq < seq) this.written.shift();
+    const batch = this.written[0]?.seq === seq ? this.written[0] : undefined;
     this.o.onVerdict(res.kind.value, batch ? performance.now() - batch.at : undefined);
   }
 

@@ -48,6 +48,7 @@ export function verdictOf(v: Partial<Verdict>): Verdict {
     windowsScored: 1,
     profileState: ProfileState.PROFILE_STATE_MATURE,
     timing: undefined,
+    batchSeq: 0,
     ...v,
   };
 }

@@ -274,14 +274,13 @@ async function benchGrpc(all: Agent[], networks: BenchNetworks): Promise<void> {
     const streams = Array.from({ length: SESSIONS }, (_, s) => {
       const agent = all[s % all.length] as Agent;
       const call = (clients[s % clients.length] as ReturnType<typeof scorerClient>).session(asGateway);
-      const batches: { lastTimeMs: number; sentAt: number }[] = [];
+      const batches: { seq: number; sentAt: number }[] = [];
       call.on('data', (res: SessionResponse) => {
         if (res.kind?.$case !== 'verdict') return;
         verdicts++;
-        const at = res.kind.value.atTimeMs;
-        const batch = batches.find((b) => b.lastTimeMs >= at);
-        if (batch) latencies.push(performance.now() - batch.sentAt);
-        while (batches.length > 0 && (batches[0] as { lastTimeMs: number }).lastTimeMs <= at) batches.shift();
+        const seq = res.kind.value.batchSeq;
+        while (batches.length > 0 && (batches[0] as { seq: number }).seq < seq) batches.shift();
+        if (batches[0]?.seq === seq) latencies.push(performance.now() - (batches[0] as { sentAt: number }).sentAt);
       });
       call.on('error', (err: Error & { details?: string }) => {
         errors.set(err.details ?? err.message, (errors.get(err.details ?? err.message) ?? 0) + 1);
@@ -312,8 +311,8 @@ async function benchGrpc(all: Agent[], networks: BenchNetworks): Promise<void> {
             const e = list[st.cursor++] as InputEvent;
             events.push({ ...e, timeMs: e.timeMs + st.offsetMs });
           }
-          st.batches.push({ lastTimeMs: (events[events.length - 1] as InputEvent).timeMs, sentAt: performance.now() });
-          st.call.write({ kind: { $case: 'events', value: { seq: ++st.seq, events } } });
+          st.batches.push({ seq: ++st.seq, sentAt: performance.now() });
+          st.call.write({ kind: { $case: 'events', value: { seq: st.seq, events } } });
           sent += events.length;
         }
       }, BATCH_MS);

@@ -33,8 +33,10 @@ export function toProtoProfileState(state: 'absent' | 'enrolling' | 'mature'): P
   return PROFILE_STATE[state];
 }
 
-export function toProtoVerdict(v: SessionVerdict): Verdict {
+/** `batchSeq`: the batch being applied when the verdict was made. */
+export function toProtoVerdict(v: SessionVerdict, batchSeq: number): Verdict {
   return {
+    batchSeq,
     trust: v.trust,
     state: LEVEL[v.level],
     action: ACTION[v.action],

@@ -104,7 +104,7 @@ function handleSessionStream(call: ServerDuplexStream<SessionRequest, SessionRes
     if (!sessionId) throw new VdiguardError('failed-precondition', `${kind.$case} before open: the first request of a stream must open the session`);
     if (kind.$case === 'events') {
       for (const v of engine.applyBatch(sessionId, kind.value.seq, kind.value.events)) {
-        call.write({ kind: { $case: 'verdict', value: toProtoVerdict(v) } });
+        call.write({ kind: { $case: 'verdict', value: toProtoVerdict(v, kind.value.seq) } });
       }
       return;
     }

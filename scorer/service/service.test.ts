@@ -203,6 +203,8 @@ describe('scorer over gRPC: bad input and failures', () => {
     second.call.end();
     assert.equal(await second.ended, null);
     assert.equal(second.responses.length, 2, 'batch 1 was skipped; batch 2 completed one window');
+    const verdict = second.responses[1]!.kind;
+    assert.equal(verdict?.$case === 'verdict' && verdict.value.batchSeq, 2, 'the verdict names the batch that completed its window');
   });
 
   test('a second open of a live session without resume is refused', async () => {

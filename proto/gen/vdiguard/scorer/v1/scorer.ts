@@ -359,7 +359,15 @@ export interface Verdict {
   windowsScored: number;
   profileState: ProfileState;
   /** Which event times the session's windows were measured on, so far. */
-  timing: EventTiming | undefined;
+  timing:
+    | EventTiming
+    | undefined;
+  /**
+   * seq of the batch being applied when the verdict was made: the batch whose events completed
+   * the window (a mouse window closes only when the next movement begins, which may be seconds
+   * after its last event). Verdict latency is timed from writing it. 0: made outside a batch.
+   */
+  batchSeq: number;
 }
 
 /**
@@ -1628,6 +1636,7 @@ function createBaseVerdict(): Verdict {
     windowsScored: 0,
     profileState: 0,
     timing: undefined,
+    batchSeq: 0,
   };
 }
 
@@ -1662,6 +1671,9 @@ export const Verdict: MessageFns<Verdict> = {
     }
     if (message.timing !== undefined) {
       EventTiming.encode(message.timing, writer.uint32(82).fork()).join();
+    }
+    if (message.batchSeq !== 0) {
+      writer.uint32(88).uint64(message.batchSeq);
     }
     return writer;
   },
@@ -1759,6 +1771,14 @@ export const Verdict: MessageFns<Verdict> = {
             message.timing = EventTiming.decode(reader, reader.uint32());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.batchSeq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1799,6 +1819,11 @@ export const Verdict: MessageFns<Verdict> = {
         ? profileStateFromJSON(object.profile_state)
         : 0,
       timing: isSet(object.timing) ? EventTiming.fromJSON(object.timing) : undefined,
+      batchSeq: isSet(object.batchSeq)
+        ? globalThis.Number(object.batchSeq)
+        : isSet(object.batch_seq)
+        ? globalThis.Number(object.batch_seq)
+        : 0,
     };
   },
 
@@ -1834,6 +1859,9 @@ export const Verdict: MessageFns<Verdict> = {
     if (message.timing !== undefined) {
       obj.timing = EventTiming.toJSON(message.timing);
     }
+    if (message.batchSeq !== 0) {
+      obj.batchSeq = Math.round(message.batchSeq);
+    }
     return obj;
   },
 
@@ -1854,6 +1882,7 @@ export const Verdict: MessageFns<Verdict> = {
     message.timing = (object.timing !== undefined && object.timing !== null)
       ? EventTiming.fromPartial(object.timing)
       : undefined;
+    message.batchSeq = object.batchSeq ?? 0;
     return message;
   },
 };

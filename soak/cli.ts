@@ -1,8 +1,9 @@
 /** `vdiguard soak`: many sessions through the real services, with restarts and a database cut (soak/soak.ts). */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { VdiguardError } from '../lib/errors.js';
 import { numberFlag } from '../scorer/eval/command.js';
-import { runSoak, type SoakReport } from './soak.js';
+import { runSoak, type ProcessFigures, type SoakReport } from './soak.js';
 
 export function registerSoak(program: Command): void {
   program
@@ -16,7 +17,8 @@ export function registerSoak(program: Command): void {
     .option('--database-url <url>', 'a PostgreSQL server whose user may create databases (default DATABASE_URL)')
     .option('--json', 'also print the report as one JSON line')
     .option('--logs <dir>', "write each service process's log there")
-    .action(async (f: { sessions: string; minutes: string; enrolled: string; gateways: string; faults: boolean; databaseUrl?: string; json?: boolean; logs?: string }) => {
+    .option('--profile <dir>', 'write a V8 CPU profile of each service process there (open it in Chrome DevTools)')
+    .action(async (f: { sessions: string; minutes: string; enrolled: string; gateways: string; faults: boolean; databaseUrl?: string; json?: boolean; logs?: string; profile?: string }) => {
       const serverUrl = f.databaseUrl ?? process.env.DATABASE_URL;
       if (!serverUrl) throw new VdiguardError('invalid-argument', 'the soak needs a PostgreSQL server: give --database-url or DATABASE_URL (a user that may create databases; the soak makes one and drops it)');
       const report = await runSoak({
@@ -28,6 +30,7 @@ export function registerSoak(program: Command): void {
         serverUrl,
         progress: (line) => process.stderr.write(`${line}\n`),
         ...(f.logs ? { logsDir: f.logs } : {}),
+        ...(f.profile ? { profileDir: path.resolve(f.profile) } : {}),
       });
       process.stdout.write(soakText(report));
       if (f.json) process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -42,9 +45,16 @@ export function soakText(r: SoakReport): string {
     ...r.faults.map((f) => `  fault at ${f}`),
     ...Object.entries(r.load.endings).map(([why, n]) => `  ${n} logins ended (${why})`),
     ...Object.entries(r.load.failures).map(([what, n]) => `  ${n} client failures: ${what}`),
-    ...r.processes.map((p) => `  ${p.instance}: resident ${p.rssPerSessionBytes === null ? '?' : `${(p.rssPerSessionBytes / 1024).toFixed(0)} KiB per session`}`),
+    ...r.processes.map((p) => `  ${p.instance}: ${processLine(p)}`),
     ...r.checks.map((c) => `  ${c.passed ? 'pass' : 'FAIL'}  ${c.name}: ${c.detail}`),
     r.passed ? 'soak passed' : 'soak FAILED',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function processLine(p: ProcessFigures): string {
+  const kib = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '?' : `${(bytes / 1024).toFixed(0)} KiB`);
+  const mib = (bytes: number | undefined) => (bytes === undefined ? '?' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`);
+  return `up to ${p.sessionsHeld ?? '?'} sessions; resident ${mib(p.rss?.meanBytes)} on average, ${kib(p.rss?.perSessionBytes)} and heap ${kib(p.heap?.perSessionBytes)} per session held`
+    + (p.writesPendingMax === null ? '' : `; at most ${p.writesPendingMax} writes waiting`);
 }

@@ -15,6 +15,23 @@ test('memory that holds after warm-up grows ~0, whatever it climbed while warmin
   assert.equal(growthAfterWarmup(series([1, 2, 3]), 15_000), null, 'too few samples after warm-up to say');
 });
 
+test('memory that follows the sessions held is not growth: a process taking over a peer\'s sessions reads ~0, and its bytes per session', () => {
+  const times = Array.from({ length: 40 }, (_, i) => 1000 + i * 5000);
+  // 500 sessions, then 1,000 from the 20th sample on (a restarted peer's clients), at 300 KB each over 100 MB.
+  const sessions = times.map((timeMs, i) => ({ timeMs: timeMs - 1, value: i < 20 ? 500 : 1000 }));
+  const memory = (leakPerSample: number) => times.map((timeMs, i) => ({ timeMs, value: 100e6 + 300e3 * (i < 20 ? 500 : 1000) + leakPerSample * i + (i % 2 === 0 ? 1e5 : -1e5) }));
+  const held = growthAfterWarmup(memory(0), 0, sessions)!;
+  assert.ok(Math.abs(held.growth) < 0.005, `growth ${held.growth}`);
+  assert.ok(Math.abs(held.perSessionBytes! - 300e3) < 1e3, `per session ${held.perSessionBytes}`);
+  assert.ok(growthAfterWarmup(memory(0), 0)!.growth > 0.5, 'on time alone the take-over reads as growth');
+  // A leak of 1 MB per sample is growth with the sessions set apart: 39 MB over a mean of 325 MB.
+  const leak = growthAfterWarmup(memory(1e6), 0, sessions)!;
+  assert.ok(Math.abs(leak.growth - 39e6 / leak.meanBytes) < 0.005, `growth ${leak.growth}`);
+  // Sessions that rise with time cannot be told from a leak: fitted on time alone, and said so.
+  const ramp = times.map((timeMs, i) => ({ timeMs: timeMs - 1, value: 10 * i }));
+  assert.equal(growthAfterWarmup(memory(0), 0, ramp)!.perSessionBytes, null);
+});
+
 test('quantiles from histogram buckets are the bound of the bucket that holds them', () => {
   const h = { bounds: [10, 50, 250], bucketCounts: [50, 40, 9, 1] };
   assert.equal(quantileBound(h, 0.5), 10);

@@ -10,36 +10,60 @@ export interface MemorySample {
 }
 
 export interface Growth {
-  /** Samples the line was fitted to (those after warm-up). */
+  /** Samples the model was fitted to (those after warm-up). */
   readonly samples: number;
   /** Mean over those samples, bytes. */
   readonly meanBytes: number;
-  /** What the fitted line grows over their span, as a fraction of the mean (0.05: 5%). */
+  /**
+   * What the fitted memory grows over the span with the sessions held constant, as a fraction of
+   * the mean (0.05: 5%): the part no change of load explains.
+   */
   readonly growth: number;
+  /** Bytes per session held, fitted; null when the sessions held did not change enough to say. */
+  readonly perSessionBytes: number | null;
 }
 
 /**
- * Least-squares line through the samples after `warmupMs` from the first one; its rise over the
- * span, relative to the mean. A process that holds its memory reads near 0 whatever its level; a
- * leak reads its growth. Null with fewer than 3 samples after warm-up.
+ * Least squares of memory on time and on the sessions the process held (the last count reported
+ * at or before each sample), over the samples after `warmupMs` from the first one. A process that
+ * holds its memory per session reads a growth near 0 however many sessions it takes over (a
+ * restarted peer's clients) or gives up; a leak reads its growth. Without `sessions`, or when the
+ * count barely moved, memory is fitted on time alone. Null with fewer than 3 samples after warm-up.
  */
-export function growthAfterWarmup(samples: readonly MemorySample[], warmupMs: number): Growth | null {
+export function growthAfterWarmup(samples: readonly MemorySample[], warmupMs: number, sessions: readonly MemorySample[] = []): Growth | null {
   if (samples.length === 0) return null;
   const from = (samples[0] as MemorySample).timeMs + warmupMs;
   const kept = samples.filter((s) => s.timeMs >= from);
   if (kept.length < 3) return null;
+  const held = kept.map((s) => heldAt(sessions, s.timeMs));
   const n = kept.length;
-  const mt = kept.reduce((a, s) => a + s.timeMs, 0) / n;
-  const mv = kept.reduce((a, s) => a + s.value, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (const s of kept) {
-    sxy += (s.timeMs - mt) * (s.value - mv);
-    sxx += (s.timeMs - mt) ** 2;
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / n;
+  const t = kept.map((s) => s.timeMs - (kept[0] as MemorySample).timeMs);
+  const y = kept.map((s) => s.value);
+  const [mt, my, mh] = [mean(t), mean(y), mean(held)];
+  const dt = t.map((v) => v - mt);
+  const dy = y.map((v) => v - my);
+  const dh = held.map((v) => v - mh);
+  const dot = (a: readonly number[], b: readonly number[]) => a.reduce((acc, v, i) => acc + v * (b[i] as number), 0);
+  const [stt, shh, sth, sty, shy] = [dot(dt, dt), dot(dh, dh), dot(dt, dh), dot(dt, dy), dot(dh, dy)];
+  const det = stt * shh - sth * sth;
+  // The sessions held must vary apart from time (correlation squared below 0.95), or their
+  // effect cannot be told from a leak's.
+  const separable = shh > 0 && det > 0.05 * stt * shh;
+  const slope = separable ? (sty * shh - shy * sth) / det : stt === 0 ? 0 : sty / stt;
+  const perSession = separable ? (shy * stt - sty * sth) / det : null;
+  const span = t.at(-1) as number;
+  return { samples: n, meanBytes: my, growth: my === 0 ? 0 : (slope * span) / my, perSessionBytes: perSession };
+}
+
+/** The last count at or before `timeMs` (0 before the first). */
+function heldAt(counts: readonly MemorySample[], timeMs: number): number {
+  let value = 0;
+  for (const c of counts) {
+    if (c.timeMs > timeMs) break;
+    value = c.value;
   }
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  const span = (kept.at(-1) as MemorySample).timeMs - (kept[0] as MemorySample).timeMs;
-  return { samples: n, meanBytes: mv, growth: mv === 0 ? 0 : (slope * span) / mv };
+  return value;
 }
 
 /** Counts of a histogram: `bucketCounts[i]` counts values up to `bounds[i]`; the last, those above every bound. */

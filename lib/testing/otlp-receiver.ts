@@ -16,6 +16,8 @@ export interface OtlpReceiver {
   counterTotal(name: string): number;
   /** Every exported value of a gauge, in the order exported, with the exporting process. */
   gaugeValues(name: string): { service: string; instance: string; value: number; timeMs: number }[];
+  /** Every exported value of a sum (a counter's total, an up-down counter's level), in the order exported, with the exporting process. */
+  sumValues(name: string): { service: string; instance: string; value: number; timeMs: number }[];
   /** Every exported data point of a histogram (cumulative since its process started), in the order exported. */
   histogramPoints(name: string): HistogramPoint[];
   close(): Promise<void>;
@@ -81,6 +83,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const all = (path: string): Json[] => bodies.get(path) ?? [];
+  const valuesOf = (name: string, kind: 'gauge' | 'sum') =>
+    pointsOf(all('/v1/metrics'), name, kind).map(({ service, instance, p }) => ({ service, instance, value: Number(p.asDouble ?? p.asInt), timeMs: timeMsOf(p) }));
   return {
     endpoint: `http://127.0.0.1:${port}`,
     raw,
@@ -91,9 +95,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       const last = pointsOf(all('/v1/metrics'), name, 'sum').at(-1)?.p;
       return last ? Number(last.asInt ?? last.asDouble ?? 0) : 0;
     },
-    gaugeValues(name) {
-      return pointsOf(all('/v1/metrics'), name, 'gauge').map(({ service, instance, p }) => ({ service, instance, value: Number(p.asDouble ?? p.asInt), timeMs: timeMsOf(p) }));
-    },
+    gaugeValues: (name) => valuesOf(name, 'gauge'),
+    sumValues: (name) => valuesOf(name, 'sum'),
     histogramPoints(name) {
       return pointsOf(all('/v1/metrics'), name, 'histogram').map(({ service, instance, p }) => ({
         service,

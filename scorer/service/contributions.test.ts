@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEST_STORES } from '../../lib/testing/databases.js';
+import { countRows, TEST_STORES } from '../../lib/testing/databases.js';
 import { silentLogger } from '../../lib/log.js';
 import type { Db } from '../../lib/db/db.js';
 import { loadScorerSettings } from '../config.js';
@@ -93,6 +93,38 @@ for (const store of TEST_STORES) {
         assert.equal((await engine.profiles.get('carol'))?.keystrokes, 450);
       } finally {
         await engine.shutdown(1000);
+        await drop();
+      }
+    });
+
+    test('a session handed over by a stopping scorer: its first part waits for the rest, and the agent gets one version when it ends', async () => {
+      const { db, drop } = await store.create();
+      const dir = mkdtempSync(join(tmpdir(), 'vdiguard-contributions-'));
+      const first = engineOn(db, join(dir, 'a'));
+      const next = engineOn(db, join(dir, 'b'));
+      try {
+        await first.recover();
+        await next.recover();
+        const id = { sessionId: 'h1', agentId: 'erin', desktopId: 'd', clientAddress: '127.0.0.1' };
+        await first.openSession(id, false);
+        first.applyBatch('h1', 1, typing(ALICE, 200, 60));
+        // The first scorer stops: the session's part so far is written, not fitted.
+        await first.shutdown(10_000);
+        const stored = await db.query<{ applied_version: number | null }>(`SELECT applied_version FROM profile_contributions WHERE session_id = 'h1'`);
+        assert.deepEqual(stored, [{ applied_version: null }], 'written by the stopping scorer, not applied by it');
+        // The gateway resumes the session on the next scorer, which finds the first part waiting.
+        await next.openSession(id, true);
+        assert.deepEqual((await next.recover()).contributions, 1);
+        next.applyBatch('h1', 2, typing(ALICE, 200, 61, 60_000));
+        assert.equal(await next.drainWrites(30_000), true);
+        assert.equal(await countRows(db, `SELECT 1 FROM profile_versions WHERE agent_id = 'erin'`), 0, 'nothing fitted while the session lives here');
+        next.closeSession('h1', 'agent signed out');
+        assert.equal(await next.drainWrites(30_000), true);
+        const versions = await db.query<{ version: number }>(`SELECT version FROM profile_versions WHERE agent_id = 'erin'`);
+        assert.deepEqual(versions, [{ version: 1 }], 'both parts in one version');
+        assert.equal((await next.profiles.get('erin'))?.keystrokes, 400);
+      } finally {
+        await next.shutdown(1000);
         await drop();
       }
     });

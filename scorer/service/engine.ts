@@ -127,6 +127,8 @@ export class ScorerEngine {
   private readonly applyQueue: string[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Shutting down: sessions are being handed over, and their contributions left for others to apply. */
+  private handingOver = false;
   private readonly now: () => Date;
   private readonly telemetry: ScorerTelemetry;
   /** Other agents' windows, the background of population models (see models/population.ts). */
@@ -389,6 +391,9 @@ export class ScorerEngine {
    */
   async shutdown(timeoutMs: number): Promise<{ unwritten: number; spilledTo?: string }> {
     clearInterval(this.sweepTimer);
+    // The sessions go on elsewhere: their contributions are written, and applied with the rest
+    // of the session when it ends there (or by the next sweep), not fitted in this grace period.
+    this.handingOver = true;
     for (const id of [...this.sessions.keys()]) this.closeSession(id, 'scorer shutting down');
     await this.drainWrites(timeoutMs);
     this.stopping = true;
@@ -397,9 +402,14 @@ export class ScorerEngine {
     return result;
   }
 
-  /** Schedules applying the agent's stored contributions, unless a run that will read them waits already. */
+  /**
+   * Schedules applying the agent's stored contributions, unless a run that will read them waits
+   * already, or a session of the agent is live here: its end applies them with its own, as one
+   * version. So a scorer restart, whose sessions each leave a contribution up to the hand-over and
+   * go on elsewhere, costs one fit per session when it ends rather than a storm of fits at once.
+   */
   private applyContributions(agentId: string): void {
-    if (this.stopping || this.applyWaiting.has(agentId)) return;
+    if (this.stopping || this.handingOver || this.applyWaiting.has(agentId) || this.holdsSessionOf(agentId)) return;
     this.applyWaiting.add(agentId);
     this.applyQueue.push(agentId);
     this.startApplies();
@@ -455,6 +465,11 @@ export class ScorerEngine {
     }
     if (waiting.size > 0) this.options.log.info({ contributions, agents: waiting.size }, 'applying stored profile contributions');
     return { contributions, agents: waiting.size };
+  }
+
+  private holdsSessionOf(agentId: string): boolean {
+    for (const live of this.sessions.values()) if (live.identity.agentId === agentId) return true;
+    return false;
   }
 
   private live(sessionId: string): LiveSession {

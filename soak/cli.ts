@@ -1,4 +1,5 @@
 /** `vdiguard soak`: many sessions through the real services, with restarts and a database cut (soak/soak.ts). */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { VdiguardError } from '../lib/errors.js';
@@ -18,7 +19,8 @@ export function registerSoak(program: Command): void {
     .option('--json', 'also print the report as one JSON line')
     .option('--logs <dir>', "write each service process's log there")
     .option('--profile <dir>', 'write a V8 CPU profile of each service process there (open it in Chrome DevTools)')
-    .action(async (f: { sessions: string; minutes: string; enrolled: string; gateways: string; faults: boolean; databaseUrl?: string; json?: boolean; logs?: string; profile?: string }) => {
+    .option('--heap-snapshots <dir>', 'snapshot each service\'s heap at the start of steady time and at its end, and print what grew (best with --no-faults: the sessions held stay the same)')
+    .action(async (f: { sessions: string; minutes: string; enrolled: string; gateways: string; faults: boolean; databaseUrl?: string; json?: boolean; logs?: string; profile?: string; heapSnapshots?: string }) => {
       const serverUrl = f.databaseUrl ?? process.env.DATABASE_URL;
       if (!serverUrl) throw new VdiguardError('invalid-argument', 'the soak needs a PostgreSQL server: give --database-url or DATABASE_URL (a user that may create databases; the soak makes one and drops it)');
       const report = await runSoak({
@@ -31,6 +33,7 @@ export function registerSoak(program: Command): void {
         progress: (line) => process.stderr.write(`${line}\n`),
         ...(f.logs ? { logsDir: f.logs } : {}),
         ...(f.profile ? { profileDir: path.resolve(f.profile) } : {}),
+        ...(f.heapSnapshots ? { heapSnapshotDir: mkdirAll(path.resolve(f.heapSnapshots)) } : {}),
       });
       process.stdout.write(soakText(report));
       if (f.json) process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -46,15 +49,24 @@ export function soakText(r: SoakReport): string {
     ...Object.entries(r.load.endings).map(([why, n]) => `  ${n} logins ended (${why})`),
     ...Object.entries(r.load.failures).map(([what, n]) => `  ${n} client failures: ${what}`),
     ...r.processes.map((p) => `  ${p.instance}: ${processLine(p)}`),
+    ...r.heaps.map((h) => `  ${h.service}: live heap after a full collection ${mib(h.startBytes)} at the start of steady time (${h.startSessions} sessions), ${mib(h.endBytes)} at its end (${h.endSessions}); grew most: ${h.grew.map((g) => `${g.name} +${mib(g.bytes)} (${g.count >= 0 ? '+' : ''}${g.count})`).join(', ') || 'nothing'}`),
     ...r.checks.map((c) => `  ${c.passed ? 'pass' : 'FAIL'}  ${c.name}: ${c.detail}`),
     r.passed ? 'soak passed' : 'soak FAILED',
   ];
   return `${lines.join('\n')}\n`;
 }
 
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? '?' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function mkdirAll(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 function processLine(p: ProcessFigures): string {
   const kib = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '?' : `${(bytes / 1024).toFixed(0)} KiB`);
-  const mib = (bytes: number | undefined) => (bytes === undefined ? '?' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`);
   return `up to ${p.sessionsHeld ?? '?'} sessions; resident ${mib(p.rss?.meanBytes)} on average, ${kib(p.rss?.perSessionBytes)} and heap ${kib(p.heap?.perSessionBytes)} per session held`
     + (p.writesPendingMax === null ? '' : `; at most ${p.writesPendingMax} writes waiting`);
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addBuckets, growthAfterWarmup, quantileBound } from './report.js';
+import { addBuckets, growthAfterWarmup, isSteady, quantileBound, steadyBuckets } from './report.js';
 
 const series = (values: number[], everyMs = 5000) => values.map((value, i) => ({ timeMs: 1000 + i * everyMs, value }));
 
@@ -41,4 +41,23 @@ test('quantiles from histogram buckets are the bound of the bucket that holds th
   assert.ok(Number.isNaN(quantileBound({ bounds: [10], bucketCounts: [0, 0] }, 0.5)));
   assert.deepEqual(addBuckets([h, { bounds: [10, 50, 250], bucketCounts: [1, 2, 3, 4] }]), { bounds: [10, 50, 250], bucketCounts: [51, 42, 12, 5] });
   assert.throws(() => addBuckets([h, { bounds: [10], bucketCounts: [1, 1] }]), /different bounds/);
+});
+
+test('steady time excludes warm-up, the end, and each fault with its recovery; a histogram counts only between steady points', () => {
+  const phases = { steady: { fromMs: 100, toMs: 1000 }, disturbed: [{ fromMs: 400, toMs: 600 }] };
+  assert.deepEqual([50, 100, 300, 400, 500, 600, 700, 1000, 1100].map((t) => isSteady(t, phases)), [false, true, true, false, false, false, true, true, false]);
+  const bounds = [10, 100];
+  const point = (instance: string, timeMs: number, bucketCounts: number[]) => ({ instance, timeMs, bounds, bucketCounts });
+  const points = [
+    point('g0', 200, [10, 0, 0]),
+    point('g0', 300, [20, 1, 0]),
+    // Across the fault: the verdicts slowed by it are not counted.
+    point('g0', 500, [20, 1, 50]),
+    point('g0', 700, [25, 1, 50]),
+    point('g0', 800, [35, 2, 50]),
+    // Another process's counts are its own.
+    point('g1', 150, [0, 0, 0]),
+    point('g1', 250, [5, 0, 0]),
+  ];
+  assert.deepEqual(steadyBuckets(points, phases), { bounds, bucketCounts: [10 + 10 + 5, 1 + 1, 0] });
 });

@@ -47,9 +47,10 @@ export function growthAfterWarmup(samples: readonly MemorySample[], warmupMs: nu
   const dot = (a: readonly number[], b: readonly number[]) => a.reduce((acc, v, i) => acc + v * (b[i] as number), 0);
   const [stt, shh, sth, sty, shy] = [dot(dt, dt), dot(dh, dh), dot(dt, dh), dot(dt, dy), dot(dh, dy)];
   const det = stt * shh - sth * sth;
-  // The sessions held must vary apart from time (correlation squared below 0.95), or their
-  // effect cannot be told from a leak's.
-  const separable = shh > 0 && det > 0.05 * stt * shh;
+  // The sessions held must vary apart from time (correlation squared below 0.95), and by a fifth
+  // of the most held at least, or their effect cannot be told from a leak's.
+  const spread = Math.max(...held) - Math.min(...held);
+  const separable = shh > 0 && det > 0.05 * stt * shh && spread >= 0.2 * Math.max(...held);
   const slope = separable ? (sty * shh - shy * sth) / det : stt === 0 ? 0 : sty / stt;
   const perSession = separable ? (shy * stt - sty * sth) / det : null;
   const span = t.at(-1) as number;
@@ -64,6 +65,44 @@ function heldAt(counts: readonly MemorySample[], timeMs: number): number {
     value = c.value;
   }
   return value;
+}
+
+/** A stretch of the run, ms on the wall clock (Date.now(), as the exported points' times). */
+export interface Span {
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/**
+ * The steady part of a run: after warm-up and before the load stops, outside every fault and the
+ * recovery after it. The performance targets are judged there; the faults are there to show that
+ * nothing is lost, and their own figures are printed beside.
+ */
+export interface Phases {
+  readonly steady: Span;
+  readonly disturbed: readonly Span[];
+}
+
+export function isSteady(timeMs: number, phases: Phases): boolean {
+  return timeMs >= phases.steady.fromMs && timeMs <= phases.steady.toMs && !phases.disturbed.some((d) => timeMs >= d.fromMs && timeMs <= d.toMs);
+}
+
+/**
+ * What a histogram counted in steady time: for each process, the difference between consecutive
+ * exported points (cumulative counts) that are both steady, added up.
+ */
+export function steadyBuckets(points: readonly { instance: string; timeMs: number; bounds: readonly number[]; bucketCounts: readonly number[] }[], phases: Phases): Buckets | null {
+  const deltas: Buckets[] = [];
+  const byInstance = new Map<string, typeof points[number][]>();
+  for (const p of points) byInstance.set(p.instance, [...(byInstance.get(p.instance) ?? []), p]);
+  for (const series of byInstance.values()) {
+    const sorted = [...series].sort((a, b) => a.timeMs - b.timeMs);
+    for (let i = 1; i < sorted.length; i++) {
+      const [a, b] = [sorted[i - 1]!, sorted[i]!];
+      if (isSteady(a.timeMs, phases) && isSteady(b.timeMs, phases)) deltas.push({ bounds: b.bounds, bucketCounts: b.bucketCounts.map((c, j) => c - (a.bucketCounts[j] ?? 0)) });
+    }
+  }
+  return addBuckets(deltas);
 }
 
 /** Counts of a histogram: `bucketCounts[i]` counts values up to `bounds[i]`; the last, those above every bound. */

@@ -5,12 +5,11 @@
  * could not be encoded, or the process exiting; anything logged at error level counts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { summarizeHeapSnapshot, type HeapSummary } from '../../lib/testing/heap-snapshot.js';
+import { heapSnapshotArgs, takeHeapSnapshot, type HeapSummary } from '../../lib/testing/heap-snapshot.js';
 
 export interface BridgeCrash {
   readonly message: string;
@@ -45,7 +44,7 @@ export class BridgeProcess {
   static async start(snapshotDir?: string): Promise<BridgeProcess> {
     const port = await freePort();
     const bin = fileURLToPath(new URL('../../bin/vdiguard.js', import.meta.url));
-    const node = snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [];
+    const node = snapshotDir ? heapSnapshotArgs(snapshotDir) : [];
     const child = spawn(process.execPath, [...node, bin, 'bridge', '--listen', `127.0.0.1:${port}`], {
       env: { ...process.env, ...FUZZ_BRIDGE_ENV },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -88,26 +87,10 @@ export class BridgeProcess {
     }
   }
 
-  /**
-   * Has the bridge write a heap snapshot (it collects all garbage first, and serves nothing while it
-   * writes) and summarises it. Needs start(snapshotDir).
-   */
-  async heapSnapshot(timeoutMs = 120_000): Promise<{ file: string; summary: HeapSummary }> {
-    const dir = this.snapshotDir;
-    if (!dir) throw new Error('the bridge was started without a heap snapshot directory');
-    const list = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot'));
-    const before = new Set(list());
-    this.child.kill('SIGUSR2');
-    for (const t0 = Date.now(); Date.now() - t0 < timeoutMs; await new Promise((r) => setTimeout(r, 1000))) {
-      const file = list().find((f) => !before.has(f));
-      if (!file) continue;
-      try {
-        return { file: path.join(dir, file), summary: summarizeHeapSnapshot(readFileSync(path.join(dir, file), 'utf8')) };
-      } catch {
-        // Still being written: the next look reads it whole.
-      }
-    }
-    throw new Error(`the bridge wrote no complete heap snapshot into ${dir} within ${timeoutMs / 1000} s`);
+  /** A heap snapshot of the bridge (lib/testing/heap-snapshot.ts); needs start(snapshotDir). */
+  heapSnapshot(): Promise<{ file: string; summary: HeapSummary }> {
+    if (!this.snapshotDir) throw new Error('the bridge was started without a heap snapshot directory');
+    return takeHeapSnapshot(this.child, this.snapshotDir);
   }
 
   stop(): void {

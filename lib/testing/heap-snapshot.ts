@@ -3,6 +3,9 @@
  * after the full collection a snapshot forces, by constructor, and what grew between two. A leak is
  * what keeps growing there; resident memory alone also moves with allocator and native caches.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 
 export interface HeapGroup {
   count: number;
@@ -69,4 +72,29 @@ export function heapGrowth(before: HeapSummary, after: HeapSummary, top = 8): He
     if (a.bytes > b.bytes) changes.push({ name, count: a.count - b.count, bytes: a.bytes - b.bytes });
   }
   return changes.sort((x, y) => y.bytes - x.bytes).slice(0, top);
+}
+
+/** Node options that make a process write a heap snapshot into `dir` on SIGUSR2. */
+export function heapSnapshotArgs(dir: string): string[] {
+  return ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`];
+}
+
+/**
+ * Has `child` (started with heapSnapshotArgs(dir)) write a heap snapshot: it collects all garbage
+ * first and serves nothing while it writes. Resolves with its summary once the file is whole.
+ */
+export async function takeHeapSnapshot(child: ChildProcess, dir: string, timeoutMs = 120_000): Promise<{ file: string; summary: HeapSummary }> {
+  const list = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot'));
+  const before = new Set(list());
+  child.kill('SIGUSR2');
+  for (const t0 = Date.now(); Date.now() - t0 < timeoutMs; await new Promise((r) => setTimeout(r, 1000))) {
+    const file = list().find((f) => !before.has(f));
+    if (!file) continue;
+    try {
+      return { file: path.join(dir, file), summary: summarizeHeapSnapshot(readFileSync(path.join(dir, file), 'utf8')) };
+    } catch {
+      // Still being written: the next look reads it whole.
+    }
+  }
+  throw new Error(`process ${child.pid} wrote no complete heap snapshot into ${dir} within ${timeoutMs / 1000} s`);
 }

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { asBytes, downstreamInstructions } from './downstream.js';
 import { fuzz } from './fuzz.js';
 import { tapCase, runTapCase } from './tap-target.js';
+import { caseRng, inputInstruction } from './generate.js';
+import { GuacParser, GUACD_LIMITS, readInput } from '../guac/index.js';
 
 test('the desktop side reads lone surrogate halves as U+FFFD and stops at the first malformed instruction', () => {
   assert.deepEqual(downstreamInstructions(asBytes(['4.name,1.\ud800;', '3.key,2.65,1.1;'])), [
@@ -39,6 +41,16 @@ test('the tap oracle accepts a tap that refuses, and flags one that forwards wha
     /the desktop side read instruction 2 as \["key","65","1"\] but the tap accepted nothing/);
   assert.match(runTapCase({ index: 0, instructions: 2, holding: false, chunks: ['3.key,2.65,1.1;3.key,x.'] }, leaky).violation ?? '',
     /the tap passed a chunk in which its parser found an error \(bad-length\)/);
+});
+
+test('canonical input from the generator is read as canonical input, every instruction of it', () => {
+  const rng = caseRng(5, 0);
+  for (let i = 0; i < 5000; i++) {
+    const wire = inputInstruction(rng, { avoidEnter: true, canonical: true });
+    const [parsed] = new GuacParser(GUACD_LIMITS).push(Buffer.from(wire));
+    const read = readInput(parsed!.instruction!);
+    assert.ok(read?.input, `${wire}: ${read?.error?.message ?? 'not input'}`);
+  }
 });
 
 test('smoke: 2,000 instructions through the tap and the bridge handshake find nothing', { timeout: 60000 }, async () => {

@@ -86,14 +86,19 @@ export function instruction(rng: Rng, withinLimits = false): string {
 }
 
 /** A `key` or `mouse` a browser could send, or one of its lying spellings. */
-export function inputInstruction(rng: Rng, options: { avoidEnter?: boolean } = {}): string {
+/**
+ * A key or mouse instruction. `canonical`: only what guacamole-common-js sends (keysyms in range,
+ * plain decimal numbers), so that it passes the input rules and reaches the desktop.
+ */
+export function inputInstruction(rng: Rng, options: { avoidEnter?: boolean; canonical?: boolean } = {}): string {
+  const odd = (p: number) => !options.canonical && rng.chance(p);
   if (rng.chance(0.5)) {
-    let keysym = rng.chance(0.7) ? 0x20 + rng.int(0x5f) : rng.pick([0xff08, 0xff09, 0xff1b, 0xffe1, 0xffe3, 0xffe9, 0xff51, 0xffbe, 0x1000000 + rng.int(0x110000), rng.int(2 ** 32)]);
+    let keysym = rng.chance(0.7) ? 0x20 + rng.int(0x5f) : rng.pick([0xff08, 0xff09, 0xff1b, 0xffe1, 0xffe3, 0xffe9, 0xff51, 0xffbe, 0x1000000 + rng.int(0x110000), options.canonical ? 0xffff : rng.int(2 ** 32)]);
     if (options.avoidEnter && ENTER_KEYSYMS.includes(keysym)) keysym = 0x20;
-    return encodeInstruction('key', rng.chance(0.9) ? keysym : rng.pick(NUMBERS), rng.chance(0.95) ? rng.int(2) : arg(rng).slice(0, 64));
+    return encodeInstruction('key', odd(0.1) ? rng.pick(NUMBERS) : keysym, odd(0.05) ? arg(rng).slice(0, 64) : rng.int(2));
   }
-  const coordinate = () => (rng.chance(0.9) ? rng.int(1100) - 20 : rng.pick(NUMBERS));
-  return encodeInstruction('mouse', coordinate(), coordinate(), rng.chance(0.9) ? rng.int(32) : rng.pick(NUMBERS));
+  const coordinate = () => (odd(0.1) ? rng.pick(NUMBERS) : options.canonical ? rng.int(1080) : rng.int(1100) - 20);
+  return encodeInstruction('mouse', coordinate(), coordinate(), odd(0.1) ? rng.pick(NUMBERS) : rng.int(32));
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A live bridge session under fuzz: a valid handshake to the xrdp dev desktop (deploy/dev-desktop.sh),
- * then batches of key, mouse, size, sync and other instructions with arbitrary arguments (one batch
- * in fifteen broken at the byte level or over guacd's limits), each followed by a ping the bridge
+ * then batches of key, mouse, size, sync and other instructions with arbitrary arguments, or (half
+ * of them) of key and mouse input as the page sends it, which reaches the desktop (one batch in
+ * fifteen broken at the byte level or over guacd's limits), each followed by a ping the bridge
  * echoes. Checked after every batch: the bridge echoes the ping, answers with a Guacamole `error`, or
  * at least keeps serving frames (a broken batch may leave an instruction unfinished that swallows the
  * ping). Silence until the deadline is a hang; closing without an `error` is a violation (the fuzz
@@ -42,7 +43,9 @@ export interface LiveBatch {
   readonly chunks: readonly Wire[];
 }
 
-function sessionInstruction(rng: Rng): string {
+/** `canonical`: only input as the page sends it, which reaches the desktop through RDP. */
+function sessionInstruction(rng: Rng, canonical: boolean): string {
+  if (canonical) return inputInstruction(rng, { avoidEnter: true, canonical: true });
   const r = rng.next();
   if (r < 0.7) return inputInstruction(rng, { avoidEnter: true });
   const short = () => arg(rng).slice(0, 1000);
@@ -61,7 +64,10 @@ function other(make: () => string): string {
 
 export function liveBatch(seed: number, index: number): LiveBatch {
   const rng = caseRng(seed ^ 0x5a5a5a5a, index);
-  const pieces: Wire[] = Array.from({ length: BATCH }, () => sessionInstruction(rng));
+  // Half the batches are input the input rules let through, so the RDP input path is fuzzed too;
+  // the other half, anything, mostly refused at its first odd instruction.
+  const canonical = rng.chance(0.5);
+  const pieces: Wire[] = Array.from({ length: BATCH }, () => sessionInstruction(rng, canonical));
   const broken = rng.chance(0.07);
   if (broken) {
     const at = rng.int(BATCH);

@@ -256,9 +256,9 @@ export class ScoringSession {
     g.units += w.count;
     // A profile keeps only its newest maxWindows windows of a modality, so older ones of a long
     // session would be dropped at the update anyway: holding them would grow with the shift.
-    // Trimmed in steps, not one window at a time.
+    // Trimmed in steps of a quarter, not one window at a time.
     const keep = this.policy.maturity.maxWindows;
-    if (g.windows.length >= 2 * keep) g.windows.splice(0, g.windows.length - keep);
+    if (g.windows.length > keep + Math.ceil(keep / 4)) g.windows.splice(0, g.windows.length - keep);
   }
 
   private explain(level: SessionVerdict['level'], modality: Modality, score: number): string {

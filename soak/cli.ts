@@ -47,6 +47,7 @@ export function soakText(r: SoakReport): string {
     `soak: ${r.sessions} sessions for ${r.seconds} s; ${r.load.tunnels} tunnels (${r.load.reconnects} reconnects), ${r.load.events} events, ${r.load.ended} logins ended by a terminate`,
     ...r.faults.map((f) => `  fault at ${f}`),
     ...Object.entries(r.load.endings).map(([why, n]) => `  ${n} logins ended (${why})`),
+    `  ${r.load.challenges.asked} identity checks: ${r.load.challenges.answered} answered by the agent, ${r.load.challenges.passed} passed and resumed the session (impostors have no codes)`,
     ...Object.entries(r.load.failures).map(([what, n]) => `  ${n} client failures: ${what}`),
     ...r.processes.map((p) => `  ${p.instance}: ${processLine(p)}`),
     ...r.heaps.map((h) => `  ${h.service}: live heap after a full collection ${mib(h.startBytes)} at the start of steady time (${h.startSessions} sessions), ${mib(h.endBytes)} at its end (${h.endSessions}); grew most: ${h.grew.map((g) => `${g.name} +${mib(g.bytes)} (${g.count >= 0 ? '+' : ''}${g.count})`).join(', ') || 'nothing'}`),

@@ -41,6 +41,8 @@ export interface LoadStats {
   readonly ended: number;
   /** Why their logins ended, as the gateway said: the status and its message, with how many. */
   readonly endings: Record<string, number>;
+  /** Identity checks the gateway asked for, how many the agents answered (an impostor cannot), and how many resumed the session. */
+  readonly challenges: { readonly asked: number; readonly answered: number; readonly passed: number };
   readonly failures: Record<string, number>;
 }
 
@@ -73,10 +75,29 @@ async function post(url: string, body: unknown, bearer?: string): Promise<{ stat
   }
 }
 
+interface Counts {
+  tunnels: number;
+  reconnects: number;
+  retries: number;
+  events: number;
+  failures: Map<string, number>;
+  endings: Map<string, number>;
+  challenges: { asked: number; answered: number; passed: number };
+}
+
+/** How long an agent takes to read the code off their phone and type it, ms. */
+const CHALLENGE_ANSWER_MS = 5000;
+/** A TOTP code's time step, ms (RFC 6238's default, as the agents' authenticators use). */
+const TOTP_STEP_MS = 30_000;
+
 class Client {
   private ws: WebSocket | undefined;
   /** The desktop session is up (the gateway said which it is): input may go, as the page waits for it. */
   private connected = false;
+  /** The session the gateway named, for answering its identity checks. */
+  private sessionId: string | undefined;
+  /** An identity check is open: the page takes no input until it is answered. */
+  private challenged = false;
   private token: string | undefined;
   private queue: Due[] = [];
   private origin = 0;
@@ -92,7 +113,7 @@ class Client {
     private readonly desktopId: string,
     private readonly index: number,
     private readonly track: MouseTrack,
-    private readonly counts: { tunnels: number; reconnects: number; retries: number; events: number; failures: Map<string, number>; endings: Map<string, number> },
+    private readonly counts: Counts,
   ) {
     this.gateway = index % gateways.length;
   }
@@ -137,9 +158,23 @@ class Client {
     const parser = new GuacParser({ maxElementLength: 1 << 20, maxInstructionLength: 1 << 21 });
     ws.on('open', () => this.counts.tunnels++);
     ws.on('message', (data: Buffer) => {
-      if (this.connected || this.ws !== ws) return;
+      if (this.ws !== ws) return;
       for (const r of parser.push(data)) {
-        if (r.instruction?.opcode === 'vdiguard' && r.instruction.args[0] === 'session') this.connected = true;
+        if (r.instruction?.opcode !== 'vdiguard') continue;
+        const [what, value] = r.instruction.args;
+        if (what === 'session') {
+          this.connected = true;
+          this.sessionId = value;
+        } else if (what === 'challenge' && !this.challenged) {
+          this.counts.challenges.asked++;
+          this.challenged = true;
+          setTimeout(() => void this.answerChallenge(url), CHALLENGE_ANSWER_MS);
+        } else if (what === 'resumed') {
+          this.challenged = false;
+          // The page picks up where the agent is now, not where the check interrupted.
+          this.queue = [];
+          this.nextStretchAt = 0;
+        }
       }
     });
     ws.on('error', () => undefined);
@@ -174,10 +209,33 @@ class Client {
     this.open(url, (res.body as { ticket: string }).ticket);
   }
 
+  /**
+   * The agent answers the identity check with a fresh code, as on the page; an impostor, who has
+   * no codes, does not, and the gateway ends the session when the check times out.
+   */
+  private async answerChallenge(url: string, attempt = 1): Promise<void> {
+    if (this.stopped || this.plan.hands === 'impostor' || !this.sessionId) return;
+    if (attempt === 1) this.counts.challenges.answered++;
+    const res = await post(`${url}/api/challenge`, { session: this.sessionId, code: totpCode(this.plan.totpSecret, Date.now()) }, this.token);
+    const outcome = (res.body as { outcome?: string }).outcome;
+    if (res.status === 200 && outcome === 'resumed') {
+      this.counts.challenges.passed++;
+    } else if (res.status === 200 && outcome === 'wrong' && attempt === 1) {
+      // The code was the one signed in with (each is good once): the next one comes within 30 s.
+      setTimeout(() => void this.answerChallenge(url, 2), TOTP_STEP_MS - (Date.now() % TOTP_STEP_MS) + 1000);
+    } else if ((res.status === 0 || res.status >= 500) && attempt < 6) {
+      // The gateway or its database is away for a moment: the agent tries again, as on the page.
+      this.counts.retries++;
+      setTimeout(() => void this.answerChallenge(url, attempt + 1), 5000);
+    } else {
+      this.fail(`challenge ${res.status}: ${outcome ?? res.error}`);
+    }
+  }
+
   /** Sends what is due by `now` (ms on this process's clock), each after its time as the page sends it. */
   tick(now: number): void {
     const ws = this.ws;
-    if (this.stopped || !ws || !this.connected || ws.readyState !== WebSocket.OPEN) return;
+    if (this.stopped || !ws || !this.connected || this.challenged || ws.readyState !== WebSocket.OPEN) return;
     if (this.queue.length === 0 && now >= this.nextStretchAt) {
       // Each client works from its own point in the track, so the agents do not move in step.
       const from = this.index * 7_919_000 + this.stretch * STRETCH_MS;
@@ -203,7 +261,7 @@ async function main(): Promise<void> {
   const tracks = await loadMouseTracks(TRACK_USERS);
   const guacd = await startFakeGuacd({ syncMs: 1000, record: false });
   const send = (m: FromLoad): void => void process.send?.(m);
-  const counts = { tunnels: 0, reconnects: 0, retries: 0, events: 0, failures: new Map<string, number>(), endings: new Map<string, number>() };
+  const counts: Counts = { tunnels: 0, reconnects: 0, retries: 0, events: 0, failures: new Map<string, number>(), endings: new Map<string, number>(), challenges: { asked: 0, answered: 0, passed: 0 } };
   let clients: Client[] = [];
   const stats = (): LoadStats => ({
     tunnels: counts.tunnels,
@@ -214,6 +272,7 @@ async function main(): Promise<void> {
     ended: clients.filter((c) => c.ended).length,
     failures: Object.fromEntries(counts.failures),
     endings: Object.fromEntries(counts.endings),
+    challenges: { ...counts.challenges },
   });
   const ticker = setInterval(() => {
     const now = performance.now();

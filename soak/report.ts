@@ -57,8 +57,8 @@ export function growthAfterWarmup(samples: readonly MemorySample[], warmupMs: nu
   return { samples: n, meanBytes: my, growth: my === 0 ? 0 : (slope * span) / my, perSessionBytes: perSession };
 }
 
-/** The last count at or before `timeMs` (0 before the first). */
-function heldAt(counts: readonly MemorySample[], timeMs: number): number {
+/** The last count at or before `timeMs` (0 before the first), of counts in time order. */
+export function heldAt(counts: readonly MemorySample[], timeMs: number): number {
   let value = 0;
   for (const c of counts) {
     if (c.timeMs > timeMs) break;

@@ -33,7 +33,7 @@ import { newTotpSecret } from '../gateway/auth/totp.js';
 import { enroll } from '../scorer/commands/admin.js';
 import { writeRecording } from '../scorer/recording/writer.js';
 import { ALICE } from '../scorer/testing/typist.js';
-import { addBuckets, growthAfterWarmup, isSteady, quantileBound, steadyBuckets, type Buckets, type Growth, type Phases, type Span } from './report.js';
+import { addBuckets, growthAfterWarmup, heldAt, isSteady, quantileBound, steadyBuckets, type Buckets, type Growth, type Phases, type Span } from './report.js';
 import type { AgentPlan, FromLoad, LoadStats, ToLoad } from './load.js';
 import { enrolmentRecording, loadMouseTracks, TRACK_USERS } from './workday.js';
 
@@ -404,10 +404,13 @@ async function report(
   const instances = [...new Set(otlp.gaugeValues('process.memory.usage').map((g) => g.instance))].sort();
   const steady = (t: number) => isSteady(t, phases);
   const worst = (xs: readonly number[]) => (xs.length > 0 ? Math.max(...xs) : null);
+  const mine = (points: { instance: string; timeMs: number; value: number }[], instance: string) => points.filter((g) => g.instance === instance).map((g) => ({ timeMs: g.timeMs, value: g.value }));
+  /** The sessions a process held over time: a gateway's or a scorer's own count, in time order. */
+  const heldBy = (instance: string) =>
+    [...mine(otlp.sumValues('vdiguard.gateway.sessions.active'), instance), ...mine(otlp.sumValues('vdiguard.scorer.sessions.active'), instance)].sort((a, b) => a.timeMs - b.timeMs);
   const processes: ProcessFigures[] = instances.map((instance) => {
-    const mine = (points: { instance: string; timeMs: number; value: number }[]) => points.filter((g) => g.instance === instance).map((g) => ({ timeMs: g.timeMs, value: g.value }));
-    const of = (name: string) => mine(otlp.gaugeValues(name));
-    const held = [...mine(otlp.sumValues('vdiguard.gateway.sessions.active')), ...mine(otlp.sumValues('vdiguard.scorer.sessions.active'))].sort((a, b) => a.timeMs - b.timeMs);
+    const of = (name: string) => mine(otlp.gaugeValues(name), instance);
+    const held = heldBy(instance);
     const delays = of('nodejs.eventloop.delay.p99').map((d) => ({ timeMs: d.timeMs, ms: d.value * 1000 }));
     const pending = of('vdiguard.scorer.writes.pending').map((d) => d.value);
     const steadySamples = (name: string) => of(name).filter((x) => steady(x.timeMs));
@@ -456,16 +459,12 @@ async function report(
         + ` (the whole run: p50 <= ${verdictLatencyMs.p50} ms, p99 <= ${verdictLatencyMs.p99} ms over ${verdictLatencyMs.verdicts})`,
     },
   ];
-  const sessionsAt = (instance: string, atMs: number): number => {
-    const held = [...otlp.sumValues('vdiguard.gateway.sessions.active'), ...otlp.sumValues('vdiguard.scorer.sessions.active')].filter((p) => p.instance === instance && p.timeMs <= atMs);
-    return held.sort((a, b) => a.timeMs - b.timeMs).at(-1)?.value ?? 0;
-  };
   const heapFigures: HeapFigures[] = heaps.map(({ instance, start, end }) => ({
     service: instance,
     startBytes: start.summary.bytes,
     endBytes: end.summary.bytes,
-    startSessions: sessionsAt(instance, start.atMs),
-    endSessions: sessionsAt(instance, end.atMs),
+    startSessions: heldAt(heldBy(instance), start.atMs),
+    endSessions: heldAt(heldBy(instance), end.atMs),
     grew: heapGrowth(start.summary, end.summary, 5),
   }));
   return { sessions: o.sessions, seconds: o.seconds, load, processes, verdictLatencyMs, records, faults, heaps: heapFigures, checks, passed: checks.every((c) => c.passed) };

@@ -377,6 +377,17 @@ async function enrolAgents(agents: readonly AgentPlan[], address: string, adminT
   }
 }
 
+/**
+ * The contribution parts the scorers wrote, by their 'session closed' lines: each names the parts
+ * it wrote for the session. A session ended for suspected remote control withdraws every part of
+ * it, including those another scorer wrote before a hand-over.
+ */
+function expectedContributionParts(logs: readonly LogLine[]): number {
+  const closed = logs.filter((l) => l.msg === 'session closed');
+  const withdrawn = new Set(closed.filter((l) => l.withdrawn === true).map((l) => l.sessionId));
+  return closed.filter((l) => !withdrawn.has(l.sessionId)).reduce((n, l) => n + (typeof l.contributionParts === 'number' ? l.contributionParts : 0), 0);
+}
+
 async function report(
   o: SoakOptions,
   db: Db,
@@ -395,7 +406,7 @@ async function report(
     sessionsStarted: { expected: distinct('session opened'), written: await count('SELECT 1 FROM sessions') },
     sessionsEnded: { expected: distinct('session closed'), written: await count('SELECT 1 FROM sessions WHERE ended_at IS NOT NULL') },
     contributions: {
-      expected: logs.filter((l) => l.msg === 'session closed' && l.contributed === true).length,
+      expected: expectedContributionParts(logs),
       written: await count('SELECT 1 FROM profile_contributions'),
       applied: await count('SELECT 1 FROM profile_contributions WHERE applied_version IS NOT NULL'),
     },

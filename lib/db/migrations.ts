@@ -287,4 +287,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX profile_contributions_pending ON profile_contributions (agent_id, created_at) WHERE applied_version IS NULL`,
     ],
   },
+  {
+    id: 12,
+    name: 'profile contributions written in parts while their session is live',
+    statements: [
+      // A live session writes what it gathers for the profile in parts, so that a long enrolling
+      // session holds little in the scorer and a crash loses at most one part. A part is open
+      // until its session ends (on whichever scorer it ended): only closed parts are applied, and
+      // a session ended for suspected remote control deletes its open parts instead. Rows from
+      // before this migration are whole sessions, closed.
+      `ALTER TABLE profile_contributions ADD COLUMN open boolean NOT NULL DEFAULT false`,
+      `CREATE INDEX profile_contributions_open ON profile_contributions (session_id) WHERE open`,
+    ],
+  },
 ];

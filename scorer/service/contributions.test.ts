@@ -9,9 +9,10 @@ import type { Db } from '../../lib/db/db.js';
 import { loadScorerSettings } from '../config.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
 import { engineOptions } from './server.js';
-import { mergeContributions, ScorerEngine } from './engine.js';
+import { CONTRIBUTION_PART_WINDOWS, mergeContributions, ScorerEngine } from './engine.js';
 import { ProfileStore, type ProfileContribution } from '../store/profiles.js';
 import { ScoringSession } from '../session/session.js';
+import { asMoves, relayedPoints } from '../testing/pointer-paths.js';
 
 /** An engine on `db` as `vdiguard scorer` builds one, its spill in `dataDir`. */
 function engineOn(db: Db, dataDir: string): ScorerEngine {
@@ -84,7 +85,7 @@ for (const store of TEST_STORES) {
         for (const i of [0, 1, 2]) {
           const scoring = new ScoringSession(null, options.pipelines, options.policy);
           scoring.push(typing(ALICE, 150, 40 + i));
-          await engine.profiles.addContribution({ id: `w${i}`, agentId: 'carol', sessionId: `s${i}`, reason: 'enrolment', added: Object.fromEntries(scoring.contribution()) });
+          await engine.profiles.addContribution({ id: `w${i}`, agentId: 'carol', sessionId: `s${i}`, reason: 'enrolment', added: Object.fromEntries(scoring.takeContribution()) });
         }
         assert.deepEqual(await engine.recover(), { records: 0, contributions: 3, agents: 1 });
         assert.equal(await engine.drainWrites(30_000), true);
@@ -112,9 +113,10 @@ for (const store of TEST_STORES) {
         await first.shutdown(10_000);
         const stored = await db.query<{ applied_version: number | null }>(`SELECT applied_version FROM profile_contributions WHERE session_id = 'h1'`);
         assert.deepEqual(stored, [{ applied_version: null }], 'written by the stopping scorer, not applied by it');
-        // The gateway resumes the session on the next scorer, which finds the first part waiting.
+        // The gateway resumes the session on the next scorer. The first part stays open: the
+        // session goes on, and the part is applied with the rest when it ends.
         await next.openSession(id, true);
-        assert.deepEqual((await next.recover()).contributions, 1);
+        assert.deepEqual((await next.recover()).contributions, 0);
         next.applyBatch('h1', 2, typing(ALICE, 200, 61, 60_000));
         assert.equal(await next.drainWrites(30_000), true);
         assert.equal(await countRows(db, `SELECT 1 FROM profile_versions WHERE agent_id = 'erin'`), 0, 'nothing fitted while the session lives here');
@@ -125,6 +127,91 @@ for (const store of TEST_STORES) {
         assert.equal((await next.profiles.get('erin'))?.keystrokes, 400);
       } finally {
         await next.shutdown(1000);
+        await drop();
+      }
+    });
+
+    test('a long session writes what it adds in parts as it goes, holds no more than a part, and its parts become one version when it ends', async () => {
+      const { db, drop } = await store.create();
+      const engine = engineOn(db, mkdtempSync(join(tmpdir(), 'vdiguard-contributions-')));
+      try {
+        await engine.recover();
+        const id = { sessionId: 'long', agentId: 'gina', desktopId: 'd', clientAddress: '127.0.0.1' };
+        await engine.openSession(id, false);
+        const keys = typing(ALICE, 4000, 70);
+        // What the scorer holds of the session, read from the engine's private state.
+        const live = (): ScoringSession => (engine as unknown as { sessions: Map<string, { scoring: ScoringSession }> }).sessions.get('long')!.scoring;
+        for (let i = 0, seq = 1; i < keys.length; i += 200, seq++) {
+          engine.applyBatch('long', seq, keys.slice(i, i + 200));
+          assert.ok(live().gatheredWindows < CONTRIBUTION_PART_WINDOWS, `${live().gatheredWindows} windows held after ${i + 200} keystrokes`);
+        }
+        assert.equal(await engine.drainWrites(30_000), true);
+        const parts = await countRows(db, `SELECT 1 FROM profile_contributions WHERE session_id = 'long' AND open`);
+        assert.ok(parts >= 2, `${parts} parts written while the session lives`);
+        assert.equal(await countRows(db, `SELECT 1 FROM profile_versions WHERE agent_id = 'gina'`), 0, 'none applied while it lives');
+        engine.closeSession('long', 'agent signed out');
+        assert.equal(await engine.drainWrites(30_000), true);
+        assert.equal(await countRows(db, `SELECT 1 FROM profile_contributions WHERE session_id = 'long' AND (open OR applied_version IS NULL)`), 0, 'every part closed and applied');
+        assert.deepEqual(await db.query(`SELECT version FROM profile_versions WHERE agent_id = 'gina'`), [{ version: 1 }], 'all parts in one version');
+        assert.equal((await engine.profiles.get('gina'))?.keystrokes, 4000, 'every keystroke of the session');
+      } finally {
+        await engine.shutdown(1000);
+        await drop();
+      }
+    });
+
+    test('a session ended for suspected remote control withdraws the parts it wrote: none of it enrols', async () => {
+      const { db, drop } = await store.create();
+      const engine = engineOn(db, mkdtempSync(join(tmpdir(), 'vdiguard-contributions-')));
+      try {
+        await engine.recover();
+        const id = { sessionId: 'relayed', agentId: 'hank', desktopId: 'd', clientAddress: '127.0.0.1' };
+        await engine.openSession(id, false);
+        const keys = typing(MALLORY, 3000, 71);
+        let seq = 0;
+        for (let i = 0; i < keys.length; i += 500) engine.applyBatch('relayed', ++seq, keys.slice(i, i + 500));
+        assert.equal(await engine.drainWrites(30_000), true);
+        assert.ok((await countRows(db, `SELECT 1 FROM profile_contributions WHERE session_id = 'relayed'`)) >= 1, 'a part written before the finding');
+        const after = keys[keys.length - 1]!.timeMs;
+        const verdicts = engine.applyBatch('relayed', ++seq, asMoves(relayedPoints(125, 60, 20).map((p) => ({ ...p, timeMs: p.timeMs + after }))));
+        assert.ok(verdicts.some((v) => v.action === 'terminate' && /remote control suspected/.test(v.reason)));
+        engine.closeSession('relayed', 'terminated');
+        assert.equal(await engine.drainWrites(30_000), true);
+        assert.equal(await countRows(db, `SELECT 1 FROM profile_contributions WHERE session_id = 'relayed'`), 0, 'its parts are withdrawn');
+        assert.equal(await engine.profiles.get('hank'), null, 'no profile learned from it');
+      } finally {
+        await engine.shutdown(1000);
+        await drop();
+      }
+    });
+
+    test('the parts of a session lost without an end anywhere are closed by a sweep after a shift, and applied', async () => {
+      const { db, drop } = await store.create();
+      const dir = mkdtempSync(join(tmpdir(), 'vdiguard-contributions-'));
+      const lost = engineOn(db, join(dir, 'a'));
+      try {
+        await lost.recover();
+        const id = { sessionId: 'orphan', agentId: 'ivy', desktopId: 'd', clientAddress: '127.0.0.1' };
+        await lost.openSession(id, false);
+        const keys = typing(ALICE, 2000, 72);
+        for (let i = 0, seq = 1; i < keys.length; i += 500, seq++) lost.applyBatch('orphan', seq, keys.slice(i, i + 500));
+        assert.equal(await lost.drainWrites(30_000), true);
+        // Its scorer stops, handing the session over, and its gateway is gone too: nobody resumes it.
+        await lost.shutdown(10_000);
+        const written = await countRows(db, `SELECT 1 FROM profile_contributions WHERE session_id = 'orphan' AND open`);
+        assert.ok(written >= 2, `${written} parts`);
+        const soon = engineOn(db, join(dir, 'b'));
+        assert.equal((await soon.recover()).contributions, 0, 'an hour later the session may still be live elsewhere');
+        await soon.shutdown(1000);
+        const later = new ScorerEngine({ ...engineOptions(loadScorerSettings({}, { dataDir: join(dir, 'c'), matureKeystrokes: '300' }), db, silentLogger()), contributionSweepMs: 0, now: () => new Date(Date.now() + 13 * 3_600_000) });
+        try {
+          assert.deepEqual(await later.recover(), { records: 0, contributions: written, agents: 1 });
+          assert.equal(await later.drainWrites(30_000), true);
+          assert.equal((await later.profiles.get('ivy'))?.keystrokes, 2000, 'every part applied');
+        } finally {
+          await later.shutdown(1000);
+        }
+      } finally {
         await drop();
       }
     });
@@ -140,7 +227,7 @@ for (const store of TEST_STORES) {
         for (const [i, agentId] of ['alice', 'alice', 'bob'].entries()) {
           const scoring = new ScoringSession(null, options.pipelines, options.policy);
           scoring.push(typing(agentId === 'bob' ? MALLORY : ALICE, 200, 20 + i));
-          await a.profiles.addContribution({ id: `c${i}`, agentId, sessionId: `s${i}`, reason: 'enrolment', added: Object.fromEntries(scoring.contribution()) });
+          await a.profiles.addContribution({ id: `c${i}`, agentId, sessionId: `s${i}`, reason: 'enrolment', added: Object.fromEntries(scoring.takeContribution()) });
         }
         const [ra, rb] = await Promise.all([a.recover(), b.recover()]);
         assert.deepEqual([ra.contributions, ra.agents], [3, 2], 'each scorer finds all three waiting');

@@ -8,12 +8,13 @@
  * decisions, and what a session adds to its agent's profile), which at shutdown spills what it
  * could not write for the next start (lib/db/write-queue.ts).
  *
- * A profile version costs a template fit of up to seconds, so a session's contribution is stored
- * as it is when the session ends, and applied as a version afterwards, off the write queue: all the
- * contributions of an agent waiting when its update starts go into that one version, so a thousand
- * sessions ending at once (a scorer restart) cost one fit per agent, not one per session. A
- * contribution not applied when the scorer stops stays stored, and the next start (or any other
- * scorer, at its next sweep) applies it.
+ * A profile version costs a template fit of up to seconds, so what a session adds to its agent's
+ * profile is stored as it goes, in parts of CONTRIBUTION_PART_WINDOWS windows (a long enrolling
+ * session holds little here, and a crash loses at most a part), and applied as a version once the
+ * session has ended, off the write queue: all the contributions of an agent waiting when its update
+ * starts go into that one version, so a thousand sessions ending at once (a scorer restart) cost
+ * one fit per agent, not one per session. A contribution not applied when the scorer stops stays
+ * stored, and the next start (or any other scorer, at its next sweep) applies it.
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { Logger } from '../../lib/log.js';
@@ -99,9 +100,25 @@ interface LiveSession {
   /** Set while no stream is attached: ends the session when the grace period runs out. */
   detachTimer: NodeJS.Timeout | undefined;
   attached: boolean;
+  /** Contribution parts this scorer wrote for the session. */
+  parts: number;
+  /** Opened as a resume of a session this scorer did not hold: another may have written parts of it. */
+  readonly resumedFromElsewhere: boolean;
 }
 
 const STREAM_LOST = 'stream lost and not resumed';
+
+/**
+ * Windows a live session gathers before they are written as a part of its contribution: about
+ * 60 KB of feature vectors held per session at most, a few minutes of an enrolling agent's work.
+ */
+export const CONTRIBUTION_PART_WINDOWS = 32;
+
+/**
+ * Open contribution parts whose session wrote none for this long are closed by the sweep: the
+ * session was lost with its scorer and its gateway, and never ended anywhere. Longer than a shift.
+ */
+const ORPHANED_PARTS_MS = 12 * 3_600_000;
 
 /** How long an applied contribution's id is kept, to recognise it written again from an old spill. */
 const APPLIED_CONTRIBUTIONS_KEPT_MS = 30 * 86_400_000;
@@ -148,7 +165,9 @@ export class ScorerEngine {
       maxDelayMs: 30_000,
       write: async (r) => {
         await writeScorerRecord(r, this);
-        if (r.kind === 'contribution') this.applyContributions(r.contribution.agentId);
+        // Parts of a live session wait for its close; a whole one (from an older spill) is ready.
+        if (r.kind === 'contributions-closed') this.applyContributions(r.agentId);
+        else if (r.kind === 'contribution' && r.contribution.open !== true) this.applyContributions(r.contribution.agentId);
       },
       label: scorerRecordLabel,
       ...(options.spillDir ? { spill: new Spill({ dir: options.spillDir, queue: SCORER_QUEUE, isRecord: isScorerRecord }) } : {}),
@@ -237,7 +256,7 @@ export class ScorerEngine {
     const profile = await this.loadProfile(id.agentId);
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy, initialTrust);
     const span = this.telemetry.sessionOpened(id, parent);
-    this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true });
+    this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true, parts: 0, resumedFromElsewhere: resume });
     this.writes.enqueue({ kind: 'session-started', session: { ...id, startedAt: this.now() } });
     this.options.log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, resumed: false }, 'session opened');
     return { resumed: false, lastBatchSeq: 0, profileState: scoring.openedProfileState, maxBatchEvents: this.options.maxBatchEvents };
@@ -257,6 +276,7 @@ export class ScorerEngine {
     for (const v of verdicts) {
       if (v.action !== 'none') this.recordDecision(live, 'scorer', v.trust, v.level, v.action, v.reason, v.timing);
     }
+    if (scoring.gatheredWindows >= CONTRIBUTION_PART_WINDOWS) this.writeContributionPart(live);
     return verdicts;
   }
 
@@ -299,18 +319,29 @@ export class ScorerEngine {
       windowsScored: scoring.trust.windows,
       timing: live.scoring.timing,
     });
-    const added = scoring.contribution();
-    if (added.size > 0) {
-      const contribution: ProfileContribution = {
-        id: randomUUID(),
-        agentId: identity.agentId,
-        sessionId,
-        reason: scoring.profileState === 'mature' ? 'adaptation' : 'enrolment',
-        added: Object.fromEntries(added),
-      };
-      this.writes.enqueue({ kind: 'contribution', contribution });
+    this.writeContributionPart(live);
+    // Closed where the session ends for good; one handed over goes on elsewhere, which closes it.
+    const withdraw = scoring.remoteControlFinding !== undefined;
+    if (!this.handingOver && (live.parts > 0 || live.resumedFromElsewhere || withdraw)) {
+      this.writes.enqueue({ kind: 'contributions-closed', sessionId, agentId: identity.agentId, withdraw });
     }
-    this.options.log.info({ sessionId, agentId: identity.agentId, reason, minTrust: scoring.trust.minTrust, contributed: added.size > 0 }, 'session closed');
+    this.options.log.info({ sessionId, agentId: identity.agentId, reason, minTrust: scoring.trust.minTrust, contributionParts: live.parts, withdrawn: withdraw }, 'session closed');
+  }
+
+  /** Writes what the session gathered for the profile since its last part, open until it ends. */
+  private writeContributionPart(live: LiveSession): void {
+    const added = live.scoring.takeContribution();
+    if (added.size === 0) return;
+    const contribution: ProfileContribution = {
+      id: randomUUID(),
+      agentId: live.identity.agentId,
+      sessionId: live.identity.sessionId,
+      reason: live.scoring.profileState === 'mature' ? 'adaptation' : 'enrolment',
+      added: Object.fromEntries(added),
+      open: true,
+    };
+    this.writes.enqueue({ kind: 'contribution', contribution });
+    live.parts++;
   }
 
   /**
@@ -457,6 +488,8 @@ export class ScorerEngine {
   /** Schedules every agent with stored contributions not applied yet, and forgets old applied ones. */
   private async sweepContributions(): Promise<{ contributions: number; agents: number }> {
     await this.profiles.pruneContributions(new Date(this.now().getTime() - APPLIED_CONTRIBUTIONS_KEPT_MS));
+    const orphaned = await this.profiles.closeOrphanedContributions(new Date(this.now().getTime() - ORPHANED_PARTS_MS));
+    if (orphaned > 0) this.options.log.info({ parts: orphaned }, 'closed the profile contribution parts of sessions lost without an end');
     const waiting = await this.profiles.agentsWithPendingContributions();
     let contributions = 0;
     for (const [agentId, n] of waiting) {

@@ -105,8 +105,9 @@ describe('a scorer stopped under load', { skip: TEST_STORES[1]!.skip }, () => {
       assert.ok(Date.now() - stoppedAt < 8000, `stopped within its 5 s grace (${Date.now() - stoppedAt} ms)`);
       const spilled = await first.logged((l) => l.msg === 'unwritten records spilled: the next start writes them');
       // Each session's end and decisions, and what the four enrolling sessions add to their
-      // profiles (alice's is mature: it adapts only after a passed challenge).
-      assert.equal(spilled.records, plan.length + 4 + decisions);
+      // profiles with the close of those parts at the session's end (alice's is mature: it adapts
+      // only after a passed challenge).
+      assert.equal(spilled.records, plan.length + 4 * 2 + decisions);
       const spillFiles = readdirSync(join(dataDir, 'spill'));
       assert.equal(spillFiles.length, 1);
       assert.doesNotMatch(readFileSync(join(dataDir, 'spill', spillFiles[0]!), 'utf8'), /"keysym"|"key"/, 'timings only in the spill');

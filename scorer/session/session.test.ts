@@ -35,7 +35,7 @@ test('without a profile every window is enrolling, never enforced, and all of it
   assert.equal(verdicts.length, 10);
   assert.ok(verdicts.every((v) => v.level === 'enrolling' && v.action === 'none' && Number.isNaN(v.windowScore)));
   assert.match(verdicts[0]!.reason, /enrolling, not enforced: .*needs 1000 more keystrokes or 400 more mouse actions/);
-  assert.equal(s.contribution().get('keystroke')?.units, 500);
+  assert.equal(s.takeContribution().get('keystroke')?.units, 500);
 });
 
 test('a long session holds at most a quarter more than the profile\'s window cap, and contributes the newest windows and every keystroke', () => {
@@ -45,13 +45,32 @@ test('a long session holds at most a quarter more than the profile\'s window cap
   for (let i = 0; i < keys.length; i += 100) {
     capped.push(keys.slice(i, i + 100));
     whole.push(keys.slice(i, i + 100));
-    assert.ok(capped.contribution().get('keystroke')!.windows.length <= 13, `at most 13 windows held (after ${i + 100} events)`);
+    assert.ok(capped.gatheredWindows <= 13, `at most 13 windows held (after ${i + 100} events)`);
   }
-  const all = whole.contribution().get('keystroke')!;
-  const kept = capped.contribution().get('keystroke')!;
+  const all = whole.takeContribution().get('keystroke')!;
+  const kept = capped.takeContribution().get('keystroke')!;
   assert.ok(all.windows.length > 13, `${all.windows.length} windows in the whole session`);
   assert.deepEqual(kept.windows.slice(-10), all.windows.slice(-10), 'the newest windows are the ones kept');
   assert.equal(kept.units, 2000);
+});
+
+test('what is taken in parts is what the whole session gathers, in order, and is no longer held', () => {
+  const parted = new ScoringSession(null, pipelines, policy);
+  const whole = new ScoringSession(null, pipelines, policy);
+  const keys = typing(MALLORY, 1500, 6);
+  const parts: { windows: number[][]; units: number }[] = [];
+  for (let i = 0; i < keys.length; i += 250) {
+    parted.push(keys.slice(i, i + 250));
+    whole.push(keys.slice(i, i + 250));
+    const part = parted.takeContribution().get('keystroke');
+    if (part) parts.push(part);
+    assert.equal(parted.gatheredWindows, 0, 'nothing held once taken');
+  }
+  const all = whole.takeContribution().get('keystroke')!;
+  assert.ok(parts.length > 2, `${parts.length} parts`);
+  assert.deepEqual(parts.flatMap((p) => p.windows), all.windows);
+  assert.equal(parts.reduce((n, p) => n + p.units, 0), all.units);
+  assert.equal(whole.takeContribution().size, 0, 'a second take finds nothing');
 });
 
 test('an immature profile is scored for information only', async () => {
@@ -81,18 +100,18 @@ test('a mature profile adapts only after a confirmed identity, and only from win
   const profile = await enrolled(1500, 8);
   const unconfirmed = new ScoringSession(profile, pipelines, policy);
   unconfirmed.push(typing(ALICE, 500, 9));
-  assert.equal(unconfirmed.contribution().size, 0, 'no adaptation without a passed MFA challenge');
+  assert.equal(unconfirmed.takeContribution().size, 0, 'no adaptation without a passed MFA challenge');
 
   const confirmed = new ScoringSession(profile, pipelines, policy);
   confirmed.confirmIdentity();
   confirmed.push(typing(ALICE, 500, 10));
-  const own = confirmed.contribution().get('keystroke');
+  const own = confirmed.takeContribution().get('keystroke');
   assert.ok(own && own.windows.length >= 7, 'the agent adapts the profile after confirmation');
 
   const colluder = new ScoringSession(profile, pipelines, policy);
   colluder.confirmIdentity();
   colluder.push(typing(MALLORY, 500, 11));
-  assert.equal(colluder.contribution().size, 0, "someone else's behaviour is out of reach and never adapts the profile");
+  assert.equal(colluder.takeContribution().size, 0, "someone else's behaviour is out of reach and never adapts the profile");
 });
 
 test('a session on probation continues the evidence of the one that ended: an impostor is ended sooner, the agent recovers', async () => {
@@ -158,7 +177,7 @@ test('remote control suspected: a relayed pointer ends the session while enrolli
   assert.equal(end.trust, 0);
   assert.match(end.reason, /^remote control suspected: the pointer's times disagree with its path by \d+\.\d ms/);
   assert.ok(s.terminated && s.remoteControlFinding);
-  assert.equal(s.contribution().size, 0, 'the keystrokes typed before the finding do not enrol either');
+  assert.equal(s.takeContribution().size, 0, 'the keystrokes typed before the finding do not enrol either');
   assert.deepEqual(s.push(asMoves(relayedPoints(125, 5, 20, 9))), [], 'a terminated session judges nothing more');
 });
 

@@ -4,8 +4,8 @@
  *
  * Per completed feature window: score it against the agent's template when that modality is ready,
  * update trust, and decide. While the profile is enrolling, windows are scored for information
- * only and never enforced. The session also gathers what it may add to the profile when it ends
- * (see contribution()).
+ * only and never enforced. The session also gathers what it may add to the profile, which its
+ * owner takes in parts (see takeContribution()).
  */
 import type { InputEvent } from '../../proto/gen/vdiguard/scorer/v1/scorer.js';
 import type { FeatureWindow } from '../features/types.js';
@@ -163,7 +163,8 @@ export class ScoringSession {
 
   /**
    * Remote control suspected: the session ends whatever the profile says, and nothing it gathered
-   * is added to the profile, so a colluder cannot enrol as the agent through the tool either.
+   * is added to the profile, so a colluder cannot enrol as the agent through the tool either (the
+   * engine withdraws the parts already taken).
    */
   private endForRemoteControl(found: RemoteControlFinding, atTimeMs: number): SessionVerdict {
     this.trustState = terminatedOutright(this.trustState);
@@ -192,16 +193,28 @@ export class ScoringSession {
   }
 
   /**
-   * What this session may add to the profile, per modality:
+   * What this session may add to the profile since the last call, per modality; what is taken is
+   * no longer held. What a session gathers:
    * - a modality still enrolling takes every window, unless the session was challenged or ended
    *   by the other modality (behaviour that does not match the agent does not enrol as the agent);
    * - a ready modality adapts only from windows after a confirmed identity that stay within
    *   `adaptMaxScore` of the profile, so a colluder cannot train the profile through the agent's MFA.
    */
-  contribution(): Map<Modality, Contribution> {
+  takeContribution(): Map<Modality, Contribution> {
     const out = new Map<Modality, Contribution>();
-    for (const [m, g] of this.gathered) if (g.windows.length > 0) out.set(m, g);
+    for (const [m, g] of this.gathered) {
+      if (g.windows.length === 0) continue;
+      out.set(m, { windows: g.windows, units: g.units });
+      this.gathered.set(m, { windows: [], units: 0 });
+    }
     return out;
+  }
+
+  /** Windows gathered and not taken yet, over both modalities. */
+  get gatheredWindows(): number {
+    let n = 0;
+    for (const g of this.gathered.values()) n += g.windows.length;
+    return n;
   }
 
   private judge(w: FeatureWindow): SessionVerdict {

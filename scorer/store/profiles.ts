@@ -29,8 +29,8 @@ export interface ModalityWindows {
 }
 
 /**
- * What an ended session adds to its agent's profile, stored until a scorer applies it as a new
- * version. `id` is chosen when the session ends, so writing it again is harmless.
+ * What a session adds to its agent's profile, stored until a scorer applies it as a new version.
+ * `id` is chosen when it is made, so writing it again is harmless.
  */
 export interface ProfileContribution {
   readonly id: string;
@@ -39,6 +39,11 @@ export interface ProfileContribution {
   /** Why the profile changes: 'enrolment' or 'adaptation'. */
   readonly reason: string;
   readonly added: Partial<Record<Modality, ModalityWindows>>;
+  /**
+   * A part written while its session is live: not applied until the session ends and closes its
+   * parts (closeContributions). Unset: a whole session's, applicable at once.
+   */
+  readonly open?: boolean;
 }
 
 /**
@@ -146,16 +151,41 @@ export class ProfileStore {
   /** Stores a contribution to be applied later; one already stored (same id) is left as it is. */
   async addContribution(c: ProfileContribution): Promise<void> {
     await this.db.query(
-      `INSERT INTO profile_contributions (id, agent_id, session_id, reason, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
-      [c.id, c.agentId, c.sessionId, c.reason, JSON.stringify(c.added)],
+      `INSERT INTO profile_contributions (id, agent_id, session_id, reason, body, open) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+      [c.id, c.agentId, c.sessionId, c.reason, JSON.stringify(c.added), c.open === true],
     );
+  }
+
+  /**
+   * The session ended: its open parts become applicable, or are deleted when `withdraw` (what it
+   * gathered must not reach the profile). Returns how many parts it closed or deleted.
+   */
+  async closeContributions(sessionId: string, withdraw: boolean): Promise<number> {
+    const rows = withdraw
+      ? await this.db.query('DELETE FROM profile_contributions WHERE session_id = $1 AND open RETURNING id', [sessionId])
+      : await this.db.query('UPDATE profile_contributions SET open = false WHERE session_id = $1 AND open RETURNING id', [sessionId]);
+    return rows.length;
+  }
+
+  /**
+   * Closes the parts of sessions that wrote none since `before`: their session was lost with its
+   * scorer and gateway, and what they hold is the agent's behaviour up to then.
+   */
+  async closeOrphanedContributions(before: Date): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE profile_contributions SET open = false WHERE open AND session_id IN (
+         SELECT session_id FROM profile_contributions WHERE open GROUP BY session_id HAVING max(created_at) < $1)
+       RETURNING id`,
+      [before],
+    );
+    return rows.length;
   }
 
   /** The agent's contributions not applied yet, oldest first. */
   async pendingContributions(agentId: string): Promise<ProfileContribution[]> {
     const rows = await this.db.query<{ id: string; agent_id: string; session_id: string; reason: string; body: ProfileContribution['added'] }>(
       `SELECT id, agent_id, session_id, reason, body FROM profile_contributions
-        WHERE agent_id = $1 AND applied_version IS NULL ORDER BY created_at, id`,
+        WHERE agent_id = $1 AND applied_version IS NULL AND NOT open ORDER BY created_at, id`,
       [agentId],
     );
     return rows.map((r) => ({ id: r.id, agentId: r.agent_id, sessionId: r.session_id, reason: r.reason, added: r.body }));
@@ -164,7 +194,7 @@ export class ProfileStore {
   /** Agents with contributions not applied yet, and how many each has. */
   async agentsWithPendingContributions(): Promise<Map<string, number>> {
     const rows = await this.db.query<{ agent_id: string; n: number }>(
-      'SELECT agent_id, count(*)::int AS n FROM profile_contributions WHERE applied_version IS NULL GROUP BY agent_id ORDER BY agent_id',
+      'SELECT agent_id, count(*)::int AS n FROM profile_contributions WHERE applied_version IS NULL AND NOT open GROUP BY agent_id ORDER BY agent_id',
     );
     return new Map(rows.map((r) => [r.agent_id, r.n]));
   }

@@ -2,7 +2,8 @@
  * What the scorer writes behind its sessions, as plain records: its write queue writes them and,
  * at shutdown, spills what it could not write (lib/db/write-queue.ts). Each is idempotent to
  * write: a session start or a contribution by its id, a decision by the id it was given when it
- * was made, a session end by overwriting the same values.
+ * was made, a session end by overwriting the same values, the close of a session's contribution
+ * parts by finding none left open.
  */
 import type { AuditLog, Decision, SessionEnded, SessionStarted } from './audit.js';
 import type { ProfileContribution, ProfileStore } from './profiles.js';
@@ -11,7 +12,8 @@ export type ScorerRecord =
   | { readonly kind: 'session-started'; readonly session: SessionStarted }
   | { readonly kind: 'session-ended'; readonly session: SessionEnded }
   | { readonly kind: 'decision'; readonly decision: Decision & { readonly recordId: string } }
-  | { readonly kind: 'contribution'; readonly contribution: ProfileContribution };
+  | { readonly kind: 'contribution'; readonly contribution: ProfileContribution }
+  | { readonly kind: 'contributions-closed'; readonly sessionId: string; readonly agentId: string; readonly withdraw: boolean };
 
 /** The queue's name in spill files. */
 export const SCORER_QUEUE = 'scorer';
@@ -26,6 +28,8 @@ export function writeScorerRecord(r: ScorerRecord, to: { audit: AuditLog; profil
       return to.audit.decision(r.decision);
     case 'contribution':
       return to.profiles.addContribution(r.contribution);
+    case 'contributions-closed':
+      return to.profiles.closeContributions(r.sessionId, r.withdraw).then(() => undefined);
   }
 }
 
@@ -39,12 +43,22 @@ export function scorerRecordLabel(r: ScorerRecord): string {
       return `decision ${r.decision.action} in ${r.decision.sessionId}`;
     case 'contribution':
       return `profile contribution of ${r.contribution.agentId} from session ${r.contribution.sessionId}`;
+    case 'contributions-closed':
+      return `${r.withdraw ? 'withdrawal' : 'close'} of the profile contributions of session ${r.sessionId}`;
   }
 }
 
 /** Whether a value read back from a spill file is a record this queue writes. */
 export function isScorerRecord(v: unknown): v is ScorerRecord {
-  const r = v as { kind?: unknown; session?: { sessionId?: unknown }; decision?: { recordId?: unknown; sessionId?: unknown }; contribution?: { id?: unknown; agentId?: unknown } };
+  const r = v as {
+    kind?: unknown;
+    session?: { sessionId?: unknown };
+    decision?: { recordId?: unknown; sessionId?: unknown };
+    contribution?: { id?: unknown; agentId?: unknown };
+    sessionId?: unknown;
+    agentId?: unknown;
+    withdraw?: unknown;
+  };
   if (typeof r !== 'object' || r === null) return false;
   switch (r.kind) {
     case 'session-started':
@@ -54,6 +68,8 @@ export function isScorerRecord(v: unknown): v is ScorerRecord {
       return typeof r.decision?.recordId === 'string' && typeof r.decision.sessionId === 'string';
     case 'contribution':
       return typeof r.contribution?.id === 'string' && typeof r.contribution.agentId === 'string';
+    case 'contributions-closed':
+      return typeof r.sessionId === 'string' && typeof r.agentId === 'string' && typeof r.withdraw === 'boolean';
     default:
       return false;
   }

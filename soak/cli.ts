@@ -50,6 +50,7 @@ export function soakText(r: SoakReport): string {
     `  ${r.load.challenges.asked} identity checks: ${r.load.challenges.answered} answered by the agent, ${r.load.challenges.passed} passed and resumed the session (impostors have no codes)`,
     ...Object.entries(r.load.failures).map(([what, n]) => `  ${n} client failures: ${what}`),
     ...r.processes.map((p) => `  ${p.instance}: ${processLine(p)}`),
+    ...timelineLines(r),
     ...r.heaps.map((h) => `  ${h.service}: live heap after a full collection ${mib(h.startBytes)} at the start of steady time (${h.startSessions} sessions), ${mib(h.endBytes)} at its end (${h.endSessions}); grew most: ${h.grew.map((g) => `${g.name} +${mib(g.bytes)} (${g.count >= 0 ? '+' : ''}${g.count})`).join(', ') || 'nothing'}`),
     ...r.checks.map((c) => `  ${c.passed ? 'pass' : 'FAIL'}  ${c.name}: ${c.detail}`),
     r.passed ? 'soak passed' : 'soak FAILED',
@@ -64,6 +65,17 @@ function mib(bytes: number | undefined): string {
 function mkdirAll(dir: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** Each process over the run: resident and heap MiB, sessions held and worst loop delay, per step. */
+function timelineLines(r: SoakReport): string[] {
+  const lines = ['  over the run (s: resident MiB / heap MiB / sessions / worst event loop delay p99 ms):'];
+  const num = (v: number | null, f: (x: number) => string) => (v === null ? '-' : f(v));
+  for (const p of r.processes) {
+    const points = p.timeline.map((t) => `${t.atS}: ${num(t.rssBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.heapBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.sessions, String)}/${num(t.loopDelayP99Ms, (ms) => ms.toFixed(0))}`);
+    lines.push(`    ${p.instance}: ${points.join('  ')}`);
+  }
+  return lines;
 }
 
 function processLine(p: ProcessFigures): string {

@@ -57,6 +57,48 @@ export function growthAfterWarmup(samples: readonly MemorySample[], warmupMs: nu
   return { samples: n, meanBytes: my, growth: my === 0 ? 0 : (slope * span) / my, perSessionBytes: perSession };
 }
 
+/** A process in one step of the run, from the readings that fell in it. */
+export interface TimelinePoint {
+  /** The step's start, seconds from the start of the run. */
+  readonly atS: number;
+  /** The last readings in the step; null when there was none. */
+  readonly rssBytes: number | null;
+  readonly heapBytes: number | null;
+  readonly sessions: number | null;
+  /** The worst 99th percentile of event loop delay reported in the step, ms. */
+  readonly loopDelayP99Ms: number | null;
+}
+
+/**
+ * A process's readings in steps of `stepMs` from `startMs`, to see when it grew or stalled; steps
+ * with no reading at all (before it started, after it stopped) are left out.
+ */
+export function timeline(
+  startMs: number,
+  stepMs: number,
+  series: { readonly rss: readonly MemorySample[]; readonly heap: readonly MemorySample[]; readonly sessions: readonly MemorySample[]; readonly loopMs: readonly MemorySample[] },
+): TimelinePoint[] {
+  const step = (t: number) => Math.floor((t - startMs) / stepMs);
+  const steps = new Map<number, { rss: number | null; heap: number | null; sessions: number | null; loop: number | null }>();
+  const at = (t: number) => {
+    const k = step(t);
+    let p = steps.get(k);
+    if (!p) steps.set(k, (p = { rss: null, heap: null, sessions: null, loop: null }));
+    return p;
+  };
+  const byTime = (xs: readonly MemorySample[]) => [...xs].sort((a, b) => a.timeMs - b.timeMs);
+  for (const x of byTime(series.rss)) at(x.timeMs).rss = x.value;
+  for (const x of byTime(series.heap)) at(x.timeMs).heap = x.value;
+  for (const x of byTime(series.sessions)) at(x.timeMs).sessions = x.value;
+  for (const x of series.loopMs) {
+    const p = at(x.timeMs);
+    p.loop = Math.max(p.loop ?? 0, x.value);
+  }
+  return [...steps]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, p]) => ({ atS: (k * stepMs) / 1000, rssBytes: p.rss, heapBytes: p.heap, sessions: p.sessions, loopDelayP99Ms: p.loop }));
+}
+
 /** The last count at or before `timeMs` (0 before the first), of counts in time order. */
 export function heldAt(counts: readonly MemorySample[], timeMs: number): number {
   let value = 0;

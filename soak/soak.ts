@@ -33,7 +33,7 @@ import { newTotpSecret } from '../gateway/auth/totp.js';
 import { enroll } from '../scorer/commands/admin.js';
 import { writeRecording } from '../scorer/recording/writer.js';
 import { ALICE } from '../scorer/testing/typist.js';
-import { addBuckets, growthAfterWarmup, heldAt, isSteady, quantileBound, steadyBuckets, type Buckets, type Growth, type Phases, type Span } from './report.js';
+import { addBuckets, growthAfterWarmup, heldAt, isSteady, quantileBound, steadyBuckets, timeline, type Buckets, type Growth, type Phases, type Span, type TimelinePoint } from './report.js';
 import type { AgentPlan, FromLoad, LoadStats, ToLoad } from './load.js';
 import { enrolmentRecording, loadMouseTracks, TRACK_USERS } from './workday.js';
 
@@ -72,7 +72,8 @@ export interface ProcessFigures {
   readonly instance: string;
   readonly rss: Growth | null;
   readonly heap: Growth | null;
-  /** Resident memory per session at the end of its life, bytes (sessions: the run's). */
+  /** The process over the run, a point per TIMELINE_STEP_MS (report.ts timeline). */
+  readonly timeline: readonly TimelinePoint[];
   /** The most sessions it held at once. */
   readonly sessionsHeld: number | null;
   /** The scorer's longest queue of writes waiting for the database. */
@@ -110,6 +111,8 @@ const PASSWORD = 'soak password 1';
 const DESKTOP = 'soak-desktop';
 /** How often the services export their metrics, ms. */
 const EXPORT_MS = 5000;
+/** The step of each process's timeline in the report. */
+const TIMELINE_STEP_MS = 30_000;
 /** Memory may grow this much after warm-up (a fraction of its mean). */
 export const MAX_GROWTH = 0.05;
 export interface LatencyFigures {
@@ -412,7 +415,9 @@ async function report(
     },
   };
 
-  const instances = [...new Set(otlp.gaugeValues('process.memory.usage').map((g) => g.instance))].sort();
+  const memory = otlp.gaugeValues('process.memory.usage');
+  const instances = [...new Set(memory.map((g) => g.instance))].sort();
+  const start = Math.min(...memory.map((g) => g.timeMs));
   const steady = (t: number) => isSteady(t, phases);
   const worst = (xs: readonly number[]) => (xs.length > 0 ? Math.max(...xs) : null);
   const mine = (points: { instance: string; timeMs: number; value: number }[], instance: string) => points.filter((g) => g.instance === instance).map((g) => ({ timeMs: g.timeMs, value: g.value }));
@@ -429,6 +434,7 @@ async function report(
       instance,
       rss: growthAfterWarmup(steadySamples('process.memory.usage'), 0, held),
       heap: growthAfterWarmup(steadySamples('v8js.memory.heap.used'), 0, held),
+      timeline: timeline(start, TIMELINE_STEP_MS, { rss: of('process.memory.usage'), heap: of('v8js.memory.heap.used'), loopMs: delays.map((d) => ({ timeMs: d.timeMs, value: d.ms })), sessions: held }),
       sessionsHeld: worst(held.map((h) => h.value)),
       loopDelayP99Ms: worst(delays.map((d) => d.ms)),
       loopDelaySteadyP99Ms: worst(delays.filter((d) => steady(d.timeMs)).map((d) => d.ms)),

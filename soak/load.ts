@@ -7,6 +7,7 @@
  * (a gateway restarting) asks another gateway for a ticket with its login and goes on, as the
  * page does; one whose login was ended (a terminate) stops.
  */
+import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import { encodeInstruction, GuacParser } from '../gateway/guac/index.js';
 import { startFakeGuacd } from '../gateway/testing/fake-guacd.js';
@@ -54,25 +55,51 @@ const TICK_MS = 20;
 /** Length of the stretches of work a client schedules at a time, ms. */
 const STRETCH_MS = 60_000;
 
-/** A JSON POST as the page makes it; status 0 when no gateway answered. Never throws. */
-async function post(url: string, body: unknown, bearer?: string): Promise<{ status: number; body: unknown; error: string; setCookie: string; retryAfterMs: number }> {
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
-      body: JSON.stringify(body),
-    });
-    const parsed = (await res.json().catch(() => ({}))) as { error?: string };
-    return {
-      status: res.status,
-      body: parsed,
-      error: String(parsed.error ?? res.statusText).slice(0, 160),
-      setCookie: res.headers.get('set-cookie') ?? '',
-      retryAfterMs: Number(res.headers.get('retry-after') ?? 0) * 1000,
-    };
-  } catch (err) {
-    return { status: 0, body: {}, error: (err as Error).message, setCookie: '', retryAfterMs: 0 };
-  }
+/**
+ * The address agent `index` connects from: agents work from home, each behind an address of their
+ * own, and the gateway's login throttle counts per address. Linux routes all of 127.0.0.0/8 to the
+ * loopback interface, so each client binds one of its own.
+ */
+export function homeAddress(index: number): string {
+  return `127.${1 + Math.floor(index / 62_500)}.${Math.floor(index / 250) % 250}.${1 + (index % 250)}`;
+}
+
+/** A JSON POST as the page makes it, from `localAddress`; status 0 when no gateway answered. Never throws. */
+function post(url: string, localAddress: string, body: unknown, bearer?: string): Promise<{ status: number; body: unknown; error: string; setCookie: string; retryAfterMs: number }> {
+  return new Promise((resolve) => {
+    const payload = JSON.stringify(body);
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => resolve({ status: 0, body: {}, error: err.message, setCookie: '', retryAfterMs: 0 }));
+        res.on('end', () => {
+          let parsed: { error?: string } = {};
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: string };
+          } catch {
+            // Not JSON (a proxy's page, say): the status says enough.
+          }
+          const cookie = res.headers['set-cookie'];
+          resolve({
+            status: res.statusCode ?? 0,
+            body: parsed,
+            error: String(parsed.error ?? res.statusMessage ?? '').slice(0, 160),
+            setCookie: Array.isArray(cookie) ? cookie.join('; ') : '',
+            retryAfterMs: Number(res.headers['retry-after'] ?? 0) * 1000,
+          });
+        });
+      },
+    );
+    req.on('error', (err) => resolve({ status: 0, body: {}, error: err.message, setCookie: '', retryAfterMs: 0 }));
+    req.end(payload);
+  });
 }
 
 interface Counts {
@@ -118,6 +145,10 @@ class Client {
     this.gateway = index % gateways.length;
   }
 
+  private get address(): string {
+    return homeAddress(this.index);
+  }
+
   private get who(): Typist {
     return this.plan.hands === 'impostor' ? MALLORY : ALICE;
   }
@@ -130,7 +161,7 @@ class Client {
   async start(attempt = 1): Promise<void> {
     if (this.stopped) return;
     const url = this.gateways[this.gateway] as string;
-    const res = await post(`${url}/api/login`, { agent: this.plan.agentId, password: this.plan.password, code: totpCode(this.plan.totpSecret, Date.now()) });
+    const res = await post(`${url}/api/login`, this.address, { agent: this.plan.agentId, password: this.plan.password, code: totpCode(this.plan.totpSecret, Date.now()) });
     if (res.status !== 200) {
       if (attempt < 3) {
         this.counts.retries++;
@@ -152,7 +183,7 @@ class Client {
   }
 
   private open(url: string, ticket: string): void {
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/tunnel?ticket=${encodeURIComponent(ticket)}`, 'guacamole');
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/tunnel?ticket=${encodeURIComponent(ticket)}`, 'guacamole', { localAddress: this.address });
     this.ws = ws;
     this.connected = false;
     const parser = new GuacParser({ maxElementLength: 1 << 20, maxInstructionLength: 1 << 21 });
@@ -189,7 +220,7 @@ class Client {
     if (this.stopped) return;
     this.gateway = (this.gateway + 1) % this.gateways.length;
     const url = this.gateways[this.gateway] as string;
-    const res = await post(`${url}/api/tickets`, { desktop: this.desktopId }, this.token);
+    const res = await post(`${url}/api/tickets`, this.address, { desktop: this.desktopId }, this.token);
     if (res.status === 401 || res.status === 403) {
       // The login was ended (a terminate, or the agent locked): the page would be back at sign-in.
       const why = `${res.status}: ${res.error}`;
@@ -216,7 +247,7 @@ class Client {
   private async answerChallenge(url: string, attempt = 1): Promise<void> {
     if (this.stopped || this.plan.hands === 'impostor' || !this.sessionId) return;
     if (attempt === 1) this.counts.challenges.answered++;
-    const res = await post(`${url}/api/challenge`, { session: this.sessionId, code: totpCode(this.plan.totpSecret, Date.now()) }, this.token);
+    const res = await post(`${url}/api/challenge`, this.address, { session: this.sessionId, code: totpCode(this.plan.totpSecret, Date.now()) }, this.token);
     const outcome = (res.body as { outcome?: string }).outcome;
     if (res.status === 200 && outcome === 'resumed') {
       this.counts.challenges.passed++;

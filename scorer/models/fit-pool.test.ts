@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
 import { importSapimouseFile } from '../datasets/mouse-datasets.js';
@@ -63,6 +64,20 @@ test('SapiMouse: a fit on the pool gives the in-thread template while the event 
     assert.deepEqual(pooled!.template, local, 'the worker fits with the same pipelines and seeds');
     assert.ok(localLate > fitMs / 2, `a fit on the event loop holds timers for its duration (late ${localLate.toFixed(0)} ms of ${fitMs.toFixed(0)} ms)`);
     assert.ok(poolLate < fitMs / 5, `timers ran at most ${poolLate.toFixed(1)} ms late while a ${fitMs.toFixed(0)} ms fit ran on the pool`);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('on Linux the fit worker runs at the lowest priority, and the scorer\'s own thread keeps its own', { skip: process.platform !== 'linux' && 'thread priorities are per thread on Linux only' }, async () => {
+  const nice = (tid: string) => Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+  const before = new Set(readdirSync(`/proc/${process.pid}/task`));
+  const pool = new FitPool({ size: 1, log: silentLogger() });
+  try {
+    await pool.fit({ modality: 'keystroke', windows: [] });
+    const started = readdirSync(`/proc/${process.pid}/task`).filter((tid) => !before.has(tid));
+    assert.ok(started.some((tid) => nice(tid) === 19), `a thread the pool started is at nice 19 (${started.map((tid) => `${tid}:${nice(tid)}`).join(', ')})`);
+    assert.notEqual(nice(String(process.pid)), 19, "the scorer's event loop is not lowered with it");
   } finally {
     await pool.close();
   }

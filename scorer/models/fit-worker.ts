@@ -2,6 +2,7 @@
  * A template fit worker (see fit-pool.ts): starts the TensorFlow.js backend, builds the production
  * pipelines once with the scorer's population networks, then fits one template per message, in order.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { VdiguardError } from '../../lib/errors.js';
 import { defaultPipelines } from './pipelines.js';
@@ -13,6 +14,21 @@ import { loadModelJson } from './tf/artifacts.js';
 
 const port = parentPort;
 if (!port) throw new Error('fit-worker.js runs as a worker thread of the scorer\'s fit pool, not on its own');
+
+/**
+ * A fit is background work: a profile version may come seconds later, a verdict may not. On Linux
+ * each thread has its own nice value, and setting it with no pid sets this thread's only, so the
+ * scorer's event loop, and whatever shares its cores, goes ahead of a fit. Elsewhere it would
+ * lower the whole scorer, so it is left alone there.
+ */
+const FIT_NICE = 19;
+if (process.platform === 'linux') {
+  try {
+    setPriority(FIT_NICE);
+  } catch {
+    // Not permitted here (a raised priority cannot be lowered back, say): fits at the scorer's.
+  }
+}
 
 await initTf();
 // The same networks as the scorer's own pipelines, so a template is fitted as it will be scored.

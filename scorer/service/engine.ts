@@ -526,9 +526,10 @@ export class ScorerEngine {
     };
   }
 
+  /** The profile a new session scores with (no windows: see ProfileStore.forScoring). */
   private async loadProfile(agentId: string): Promise<ProfileRecord | null> {
     try {
-      const record = await this.profiles.get(agentId);
+      const record = await this.profiles.forScoring(agentId);
       this.cacheProfile(agentId, record);
       return record;
     } catch (err) {
@@ -544,9 +545,10 @@ export class ScorerEngine {
     }
   }
 
+  /** Keeps what a session opened while the database is down would score with: no windows. */
   private cacheProfile(agentId: string, record: ProfileRecord | null): void {
     this.profileCache.delete(agentId);
-    this.profileCache.set(agentId, record);
+    this.profileCache.set(agentId, record && { ...record, body: withoutWindows(record.body) });
     if (this.profileCache.size > PROFILE_CACHE_SIZE) {
       const oldest = this.profileCache.keys().next().value as string;
       this.profileCache.delete(oldest);
@@ -607,6 +609,10 @@ export class ScorerEngine {
     this.telemetry.decision(live.span, decision, live.identity.desktopId);
     this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');
   }
+}
+
+function withoutWindows(body: ProfileBody): ProfileBody {
+  return { keystroke: { ...body.keystroke, windows: [] }, mouse: { ...body.mouse, windows: [] } };
 }
 
 /** Enough of a profile body to compute what is still required from a summary row. */

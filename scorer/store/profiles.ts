@@ -92,6 +92,21 @@ export class ProfileStore {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  /**
+   * The agent's latest version as a session scores with it: templates and counts, without the
+   * windows (up to VDIGUARD_PROFILE_WINDOWS per modality, megabytes for a mature profile), which
+   * only a refit needs. Every live session holds one of these, so they are left in the database.
+   */
+  async forScoring(agentId: string): Promise<ProfileRecord | null> {
+    const rows = await this.db.query<ProfileRow>(
+      `SELECT ${SUMMARY_COLUMNS}, jsonb_set(jsonb_set(v.body, '{keystroke,windows}', '[]'), '{mouse,windows}', '[]') AS body FROM profiles p
+         JOIN profile_versions v ON v.agent_id = p.agent_id AND v.version = p.version
+        WHERE p.agent_id = $1`,
+      [agentId],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
   async summary(agentId: string): Promise<ProfileSummary | null> {
     const rows = await this.db.query<ProfileRow>(`SELECT ${SUMMARY_COLUMNS} FROM profiles p WHERE p.agent_id = $1`, [agentId]);
     return rows[0] ? toSummary(rows[0]) : null;

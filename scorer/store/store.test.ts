@@ -31,6 +31,31 @@ for (const store of TEST_STORES) {
       }
     });
 
+    test('a profile for scoring is the latest version without its windows: templates and counts as stored', async () => {
+      const { db, drop } = await store.create();
+      try {
+        const profiles = new ProfileStore(db);
+        assert.equal(await profiles.forScoring('cat'), null);
+        const template = { weights: [0.5, -1.25], name: 'm' };
+        await profiles.update('cat', 'enrolment', () => {
+          const body = withKeystrokes(withKeystrokes(emptyProfile(), 50), 60);
+          return { body: { ...body, keystroke: { ...body.keystroke, template }, mouse: { ...body.mouse, units: 7, windows: [[1, 2, 3]] } }, state: 'enrolling' };
+        });
+        const full = await profiles.get('cat');
+        const scoring = await profiles.forScoring('cat');
+        assert.equal(full?.body.keystroke.windows.length, 2);
+        assert.deepEqual(scoring?.body.keystroke.windows, []);
+        assert.deepEqual(scoring?.body.mouse.windows, []);
+        assert.deepEqual(scoring?.body.keystroke.template, template);
+        assert.deepEqual(
+          { ...scoring, body: undefined, keystroke: scoring?.body.keystroke.units, mouse: scoring?.body.mouse.units },
+          { ...full, body: undefined, keystroke: 110, mouse: 7 },
+        );
+      } finally {
+        await drop();
+      }
+    });
+
     test('concurrent updates of one agent both land', async () => {
       const { db, drop } = await store.create();
       try {

@@ -109,8 +109,9 @@ interface LiveSession {
 const STREAM_LOST = 'stream lost and not resumed';
 
 /**
- * Windows a live session gathers before they are written as a part of its contribution: about
- * 60 KB of feature vectors held per session at most, a few minutes of an enrolling agent's work.
+ * Windows a live session gathers before they are written as a part of its contribution, a few
+ * minutes of an enrolling agent's work: some 60 KB of feature vectors at the soak's mix of work,
+ * up to some 350 KB for typing alone (a keystroke window with key vectors is ~1,400 numbers).
  */
 export const CONTRIBUTION_PART_WINDOWS = 32;
 

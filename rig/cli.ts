@@ -1,7 +1,7 @@
 /** `vdiguard eval relay`, added to the scorer's `eval` command: the relay rig's measurements. */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { DEFAULT_REMOTE_CONTROL_POLICY } from '../scorer/remote-control/pointer-timing.js';
+import { DEFAULT_PATH_TIMING_POLICY } from '../scorer/remote-control/pointer-timing.js';
 import { relayPlotSvg } from './plot.js';
 import { VdiguardError } from '../lib/errors.js';
 import { numberFlag, requireDatasetFolder } from '../scorer/eval/command.js';
@@ -59,7 +59,7 @@ export function registerRelayEval(program: Command): void {
         progress: (line) => process.stderr.write(line + '\n'),
       });
       if (f.plot) {
-        await writeFile(f.plot, relayPlotSvg('relay rig: local and relayed input', r.cells, DEFAULT_REMOTE_CONTROL_POLICY.scaleMs));
+        await writeFile(f.plot, relayPlotSvg('relay rig: local and relayed input', r.cells, DEFAULT_PATH_TIMING_POLICY.scaleMs));
         process.stderr.write(`plot written to ${f.plot}\n`);
       }
       process.stdout.write(r.text + '\n');
@@ -98,7 +98,7 @@ export function registerRelayEval(program: Command): void {
     });
 
   ev.command('relay-local')
-    .description('how often the remote-control test would suspect local input, simulated over every recorded pointer path played as local devices of the given rates (many more hours than the rig plays in real time)')
+    .description('how often the remote-control tests would suspect local input, simulated over every recorded pointer path played as local devices of the given rates (many more hours than the rig plays in real time)')
     .option('--mouse <dir>', 'the extracted sapimouse folder')
     .option('--balabit <dir>', 'the extracted balabit-mouse folder (its training files)')
     .option('--device-hz <list>', 'report rates of the simulated devices, comma-separated', '60,125,250,500,1000')

@@ -1,16 +1,16 @@
 /**
- * `vdiguard eval relay-local`: how often the remote-control test would suspect local input, over
+ * `vdiguard eval relay-local`: how often the remote-control tests would suspect local input, over
  * more hours than the rig can play in real time. A simulation, named as such: every recorded
  * pointer path of the mouse datasets played as the rig's local devices play it (rig/playback.ts,
  * `asDevice`), each report stamped in whole milliseconds up to `stampNoiseMs` late (the rig's own
  * XTest player and X server measure 0.5-1.6 ms off the path, docs/evaluation-notebook.md), through
- * the production test. The rig's real local stretches check that the simulation is no kinder.
+ * the production tests. The rig's real local stretches check that the simulation is no kinder.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { seededRandom } from '../lib/random.js';
 import { importBalabitFile, importSapimouseFile } from '../scorer/datasets/mouse-datasets.js';
-import { DEFAULT_REMOTE_CONTROL_POLICY, RemoteControlTest, type RemoteControlPolicy } from '../scorer/remote-control/pointer-timing.js';
+import { DEFAULT_REMOTE_CONTROL_POLICY, RemoteControlDetector, type RemoteControlPolicy } from '../scorer/remote-control/detector.js';
 import type { InputEvent } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { actionsOf, asDevice } from './playback.js';
 
@@ -28,8 +28,10 @@ export interface LocalHoursRow {
   readonly sessions: number;
   /** Hours of pointer activity (pauses over a second cut to a second, as the rig plays them). */
   readonly hours: number;
-  readonly windows: number;
-  readonly suspected: number;
+  /** Windows judged by the path test and by the report-rhythm test. */
+  readonly windows: { readonly path: number; readonly rhythm: number };
+  /** Paths suspected, by the test that suspected them. */
+  readonly suspected: { readonly path: number; readonly rhythm: number };
   readonly per100h: number;
 }
 
@@ -58,26 +60,33 @@ export async function evalLocalHours(o: LocalHoursOptions): Promise<{ rows: Loca
   const random = seededRandom(o.seed);
   const rows = o.deviceHz.map((hz): LocalHoursRow => {
     let ms = 0;
-    let windows = 0;
-    let suspected = 0;
+    const windows = { path: 0, rhythm: 0 };
+    const suspected = { path: 0, rhythm: 0 };
     for (const events of paths) {
       const actions = asDevice(actionsOf(events, AREA), hz);
-      const test = new RemoteControlTest(o.policy ?? DEFAULT_REMOTE_CONTROL_POLICY);
+      const detector = new RemoteControlDetector(o.policy ?? DEFAULT_REMOTE_CONTROL_POLICY);
       let last = -Infinity;
       for (const a of actions) {
         if ('key' in a) continue;
         const t = Math.max(last, Math.floor(a.atMs + o.stampNoiseMs * random()));
         last = t;
-        if (test.push({ timeMs: t, x: a.x, y: a.y })) suspected++;
+        const found = detector.push({ timeMs: t, x: a.x, y: a.y });
+        if (found) suspected[found.test]++;
       }
-      windows += test.windowsJudged;
+      windows.path += detector.windowsJudged.path;
+      windows.rhythm += detector.windowsJudged.rhythm;
       const pointer = actions.filter((a) => !('key' in a));
       if (pointer.length > 1) ms += (pointer[pointer.length - 1] as { atMs: number }).atMs - (pointer[0] as { atMs: number }).atMs;
     }
     const hours = ms / 3.6e6;
-    return { deviceHz: hz, sessions: paths.length, hours, windows, suspected, per100h: (100 * suspected) / hours };
+    return { deviceHz: hz, sessions: paths.length, hours, windows, suspected, per100h: (100 * (suspected.path + suspected.rhythm)) / hours };
   });
-  const lines = [`local devices simulated from ${paths.length} recorded pointer paths, stamps up to ${o.stampNoiseMs} ms late, scale ${(o.policy ?? DEFAULT_REMOTE_CONTROL_POLICY).scaleMs} ms`];
-  for (const r of rows) lines.push(`  ${String(r.deviceHz).padStart(5)} Hz: ${r.hours.toFixed(1)} h, ${r.windows} windows, suspected ${r.suspected} times (${r.per100h.toFixed(2)} per 100 h)`);
+  const lines = [`local devices simulated from ${paths.length} recorded pointer paths, stamps up to ${o.stampNoiseMs} ms late`];
+  for (const r of rows) {
+    lines.push(
+      `  ${String(r.deviceHz).padStart(5)} Hz: ${r.hours.toFixed(1)} h, ${r.windows.path} path windows and ${r.windows.rhythm} rhythm windows, ` +
+        `suspected ${r.suspected.path + r.suspected.rhythm} times (${r.suspected.path} on the path, ${r.suspected.rhythm} on the rhythm; ${r.per100h.toFixed(2)} per 100 h)`,
+    );
+  }
   return { rows, text: lines.join('\n') };
 }

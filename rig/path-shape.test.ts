@@ -27,3 +27,13 @@ test("pathShape measures how far the pointer's times are off its path", () => {
   const smooth = pathShape(Array.from({ length: 60 }, (_, i) => move(i * 16, i * 16)));
   assert.ok(smooth.disagreementMs < 0.5, `a smooth device is off by ${smooth.disagreementMs} ms`);
 });
+
+test("pathShape measures how far the pointer's reports stray from a device's rhythm in steady movement", () => {
+  const device = pathShape(Array.from({ length: 400 }, (_, i) => move(i * 8, i * 6)));
+  assert.equal(device.offRhythm, 0);
+  assert.ok(device.rhythmWindows >= 5, `${device.rhythmWindows} windows`);
+  // The same steps, each interval 3 ms off the 8 ms period every other time: half off the rhythm.
+  const bunched = pathShape(Array.from({ length: 400 }, (_, i) => move(i * 8 + (i % 4 === 1 ? 3 : 0), i * 6)));
+  assert.equal(bunched.offRhythm, 0.5);
+  assert.ok(Number.isNaN(pathShape([move(0, 0), move(8, 6)]).offRhythm), 'no window');
+});

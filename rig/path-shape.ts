@@ -6,6 +6,7 @@
 import type { InputEvent } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { quantileSorted } from '../scorer/features/stats.js';
 import { disagreementsOf, robustSd, type PointerPoint } from '../scorer/remote-control/pointer-timing.js';
+import { DEFAULT_REPORT_RHYTHM_POLICY, offRhythmShare, SteadyIntervals } from '../scorer/remote-control/report-rhythm.js';
 
 /** Intervals longer than this (ms) end a movement. */
 const MOVEMENT_GAP_MS = 50;
@@ -30,6 +31,23 @@ export interface PathShape {
    */
   readonly disagreementMs: number;
   readonly disagreements: number;
+  /**
+   * How far the pointer's reports keep a device's rhythm: the median over the stretch's windows of
+   * the share of intervals in steady movement off it, as the report-rhythm test measures it
+   * (scorer/remote-control/report-rhythm.ts), and how many windows it is over.
+   */
+  readonly offRhythm: number;
+  readonly rhythmWindows: number;
+}
+
+/** The off-rhythm share of each window of steady intervals in `points`, as the report-rhythm test forms them. */
+function rhythmSharesOf(points: readonly PointerPoint[]): number[] {
+  const steady = new SteadyIntervals();
+  const intervals = points.map((p) => steady.push(p)).filter((d): d is number => d !== undefined);
+  const w = DEFAULT_REPORT_RHYTHM_POLICY.window;
+  const shares: number[] = [];
+  for (let i = 0; i + w <= intervals.length; i += w) shares.push(offRhythmShare(intervals.slice(i, i + w)));
+  return shares.sort((a, b) => a - b);
 }
 
 function pointerPoints(events: readonly InputEvent[]): PointerPoint[] {
@@ -60,6 +78,7 @@ export function pathShape(events: readonly InputEvent[]): PathShape {
   for (let i = 1; i < keys.length; i++) if (keys[i] === keys[i - 1]) bursts++;
   const q = (p: number): number => quantileSorted(within, within.length, p);
   const disagreements = disagreementsOf(points);
+  const rhythm = rhythmSharesOf(points);
   return {
     events: events.length,
     keys: keys.length,
@@ -70,5 +89,7 @@ export function pathShape(events: readonly InputEvent[]): PathShape {
     keyBursts: keys.length > 1 ? bursts / (keys.length - 1) : Number.NaN,
     disagreementMs: disagreements.length > 0 ? robustSd(disagreements) : Number.NaN,
     disagreements: disagreements.length,
+    offRhythm: rhythm.length > 0 ? (rhythm[rhythm.length >> 1] as number) : Number.NaN,
+    rhythmWindows: rhythm.length,
   };
 }

@@ -14,6 +14,8 @@ const shape = (disagreementMs: number): PathShape => ({
   keyBursts: 0,
   disagreementMs,
   disagreements: 50,
+  offRhythm: 0.1,
+  rhythmWindows: 2,
 });
 const cell = (path: CellResult['path'], setting: string, d: number, suspectedAfterS: number | null): CellResult => ({
   path,

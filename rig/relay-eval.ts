@@ -8,13 +8,13 @@ import type { InputEvent } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { importAaltoFile } from '../scorer/datasets/aalto.js';
 import { AuditLog } from '../scorer/store/audit.js';
 import { importSapimouseFile } from '../scorer/datasets/mouse-datasets.js';
-import { actionsOf, asDevice, play, stretchOf, type Action, type Rect } from './playback.js';
+import { actionsOf, asDevice, stretchOf, type Action, type Rect } from './playback.js';
 import { pathShape, type PathShape } from './path-shape.js';
 import { startRig, type LinkProfile, type Rig } from './rig.js';
 import { VNC_DEFAULTS, type VncSettings } from './x-display.js';
-import type { Injector } from './injector.js';
+import type { Hands } from './hands.js';
 import type { AgentPc } from './agent-pc.js';
-import { REMOTE_CONTROL_REASON } from '../scorer/remote-control/pointer-timing.js';
+import { REMOTE_CONTROL_REASON } from '../scorer/remote-control/detector.js';
 
 /** The x11vnc settings the rig compares, by the name `--vnc` takes. */
 export const VNC_SETTINGS: Readonly<Record<string, VncSettings>> = { defaults: VNC_DEFAULTS, fast: { name: 'x11vnc -wait 5 -defer 5', waitMs: 5, deferMs: 5 } };
@@ -109,7 +109,7 @@ function cellsOf(o: RelayEvalOptions): Cell[] {
 export async function playStretch(rig: Rig, cell: Cell, agentId: string, keys: readonly Action[], mouse: readonly Action[], seed: number, answerChallenges = false): Promise<Omit<CellResult, 'run'>> {
   const pc = await rig.signIn(agentId);
   const local = await rig.local();
-  let relay: Awaited<ReturnType<Rig['relayed']>> | undefined;
+  let relay: Hands | undefined;
   let sessionId: string | undefined;
   try {
     const r = pc.desktopRect;
@@ -118,10 +118,10 @@ export async function playStretch(rig: Rig, cell: Cell, agentId: string, keys: r
     sessionId = await pc.page.evaluate(() => (window as unknown as { vdiguard: { session: string } }).vdiguard.session);
     const from = rig.scorerViews.get(sessionId)?.events.length ?? 0;
     const verdictsFrom = rig.scorerViews.get(sessionId)?.verdicts.length ?? 0;
-    let injector: Injector = local;
+    let hands: Hands = local;
     if (cell.link && cell.vnc) {
       relay = await rig.relayed(cell.link, cell.vnc, seed);
-      injector = relay.viewer;
+      hands = relay;
     }
     const id = sessionId;
     // A challenge holds the input: the stretch goes on through it only when it is answered.
@@ -131,9 +131,14 @@ export async function playStretch(rig: Rig, cell: Cell, agentId: string, keys: r
     // The person at the keyboard waits while the page asks for a code: the keys would go into its form.
     const challenged = (): boolean => rig.system.gateway.sessions.get(id)?.status === 'challenged';
     const started = performance.now();
-    const late = (await Promise.all([play(keys, injector, ended, challenged), play(asDevice(mouse, cell.hz), injector, ended, challenged)])).flat();
-    await answering?.stop();
-    if (relay?.viewer.failure) throw new Error(`the VNC viewer stopped reading the screen during the stretch (${cell.setting}): ${relay.viewer.failure.message}`);
+    let late: number[];
+    try {
+      late = await hands.play(keys, asDevice(mouse, cell.hz), ended, challenged).catch((err: Error) => {
+        throw new Error(`${cell.setting}: ${err.message}`);
+      });
+    } finally {
+      await answering?.stop();
+    }
     await new Promise((res) => setTimeout(res, 1000));
     const shownToAgent = ended() ? await pc.page.textContent('#overlay-message') : null;
     const decisions = (await new AuditLog(rig.db).decisions({ sessionId })).map((d) => `${d.action}: ${d.reason}`);
@@ -204,7 +209,8 @@ export async function desktopArea(rig: Rig): Promise<Rect> {
 export function describeShape(s: PathShape): string {
   return (
     `${s.keys} keys, ${s.pointer} pointer points at ${s.pointerHz.toFixed(0)} Hz (intervals ${s.pointerIntervalMs.map((x) => x.toFixed(0)).join('/')} ms), ` +
-    `${(s.pointerRegular * 100).toFixed(0)}% regular, key bursts ${(s.keyBursts * 100).toFixed(1)}%, times off the path by ${s.disagreementMs.toFixed(1)} ms (${s.disagreements} points)`
+    `${(s.pointerRegular * 100).toFixed(0)}% regular, key bursts ${(s.keyBursts * 100).toFixed(1)}%, times off the path by ${s.disagreementMs.toFixed(1)} ms (${s.disagreements} points), ` +
+    `${(s.offRhythm * 100).toFixed(0)}% off the rhythm (${s.rhythmWindows} windows)`
   );
 }
 

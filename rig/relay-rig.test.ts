@@ -6,15 +6,17 @@
  * measurements are `vdiguard eval relay`.
  *
  * Local input at 125 Hz must reach the scorer on the page's own times and never be taken for remote
- * control; the same input relayed over the mobile link must end the session as remote control
- * suspected, said to the decision log and not to the page.
+ * control; the same input relayed over the mobile link, and over a LAN, must end the session as
+ * remote control suspected, said to the decision log and not to the page.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { extractMembers, listMembers, skipReason } from '../scorer/datasets/archive.js';
 import { CHROMIUM_SKIP } from '../gateway/testing/browser.js';
-import { REMOTE_CONTROL_REASON, DEFAULT_REMOTE_CONTROL_POLICY } from '../scorer/remote-control/pointer-timing.js';
+import { REMOTE_CONTROL_REASON } from '../scorer/remote-control/detector.js';
+import { DEFAULT_PATH_TIMING_POLICY } from '../scorer/remote-control/pointer-timing.js';
+import { DEFAULT_REPORT_RHYTHM_POLICY } from '../scorer/remote-control/report-rhythm.js';
 import { evalRelay, VNC_SETTINGS, type CellResult } from './relay-eval.js';
 import { LINKS } from './rig.js';
 import { RIG_SKIP } from './x-display.js';
@@ -38,7 +40,7 @@ before(async () => {
     seconds: 40,
     deviceHz: [125],
     viewerHz: 125,
-    links: LINKS.filter((l) => l.name === 'mobile'),
+    links: LINKS.filter((l) => l.name === 'mobile' || l.name === 'lan'),
     vnc: [VNC_SETTINGS.defaults!],
     runs: 1,
     seed: 20,
@@ -54,19 +56,33 @@ test('local input at 125 Hz reaches the scorer on the page times and is not take
   assert.ok(local.shape.pointer > 1000, `${local.shape.pointer} pointer points on client times`);
   assert.ok(local.shape.pointerHz > 80, `the device's rate shows: ${local.shape.pointerHz.toFixed(0)} Hz`);
   assert.equal(local.suspectedAfterS, null, local.actions.join('; '));
-  assert.ok(local.shape.disagreementMs < DEFAULT_REMOTE_CONTROL_POLICY.scaleMs / 2, `off the path by ${local.shape.disagreementMs.toFixed(1)} ms`);
+  assert.ok(local.shape.disagreementMs < DEFAULT_PATH_TIMING_POLICY.scaleMs / 2, `off the path by ${local.shape.disagreementMs.toFixed(1)} ms`);
+  assert.ok(local.shape.offRhythm < DEFAULT_REPORT_RHYTHM_POLICY.neutralShare, `${local.shape.offRhythm} off the rhythm`);
 });
 
 test('the same input relayed through x11vnc over the mobile link ends the session as remote control suspected', { skip: SKIP }, () => {
-  const relayed = cells.find((c) => c.path === 'relayed');
+  const relayed = cells.find((c) => c.path === 'relayed' && c.setting.startsWith('mobile'));
   assert.ok(relayed, 'the relayed stretch ran');
   assert.ok(relayed.shape.pointer > 100, `${relayed.shape.pointer} pointer points reached the scorer through x11vnc`);
   assert.ok(relayed.suspectedAfterS !== null && relayed.suspectedAfterS < 40, `suspected after ${relayed.suspectedAfterS} s`);
-  assert.ok(relayed.shape.disagreementMs > 2 * DEFAULT_REMOTE_CONTROL_POLICY.scaleMs, `off the path by ${relayed.shape.disagreementMs.toFixed(1)} ms`);
+  assert.ok(relayed.shape.disagreementMs > 2 * DEFAULT_PATH_TIMING_POLICY.scaleMs, `off the path by ${relayed.shape.disagreementMs.toFixed(1)} ms`);
   assert.ok(
     relayed.decisions.some((d) => d.includes(REMOTE_CONTROL_REASON)),
     `the decision log says why: ${relayed.decisions.join(' | ')}`,
   );
   assert.match(relayed.shownToAgent ?? '', /ended by the security policy/);
   assert.doesNotMatch(relayed.shownToAgent ?? '', /remote|control|pointer/i, 'the person at the keyboard is not told why');
+});
+
+test("the same input relayed through x11vnc on the agent's LAN ends the session on the pointer's rhythm", { skip: SKIP }, () => {
+  const relayed = cells.find((c) => c.path === 'relayed' && c.setting.startsWith('lan'));
+  assert.ok(relayed, 'the LAN stretch ran');
+  assert.ok(relayed.shape.pointer > 100, `${relayed.shape.pointer} pointer points reached the scorer through x11vnc`);
+  assert.ok(relayed.suspectedAfterS !== null && relayed.suspectedAfterS < 40, `suspected after ${relayed.suspectedAfterS} s`);
+  assert.ok(relayed.shape.offRhythm > DEFAULT_REPORT_RHYTHM_POLICY.neutralShare, `${relayed.shape.offRhythm} off the rhythm`);
+  assert.ok(
+    relayed.decisions.some((d) => d.includes(REMOTE_CONTROL_REASON)),
+    `the decision log says why: ${relayed.decisions.join(' | ')}`,
+  );
+  assert.match(relayed.shownToAgent ?? '', /ended by the security policy/);
 });

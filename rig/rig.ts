@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { openDb, type Db } from '../lib/db/db.js';
 import { silentLogger } from '../lib/log.js';
-import { startJitterProxy, type ChunkDelay, type JitterProxy } from '../lib/testing/jitter-proxy.js';
+import type { ChunkDelay } from '../lib/testing/jitter-proxy.js';
 import type { InputEvent } from '../proto/gen/vdiguard/scorer/v1/scorer.js';
 import { loadScorerSettings, type SCORER_SETTINGS } from '../scorer/config.js';
 import type { SessionVerdict } from '../scorer/session/session.js';
@@ -21,9 +21,8 @@ import { loadGatewaySettings } from '../gateway/config.js';
 import { devDesktopFor } from '../gateway/testing/desktop.js';
 import { freePort, startBridge, type Engine } from '../gateway/testing/guacd.js';
 import { startAgentPc, type AgentPc } from './agent-pc.js';
-import { rfbClient, type RfbClient } from './rfb-client.js';
+import { startHands, type Hands } from './hands.js';
 import { startDisplay, startVnc, type Vnc, type VncSettings, type XDisplay } from './x-display.js';
-import { xtestInjector, type XTestInjector } from './xtest.js';
 
 /** A link between the colluder's viewer and the agent's PC. */
 export interface LinkProfile {
@@ -62,9 +61,10 @@ export interface Rig {
   nextCode(agentId: string): Promise<string>;
   /** Adds an agent with the rig's desktop. */
   addAgent(agentId: string): Promise<void>;
-  local(): Promise<XTestInjector>;
-  /** An RFB viewer through `link` to x11vnc started with `vnc`. */
-  relayed(link: LinkProfile, vnc: VncSettings, seed: number): Promise<{ viewer: RfbClient; proxy: JitterProxy; close(): Promise<void> }>;
+  /** The agent's own hands: XTest on the display. */
+  local(): Promise<Hands>;
+  /** The colluder's hands: an RFB viewer through `link` to x11vnc started with `vnc`; closing them stops x11vnc too. */
+  relayed(link: LinkProfile, vnc: VncSettings, seed: number): Promise<Hands>;
   close(): Promise<void>;
 }
 
@@ -129,17 +129,17 @@ export async function startRig(o: RigOptions = {}): Promise<Rig> {
       },
       nextCode,
       signIn: (agentId) => startAgentPc(display, { url: system.gateway.url, agent: agentId, password: PASSWORD, code: () => nextCode(agentId) }),
-      local: () => xtestInjector(display.name),
+      local: () => startHands({ kind: 'local', display: display.name }),
       async relayed(link, vnc, seed) {
         const v: Vnc = await startVnc(display, await freePort(), vnc);
-        const proxy = await startJitterProxy({ targetHost: '127.0.0.1', targetPort: v.port, upstream: link.delay, downstream: link.delay, seed });
-        const viewer = await rfbClient(proxy.port);
+        const hands = await startHands({ kind: 'relayed', vncPort: v.port, link: link.delay, seed }).catch(async (err: Error) => {
+          await v.close();
+          throw err;
+        });
         return {
-          viewer,
-          proxy,
+          ...hands,
           async close() {
-            await viewer.close();
-            await proxy.close();
+            await hands.close();
             await v.close();
           },
         };

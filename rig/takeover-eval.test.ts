@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeRemoteControl } from '../scorer/remote-control/pointer-timing.js';
+import { describeRemoteControl } from '../scorer/remote-control/detector.js';
 import { endedByOf, stretchesOf } from './takeover-eval.js';
 import { LINKS } from './rig.js';
 import { VNC_SETTINGS } from './relay-eval.js';
@@ -14,6 +14,6 @@ test('each target plays the agent and the other person, locally and over every l
 });
 
 test("a terminate is the remote-control test's by its reason, the profile's otherwise", () => {
-  assert.equal(endedByOf(describeRemoteControl({ windows: 4, disagreementMs: 14.6 })), 'remote control');
+  assert.equal(endedByOf(describeRemoteControl({ test: 'path', windows: 4, disagreementMs: 14.6 })), 'remote control');
   assert.equal(endedByOf("does not match the agent's profile: evidence 24.0 reached 23"), 'profile');
 });

@@ -24,7 +24,7 @@ import { buildAgents, protocolMaturity, type Agent } from '../scorer/eval/takeov
 import { initTf } from '../scorer/models/tf/runtime.js';
 import { ScorerEngine } from '../scorer/service/engine.js';
 import { engineOptions } from '../scorer/service/server.js';
-import { REMOTE_CONTROL_REASON } from '../scorer/remote-control/pointer-timing.js';
+import { REMOTE_CONTROL_REASON } from '../scorer/remote-control/detector.js';
 import { actionsOf, stretchOf, type Action, type Rect } from './playback.js';
 import { desktopArea, playStretch, type Cell, type CellResult } from './relay-eval.js';
 import { startRig, type LinkProfile } from './rig.js';

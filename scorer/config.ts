@@ -7,7 +7,9 @@ import { VdiguardError } from '../lib/errors.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { DEFAULT_TIMING_EVIDENCE, DEFAULT_TRUST_POLICY, maxWindowEvidence, type TrustPolicy } from './trust/trust.js';
 import { DEFAULT_CLIENT_TIME_POLICY, type ClientTimePolicy } from './timing/client-times.js';
-import { DEFAULT_REMOTE_CONTROL_POLICY, type RemoteControlPolicy } from './remote-control/pointer-timing.js';
+import type { RemoteControlPolicy } from './remote-control/detector.js';
+import { DEFAULT_PATH_TIMING_POLICY } from './remote-control/pointer-timing.js';
+import { DEFAULT_REPORT_RHYTHM_POLICY } from './remote-control/report-rhythm.js';
 import { TF_BACKENDS, type TfBackendChoice } from './models/tf/runtime.js';
 import { terminateAtForPolicy } from './trust/operating-point.js';
 import { DEFAULT_VERSIONS_KEPT } from './store/profiles.js';
@@ -177,8 +179,15 @@ export const SCORER_SETTINGS = {
     env: 'VDIGUARD_REMOTE_CONTROL_SCALE_MS',
     description:
       "How far (robust SD, ms) the pointer's times may disagree with its path before a window counts towards remote control suspected (scorer/remote-control/pointer-timing.ts): local mice and touchpads measure 0.5-2.5 ms, a remote-control tool over an internet link 6 ms and more (docs/evaluation.md). 0 turns the test off.",
-    default: DEFAULT_REMOTE_CONTROL_POLICY.scaleMs,
+    default: DEFAULT_PATH_TIMING_POLICY.scaleMs,
     parse: parse.number(0, 100),
+  },
+  remoteControlRhythmShare: {
+    env: 'VDIGUARD_REMOTE_CONTROL_RHYTHM_SHARE',
+    description:
+      "The share of the pointer's intervals in steady movement that may stray from the device's rhythm before a window counts towards remote control suspected (scorer/remote-control/report-rhythm.ts): local mice and touchpads measure 0.03-0.2, a remote-control tool on the agent's LAN 0.4-0.75 (docs/evaluation.md). 0 turns the test off.",
+    default: DEFAULT_REPORT_RHYTHM_POLICY.neutralShare,
+    parse: parse.number(0, 1),
   },
   timingEvidence: {
     env: 'VDIGUARD_TIMING_EVIDENCE',
@@ -262,7 +271,9 @@ export function clientTimePolicyOf(settings: ScorerSettings): ClientTimePolicy |
   return { ...DEFAULT_CLIENT_TIME_POLICY, maxEnvelopeMs, minEnvelopeMs: Math.min(DEFAULT_CLIENT_TIME_POLICY.minEnvelopeMs, maxEnvelopeMs) };
 }
 
-/** The remote-control test the settings give: a scale of 0 turns it off. */
+/** The remote-control tests the settings give: a scale or share of 0 turns that test off, both off turns detection off. */
 export function remoteControlPolicyOf(settings: ScorerSettings): RemoteControlPolicy | null {
-  return settings.remoteControlScaleMs === 0 ? null : { ...DEFAULT_REMOTE_CONTROL_POLICY, scaleMs: settings.remoteControlScaleMs };
+  const path = settings.remoteControlScaleMs === 0 ? null : { ...DEFAULT_PATH_TIMING_POLICY, scaleMs: settings.remoteControlScaleMs };
+  const rhythm = settings.remoteControlRhythmShare === 0 ? null : { ...DEFAULT_REPORT_RHYTHM_POLICY, neutralShare: settings.remoteControlRhythmShare };
+  return path || rhythm ? { path, rhythm } : null;
 }

@@ -50,9 +50,9 @@ export function linkTitle(link: Link): string {
 export function scorerSettingsOf(link: Link): Record<string, string> {
   // The datasets' pointer times were stamped by the pages that recorded them, at dispatch as often
   // as not, and sit a few ms off their paths (docs/evaluation-notebook.md, "The relay rig"): the
-  // remote-control test would take some recorded agents for relays. It is measured on the relay rig
-  // (`vdiguard eval relay`); these protocols measure the behaviour models and trust without it.
-  const noRemoteControl = { remoteControlScaleMs: '0' };
+  // remote-control tests would take some recorded agents for relays. They are measured on the relay
+  // rig (`vdiguard eval relay`); these protocols measure the behaviour models and trust without them.
+  const noRemoteControl = { remoteControlScaleMs: '0', remoteControlRhythmShare: '0' };
   return link.clientTimeEnvelopeMs === undefined ? noRemoteControl : { ...noRemoteControl, clientTimeEnvelopeMs: String(link.clientTimeEnvelopeMs) };
 }
 

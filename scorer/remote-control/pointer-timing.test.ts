@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gaussian, seededRandom } from '../../lib/random.js';
 import { devicePoints, relayedPoints } from '../testing/pointer-paths.js';
-import { DEFAULT_REMOTE_CONTROL_POLICY, describeRemoteControl, RemoteControlTest, robustSd, timingDisagreement, type PointerPoint } from './pointer-timing.js';
+import { describeRemoteControl } from './detector.js';
+import { DEFAULT_PATH_TIMING_POLICY, PathTimingTest, robustSd, timingDisagreement, type PointerPoint } from './pointer-timing.js';
 
-function run(points: readonly PointerPoint[]): { test: RemoteControlTest; foundAtMs: number | undefined } {
-  const t = new RemoteControlTest();
+function run(points: readonly PointerPoint[]): { test: PathTimingTest; foundAtMs: number | undefined } {
+  const t = new PathTimingTest();
   let foundAtMs: number | undefined;
   for (const p of points) if (t.push(p) && foundAtMs === undefined) foundAtMs = p.timeMs - (points[0] as PointerPoint).timeMs;
   return { test: t, foundAtMs };
@@ -40,8 +41,8 @@ test('a relay over broadband and mobile links is suspected within 30 s of moveme
     const { test: t, foundAtMs } = run(relayedPoints(125, 60, jitter));
     assert.ok(foundAtMs !== undefined && foundAtMs < 30_000, `${jitter} ms of jitter: found at ${foundAtMs}`);
     const f = t.finding!;
-    assert.ok(f.disagreementMs > DEFAULT_REMOTE_CONTROL_POLICY.scaleMs, `disagreement ${f.disagreementMs}`);
-    assert.match(describeRemoteControl(f), /disagree with its path by \d+\.\d ms/);
+    assert.ok(f.disagreementMs > DEFAULT_PATH_TIMING_POLICY.scaleMs, `disagreement ${f.disagreementMs}`);
+    assert.match(describeRemoteControl({ test: 'path', ...f }), /disagree with its path by \d+\.\d ms/);
   }
 });
 

@@ -15,8 +15,8 @@
  *
  * Measured on the rig (rig/, `vdiguard eval relay`; docs/evaluation-notebook.md, "The relay rig"):
  * the robust SD of the disagreement over a stretch is 0.5-1.6 ms for local devices at 60-1000 Hz,
- * 6-7 ms for x11vnc over a 20 +- 5 ms link and 14-15 ms over 60 +- 20 ms, but only 2-3 ms over a
- * LAN, which this test does not tell from a local device. The sessions of the SapiMouse dataset,
+ * 6-7 ms for x11vnc over a 20 +- 5 ms link and 14-15 ms over 60 +- 20 ms, but only 2-4 ms over a
+ * LAN, which this test does not tell from a local device (the report-rhythm test does). The sessions of the SapiMouse dataset,
  * stamped by the page that recorded them in 2020 browsers at frame rate, sit at 2.5 ms (median; 90th
  * percentile 4.0): `scaleMs` is 4 ms so that a browser stamping that loosely is not taken for a relay.
  * The test is a CUSUM over windows, each adding log2 of its SD over `scaleMs`, clipped, so that
@@ -25,8 +25,9 @@
  * Only points measured on the page's own times count (scorer/timing/client-times.ts): on arrival,
  * every session's points carry the agent's own home link's jitter and would all look relayed.
  */
+import { WindowCusum } from './window-cusum.js';
 
-export interface RemoteControlPolicy {
+export interface PathTimingPolicy {
   /** Points closer together than this (ms) are merged: page times are whole ms on some systems. */
   readonly minIntervalMs: number;
   /** Disagreements (one per point inside a movement) per window. */
@@ -39,7 +40,7 @@ export interface RemoteControlPolicy {
   readonly limit: number;
 }
 
-export const DEFAULT_REMOTE_CONTROL_POLICY: RemoteControlPolicy = {
+export const DEFAULT_PATH_TIMING_POLICY: PathTimingPolicy = {
   minIntervalMs: 8,
   window: 64,
   scaleMs: 4,
@@ -111,24 +112,17 @@ export function robustSd(xs: readonly number[]): number {
 }
 
 /** What made the test suspect remote control: timings only. */
-export interface RemoteControlFinding {
+export interface PathTimingFinding {
   readonly windows: number;
   /** The median of the windows' robust SDs (ms) since the sum last stood at 0. */
   readonly disagreementMs: number;
-}
-
-/** How a verdict's reason begins when the test ended the session. */
-export const REMOTE_CONTROL_REASON = 'remote control suspected';
-
-export function describeRemoteControl(f: RemoteControlFinding): string {
-  return `${REMOTE_CONTROL_REASON}: the pointer's times disagree with its path by ${f.disagreementMs.toFixed(1)} ms (robust SD over ${f.windows} windows; local mice and touchpads measure 0.5-2.5 ms)`;
 }
 
 /** The disagreement of each point of a stream with the path, as points arrive in time order. */
 export class Disagreements {
   private readonly recent: PointerPoint[] = [];
 
-  constructor(private readonly minIntervalMs: number = DEFAULT_REMOTE_CONTROL_POLICY.minIntervalMs) {}
+  constructor(private readonly minIntervalMs: number = DEFAULT_PATH_TIMING_POLICY.minIntervalMs) {}
 
   /** The disagreement of the middle of the last five points kept, once this point completes them. */
   push(p: PointerPoint): number | undefined {
@@ -147,45 +141,31 @@ export function disagreementsOf(points: readonly PointerPoint[], minIntervalMs?:
 }
 
 /** The test over one session's pointer points, in time order. */
-export class RemoteControlTest {
+export class PathTimingTest {
   private readonly stream: Disagreements;
-  private readonly current: number[] = [];
-  private sum = 0;
-  /** The robust SDs of the windows since the sum last stood at 0. */
-  private readonly since: number[] = [];
-  private windows = 0;
-  private found: RemoteControlFinding | undefined;
+  private readonly cusum: WindowCusum;
+  private found: PathTimingFinding | undefined;
 
-  constructor(private readonly policy: RemoteControlPolicy = DEFAULT_REMOTE_CONTROL_POLICY) {
+  constructor(policy: PathTimingPolicy = DEFAULT_PATH_TIMING_POLICY) {
     this.stream = new Disagreements(policy.minIntervalMs);
+    this.cusum = new WindowCusum({ window: policy.window, neutral: policy.scaleMs, maxStep: policy.maxStep, limit: policy.limit }, robustSd);
   }
 
-  get finding(): RemoteControlFinding | undefined {
+  get finding(): PathTimingFinding | undefined {
     return this.found;
   }
 
   /** Windows judged so far, for reports. */
   get windowsJudged(): number {
-    return this.windows;
+    return this.cusum.windowsJudged;
   }
 
   /** Feeds a point measured on the page's time; returns the finding when this point completed it. */
-  push(p: PointerPoint): RemoteControlFinding | undefined {
+  push(p: PointerPoint): PathTimingFinding | undefined {
     if (this.found) return undefined;
     const d = this.stream.push(p);
-    if (d === undefined) return undefined;
-    this.current.push(d);
-    if (this.current.length < this.policy.window) return undefined;
-    const sd = robustSd(this.current);
-    this.current.length = 0;
-    this.windows++;
-    const step = Math.max(-this.policy.maxStep, Math.min(this.policy.maxStep, Math.log2(sd / this.policy.scaleMs)));
-    this.sum = Math.max(0, this.sum + step);
-    if (this.sum === 0) this.since.length = 0;
-    else this.since.push(sd);
-    if (this.sum < this.policy.limit) return undefined;
-    const sorted = [...this.since].sort((x, y) => x - y);
-    this.found = { windows: sorted.length, disagreementMs: sorted[sorted.length >> 1] as number };
+    const alarm = d === undefined ? undefined : this.cusum.push(d);
+    if (alarm) this.found = { windows: alarm.windows, disagreementMs: alarm.measure };
     return this.found;
   }
 }

@@ -5,7 +5,7 @@ import { addWindows, emptyProfile, type ProfileBody } from '../profile/profile.j
 import { DEFAULT_TRUST_POLICY } from '../trust/trust.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
 import { gaussian, seededRandom } from '../../lib/random.js';
-import { asMoves, devicePoints, relayedPoints } from '../testing/pointer-paths.js';
+import { asMoves, devicePoints, relayedPoints, toolLoopPoints } from '../testing/pointer-paths.js';
 import { ScoringSession, type SessionPolicy } from './session.js';
 
 const pipelines = defaultPipelines();
@@ -175,10 +175,19 @@ test('remote control suspected: a relayed pointer ends the session while enrolli
   assert.ok(end, 'terminated');
   assert.equal(end.level, 'mismatch');
   assert.equal(end.trust, 0);
-  assert.match(end.reason, /^remote control suspected: the pointer's times disagree with its path by \d+\.\d ms/);
+  assert.match(end.reason, /^remote control suspected: the pointer's (times disagree with its path by \d+\.\d ms|reports keep no device's rhythm)/);
   assert.ok(s.terminated && s.remoteControlFinding);
   assert.equal(s.takeContribution().size, 0, 'the keystrokes typed before the finding do not enrol either');
   assert.deepEqual(s.push(asMoves(relayedPoints(125, 5, 20, 9))), [], 'a terminated session judges nothing more');
+});
+
+test("a relay on the agent's LAN, injected from a tool's loop, ends an enrolling session on the pointer's rhythm", () => {
+  const s = new ScoringSession(null, pipelines, policy);
+  const end = s.push(asMoves(toolLoopPoints(125, 60, [5, 25]))).find((v) => v.action === 'terminate');
+  assert.ok(end, 'terminated');
+  assert.equal(s.remoteControlFinding?.test, 'rhythm');
+  assert.match(end.reason, /^remote control suspected: the pointer's reports keep no device's rhythm/);
+  assert.equal(s.takeContribution().size, 0, 'nothing it gathered enrols');
 });
 
 test('a local pointer is never taken for remote control, and arrival times are never tested', () => {

@@ -26,7 +26,7 @@ import type { TrustPoint } from '../store/audit.js';
 import type { ModalityWindows } from '../store/profiles.js';
 import { describeCoupling } from '../timing/lag-coupling.js';
 import { DEFAULT_CLIENT_TIME_POLICY, EventTimes, type ClientTimePolicy, type MeasuredEvent, type TimingReport } from '../timing/client-times.js';
-import { DEFAULT_REMOTE_CONTROL_POLICY, describeRemoteControl, RemoteControlTest, type RemoteControlFinding, type RemoteControlPolicy } from '../remote-control/pointer-timing.js';
+import { DEFAULT_REMOTE_CONTROL_POLICY, describeRemoteControl, RemoteControlDetector, type RemoteControlFinding, type RemoteControlPolicy } from '../remote-control/detector.js';
 
 export interface SessionPolicy {
   readonly trust: TrustPolicy;
@@ -78,7 +78,7 @@ export class ScoringSession {
   private trustState: TrustState;
   private readonly extractor: RoutedExtractor;
   private readonly clock: EventTimes;
-  private readonly remoteControl: RemoteControlTest | undefined;
+  private readonly remoteControl: RemoteControlDetector | undefined;
   private readonly gathered = new Map<Modality, { windows: number[][]; units: number }>();
   private readonly recent: TrustPoint[] = [];
   private identityConfirmed = false;
@@ -100,7 +100,7 @@ export class ScoringSession {
     this.trustState = initialTrust === undefined ? INITIAL_TRUST : carriedTrust(initialTrust, policy.trust);
     this.extractor = new RoutedExtractor(pipelines);
     this.clock = eventClock(policy);
-    if (policy.remoteControl !== null) this.remoteControl = new RemoteControlTest(policy.remoteControl ?? DEFAULT_REMOTE_CONTROL_POLICY);
+    if (policy.remoteControl !== null) this.remoteControl = new RemoteControlDetector(policy.remoteControl ?? DEFAULT_REMOTE_CONTROL_POLICY);
     for (const m of MODALITIES) this.gathered.set(m, { windows: [], units: 0 });
   }
 

@@ -48,6 +48,23 @@ export function relayedPoints(hz: number, seconds: number, jitterMs: number, see
   });
 }
 
+/**
+ * The same path sampled at `hz` on another machine and sent over a LAN (1 +- 0.3 ms), injected by a
+ * tool whose loop comes round every `loopMs[0]`-`loopMs[1]` ms (uniform) and injects everything that
+ * arrived since, each position stamped when injected: x11vnc between its polls of the screen.
+ */
+export function toolLoopPoints(hz: number, seconds: number, loopMs: readonly [number, number], seed = 3): PointerPoint[] {
+  const random = seededRandom(seed);
+  const arrived = devicePoints(hz, seconds, 0, seed).map((p) => ({ ...p, at: p.timeMs + 1 + 0.3 * gaussian(random) }));
+  const out: PointerPoint[] = [];
+  let loop = 0;
+  for (const p of arrived) {
+    while (loop < p.at) loop += loopMs[0] + (loopMs[1] - loopMs[0]) * random();
+    out.push({ timeMs: Math.floor(loop), x: p.x, y: p.y });
+  }
+  return out;
+}
+
 /** Points as the page sends them: mouse moves whose client time is the point's, arriving `linkMs` later. */
 export function asMoves(points: readonly PointerPoint[], linkMs = 20): InputEvent[] {
   return points.map((p) => ({ timeMs: p.timeMs + linkMs, clientTimeMs: p.timeMs, kind: { $case: 'mouse', value: { x: p.x, y: p.y, buttonMask: 0 } } }));

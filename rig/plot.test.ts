@@ -36,9 +36,9 @@ const cell = (path: CellResult['path'], setting: string, d: number, suspectedAft
 test('the relay plot has a bar and a verdict per stretch, and the scale', () => {
   const svg = relayPlotSvg('t <&>', [cell('local', 'device 125 Hz', 0.5, null), cell('relayed', 'mobile, x11vnc defaults', 15, 20.5), cell('relayed', 'lan', Number.NaN, null)], 4);
   assert.equal((svg.match(/<rect x="300"/g) ?? []).length, 2, 'no bar where nothing was measured');
-  assert.match(svg, /0\.5 ms, not suspected/);
-  assert.match(svg, /15\.0 ms, suspected after 20\.5 s/);
-  assert.match(svg, /- ms, not suspected/);
+  assert.match(svg, /0\.5 ms, 10% off the rhythm, not suspected/);
+  assert.match(svg, /15\.0 ms, 10% off the rhythm, suspected after 20\.5 s/);
+  assert.match(svg, /- ms, 10% off the rhythm, not suspected/);
   assert.match(svg, /scale 4 ms/);
   assert.match(svg, /t &lt;&amp;&gt;/);
 });

@@ -1,7 +1,8 @@
 /**
  * `vdiguard eval relay --plot FILE`: one bar per stretch, how far the pointer's times were off its
- * path (the remote-control test's measure), against the scale that separates a local device from a
- * relay, and whether and when the scorer suspected remote control.
+ * path (the path test's measure), against the scale that separates a local device from a relay;
+ * beside it the share of intervals off the device's rhythm (the report-rhythm test's measure, which
+ * finds relays on a LAN below that scale), and whether and when the scorer suspected remote control.
  */
 import { esc } from '../scorer/eval/plot.js';
 import type { CellResult } from './relay-eval.js';
@@ -14,7 +15,7 @@ const TOP = 60;
 export function relayPlotSvg(title: string, cells: readonly CellResult[], scaleMs: number): string {
   const max = Math.max(scaleMs * 2, ...cells.map((c) => (Number.isFinite(c.shape.disagreementMs) ? c.shape.disagreementMs : 0))) * 1.1;
   const x = (ms: number): number => LEFT + (Math.min(ms, max) / max) * BAR;
-  const width = LEFT + BAR + 200;
+  const width = LEFT + BAR + 330;
   const height = TOP + ROW * cells.length + 50;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
@@ -29,7 +30,8 @@ export function relayPlotSvg(title: string, cells: readonly CellResult[], scaleM
     out.push(`<text x="${LEFT - 8}" y="${y + 17}" text-anchor="end">${esc(`${c.path}: ${c.setting}${c.run > 0 ? ` (run ${c.run})` : ''}`)}</text>`);
     if (Number.isFinite(d)) out.push(`<rect x="${LEFT}" y="${y + 5}" width="${(x(d) - LEFT).toFixed(1)}" height="${ROW - 10}" fill="${colour}" fill-opacity="0.6"/>`);
     const verdict = c.suspectedAfterS === null ? 'not suspected' : `suspected after ${c.suspectedAfterS.toFixed(1)} s`;
-    out.push(`<text x="${(Number.isFinite(d) ? x(d) : LEFT) + 6}" y="${y + 17}">${esc(`${Number.isFinite(d) ? d.toFixed(1) : '-'} ms, ${verdict}`)}</text>`);
+    const rhythm = Number.isFinite(c.shape.offRhythm) ? `${(100 * c.shape.offRhythm).toFixed(0)}%` : '-';
+    out.push(`<text x="${(Number.isFinite(d) ? x(d) : LEFT) + 6}" y="${y + 17}">${esc(`${Number.isFinite(d) ? d.toFixed(1) : '-'} ms, ${rhythm} off the rhythm, ${verdict}`)}</text>`);
   });
   const bottom = TOP + ROW * cells.length;
   out.push(`<line x1="${x(scaleMs)}" y1="${TOP}" x2="${x(scaleMs)}" y2="${bottom}" stroke="#333" stroke-dasharray="4"/>`);

@@ -28,7 +28,7 @@ export function describeRemoteControl(f: RemoteControlFinding): string {
   if (f.test === 'path') {
     return `${REMOTE_CONTROL_REASON}: the pointer's times disagree with its path by ${f.disagreementMs.toFixed(1)} ms (robust SD over ${f.windows} windows; local mice and touchpads measure 0.5-2.5 ms)`;
   }
-  return `${REMOTE_CONTROL_REASON}: the pointer's reports keep no device's rhythm, ${(100 * f.offRhythm).toFixed(0)}% of intervals in steady movement off it (median over ${f.windows} windows; local mice and touchpads measure 3-20%)`;
+  return `${REMOTE_CONTROL_REASON}: the pointer's reports keep no device's rhythm, ${(100 * f.offRhythm).toFixed(0)}% of intervals in steady movement off it (median over ${f.windows} windows; local devices measure 3-13% on the relay rig)`;
 }
 
 /** Both tests over one session's pointer points, in time order. */

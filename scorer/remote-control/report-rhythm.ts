@@ -15,10 +15,13 @@
  * moved `minStepPx` or more: a mouse of 250-1000 Hz moving slowly reports whenever a count has
  * built up, at intervals that follow no clock, and those steps move a pixel or two. Per window of
  * such intervals it is the share more than `toleranceMs` (or `toleranceShare` of the median, for
- * long periods) away from the window's median. Measured on the rig (docs/evaluation-notebook.md,
- * "LAN relays: the report rhythm"): 0.03-0.19 (median per stretch) for local devices at 60-1000 Hz,
- * 0.38-0.75 through x11vnc over a LAN. The test is a CUSUM over windows, each adding
- * log2(share / `neutralShare`), clipped, and suspects remote control when the sum reaches `limit`.
+ * long periods) away from the window's median. Measured on the rig (docs/evaluation.md; the
+ * notebook's "LAN relays: the report rhythm"): 0.03-0.13 over a stretch for local devices at
+ * 60-1000 Hz, 0.53-0.63 through x11vnc over a LAN. The test is a CUSUM over windows
+ * (window-cusum.ts), each adding log2(share / `neutralShare`), clipped, and suspects remote control
+ * when the sum reaches `limit`. Windows of 64 rather than 32 intervals: a busy moment of the agent's
+ * PC scatters a few reports, and a longer window smooths it at the price of about 8 s more to find
+ * a relay.
  *
  * Only points measured on the page's own times count, as for the path test.
  */

@@ -39,17 +39,31 @@ const STATE_POLL_MS = 20;
 
 export async function startHands(o: HandsOptions): Promise<Hands> {
   const worker = new Worker(new URL('./hands-worker.js', import.meta.url), { workerData: o });
+  // The next message of type `want`; rejects on the worker's error message, an uncaught error, or its exit.
   const next = (want: FromHands['type']): Promise<FromHands> =>
     new Promise((resolve, reject) => {
+      const done = (): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
       const onMessage = (m: FromHands): void => {
         if (m.type !== want && m.type !== 'error') return;
-        worker.off('message', onMessage);
-        worker.off('error', reject);
+        done();
         if (m.type === 'error') reject(new Error(`the rig's ${o.kind} hands: ${m.message}`));
         else resolve(m);
       };
+      const onError = (err: Error): void => {
+        done();
+        reject(err);
+      };
+      const onExit = (code: number): void => {
+        done();
+        reject(new Error(`the rig's ${o.kind} hands stopped (exit code ${code})`));
+      };
       worker.on('message', onMessage);
-      worker.once('error', reject);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
     });
   const post = (m: ToHands): void => worker.postMessage(m);
   try {

@@ -208,9 +208,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     // Two scorers behind one address, as a Deployment behind its Service: a stopping one's
     // sessions resume on the other.
     const scorerPorts = [await freePort(), await freePort()];
+    // Node takes --cpu-prof-name as it is (no ${pid} in it is expanded): the profile is named after
+    // the instance the start just made (`common` numbers each start), so that a restarted service
+    // does not write over the profile of the one it replaced.
     const profiled = (name: string) => ({
       nodeArgs: [
-        ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=${name}-\${pid}.cpuprofile`] : []),
+        ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=${name}-${starts}.cpuprofile`] : []),
         ...(o.heapSnapshotDir ? heapSnapshotArgs(o.heapSnapshotDir) : []),
       ],
     });

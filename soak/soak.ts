@@ -184,7 +184,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let starts = 0;
     /** The service.instance.id each process exports its metrics under. */
     const instanceOf = new Map<number | undefined, string>();
-    const common = (name: string): Record<string, string> => ({
+    const common = (instance: string): Record<string, string> => ({
       DATABASE_URL: viaProxy.toString(),
       VDIGUARD_GATEWAY_TOKEN: GATEWAY_TOKEN,
       VDIGUARD_ADMIN_TOKEN_FILE: adminTokenFile,
@@ -196,34 +196,33 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       OTEL_TRACES_EXPORTER: 'none',
       OTEL_LOGS_EXPORTER: 'none',
       OTEL_METRIC_EXPORT_INTERVAL: String(EXPORT_MS),
-      OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${name}-${++starts}`,
+      OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${instance}`,
     });
-    /** Starts a service with its environment, and remembers the instance it exports metrics as. */
-    const named = async (name: string, start: (env: Record<string, string>) => Promise<ServiceProcess>): Promise<ServiceProcess> => {
-      const env = common(name);
-      const svc = await start(env);
-      instanceOf.set(svc.child.pid, (env.OTEL_RESOURCE_ATTRIBUTES as string).replace('service.instance.id=', ''));
+    /** Starts a service as a new instance (`<name>-<start number>`) with its environment, and remembers the instance it exports metrics as. */
+    const named = async (name: string, start: (env: Record<string, string>, instance: string) => Promise<ServiceProcess>): Promise<ServiceProcess> => {
+      const instance = `${name}-${++starts}`;
+      const svc = await start(common(instance), instance);
+      instanceOf.set(svc.child.pid, instance);
       return svc;
     };
     // Two scorers behind one address, as a Deployment behind its Service: a stopping one's
     // sessions resume on the other.
     const scorerPorts = [await freePort(), await freePort()];
-    // Node takes --cpu-prof-name as it is (no ${pid} in it is expanded): the profile is named after
-    // the instance the start just made (`common` numbers each start), so that a restarted service
-    // does not write over the profile of the one it replaced.
-    const profiled = (name: string) => ({
+    // Node takes --cpu-prof-name as it is (no ${pid} in it is expanded): each profile is named after
+    // its instance, so that a restarted service does not write over the profile of the one it replaced.
+    const profiled = (instance: string) => ({
       nodeArgs: [
-        ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=${name}-${starts}.cpuprofile`] : []),
+        ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=${instance}.cpuprofile`] : []),
         ...(o.heapSnapshotDir ? heapSnapshotArgs(o.heapSnapshotDir) : []),
       ],
     });
     const startScorer = (i: number): Promise<ServiceProcess> =>
-      named(`scorer${i}`, (env) => startServiceProcess(['scorer', '--listen', `127.0.0.1:${scorerPorts[i]}`, '--data', join(dir, `scorer-${i}`)], env, /^vdiguard scorer listening on (\S+)/, profiled(`scorer${i}`)));
+      named(`scorer${i}`, (env, instance) => startServiceProcess(['scorer', '--listen', `127.0.0.1:${scorerPorts[i]}`, '--data', join(dir, `scorer-${i}`)], env, /^vdiguard scorer listening on (\S+)/, profiled(instance)));
     scorerService = await startTcpBalancer(scorerPorts.map((port) => ({ host: '127.0.0.1', port })));
     const scorerAddress = `127.0.0.1:${scorerService.port}`;
     const gatewayPorts = await Promise.all(Array.from({ length: o.gateways }, freePort));
     const startGateway = (i: number): Promise<ServiceProcess> =>
-      named(`gateway${i}`, (env) => startServiceProcess(
+      named(`gateway${i}`, (env, instance) => startServiceProcess(
         ['gateway', '--data', join(dir, `gateway-${i}`)],
         {
           ...env,
@@ -235,7 +234,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           VDIGUARD_TUNNEL_IDLE_SECONDS: '3600',
         },
         /vdiguard gateway on (\S+) is running/,
-        profiled(`gateway${i}`),
+        profiled(instance),
       ));
     const scorers = [await startScorer(0), await startScorer(1)];
     services.push(...scorers);

@@ -35,7 +35,11 @@ export interface LoadStats {
   readonly reconnects: number;
   /** Sign-ins tried again, and ticket requests that found no gateway (one restarting) tried on the next. */
   readonly retries: number;
+  /** Sign-ins a gateway answered as busy (503), asked again after its Retry-After. */
+  readonly busy: number;
   readonly events: number;
+  /** Clients that signed in. */
+  readonly signedIn: number;
   /** Clients still working. */
   readonly active: number;
   /** Clients whose login was ended by the gateway (a terminate), and that stopped. */
@@ -48,6 +52,9 @@ export interface LoadStats {
 }
 
 export type FromLoad = { ready: { guacdPort: number } } | { stats: LoadStats } | { stopped: LoadStats };
+
+/** Busy answers a client waits out before it gives up signing in (a 503's Retry-After is some 10 s: 5 minutes in all). */
+const MAX_BUSY_ANSWERS = 30;
 
 /** How often the clients send what is due, ms; each instruction carries its own scheduled time. */
 const TICK_MS = 20;
@@ -106,6 +113,7 @@ interface Counts {
   tunnels: number;
   reconnects: number;
   retries: number;
+  busy: number;
   events: number;
   failures: Map<string, number>;
   endings: Map<string, number>;
@@ -131,6 +139,8 @@ class Client {
   private nextStretchAt = 0;
   private stretch = 0;
   private gateway: number;
+  /** Signed in at least once (a gateway let the agent in). */
+  signedIn = false;
   stopped = false;
   ended = false;
 
@@ -157,21 +167,31 @@ class Client {
     this.counts.failures.set(what, (this.counts.failures.get(what) ?? 0) + 1);
   }
 
-  /** Signs in; a refused attempt (a code that expired while the gateway was busy, a throttle) is tried again with a fresh code, as a person would, up to 3 times. */
-  async start(attempt = 1): Promise<void> {
+  /**
+   * Signs in. A gateway busy signing in others (503) is asked again when its Retry-After says, as
+   * the page tells a person to; a refused attempt (a throttle, a wrong code) is tried again with a
+   * fresh code after 5 s, as a person would, up to 3 attempts in all.
+   */
+  async start(attempt = 1, busy = 0): Promise<void> {
     if (this.stopped) return;
     const url = this.gateways[this.gateway] as string;
     const res = await post(`${url}/api/login`, this.address, { agent: this.plan.agentId, password: this.plan.password, code: totpCode(this.plan.totpSecret, Date.now()) });
+    if (res.status === 503 && busy < MAX_BUSY_ANSWERS) {
+      this.counts.busy++;
+      setTimeout(() => void this.start(attempt, busy + 1), Math.max(res.retryAfterMs, 1000));
+      return;
+    }
     if (res.status !== 200) {
       if (attempt < 3) {
         this.counts.retries++;
-        setTimeout(() => void this.start(attempt + 1), Math.max(res.retryAfterMs, 5000));
+        setTimeout(() => void this.start(attempt + 1, busy), Math.max(res.retryAfterMs, 5000));
         return;
       }
       this.fail(`login ${res.status}: ${res.error}`);
       this.stopped = true;
       return;
     }
+    this.signedIn = true;
     this.token = new RegExp(`${LOGIN_COOKIE}=([^;]+)`).exec(res.setCookie)?.[1];
     const body = res.body as { ticket?: { ticket: string } };
     if (!body.ticket) {
@@ -292,13 +312,15 @@ async function main(): Promise<void> {
   const tracks = await loadMouseTracks(TRACK_USERS);
   const guacd = await startFakeGuacd({ syncMs: 1000, record: false });
   const send = (m: FromLoad): void => void process.send?.(m);
-  const counts: Counts = { tunnels: 0, reconnects: 0, retries: 0, events: 0, failures: new Map<string, number>(), endings: new Map<string, number>(), challenges: { asked: 0, answered: 0, passed: 0 } };
+  const counts: Counts = { tunnels: 0, reconnects: 0, retries: 0, busy: 0, events: 0, failures: new Map<string, number>(), endings: new Map<string, number>(), challenges: { asked: 0, answered: 0, passed: 0 } };
   let clients: Client[] = [];
   const stats = (): LoadStats => ({
     tunnels: counts.tunnels,
     reconnects: counts.reconnects,
     retries: counts.retries,
+    busy: counts.busy,
     events: counts.events,
+    signedIn: clients.filter((c) => c.signedIn).length,
     active: clients.filter((c) => !c.stopped).length,
     ended: clients.filter((c) => c.ended).length,
     failures: Object.fromEntries(counts.failures),

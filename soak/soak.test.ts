@@ -27,6 +27,7 @@ test('100 sessions for a minute, through a scorer restart, a database cut and a 
   assert.ok(r.load.tunnels >= 100 && r.load.events > 10_000, `the load ran: ${r.load.tunnels} tunnels, ${r.load.events} events`);
   assert.ok(r.load.reconnects > 0, 'clients of the restarted gateway reconnected');
   assert.deepEqual(r.load.failures, {});
+  assert.equal(r.load.signedIn, 100, 'every agent signed in');
   for (const name of ['decisions', 'sessionsStarted', 'sessionsEnded', 'contributions'] as const) {
     assert.ok(r.records[name].expected > 0, `${name} were made`);
     assert.equal(r.records[name].written, r.records[name].expected, `every one of the ${name} in the store`);

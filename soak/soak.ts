@@ -454,6 +454,7 @@ async function report(
 
   const same = (r: { expected: number; written: number }): boolean => r.expected === r.written;
   const checks = [
+    { name: 'every agent signed in', passed: load.signedIn === o.sessions, detail: `${load.signedIn} of ${o.sessions} (${load.busy} sign-ins answered busy and asked again, ${load.retries} refused or unanswered requests tried again)` },
     { name: 'every decision in the store', passed: same(records.decisions), detail: `${records.decisions.written} of ${records.decisions.expected}` },
     { name: 'every session start in the store', passed: same(records.sessionsStarted), detail: `${records.sessionsStarted.written} of ${records.sessionsStarted.expected}` },
     { name: 'every session end in the store', passed: same(records.sessionsEnded), detail: `${records.sessionsEnded.written} of ${records.sessionsEnded.expected}` },

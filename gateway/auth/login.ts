@@ -63,7 +63,7 @@ export class LoginService {
     const agentId = typeof req.agent === 'string' ? req.agent.slice(0, 100) : '';
     const outcome = await this.credentials.signIn(agentId, () => this.credentialsOf(agentId), req.password, req.code, address);
     if (!outcome.ok) {
-      this.o.log.info({ agentId, address, outcome: outcome.why }, 'login refused');
+      this.o.log.info({ agentId, address, outcome: outcome.why, checkMs: outcome.checkMs }, 'login refused');
       throw new VdiguardError('unauthenticated', 'wrong agent, password or code');
     }
     const agent = outcome.who;
@@ -73,7 +73,7 @@ export class LoginService {
     });
     const desktops = (await this.o.store.listDesktops(agent.agentId)).map((d) => ({ id: d.desktopId, name: d.displayName }));
     const { token, claims } = sealLogin(this.o.box, agent.agentId, LOGIN_TTL_MS, this.now());
-    this.o.log.info({ agentId, address, loginId: claims.loginId }, 'login');
+    this.o.log.info({ agentId, address, loginId: claims.loginId, checkMs: outcome.checkMs }, 'login');
     const wanted = typeof req.desktop === 'string' && req.desktop ? req.desktop : desktops.length === 1 ? desktops[0]?.id : undefined;
     const ticket = wanted ? await this.ticket(token, wanted) : undefined;
     return { token, agentId: agent.agentId, displayName: agent.displayName, desktops, ticket };

@@ -4,10 +4,13 @@
  *   scrypt$N$r$p$salt(base64)$hash(base64)
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { HashQueue } from './hash-queue.js';
 
-/** 2^15 x 8 x 128 bytes = 32 MiB per hash, about 60 ms on one core. */
+/** 2^15 x 8 x 128 bytes = 32 MiB per hash, about 60 ms (DEFAULT_HASH_MS) on one core. */
 const DEFAULT = { N: 1 << 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;
+const DEFAULT_HASH_MS = 60;
 const MAX_PASSWORD = 1024;
 
 function derive(password: string, salt: Buffer, o: { N: number; r: number; p: number }): Promise<Buffer> {
@@ -23,6 +26,13 @@ export async function hashPassword(password: string, params = DEFAULT): Promise<
   const key = await derive(password, salt, params);
   return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), key.toString('base64')].join('$');
 }
+
+/**
+ * The process's sign-in hashes: one per core, at most libuv's default pool of 4 (so file and DNS
+ * work still finds a thread), and a wait of at most 10 s behind them, which a page's sign-in waits
+ * out and a person does not give up on.
+ */
+export const passwordHashes = new HashQueue({ concurrency: Math.min(4, availableParallelism()), maxWaitMs: 10_000, initialHashMs: DEFAULT_HASH_MS });
 
 /** A hash compared against when the agent is unknown, so both cases take the same time. */
 let dummy: Promise<string> | undefined;

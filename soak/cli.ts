@@ -45,6 +45,7 @@ export function registerSoak(program: Command): void {
 export function soakText(r: SoakReport): string {
   const lines = [
     `soak: ${r.sessions} sessions for ${r.seconds} s; ${r.load.tunnels} tunnels (${r.load.reconnects} reconnects), ${r.load.events} events, ${r.load.ended} logins ended by a terminate`,
+    `  steady time (where the targets are judged) from ${r.steadyFromS} s: a minute after the sign-in ramp`,
     ...r.faults.map((f) => `  fault at ${f}`),
     ...Object.entries(r.load.endings).map(([why, n]) => `  ${n} logins ended (${why})`),
     `  ${r.load.challenges.asked} identity checks: ${r.load.challenges.answered} answered by the agent, ${r.load.challenges.passed} passed and resumed the session (impostors have no codes)`,

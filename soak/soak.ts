@@ -101,6 +101,10 @@ export interface SoakReport {
     readonly contributions: { readonly expected: number; readonly written: number; readonly applied: number };
   };
   readonly faults: string[];
+  /** When the last agent first signed in, s from the start of the load; null when some never did. */
+  readonly signedInByS: number | null;
+  /** When steady time began, s from the start of the load. */
+  readonly steadyFromS: number;
   /** Every target, with whether it held. */
   readonly checks: { readonly name: string; readonly passed: boolean; readonly detail: string }[];
   readonly passed: boolean;
@@ -123,8 +127,12 @@ export interface LatencyFigures {
 
 export const MAX_VERDICT_P99_MS = 250;
 export const MAX_LOOP_DELAY_P99_MS = 50;
-/** After the ramp, what is left of warm-up before the figures count. */
-const WARMUP_AFTER_RAMP_MS = 30_000;
+/**
+ * After the ramp, what is left of warm-up before the figures count: a minute, in which the last
+ * sessions to open write their first profile contribution part (engine.ts, CONTRIBUTION_PART_MS),
+ * from when on what each holds no longer grows.
+ */
+const WARMUP_AFTER_RAMP_MS = 60_000;
 /** After a fault, how long the services get to recover before the figures count again. */
 const RECOVERY_MS = 60_000;
 
@@ -247,8 +255,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const rampMs = rampMsOf(o.seconds);
     const started = Date.now();
     let stats: LoadStats | undefined;
+    let signedInAt: number | undefined;
     load.on('message', (m: FromLoad) => {
-      if ('stats' in m) stats = m.stats;
+      if (!('stats' in m)) return;
+      stats = m.stats;
+      if (signedInAt === undefined && m.stats.signedIn >= agents.length) signedInAt = Date.now();
     });
     load.send({ start: { gateways: gateways.map((g) => g.address), desktopId: DESKTOP, agents, rampMs } } satisfies ToLoad);
     const at = async (fraction: number): Promise<void> => sleep(Math.max(0, started + fraction * o.seconds * 1000 - Date.now()));
@@ -263,7 +274,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }
       return out;
     };
-    const steadyStart = sleep(Math.max(0, started + rampMs + WARMUP_AFTER_RAMP_MS - Date.now())).then(snapshotAll);
+    // Steady time starts after the sign-in ramp: the planned one, or the real one when sign-ins
+    // took longer (a gateway busy hashing passwords tells some agents to try again). The ramp is
+    // a shift start, not the steady load the targets are about; its figures are printed beside.
+    const steadyFrom = (async (): Promise<number> => {
+      const rampEnd = started + rampMs;
+      const runEnd = started + o.seconds * 1000;
+      while (signedInAt === undefined && Date.now() < runEnd) await sleep(1000);
+      return Math.max(rampEnd, signedInAt ?? rampEnd) + WARMUP_AFTER_RAMP_MS;
+    })();
+    const steadyStart = steadyFrom.then((from) => sleep(Math.max(0, from - Date.now()))).then(snapshotAll);
     const faults: string[] = [];
     const disturbed: Span[] = [];
     const disturbance = async (fault: () => Promise<void>): Promise<void> => {
@@ -310,7 +330,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
     const snapshotsAtStart = await steadyStart;
     const snapshotsAtEnd = await snapshotAll();
-    const phases: Phases = { steady: { fromMs: started + rampMs + WARMUP_AFTER_RAMP_MS, toMs: Date.now() }, disturbed };
+    const phases: Phases = { steady: { fromMs: await steadyFrom, toMs: Date.now() }, disturbed };
     const heaps = [...snapshotsAtEnd].flatMap(([svc, end]) => {
       const start = snapshotsAtStart.get(svc);
       return start ? [{ instance: instanceOf.get(svc.child.pid) ?? `pid ${svc.child.pid}`, start, end }] : [];
@@ -335,7 +355,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       note(`${next.args[0]} on ${a.spill} started once more to write what it spilled (exit ${stopped.code ?? stopped.signal})`);
     }
     await sleep(EXPORT_MS);
-    return await report(o, db, otlp, services, final, faults, phases, heaps);
+    const ramp = { signedInByS: signedInAt === undefined ? null : Math.round((signedInAt - started) / 1000), steadyFromS: Math.round((phases.steady.fromMs - started) / 1000) };
+    return await report(o, db, otlp, services, final, faults, phases, heaps, ramp);
   } finally {
     if (o.logsDir) {
       mkdirSync(o.logsDir, { recursive: true });
@@ -402,6 +423,7 @@ async function report(
   faults: string[],
   phases: Phases,
   heaps: readonly { instance: string; start: { summary: HeapSummary; atMs: number }; end: { summary: HeapSummary; atMs: number } }[],
+  ramp: { readonly signedInByS: number | null; readonly steadyFromS: number },
 ): Promise<SoakReport> {
   const logs: LogLine[] = services.flatMap((s) => s.log);
   const count = (sql: string): Promise<number> => countRows(db, sql);
@@ -454,7 +476,7 @@ async function report(
 
   const same = (r: { expected: number; written: number }): boolean => r.expected === r.written;
   const checks = [
-    { name: 'every agent signed in', passed: load.signedIn === o.sessions, detail: `${load.signedIn} of ${o.sessions} (${load.busy} sign-ins answered busy and asked again, ${load.retries} refused or unanswered requests tried again)` },
+    { name: 'every agent signed in', passed: load.signedIn === o.sessions, detail: `${load.signedIn} of ${o.sessions}${ramp.signedInByS === null ? '' : `, the last ${ramp.signedInByS} s into the run`} (${load.busy} sign-ins answered busy and asked again, ${load.retries} refused or unanswered requests tried again)` },
     { name: 'every decision in the store', passed: same(records.decisions), detail: `${records.decisions.written} of ${records.decisions.expected}` },
     { name: 'every session start in the store', passed: same(records.sessionsStarted), detail: `${records.sessionsStarted.written} of ${records.sessionsStarted.expected}` },
     { name: 'every session end in the store', passed: same(records.sessionsEnded), detail: `${records.sessionsEnded.written} of ${records.sessionsEnded.expected}` },
@@ -487,5 +509,5 @@ async function report(
     endSessions: heldAt(heldBy(instance), end.atMs),
     grew: heapGrowth(start.summary, end.summary, 5),
   }));
-  return { sessions: o.sessions, seconds: o.seconds, load, processes, verdictLatencyMs, records, faults, heaps: heapFigures, checks, passed: checks.every((c) => c.passed) };
+  return { sessions: o.sessions, seconds: o.seconds, load, processes, verdictLatencyMs, records, faults, ...ramp, heaps: heapFigures, checks, passed: checks.every((c) => c.passed) };
 }

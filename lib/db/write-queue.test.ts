@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, TEST_STORES } from '../testing/databases.js';
 import { startTcpProxy } from '../testing/tcp-proxy.js';
-import { openDb } from './db.js';
+import { openDb, type Queryable } from './db.js';
 import { pino } from 'pino';
 import { silentLogger, type Logger } from '../log.js';
 import { VdiguardError } from '../errors.js';
@@ -189,3 +189,122 @@ test("a pool that finds no free connection in time is a busy database, not a bad
   assert.deepEqual(landed, ['contribution']);
   assert.equal(tries, 2);
 });
+
+/** A write the test holds until it releases it, and what each write call carried. */
+function heldWrites(): { calls: string[][]; release: () => void; write: (n: Note) => Promise<void>; writeBatch: (ns: readonly Note[]) => Promise<void> } {
+  const calls: string[][] = [];
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  return {
+    calls,
+    release: () => release(),
+    write: async (n) => {
+      calls.push([n.name]);
+      if (n.name === 'first') await held;
+    },
+    writeBatch: async (ns) => void calls.push(ns.map((n) => n.name)),
+  };
+}
+
+test('with batches, what queued up while a write ran goes in the next write together, in order, at most maxBatch at a time', async () => {
+  const w = heldWrites();
+  const queue = queueOf(w.write, { writeBatch: w.writeBatch, maxBatch: 3 });
+  for (const name of ['first', 'a', 'b', 'c', 'd']) queue.enqueue(note(name));
+  w.release();
+  assert.equal(await queue.drain(1000), true);
+  assert.deepEqual(w.calls, [['first'], ['a', 'b', 'c'], ['d']]);
+});
+
+test('a batch the database rejects is written again one record at a time: only the bad record is refused', async () => {
+  const { log, lines } = keptLog();
+  const calls: string[][] = [];
+  const landed: string[] = [];
+  const reject = (names: readonly string[]) => {
+    if (names.includes('bad')) throw Object.assign(new Error('new row violates check constraint'), { code: '23514' });
+  };
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const queue = queueOf(
+    async (n) => {
+      calls.push([n.name]);
+      if (n.name === 'first') await held;
+      reject([n.name]);
+      landed.push(n.name);
+    },
+    {
+      log,
+      writeBatch: async (ns) => {
+        calls.push(ns.map((n) => n.name));
+        reject(ns.map((n) => n.name));
+        landed.push(...ns.map((n) => n.name));
+      },
+    },
+  );
+  for (const name of ['first', 'a', 'bad', 'b', 'c', 'd']) queue.enqueue(note(name));
+  release();
+  assert.equal(await queue.drain(1000), true);
+  assert.deepEqual(calls, [['first'], ['a', 'bad', 'b', 'c', 'd'], ['a'], ['bad'], ['b'], ['c'], ['d']]);
+  assert.deepEqual(landed, ['first', 'a', 'b', 'c', 'd']);
+  assert.deepEqual(lines.filter((l) => l.msg === 'write rejected by the database').map((l) => l.write), ['bad']);
+});
+
+test('a batch that meets an outage is retried whole, and lands once the database is back', async () => {
+  const calls: string[][] = [];
+  let down = true;
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const queue = queueOf(
+    async (n) => {
+      calls.push([n.name]);
+      await held;
+    },
+    {
+      writeBatch: async (ns) => {
+        calls.push(ns.map((n) => n.name));
+        if (down) {
+          down = false;
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        }
+      },
+    },
+  );
+  for (const name of ['first', 'a', 'b']) queue.enqueue(note(name));
+  release();
+  assert.equal(await queue.drain(2000), true);
+  assert.deepEqual(calls, [['first'], ['a', 'b'], ['a', 'b']]);
+});
+
+for (const store of TEST_STORES) {
+  test(`batches on ${store.name}: one transaction each, all or none, and a rejected one lands all but its bad record`, { skip: store.skip }, async () => {
+    const { db, drop } = await store.create();
+    try {
+      await db.query("CREATE TABLE notes (name text PRIMARY KEY CHECK (name <> 'bad'))");
+      const insert = (on: Queryable, n: Note) => on.query('INSERT INTO notes (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [n.name]);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const batches: number[] = [];
+      const queue = queueOf(
+        async (n) => {
+          if (n.name === 'first') await held;
+          await insert(db, n);
+        },
+        {
+          writeBatch: (ns) => {
+            batches.push(ns.length);
+            return db.transaction(async (tx) => {
+              for (const n of ns) await insert(tx, n);
+            });
+          },
+        },
+      );
+      for (const name of ['first', 'a', 'b', 'bad', 'c']) queue.enqueue(note(name));
+      release();
+      assert.equal(await queue.drain(5000), true);
+      assert.deepEqual(batches, [4], 'the four behind the first went as one batch, which the database refused whole');
+      const rows = await db.query<{ name: string }>('SELECT name FROM notes ORDER BY name');
+      assert.deepEqual(rows.map((r) => r.name), ['a', 'b', 'c', 'first']);
+    } finally {
+      await drop();
+    }
+  });
+}

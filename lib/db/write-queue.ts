@@ -1,8 +1,15 @@
 /**
  * Writes that must not be lost when the database is briefly away or the process stops (audit
- * records, profile contributions, trust carried between sessions): records are written in order,
- * one at a time; a write that fails because the database is unreachable stays at the head of the
- * queue and is retried with exponential backoff, so no caller waits for the database.
+ * records, profile contributions, trust carried between sessions): records are written in order;
+ * a write that fails because the database is unreachable stays at the head of the queue and is
+ * retried with exponential backoff, so no caller waits for the database.
+ *
+ * With `writeBatch`, what queued up while a write ran goes in the next write together, up to
+ * `maxBatch` records (one transaction: one commit and one flush of the database's log instead of
+ * one per record). Under load, records then land as fast as they come; one at a time, a thousand
+ * sessions' records queued faster than the database committed them, and the queue grew. A batch
+ * the database rejects (not an outage) is written again one record at a time, so only the bad
+ * record is refused.
  *
  * At shutdown, what could not be written in time goes to the spill (lib/db/spill.ts), and the
  * next start writes it first (recover()). So records must be idempotent to write: the one in
@@ -24,11 +31,17 @@ export interface WriteQueueOptions<R> {
   readonly maxDelayMs: number;
   /** Writes one record; writing it twice must leave what writing it once leaves. */
   readonly write: (record: R) => Promise<unknown>;
+  /** Writes records in order, all or none (one transaction); unset: one at a time. */
+  readonly writeBatch?: (records: readonly R[]) => Promise<unknown>;
+  /** Records per batch at most (default 64). */
+  readonly maxBatch?: number;
   /** A record's name in logs (never its content: it may be large). */
   readonly label: (record: R) => string;
   /** Where records go at close when they could not be written; none: they are logged as lost. */
   readonly spill?: Spill<R>;
 }
+
+const DEFAULT_MAX_BATCH = 64;
 
 interface Entry<R> {
   readonly record: R;
@@ -46,6 +59,10 @@ export interface CloseResult {
 export class WriteQueue<R> {
   private readonly queue: Entry<R>[] = [];
   private running = false;
+  /** Entries at the head being written now; they stay queued until they have landed. */
+  private inFlight = 0;
+  /** Records still to be written one at a time, after a batch of them was rejected. */
+  private singlesLeft = 0;
   private delayMs: number;
   private timer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -82,7 +99,7 @@ export class WriteQueue<R> {
     if (!spill) return 0;
     const { records, files, problems } = spill.load();
     for (const problem of problems) this.options.log.error({ problem }, 'spill file damaged: some records could not be recovered');
-    this.queue.splice(this.running ? 1 : 0, 0, ...records.map((record) => ({ record, recovered: true })));
+    this.queue.splice(this.inFlight, 0, ...records.map((record) => ({ record, recovered: true })));
     this.recoveredLeft += records.length;
     this.recoveredFiles.push(...files);
     if (records.length > 0) {
@@ -142,8 +159,8 @@ export class WriteQueue<R> {
   private push(entry: Entry<R>): void {
     this.queue.push(entry);
     if (this.queue.length > this.options.maxPending) {
-      // The write in flight at the head is not dropped: it may already have landed.
-      const [lost] = this.queue.splice(this.running ? 1 : 0, 1) as [Entry<R>];
+      // Writes in flight at the head are not dropped: they may already have landed.
+      const [lost] = this.queue.splice(this.inFlight, 1) as [Entry<R>];
       this.dropped++;
       this.settled(lost);
       this.options.log.error({ write: this.options.label(lost.record), dropped: this.dropped }, 'write queue full: oldest write dropped');
@@ -159,16 +176,18 @@ export class WriteQueue<R> {
   private async runAll(): Promise<void> {
     this.running = true;
     while (this.queue.length > 0 && !this.closed) {
-      const head = this.queue[0] as Entry<R>;
+      const batch = this.queue.slice(0, this.nextBatchSize());
+      this.inFlight = batch.length;
       try {
-        await this.options.write(head.record);
+        await this.writeEntries(batch);
         this.delayMs = this.options.initialDelayMs;
       } catch (err) {
+        this.inFlight = 0;
         // Closed while this write ran (shutdown): close() has spilled it with the rest.
         if (this.closed) break;
         if (isConnectionError(err)) {
           this.options.log.warn(
-            { write: this.options.label(head.record), pending: this.queue.length, retryInMs: this.delayMs, err: (err as Error).message },
+            { write: this.options.label((batch[0] as Entry<R>).record), records: batch.length, pending: this.queue.length, retryInMs: this.delayMs, err: (err as Error).message },
             'database unavailable: write will be retried',
           );
           this.running = false;
@@ -179,17 +198,34 @@ export class WriteQueue<R> {
           this.delayMs = Math.min(this.delayMs * 2, this.options.maxDelayMs);
           return;
         }
+        if (batch.length > 1) {
+          // Not an outage: one of them is bad. Alone, each of the others lands and the bad one is refused.
+          this.singlesLeft = batch.length;
+          continue;
+        }
         // Not an outage: retrying cannot help, so the record is reported rather than kept forever.
-        this.options.log.error({ write: this.options.label(head.record), err: (err as Error).message }, 'write rejected by the database');
+        this.options.log.error({ write: this.options.label((batch[0] as Entry<R>).record), err: (err as Error).message }, 'write rejected by the database');
       }
+      this.inFlight = 0;
       if (this.closed) break;
-      if (this.queue[0] === head) {
-        this.queue.shift();
-        this.settled(head);
+      if (this.queue[0] === batch[0]) {
+        this.queue.splice(0, batch.length);
+        for (const e of batch) this.settled(e);
       }
+      if (this.singlesLeft > 0) this.singlesLeft--;
     }
     this.running = false;
     for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private nextBatchSize(): number {
+    if (!this.options.writeBatch || this.singlesLeft > 0) return 1;
+    return Math.min(this.queue.length, this.options.maxBatch ?? DEFAULT_MAX_BATCH);
+  }
+
+  private writeEntries(batch: readonly Entry<R>[]): Promise<unknown> {
+    if (batch.length === 1 || !this.options.writeBatch) return this.options.write((batch[0] as Entry<R>).record);
+    return this.options.writeBatch(batch.map((e) => e.record));
   }
 
   /** A record has left the queue: once every recovered one has, their files go. */

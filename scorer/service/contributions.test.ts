@@ -9,15 +9,15 @@ import type { Db } from '../../lib/db/db.js';
 import { loadScorerSettings } from '../config.js';
 import { ALICE, MALLORY, typing } from '../testing/typist.js';
 import { engineOptions } from './server.js';
-import { CONTRIBUTION_PART_WINDOWS, mergeContributions, ScorerEngine } from './engine.js';
+import { CONTRIBUTION_PART_MS, CONTRIBUTION_PART_WINDOWS, mergeContributions, ScorerEngine } from './engine.js';
 import { ProfileStore, type ProfileContribution } from '../store/profiles.js';
 import { ScoringSession } from '../session/session.js';
 import { asMoves, relayedPoints } from '../testing/pointer-paths.js';
 
 /** An engine on `db` as `vdiguard scorer` builds one, its spill in `dataDir`. */
-function engineOn(db: Db, dataDir: string): ScorerEngine {
+function engineOn(db: Db, dataDir: string, now?: () => Date): ScorerEngine {
   const settings = loadScorerSettings({}, { dataDir, matureKeystrokes: '300' });
-  return new ScorerEngine({ ...engineOptions(settings, db, silentLogger()), contributionSweepMs: 0 });
+  return new ScorerEngine({ ...engineOptions(settings, db, silentLogger()), contributionSweepMs: 0, ...(now ? { now } : {}) });
 }
 
 const contribution = (id: string, agentId: string, windows: number[][]): ProfileContribution => ({
@@ -154,6 +154,33 @@ for (const store of TEST_STORES) {
         assert.equal(await countRows(db, `SELECT 1 FROM profile_contributions WHERE session_id = 'long' AND (open OR applied_version IS NULL)`), 0, 'every part closed and applied');
         assert.deepEqual(await db.query(`SELECT version FROM profile_versions WHERE agent_id = 'gina'`), [{ version: 1 }], 'all parts in one version');
         assert.equal((await engine.profiles.get('gina'))?.keystrokes, 4000, 'every keystroke of the session');
+      } finally {
+        await engine.shutdown(1000);
+        await drop();
+      }
+    });
+
+    test('a slow session writes what it gathered at least every minute, however few windows', async () => {
+      const { db, drop } = await store.create();
+      let now = Date.parse('2026-12-05T09:00:00Z');
+      const engine = engineOn(db, mkdtempSync(join(tmpdir(), 'vdiguard-contributions-')), () => new Date(now));
+      try {
+        await engine.recover();
+        await engine.openSession({ sessionId: 'slow', agentId: 'ivy', desktopId: 'd', clientAddress: '127.0.0.1' }, false);
+        const live = (): ScoringSession => (engine as unknown as { sessions: Map<string, { scoring: ScoringSession }> }).sessions.get('slow')!.scoring;
+        const parts = () => countRows(db, `SELECT 1 FROM profile_contributions WHERE session_id = 'slow' AND open`);
+        // The first 150 keystrokes: three windows, far fewer than a part's 32.
+        const keys = typing(ALICE, 300, 72);
+        engine.applyBatch('slow', 1, keys.slice(0, 300));
+        const held = live().gatheredWindows;
+        assert.ok(held > 0 && held < CONTRIBUTION_PART_WINDOWS, `${held} windows gathered`);
+        assert.equal(await engine.drainWrites(30_000), true);
+        assert.equal(await parts(), 0, 'within the minute, nothing written');
+        now += CONTRIBUTION_PART_MS;
+        engine.applyBatch('slow', 2, keys.slice(300));
+        assert.equal(live().gatheredWindows, 0, 'a minute on, what it held is written');
+        assert.equal(await engine.drainWrites(30_000), true);
+        assert.equal(await parts(), 1);
       } finally {
         await engine.shutdown(1000);
         await drop();

@@ -9,8 +9,9 @@
  * could not write for the next start (lib/db/write-queue.ts).
  *
  * A profile version costs a template fit of up to seconds, so what a session adds to its agent's
- * profile is stored as it goes, in parts of CONTRIBUTION_PART_WINDOWS windows (a long enrolling
- * session holds little here, and a crash loses at most a part), and applied as a version once the
+ * profile is stored as it goes, in parts of CONTRIBUTION_PART_WINDOWS windows or CONTRIBUTION_PART_MS
+ * of work, whichever comes first (a session holds little here, and a crash loses at most a part),
+ * and applied as a version once the
  * session has ended, off the write queue: all the contributions of an agent waiting when its update
  * starts go into that one version, so a thousand sessions ending at once (a scorer restart) cost
  * one fit per agent, not one per session. A contribution not applied when the scorer stops stays
@@ -33,7 +34,7 @@ import { ProfileStore, reasonOf, unknownAgent, type ProfileChange, type ProfileC
 import { AuditLog } from '../store/audit.js';
 import { WriteQueue } from '../../lib/db/write-queue.js';
 import { Spill } from '../../lib/db/spill.js';
-import { isScorerRecord, SCORER_QUEUE, scorerRecordLabel, writeScorerRecord, type ScorerRecord } from '../store/records.js';
+import { isScorerRecord, SCORER_QUEUE, scorerRecordLabel, writeScorerRecords, type ScorerRecord } from '../store/records.js';
 import { eventClock, ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
 import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
 import { PopulationSample } from '../models/population.js';
@@ -102,6 +103,8 @@ interface LiveSession {
   attached: boolean;
   /** Contribution parts this scorer wrote for the session. */
   parts: number;
+  /** When the last part was written, or the session opened here (ms, the engine's clock). */
+  lastPartAtMs: number;
   /** Opened as a resume of a session this scorer did not hold: another may have written parts of it. */
   readonly resumedFromElsewhere: boolean;
 }
@@ -114,6 +117,14 @@ const STREAM_LOST = 'stream lost and not resumed';
  * up to some 350 KB for typing alone (a keystroke window with key vectors is ~1,400 numbers).
  */
 export const CONTRIBUTION_PART_WINDOWS = 32;
+
+/**
+ * The longest a live session holds what it gathered before writing it as a part. Windows come
+ * slowly at ordinary office work (a window in some 5 to 20 s), so parts of 32 alone would leave
+ * every session holding up to 32 for many minutes: a scorer's memory would grow for the first ten
+ * minutes of a shift, and a crash would lose that much enrolment.
+ */
+export const CONTRIBUTION_PART_MS = 60_000;
 
 /**
  * Open contribution parts whose session wrote none for this long are closed by the sweep: the
@@ -165,10 +176,12 @@ export class ScorerEngine {
       initialDelayMs: 250,
       maxDelayMs: 30_000,
       write: async (r) => {
-        await writeScorerRecord(r, this);
-        // Parts of a live session wait for its close; a whole one (from an older spill) is ready.
-        if (r.kind === 'contributions-closed') this.applyContributions(r.agentId);
-        else if (r.kind === 'contribution' && r.contribution.open !== true) this.applyContributions(r.contribution.agentId);
+        await writeScorerRecords([r], options.db, this.profiles);
+        this.written([r]);
+      },
+      writeBatch: async (rs) => {
+        await options.db.transaction((tx) => writeScorerRecords(rs, tx, this.profiles));
+        this.written(rs);
       },
       label: scorerRecordLabel,
       ...(options.spillDir ? { spill: new Spill({ dir: options.spillDir, queue: SCORER_QUEUE, isRecord: isScorerRecord }) } : {}),
@@ -257,7 +270,7 @@ export class ScorerEngine {
     const profile = await this.loadProfile(id.agentId);
     const scoring = new ScoringSession(profile?.body ?? null, this.options.pipelines, this.options.policy, initialTrust);
     const span = this.telemetry.sessionOpened(id, parent);
-    this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true, parts: 0, resumedFromElsewhere: resume });
+    this.sessions.set(id.sessionId, { identity: id, scoring, span, detachTimer: undefined, attached: true, parts: 0, lastPartAtMs: this.now().getTime(), resumedFromElsewhere: resume });
     this.writes.enqueue({ kind: 'session-started', session: { ...id, startedAt: this.now() } });
     this.options.log.info({ sessionId: id.sessionId, agentId: id.agentId, desktopId: id.desktopId, resumed: false }, 'session opened');
     return { resumed: false, lastBatchSeq: 0, profileState: scoring.openedProfileState, maxBatchEvents: this.options.maxBatchEvents };
@@ -277,7 +290,8 @@ export class ScorerEngine {
     for (const v of verdicts) {
       if (v.action !== 'none') this.recordDecision(live, 'scorer', v.trust, v.level, v.action, v.reason, v.timing);
     }
-    if (scoring.gatheredWindows >= CONTRIBUTION_PART_WINDOWS) this.writeContributionPart(live);
+    const gathered = scoring.gatheredWindows;
+    if (gathered >= CONTRIBUTION_PART_WINDOWS || (gathered > 0 && this.now().getTime() - live.lastPartAtMs >= CONTRIBUTION_PART_MS)) this.writeContributionPart(live);
     return verdicts;
   }
 
@@ -332,6 +346,7 @@ export class ScorerEngine {
   /** Writes what the session gathered for the profile since its last part, open until it ends. */
   private writeContributionPart(live: LiveSession): void {
     const added = live.scoring.takeContribution();
+    live.lastPartAtMs = this.now().getTime();
     if (added.size === 0) return;
     const contribution: ProfileContribution = {
       id: randomUUID(),
@@ -432,6 +447,15 @@ export class ScorerEngine {
     const result = this.writes.close();
     await this.fits.close();
     return result;
+  }
+
+  /** Records have landed (committed): contributions they made applicable are applied. */
+  private written(records: readonly ScorerRecord[]): void {
+    for (const r of records) {
+      // Parts of a live session wait for its close; a whole one (from an older spill) is ready.
+      if (r.kind === 'contributions-closed') this.applyContributions(r.agentId);
+      else if (r.kind === 'contribution' && r.contribution.open !== true) this.applyContributions(r.contribution.agentId);
+    }
   }
 
   /**

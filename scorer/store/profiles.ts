@@ -163,9 +163,12 @@ export class ProfileStore {
     }
   }
 
-  /** Stores a contribution to be applied later; one already stored (same id) is left as it is. */
-  async addContribution(c: ProfileContribution): Promise<void> {
-    await this.db.query(
+  /**
+   * Stores a contribution to be applied later; one already stored (same id) is left as it is.
+   * `on`: a transaction to write it in (a batch of records), else the store's database.
+   */
+  async addContribution(c: ProfileContribution, on: Queryable = this.db): Promise<void> {
+    await on.query(
       `INSERT INTO profile_contributions (id, agent_id, session_id, reason, body, open) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
       [c.id, c.agentId, c.sessionId, c.reason, JSON.stringify(c.added), c.open === true],
     );
@@ -173,12 +176,13 @@ export class ProfileStore {
 
   /**
    * The session ended: its open parts become applicable, or are deleted when `withdraw` (what it
-   * gathered must not reach the profile). Returns how many parts it closed or deleted.
+   * gathered must not reach the profile). Returns how many parts it closed or deleted. `on` as for
+   * addContribution.
    */
-  async closeContributions(sessionId: string, withdraw: boolean): Promise<number> {
+  async closeContributions(sessionId: string, withdraw: boolean, on: Queryable = this.db): Promise<number> {
     const rows = withdraw
-      ? await this.db.query('DELETE FROM profile_contributions WHERE session_id = $1 AND open RETURNING id', [sessionId])
-      : await this.db.query('UPDATE profile_contributions SET open = false WHERE session_id = $1 AND open RETURNING id', [sessionId]);
+      ? await on.query('DELETE FROM profile_contributions WHERE session_id = $1 AND open RETURNING id', [sessionId])
+      : await on.query('UPDATE profile_contributions SET open = false WHERE session_id = $1 AND open RETURNING id', [sessionId]);
     return rows.length;
   }
 

@@ -5,7 +5,8 @@
  * was made, a session end by overwriting the same values, the close of a session's contribution
  * parts by finding none left open.
  */
-import type { AuditLog, Decision, SessionEnded, SessionStarted } from './audit.js';
+import type { Queryable } from '../../lib/db/db.js';
+import { AuditLog, type Decision, type SessionEnded, type SessionStarted } from './audit.js';
 import type { ProfileContribution, ProfileStore } from './profiles.js';
 
 export type ScorerRecord =
@@ -18,18 +19,24 @@ export type ScorerRecord =
 /** The queue's name in spill files. */
 export const SCORER_QUEUE = 'scorer';
 
-export function writeScorerRecord(r: ScorerRecord, to: { audit: AuditLog; profiles: ProfileStore }): Promise<void> {
+/** Writes records in order on `on`: the database, or a transaction for a batch of them. */
+export async function writeScorerRecords(records: readonly ScorerRecord[], on: Queryable, profiles: ProfileStore): Promise<void> {
+  const audit = new AuditLog(on);
+  for (const r of records) await writeScorerRecord(r, audit, profiles, on);
+}
+
+function writeScorerRecord(r: ScorerRecord, audit: AuditLog, profiles: ProfileStore, on: Queryable): Promise<void> {
   switch (r.kind) {
     case 'session-started':
-      return to.audit.sessionStarted(r.session);
+      return audit.sessionStarted(r.session);
     case 'session-ended':
-      return to.audit.sessionEnded(r.session);
+      return audit.sessionEnded(r.session);
     case 'decision':
-      return to.audit.decision(r.decision);
+      return audit.decision(r.decision);
     case 'contribution':
-      return to.profiles.addContribution(r.contribution);
+      return profiles.addContribution(r.contribution, on);
     case 'contributions-closed':
-      return to.profiles.closeContributions(r.sessionId, r.withdraw).then(() => undefined);
+      return profiles.closeContributions(r.sessionId, r.withdraw, on).then(() => undefined);
   }
 }
 

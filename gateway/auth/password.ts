@@ -28,11 +28,12 @@ export async function hashPassword(password: string, params = DEFAULT): Promise<
 }
 
 /**
- * The process's sign-in hashes: one per core, at most libuv's default pool of 4 (so file and DNS
- * work still finds a thread), and a wait of at most 10 s behind them, which a page's sign-in waits
- * out and a person does not give up on.
+ * The process's sign-in hashes: one per two cores (at least one, at most libuv's default pool of 4),
+ * so that a shift start's hashing never takes more than half the machine from the sessions it
+ * serves; a wait of at most 10 s behind them, which a page's sign-in waits out and a person does
+ * not give up on.
  */
-export const passwordHashes = new HashQueue({ concurrency: Math.min(4, availableParallelism()), maxWaitMs: 10_000, initialHashMs: DEFAULT_HASH_MS });
+export const passwordHashes = new HashQueue({ concurrency: Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2))), maxWaitMs: 10_000, initialHashMs: DEFAULT_HASH_MS });
 
 /** A hash compared against when the agent is unknown, so both cases take the same time. */
 let dummy: Promise<string> | undefined;

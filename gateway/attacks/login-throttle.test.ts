@@ -17,6 +17,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { AGENT, PASSWORD, startHarness, type Harness } from '../testing/harness.js';
+import type { HashPlace } from '../auth/hash-queue.js';
+import { passwordHashes } from '../auth/password.js';
 
 const DEFAULT_LIMITS = { VDIGUARD_LOGIN_LIMIT_PER_AGENT_ADDRESS: '', VDIGUARD_LOGIN_LIMIT_PER_AGENT: '', VDIGUARD_LOGIN_LIMIT_PER_ADDRESS: '' };
 
@@ -93,6 +95,27 @@ test('attackers at 30 addresses: an address the agent logged in from stays open;
     const later = await right(h, '127.0.0.5');
     assert.equal(later.status, 200, JSON.stringify(later.body));
   } finally {
+    await h.close();
+  }
+});
+
+test('a sign-in rush beyond what the gateway hashes in 10 s: 503 with Retry-After before anything is counted; after the wait the right code gets in', async () => {
+  const h = await startHarness({ env: DEFAULT_LIMITS });
+  // The gateway's own hash queue, filled as a shift start's rush would fill it.
+  const rush: HashPlace[] = [];
+  try {
+    while (passwordHashes.expectedWaitMs() <= 10_000) rush.push(passwordHashes.enter());
+    const busy = await right(h, '127.0.0.1');
+    assert.equal(busy.status, 503);
+    assert.match(busy.body.error ?? '', /^the gateway is busy signing in other agents; try again in \d+ seconds$/);
+    assert.ok(Number(busy.retryAfter) > 10, `Retry-After ${busy.retryAfter}: when the hashes queued now are done`);
+    // More busy answers than the agent's attempts from this address (5): none of them counted.
+    for (let i = 0; i < 6; i++) assert.equal((await wrong(h, '127.0.0.1')).status, 503);
+    for (const place of rush.splice(0)) place.leave();
+    for (let i = 0; i < 4; i++) assert.equal((await wrong(h, '127.0.0.1')).status, 401);
+    assert.equal((await right(h, '127.0.0.1')).status, 200, 'the fifth attempt, the first four wrong ones being the only ones counted');
+  } finally {
+    for (const place of rush) place.leave();
     await h.close();
   }
 });

@@ -6,10 +6,9 @@
  *
  * With `writeBatch`, what queued up while a write ran goes in the next write together, up to
  * `maxBatch` records (one transaction: one commit and one flush of the database's log instead of
- * one per record). Under load, records then land as fast as they come; one at a time, a thousand
- * sessions' records queued faster than the database committed them, and the queue grew. A batch
- * the database rejects (not an outage) is written again one record at a time, so only the bad
- * record is refused.
+ * one per record), so a burst (a thousand sessions ending at a restart, or what queued during an
+ * outage) lands in a few commits. A batch the database rejects (not an outage) is written again
+ * one record at a time, so only the bad record is refused.
  *
  * At shutdown, what could not be written in time goes to the spill (lib/db/spill.ts), and the
  * next start writes it first (recover()). So records must be idempotent to write: the one in

@@ -38,8 +38,10 @@ export interface CredentialStore extends ThrottleStore {
 /** Why an attempt was refused; only the logs tell them apart, the caller answers them all alike. */
 export type Refusal = 'wrong credentials' | 'code reused' | 'disabled';
 
+type Outcome<C> = { readonly ok: true; readonly who: C } | { readonly ok: false; readonly why: Refusal };
+
 /** The outcome, and how long the check took from the attempt's arrival (queue, store and hash), ms. */
-export type CheckOutcome<C> = ({ readonly ok: true; readonly who: C } | { readonly ok: false; readonly why: Refusal }) & { readonly checkMs: number };
+export type CheckOutcome<C> = Outcome<C> & { readonly checkMs: number };
 
 export interface CredentialCheckOptions {
   readonly store: CredentialStore;
@@ -87,9 +89,9 @@ export class CredentialCheck {
 
   /** A fresh TOTP code alone (an agent's challenge); a throttled attempt is a wrong code, checked or not. */
   async code(key: string, load: () => Promise<Credentials | undefined>, code: unknown, address: string): Promise<boolean> {
+    const arrivedAt = this.o.now();
     const admission = await this.throttle.admit(key, address);
     if (!admission.admitted) return false;
-    const arrivedAt = this.o.now();
     const who = await load();
     const ok = who !== undefined && (await this.useCode(key, who, code, arrivedAt)).ok;
     if (ok) await this.throttle.succeeded(admission);
@@ -97,7 +99,7 @@ export class CredentialCheck {
   }
 
   /** The code matched at `at`, the attempt's arrival, then its step used up (a replay is refused). */
-  private async useCode<C extends Credentials>(key: string, who: C, code: unknown, at: number): Promise<{ readonly ok: true; readonly who: C } | { readonly ok: false; readonly why: Refusal }> {
+  private async useCode<C extends Credentials>(key: string, who: C, code: unknown, at: number): Promise<Outcome<C>> {
     const step = who.active ? matchTotp(who.totpSecret, String(code ?? ''), at, this.o.totpSkewSteps) : undefined;
     if (step === undefined) return { ok: false, why: who.active ? 'wrong credentials' : 'disabled' };
     if (!(await this.o.store.useTotpStep(key, step))) return { ok: false, why: 'code reused' };

@@ -10,7 +10,6 @@ import { silentLogger } from '../../lib/log.js';
 import { FitPool, packWindows, unpackWindows } from './fit-pool.js';
 import { defaultPipelines } from './pipelines.js';
 import { initTf } from './tf/runtime.js';
-import type { Background } from './types.js';
 
 /** Largest lateness (ms) of a 5 ms interval timer while `work` runs. */
 async function lateness(work: () => Promise<unknown> | unknown): Promise<number> {
@@ -38,25 +37,29 @@ test('packed windows come back as they went, NaN and ragged rows included; a sto
   assert.deepEqual(unpackWindows(packWindows(stored)), rows);
 });
 
-test('SapiMouse: a fit on the pool gives the in-thread template while the event loop keeps its timers', { skip: skipReason('sapimouse') }, async (t) => {
+test('SapiMouse: a fit on the pool gives the in-thread template against the population while the event loop keeps its timers; so does a fresh worker after a crash', { skip: skipReason('sapimouse') }, async (t) => {
   await initTf('wasm');
   const members = (await listMembers('sapimouse')).filter((m) => /^sapimouse\/user[1-7]\/.*3min\.csv$/.test(m));
   const root = await extractMembers('sapimouse', members);
   const mouse = defaultPipelines().find((p) => p.modality === 'mouse')!;
   const perUser = [];
   for (const m of members.sort()) perUser.push(windowsOf((await importSapimouseFile(join(root, m))).events, mouse.createExtractor()).map((w) => w.vector));
-  const [agent, ...others] = perUser;
-  const background: Background = { agents: others.length, windows: others.flat() };
+  const agent = perUser[0]!;
 
-  const pool = new FitPool({ size: 1, log: silentLogger() });
+  // The real worker, which also crashes on request: a fresh one must be given the population again.
+  const pool = new FitPool({ size: 1, log: silentLogger(), workerUrl: new URL('../testing/crashing-fit-worker.js', import.meta.url) });
   try {
     // The worker's start (TensorFlow.js, the pipelines) is not what this measures.
-    await pool.fit({ modality: 'mouse', windows: agent!.slice(0, 2) });
+    await pool.fit({ modality: 'mouse', windows: agent.slice(0, 2) });
+    // The other users join the population after the worker started: it is sent what changes.
+    perUser.forEach((windows, i) => pool.population.put(`user${i + 1}`, new Map([['mouse', windows]])));
+    const background = pool.population.background('mouse', 'user1');
+    assert.equal(background.agents, perUser.length - 1, 'everyone but the agent');
     let pooled;
-    const poolLate = await lateness(async () => (pooled = await pool.fit({ modality: 'mouse', windows: agent!, background })));
+    const poolLate = await lateness(async () => (pooled = await pool.fit({ modality: 'mouse', windows: agent, agentId: 'user1' })));
     const started = performance.now();
     let local;
-    const localLate = await lateness(() => (local = mouse.model.fit(agent!, { background })));
+    const localLate = await lateness(() => (local = mouse.model.fit(agent, { background, agentId: 'user1' })));
     const fitMs = performance.now() - started;
 
     t.diagnostic(`fit ${fitMs.toFixed(0)} ms; timer lateness: ${localLate.toFixed(0)} ms in-thread, ${poolLate.toFixed(1)} ms on the pool`);
@@ -64,6 +67,9 @@ test('SapiMouse: a fit on the pool gives the in-thread template while the event 
     assert.deepEqual(pooled!.template, local, 'the worker fits with the same pipelines and seeds');
     assert.ok(localLate > fitMs / 2, `a fit on the event loop holds timers for its duration (late ${localLate.toFixed(0)} ms of ${fitMs.toFixed(0)} ms)`);
     assert.ok(poolLate < fitMs / 5, `timers ran at most ${poolLate.toFixed(1)} ms late while a ${fitMs.toFixed(0)} ms fit ran on the pool`);
+
+    await assert.rejects(pool.fit({ modality: 'crash' as 'mouse', windows: [] }), /worker thread crashed/);
+    assert.deepEqual((await pool.fit({ modality: 'mouse', windows: agent, agentId: 'user1' })).template, local, 'the fresh worker fits against the same population');
   } finally {
     await pool.close();
   }

@@ -4,23 +4,28 @@
  * fixed number of workers (started on first use), queues fits beyond them, and replaces a worker
  * that crashes; the fit it was running fails with a message that says so.
  *
- * Windows travel as one flat Float64Array per request (transferred, not copied): a population
- * background of a few thousand keystroke windows is millions of numbers, and structured-cloning
- * them as nested arrays would cost the event loop more than the fit saves.
+ * A fit's background is the population sample (population.ts) without the agent, and every worker
+ * keeps its own copy of the sample: the pool sends each agent's sample when it changes (a few
+ * hundred kilobytes), not the whole background with every fit. At 500 agents that background is
+ * some 7 million numbers; packed, sent and unpacked for every fit it cost the scorer's event loop
+ * tens of milliseconds and the worker a hundred megabytes of garbage per fit. An agent's own
+ * windows travel as one flat Float64Array per request (transferred, not copied).
  */
 import { Worker } from 'node:worker_threads';
 import { VdiguardError, type ErrorCode } from '../../lib/errors.js';
 import type { JsonValue } from '../../lib/json.js';
 import type { Logger } from '../../lib/log.js';
 import type { Modality } from '../features/types.js';
-import type { Background } from './types.js';
+import { PopulationSample, type AgentSample } from './population.js';
 import type { TfModelJson } from './tf/artifacts.js';
 
 export interface FitRequest {
   readonly modality: Modality;
   readonly windows: readonly (readonly number[])[];
-  readonly background?: Background;
-  /** The agent whose template this is (population networks know agents by id). */
+  /**
+   * The agent whose template this is: population networks know agents by id, and the background is
+   * every other agent in the population sample (every agent in it when none is named).
+   */
   readonly agentId?: string;
 }
 
@@ -37,13 +42,26 @@ export interface PackedWindows {
   readonly offsets: Uint32Array;
 }
 
-/** What the pool posts to a worker. */
+/** A fit, as the pool posts it to a worker. */
 export interface FitMessage {
   readonly id: number;
   readonly modality: Modality;
   readonly windows: PackedWindows;
-  readonly background: { readonly agents: number; readonly windows: PackedWindows } | null;
   readonly agentId: string | null;
+}
+
+/** What the pool posts to a worker: a fit, or an agent's new sample of the population (null: gone). */
+export type ToWorker =
+  | { readonly fit: FitMessage }
+  | { readonly sample: { readonly agentId: string; readonly windows: Readonly<Record<Modality, PackedWindows>> | null } };
+
+function packSample(sample: AgentSample): Record<Modality, PackedWindows> {
+  return { keystroke: packWindows(sample.get('keystroke') ?? []), mouse: packWindows(sample.get('mouse') ?? []) };
+}
+
+/** An agent's sample as a worker keeps it. */
+export function unpackSample(packed: Readonly<Record<Modality, PackedWindows>>): AgentSample {
+  return new Map((['keystroke', 'mouse'] as const).map((m) => [m, unpackWindows(packed[m])]));
 }
 
 /** What a worker posts back. */
@@ -105,6 +123,11 @@ interface Slot {
 const DEFAULT_WORKER = new URL('./fit-worker.js', import.meta.url);
 
 export class FitPool {
+  /**
+   * The population the fits' backgrounds come from. Change it here (set, delete): each change goes
+   * to every worker at once, and a worker started later is given the whole sample first.
+   */
+  readonly population = new PopulationSample({ onChange: (agentId, sample) => this.sampleChanged(agentId, sample) });
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
@@ -119,12 +142,10 @@ export class FitPool {
   fit(req: FitRequest): Promise<FittedTemplate> {
     if (this.closed) return Promise.reject(new VdiguardError('unavailable', 'the fit pool is closed: the scorer is shutting down'));
     const windows = packWindows(req.windows);
-    const background = req.background ? { agents: req.background.agents, windows: packWindows(req.background.windows) } : null;
-    const message: FitMessage = { id: this.nextId++, modality: req.modality, windows, background, agentId: req.agentId ?? null };
-    const transfer = [windows.values.buffer, windows.offsets.buffer];
-    if (background) transfer.push(background.windows.values.buffer, background.windows.offsets.buffer);
+    const message: FitMessage = { id: this.nextId++, modality: req.modality, windows, agentId: req.agentId ?? null };
+    const transfer = [windows.values.buffer, windows.offsets.buffer] as ArrayBuffer[];
     return new Promise((resolve, reject) => {
-      this.queue.push({ message, transfer: transfer as ArrayBuffer[], resolve, reject });
+      this.queue.push({ message, transfer, resolve, reject });
       this.dispatch();
     });
   }
@@ -148,7 +169,7 @@ export class FitPool {
       slot.job = job;
       // An idle worker must not keep a finished command (vdiguard train) alive.
       slot.worker.ref();
-      slot.worker.postMessage(job.message, job.transfer);
+      slot.worker.postMessage({ fit: job.message } satisfies ToWorker, job.transfer);
     }
   }
 
@@ -157,6 +178,8 @@ export class FitPool {
     const worker = new Worker(this.o.workerUrl ?? DEFAULT_WORKER, { workerData });
     const slot: Slot = { worker, job: undefined };
     this.slots.push(slot);
+    // Messages arrive in order: the whole sample before the first fit.
+    for (const [agentId, sample] of this.population.entries()) worker.postMessage({ sample: { agentId, windows: packSample(sample) } } satisfies ToWorker);
     worker.on('message', (reply: FitReply) => {
       const job = slot.job;
       if (!job || job.message.id !== reply.id) return;
@@ -169,6 +192,13 @@ export class FitPool {
     worker.on('error', (err) => this.crashed(slot, err.message));
     worker.on('exit', (code) => this.crashed(slot, `it exited with code ${code}`));
     return slot;
+  }
+
+  private sampleChanged(agentId: string, sample: AgentSample | undefined): void {
+    if (this.slots.length === 0) return;
+    const message: ToWorker = { sample: { agentId, windows: sample ? packSample(sample) : null } };
+    // Copied to each worker (a typed array is cloned as one block), not transferred: there may be several.
+    for (const s of this.slots) s.worker.postMessage(message);
   }
 
   /** A worker died: its fit fails, and the next fit gets a fresh worker. */

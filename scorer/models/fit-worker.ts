@@ -1,13 +1,15 @@
 /**
  * A template fit worker (see fit-pool.ts): starts the TensorFlow.js backend, builds the production
- * pipelines once with the scorer's population networks, then fits one template per message, in order.
+ * pipelines once with the scorer's population networks, keeps its copy of the population sample as
+ * the pool sends it, and fits one template per fit message, in order.
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { VdiguardError } from '../../lib/errors.js';
 import { defaultPipelines } from './pipelines.js';
 import { initTf } from './tf/runtime.js';
-import { unpackWindows, type FitMessage, type FitReply, type FittedTemplate, type NetworkArtifacts } from './fit-pool.js';
+import { unpackSample, unpackWindows, type FitMessage, type FitReply, type FittedTemplate, type NetworkArtifacts, type ToWorker } from './fit-pool.js';
+import { PopulationSample } from './population.js';
 import { KeyEmbeddingNetwork } from './keystroke-embedding.js';
 import { ActionNetwork } from './action-network.js';
 import { loadModelJson } from './tf/artifacts.js';
@@ -36,11 +38,13 @@ const networks = workerData as NetworkArtifacts;
 const keyEmbedding = networks.keyEmbedding ? new KeyEmbeddingNetwork(await loadModelJson(networks.keyEmbedding)) : undefined;
 const actionNetwork = networks.actionNetwork ? new ActionNetwork(await loadModelJson(networks.actionNetwork)) : undefined;
 const pipelines = defaultPipelines({ keyEmbedding, actionNetwork });
+// The scorer's sample caps its agents and tells this copy whom it drops.
+const population = new PopulationSample({ maxAgents: Number.POSITIVE_INFINITY });
 
 function fit(m: FitMessage): FittedTemplate {
   const pipeline = pipelines.find((p) => p.modality === m.modality);
   if (!pipeline) throw new VdiguardError('invalid-argument', `no pipeline for modality ${JSON.stringify(m.modality)}; expected one of ${pipelines.map((p) => p.modality).join(', ')}`);
-  const background = m.background ? { agents: m.background.agents, windows: unpackWindows(m.background.windows) } : undefined;
+  const background = population.background(m.modality, m.agentId ?? '');
   try {
     return { model: pipeline.model.name, template: pipeline.model.fit(unpackWindows(m.windows), { background, ...(m.agentId !== null ? { agentId: m.agentId } : {}) }) };
   } catch (err) {
@@ -50,7 +54,14 @@ function fit(m: FitMessage): FittedTemplate {
   }
 }
 
-port.on('message', (m: FitMessage) => {
+port.on('message', (message: ToWorker) => {
+  if ('sample' in message) {
+    const { agentId, windows } = message.sample;
+    if (windows) population.put(agentId, unpackSample(windows));
+    else population.delete(agentId);
+    return;
+  }
+  const m = message.fit;
   let reply: FitReply;
   try {
     reply = { id: m.id, ok: true, result: fit(m) };

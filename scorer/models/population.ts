@@ -17,14 +17,22 @@ export interface PopulationOptions {
   readonly windowsPerAgent?: number;
   /** Agents kept; beyond this, the earliest added are dropped (default 500). */
   readonly maxAgents?: number;
+  /**
+   * Called with each agent's new sample, and with undefined when an agent leaves the sample
+   * (deleted, or dropped beyond maxAgents): the fit pool keeps its workers' copies in step with it.
+   */
+  readonly onChange?: (agentId: string, sample: AgentSample | undefined) => void;
 }
 
+/** One agent's windows in the sample, by modality. */
+export type AgentSample = ReadonlyMap<Modality, readonly (readonly number[])[]>;
+
 export class PopulationSample {
-  private readonly agents = new Map<string, Map<Modality, readonly (readonly number[])[]>>();
+  private readonly agents = new Map<string, AgentSample>();
   private readonly perAgent: number;
   private readonly maxAgents: number;
 
-  constructor(o: PopulationOptions = {}) {
+  constructor(private readonly o: PopulationOptions = {}) {
     this.perAgent = o.windowsPerAgent ?? 10;
     this.maxAgents = o.maxAgents ?? 500;
   }
@@ -37,13 +45,24 @@ export class PopulationSample {
   set(agentId: string, body: ProfileBody): void {
     const byModality = new Map<Modality, readonly (readonly number[])[]>();
     for (const m of ['keystroke', 'mouse'] as const) byModality.set(m, evenSample(body[m].windows, this.perAgent));
+    this.put(agentId, byModality);
+  }
+
+  /** Records (or replaces) an agent's sample as it is, already sampled (a fit worker's copy of the scorer's). */
+  put(agentId: string, sample: AgentSample): void {
     this.agents.delete(agentId);
-    this.agents.set(agentId, byModality);
-    if (this.agents.size > this.maxAgents) this.agents.delete(this.agents.keys().next().value as string);
+    this.agents.set(agentId, sample);
+    this.o.onChange?.(agentId, sample);
+    if (this.agents.size > this.maxAgents) this.delete(this.agents.keys().next().value as string);
   }
 
   delete(agentId: string): void {
-    this.agents.delete(agentId);
+    if (this.agents.delete(agentId)) this.o.onChange?.(agentId, undefined);
+  }
+
+  /** Every agent's sample, earliest added first. */
+  entries(): IterableIterator<[string, AgentSample]> {
+    return this.agents.entries();
   }
 
   /**

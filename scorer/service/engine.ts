@@ -37,7 +37,6 @@ import { Spill } from '../../lib/db/spill.js';
 import { isScorerRecord, SCORER_QUEUE, scorerRecordLabel, writeScorerRecords, type ScorerRecord } from '../store/records.js';
 import { eventClock, ScoringSession, type Contribution, type SessionPolicy, type SessionVerdict } from '../session/session.js';
 import { RoutedExtractor, type ModalityPipeline } from '../models/pipelines.js';
-import { PopulationSample } from '../models/population.js';
 import { FitPool, type NetworkArtifacts } from '../models/fit-pool.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
 import { validateBatch } from './validate.js';
@@ -160,9 +159,7 @@ export class ScorerEngine {
   private handingOver = false;
   private readonly now: () => Date;
   private readonly telemetry: ScorerTelemetry;
-  /** Other agents' windows, the background of population models (see models/population.ts). */
-  readonly population = new PopulationSample();
-  /** Template fits, off the event loop that scores live sessions. */
+  /** Template fits, off the event loop that scores live sessions; its population sample (other agents' windows) is their background. */
   private readonly fits: FitPool;
   /** The profile update of each agent in progress; the next one waits for it. */
   private readonly profileUpdates = new Map<string, Promise<unknown>>();
@@ -403,7 +400,7 @@ export class ScorerEngine {
   async deleteProfile(agentId: string): Promise<number> {
     const n = await this.profiles.delete(agentId);
     this.profileCache.delete(agentId);
-    this.population.delete(agentId);
+    this.fits.population.delete(agentId);
     return n;
   }
 
@@ -412,7 +409,7 @@ export class ScorerEngine {
     const list = await this.profiles.list();
     for (const s of list) {
       const record = await this.profiles.get(s.agentId);
-      if (record) this.population.set(s.agentId, record.body);
+      if (record) this.fits.population.set(s.agentId, record.body);
     }
     return list.length;
   }
@@ -612,8 +609,7 @@ export class ScorerEngine {
       for (const m of MODALITIES) {
         const c = added.get(m);
         if (c || (added.size === 0 && body[m].windows.length > 0)) {
-          const background = this.population.background(m, agentId);
-          body = await addWindows(body, m, c ?? { windows: [], units: 0 }, (windows) => this.fits.fit({ modality: m, windows, background, agentId }), maturity);
+          body = await addWindows(body, m, c ?? { windows: [], units: 0 }, (windows) => this.fits.fit({ modality: m, windows, agentId }), maturity);
         }
       }
       return { body, state: profileState(body, maturity) };
@@ -622,7 +618,7 @@ export class ScorerEngine {
 
   private profileChanged(record: ProfileRecord, reason: string): void {
     this.cacheProfile(record.agentId, record);
-    this.population.set(record.agentId, record.body);
+    this.fits.population.set(record.agentId, record.body);
     this.options.log.info({ agentId: record.agentId, version: record.version, state: record.state, reason }, 'profile updated');
   }
 

@@ -157,9 +157,11 @@ export class Mirror {
   /** Writes the batches the current stream has not had yet, until its buffer is full. */
   private sendPending(): void {
     if (!this.accepted || !this.stream) return;
-    for (const b of this.recent) {
-      if (this.congested) break;
-      if (b.seq <= this.sentSeq) continue;
+    // `recent` holds consecutive seqs, so the first batch not yet written is found by arithmetic,
+    // not by walking past the written ones that a resume may need (some 64, on every flush).
+    const first = this.recent[0]?.seq ?? this.sentSeq + 1;
+    for (let i = Math.max(0, this.sentSeq + 1 - first); i < this.recent.length && !this.congested; i++) {
+      const b = this.recent[i] as Batch;
       this.sentSeq = b.seq;
       this.batchesSent++;
       this.written.push({ seq: b.seq, at: performance.now() });

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractMembers, listMembers, skipReason } from '../datasets/archive.js';
@@ -75,14 +77,16 @@ test('SapiMouse: a fit on the pool gives the in-thread template against the popu
   }
 });
 
-test('on Linux the fit worker runs at the lowest priority, and the scorer\'s own thread keeps its own', { skip: process.platform !== 'linux' && 'thread priorities are per thread on Linux only' }, async () => {
+test('start brings the fit worker up before any fit; on Linux it runs at the lowest priority, and the scorer\'s own thread keeps its own', { skip: process.platform !== 'linux' && 'thread priorities are per thread on Linux only' }, async () => {
   const nice = (tid: string) => Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
   const before = new Set(readdirSync(`/proc/${process.pid}/task`));
   const pool = new FitPool({ size: 1, log: silentLogger() });
   try {
-    await pool.fit({ modality: 'keystroke', windows: [] });
-    const started = readdirSync(`/proc/${process.pid}/task`).filter((tid) => !before.has(tid));
-    assert.ok(started.some((tid) => nice(tid) === 19), `a thread the pool started is at nice 19 (${started.map((tid) => `${tid}:${nice(tid)}`).join(', ')})`);
+    // Started before any fit, as the scorer service does.
+    pool.start();
+    const started = (): string[] => readdirSync(`/proc/${process.pid}/task`).filter((tid) => !before.has(tid));
+    for (const deadline = Date.now() + 20_000; !started().some((tid) => nice(tid) === 19) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(started().some((tid) => nice(tid) === 19), `a thread the pool started, before any fit, is at nice 19 (${started().map((tid) => `${tid}:${nice(tid)}`).join(', ')})`);
     assert.notEqual(nice(String(process.pid)), 19, "the scorer's event loop is not lowered with it");
   } finally {
     await pool.close();
@@ -111,4 +115,14 @@ test('a worker that crashes fails its fit with a clear error, and a fresh worker
     await pool.close();
   }
   await assert.rejects(pool.fit({ modality: 'mouse', windows: [] }), /closed/);
+});
+
+test('a started pool with no fit to do does not keep a command from exiting', async () => {
+  const pool = new URL('./fit-pool.js', import.meta.url).href;
+  const log = new URL('../../lib/log.js', import.meta.url).href;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `const { FitPool } = await import(${JSON.stringify(pool)}); const { silentLogger } = await import(${JSON.stringify(log)}); new FitPool({ size: 1, log: silentLogger() }).start();`], { stdio: 'inherit' });
+  const tooLong = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const exited = await once(child, 'exit');
+  clearTimeout(tooLong);
+  assert.deepEqual(exited, [0, null], 'the process ended on its own (killed after 30 s otherwise)');
 });

@@ -1,8 +1,8 @@
 /**
  * Template fits on worker threads. A full keystroke profile takes over a second to fit; on the
  * scorer's event loop that would stall every live session's scoring meanwhile. The pool keeps a
- * fixed number of workers (started on first use), queues fits beyond them, and replaces a worker
- * that crashes; the fit it was running fails with a message that says so.
+ * fixed number of workers (started on first use, or by `start`), queues fits beyond them, and
+ * replaces a worker that crashes; the fit it was running fails with a message that says so.
  *
  * A fit's background is the population sample (population.ts) without the agent, and every worker
  * keeps its own copy of the sample: the pool sends each agent's sample when it changes (a few
@@ -148,6 +148,17 @@ export class FitPool {
       this.queue.push({ message, transfer, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /**
+   * Starts the workers now rather than at the first fit, so that the scorer's memory at start is
+   * what it runs with (TensorFlow.js and the population sample in each worker), and a worker that
+   * cannot start says so in the log at start rather than mid-shift. An idle worker does not keep the
+   * process alive.
+   */
+  start(): void {
+    if (this.closed) return;
+    while (this.slots.length < this.o.size) this.spawn().worker.unref();
   }
 
   /** Fails queued and running fits and stops the workers. */

@@ -404,6 +404,11 @@ export class ScorerEngine {
     return n;
   }
 
+  /** Starts the template fit workers before the first fit (see FitPool.start). */
+  startFitWorkers(): void {
+    this.fits.start();
+  }
+
   /** Fills the population sample from the stored profiles (at start). Returns the agents read. */
   async loadPopulation(): Promise<number> {
     const list = await this.profiles.list();

@@ -102,6 +102,7 @@ export async function startScorer(settings: ScorerSettings, deps: ScorerDeps): P
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'population sample not loaded: population models fall back until profiles change');
   }
+  engine.startFitWorkers();
   const recovered = await engine.recover();
   if (recovered.records + recovered.contributions > 0) log.info(recovered, 'recovered what the last stop left unwritten');
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { VdiguardError } from '../lib/errors.js';
 import { numberFlag } from '../scorer/eval/command.js';
+import { POPULATION_MAX_AGENTS } from '../scorer/models/population.js';
 import { runSoak, type ProcessFigures, type SoakReport } from './soak.js';
 
 export function registerSoak(program: Command): void {
@@ -13,6 +14,7 @@ export function registerSoak(program: Command): void {
     .option('--sessions <n>', 'concurrent sessions (one agent each)', '1000')
     .option('--minutes <m>', 'how long', '10')
     .option('--enrolled <n>', 'agents with a mature profile (every other one typed by someone else)', '20')
+    .option('--absent <n>', "agents in the store who do not work during the soak: the default fills the scorers' population sample from the start, as in a deployment that has run for a while", String(POPULATION_MAX_AGENTS))
     .option('--gateways <n>', 'gateway processes', '2')
     .option('--no-faults', 'no restarts and no database cut')
     .option('--database-url <url>', 'a PostgreSQL server whose user may create databases (default DATABASE_URL)')
@@ -20,13 +22,14 @@ export function registerSoak(program: Command): void {
     .option('--logs <dir>', "write each service process's log there")
     .option('--profile <dir>', 'write a V8 CPU profile of each service process there (open it in Chrome DevTools)')
     .option('--heap-snapshots <dir>', 'snapshot each service\'s heap at the start of steady time and at its end, and print what grew (best with --no-faults: the sessions held stay the same)')
-    .action(async (f: { sessions: string; minutes: string; enrolled: string; gateways: string; faults: boolean; databaseUrl?: string; json?: boolean; logs?: string; profile?: string; heapSnapshots?: string }) => {
+    .action(async (f: { sessions: string; minutes: string; enrolled: string; absent: string; gateways: string; faults: boolean; databaseUrl?: string; json?: boolean; logs?: string; profile?: string; heapSnapshots?: string }) => {
       const serverUrl = f.databaseUrl ?? process.env.DATABASE_URL;
       if (!serverUrl) throw new VdiguardError('invalid-argument', 'the soak needs a PostgreSQL server: give --database-url or DATABASE_URL (a user that may create databases; the soak makes one and drops it)');
       const report = await runSoak({
         sessions: numberFlag('sessions', f.sessions, 1) as number,
         seconds: Math.round((numberFlag('minutes', f.minutes, 0.5) as number) * 60),
         enrolled: numberFlag('enrolled', f.enrolled, 0) as number,
+        absent: numberFlag('absent', f.absent, 0) as number,
         gateways: numberFlag('gateways', f.gateways, 1) as number,
         faults: f.faults,
         serverUrl,

@@ -15,6 +15,8 @@ test('100 sessions for a minute, through a scorer restart, a database cut and a 
     sessions: 100,
     seconds: 60,
     enrolled: 10,
+    // A few, to take the path; the full soak fills the scorers' population sample with 500.
+    absent: 20,
     gateways: 2,
     faults: true,
     serverUrl: process.env.VDIGUARD_TEST_DATABASE_URL as string,

@@ -31,6 +31,7 @@ import { SecretBox } from '../gateway/auth/secret-box.js';
 import { hashPassword } from '../gateway/auth/password.js';
 import { newTotpSecret } from '../gateway/auth/totp.js';
 import { enroll } from '../scorer/commands/admin.js';
+import { ProfileStore } from '../scorer/store/profiles.js';
 import { writeRecording } from '../scorer/recording/writer.js';
 import { ALICE } from '../scorer/testing/typist.js';
 import { addBuckets, growthAfterWarmup, heldAt, isSteady, quantileBound, steadyBuckets, timeline, type Buckets, type Growth, type Phases, type Span, type TimelinePoint } from './report.js';
@@ -44,6 +45,11 @@ export interface SoakOptions {
   readonly serverUrl: string;
   /** Agents with a mature profile (half of their sessions typed by someone else). */
   readonly enrolled: number;
+  /**
+   * Profiles of agents who do not work during the soak, copied from the enrolled ones: enough
+   * (POPULATION_MAX_AGENTS) fill the scorers' population sample from the start (addAbsentAgents).
+   */
+  readonly absent: number;
   readonly gateways: number;
   /** Restart the scorer, cut the database and restart a gateway during the run. */
   readonly faults: boolean;
@@ -244,9 +250,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         /vdiguard gateway on (\S+) is running/,
         profiled(instance),
       ));
+    // Enrolment on a scorer of its own, before the soak's scorers start, so that they load the
+    // population sample the store then holds; it exports no metrics, so it is not in the report.
+    const setupEnv: Record<string, string> = { ...common('setup') };
+    delete setupEnv.OTEL_EXPORTER_OTLP_ENDPOINT;
+    const setup = await startServiceProcess(['scorer', '--listen', `127.0.0.1:${await freePort()}`, '--data', join(dir, 'scorer-setup')], setupEnv, /^vdiguard scorer listening on (\S+)/);
+    try {
+      await enrolAgents(agents, setup.address, adminTokenFile, dir);
+    } finally {
+      await setup.stop();
+    }
+    await addAbsentAgents(db, agents, o.absent);
+    o.progress(`${agents.filter((a) => a.hands !== 'newcomer').length} agents enrolled; ${o.absent} more in the store, who do not work today`);
     const scorers = [await startScorer(0), await startScorer(1)];
     services.push(...scorers);
-    await enrolAgents(agents, scorers[0]!.address, adminTokenFile, dir);
     const gateways: ServiceProcess[] = [];
     for (let i = 0; i < o.gateways; i++) gateways.push(await startGateway(i));
     services.push(...gateways);
@@ -400,6 +417,27 @@ async function enrolAgents(agents: readonly AgentPlan[], address: string, adminT
     const own = tracks[agents.indexOf(a) % tracks.length]!;
     await writeRecording(file, { format: 'vdiguard.recording.v1', agent: a.agentId, source: 'soak' }, enrolmentRecording(own, ALICE, 9000 + i * 1000, 400));
     await enroll({ address, adminTokenFile, agent: a.agentId, file });
+  }
+}
+
+/**
+ * Profiles of `count` agents who do not work during the soak. POPULATION_MAX_AGENTS of them fill a
+ * scorer's population sample (the background its fits learn against; scorer/models/population.ts)
+ * from the start, as in a deployment that has run for a while. Without them the sample filled up during the run as
+ * newcomers enrolled, and the scorers' memory grew with it (by some 17 MiB per 100 agents in each
+ * fit worker), which the soak could not tell from a leak. Each is a copy of an enrolled agent's
+ * windows; only windows go into the sample, so no templates are fitted for them.
+ */
+async function addAbsentAgents(db: Db, agents: readonly AgentPlan[], count: number): Promise<void> {
+  if (count === 0) return;
+  const profiles = new ProfileStore(db);
+  const enrolled = await Promise.all(agents.filter((a) => a.hands !== 'newcomer').map((a) => profiles.get(a.agentId)));
+  const bodies = enrolled.flatMap((r) => (r ? [r.body] : []));
+  if (bodies.length === 0) throw new Error('no enrolled profile to copy into the population: enrolment failed (see the scorer log above)');
+  for (let i = 0; i < count; i++) {
+    const { keystroke, mouse } = bodies[i % bodies.length]!;
+    const body = { keystroke: { ...keystroke, model: '', template: null }, mouse: { ...mouse, model: '', template: null } };
+    await profiles.update(`absent-${String(i).padStart(4, '0')}`, 'soak: an agent who does not work today', async () => ({ body, state: 'enrolling' }));
   }
 }
 

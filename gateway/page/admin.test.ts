@@ -68,14 +68,23 @@ function rhythm(i: number): { hold: number; pause: number } {
 }
 const keyOf = (i: number): number => 97 + ((i * 7) % 26);
 
-/** Keys as the page sends them, in the rhythm alice enrolled with, so the scorer forms windows and trusts them. */
+/**
+ * Keys as the page sends them, in the rhythm alice enrolled with, so the scorer forms windows and
+ * trusts them. Each goes at its own time from the start rather than a sleep after the last one: a
+ * timer that fires late beside a busy neighbour then shortens the next gap instead of lengthening
+ * every hold and pause, which moved the typing off alice's rhythm and got the session challenged.
+ */
 async function type(client: TunnelClient, keys: number): Promise<void> {
-  for (let i = 0; i < keys; i++) {
+  const start = performance.now();
+  const at = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, Math.max(0, start + ms - performance.now())));
+  for (let i = 0, t = 0; i < keys; i++) {
     const k = String(keyOf(i));
+    await at(t);
     client.send(`3.key,${k.length}.${k},1.1;`);
-    await new Promise((r) => setTimeout(r, rhythm(i).hold));
+    t += rhythm(i).hold;
+    await at(t);
     client.send(`3.key,${k.length}.${k},1.0;`);
-    await new Promise((r) => setTimeout(r, rhythm(i).pause));
+    t += rhythm(i).pause;
   }
 }
 

@@ -8,6 +8,9 @@ import type { ProfileBody } from '../profile/profile.js';
 import type { Modality } from '../features/types.js';
 import type { Background } from './types.js';
 
+/** Agents a scorer's sample keeps by default. */
+export const POPULATION_MAX_AGENTS = 500;
+
 export interface PopulationOptions {
   /**
    * Windows kept per agent and modality, evenly spaced over the profile (default 10: a keystroke
@@ -34,7 +37,7 @@ export class PopulationSample {
 
   constructor(private readonly o: PopulationOptions = {}) {
     this.perAgent = o.windowsPerAgent ?? 10;
-    this.maxAgents = o.maxAgents ?? 500;
+    this.maxAgents = o.maxAgents ?? POPULATION_MAX_AGENTS;
   }
 
   get size(): number {

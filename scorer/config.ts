@@ -11,6 +11,7 @@ import type { RemoteControlPolicy } from './remote-control/detector.js';
 import { DEFAULT_PATH_TIMING_POLICY } from './remote-control/pointer-timing.js';
 import { DEFAULT_REPORT_RHYTHM_POLICY } from './remote-control/report-rhythm.js';
 import { TF_BACKENDS, type TfBackendChoice } from './models/tf/runtime.js';
+import { DEFAULT_FIT_HEAP_MB } from './models/fit-pool.js';
 import { terminateAtForPolicy } from './trust/operating-point.js';
 import { DEFAULT_VERSIONS_KEPT } from './store/profiles.js';
 
@@ -123,9 +124,15 @@ export const SCORER_SETTINGS = {
   },
   fitWorkers: {
     env: 'VDIGUARD_FIT_WORKERS',
-    description: 'Worker threads that fit profile templates (enrolment, adaptation, vdiguard train), so a fit never stalls live scoring. Each uses about one core while it fits.',
+    description: 'Worker threads that fit profile templates (enrolment, adaptation, vdiguard train), so a fit never stalls live scoring. They start with the scorer; each holds its own copy of the population sample (some 85 MiB at its 500 agents) and uses about one core while it fits.',
     default: 1,
     parse: parse.integer(1, 64),
+  },
+  fitWorkerHeapMb: {
+    env: 'VDIGUARD_FIT_WORKER_HEAP_MB',
+    description: "Each fit worker's JavaScript heap, MiB, its copy of the population sample included (keystroke fits against a full sample ran in 96). A worker that needs more ends with an error that names this setting, and a fresh one takes the next fit.",
+    default: DEFAULT_FIT_HEAP_MB,
+    parse: parse.integer(64, 16_384),
   },
   trustKeystrokeShift: {
     env: 'VDIGUARD_TRUST_KEYSTROKE_SHIFT',

@@ -126,3 +126,16 @@ test('a started pool with no fit to do does not keep a command from exiting', as
   clearTimeout(tooLong);
   assert.deepEqual(exited, [0, null], 'the process ended on its own (killed after 30 s otherwise)');
 });
+
+test('a worker beyond its heap fails the fit with an error that names the setting to raise, and the pool goes on', async () => {
+  // A sample of 6,000 keystroke windows (some 70 MiB as numbers) does not fit in a heap of 64 MiB.
+  const pool = new FitPool({ size: 1, log: silentLogger(), heapMb: 64 });
+  try {
+    pool.start();
+    pool.population.put('a', new Map([['keystroke', Array.from({ length: 6000 }, () => Array.from({ length: 1425 }, Math.random))]]));
+    await assert.rejects(pool.fit({ modality: 'keystroke', windows: [], agentId: 'b' }), (e: unknown) => e instanceof VdiguardError && e.code === 'internal' && /memory limit.*raise VDIGUARD_FIT_WORKER_HEAP_MB/.test(e.message));
+    assert.equal(pool.restarts, 1);
+  } finally {
+    await pool.close();
+  }
+});

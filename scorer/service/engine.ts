@@ -60,6 +60,8 @@ export interface EngineOptions {
    * (defaultPipelines), whatever `pipelines` the engine scores with.
    */
   readonly fitWorkers?: number;
+  /** Each fit worker's heap, MiB (FitPool's heapMb). */
+  readonly fitWorkerHeapMb?: number;
   /** The population networks `pipelines` were built with, for the fit workers to build the same. */
   readonly networks?: NetworkArtifacts;
   /** Profile versions kept per agent (default DEFAULT_VERSIONS_KEPT). */
@@ -185,7 +187,12 @@ export class ScorerEngine {
     });
     this.now = options.now ?? (() => new Date());
     this.telemetry = new ScorerTelemetry(() => this.pendingWrites);
-    this.fits = new FitPool({ size: options.fitWorkers ?? 1, log: options.log, ...(options.networks ? { networks: options.networks } : {}) });
+    this.fits = new FitPool({
+      size: options.fitWorkers ?? 1,
+      log: options.log,
+      ...(options.fitWorkerHeapMb ? { heapMb: options.fitWorkerHeapMb } : {}),
+      ...(options.networks ? { networks: options.networks } : {}),
+    });
   }
 
   /** Records not yet in the database, and contribution runs not finished. */

@@ -67,6 +67,7 @@ export function engineOptions(settings: ScorerSettings, db: Db, log: Logger, pip
     maxBatchEvents: settings.maxBatchEvents,
     resumeGraceMs: settings.resumeGraceSeconds * 1000,
     fitWorkers: settings.fitWorkers,
+    fitWorkerHeapMb: settings.fitWorkerHeapMb,
     profileVersions: settings.profileVersions,
     spillDir: spillDirOf(settings),
     contributionSweepMs: CONTRIBUTION_SWEEP_MS,

@@ -20,6 +20,7 @@ import { startScorer, type RunningScorer } from '../../scorer/service/server.js'
 import { scorerLink, type ScorerLink } from '../mirror/scorer-link.js';
 import { ADMIN_TOKEN, AGENT, api, GATEWAY_TOKEN, startHarness, TunnelClient, until, type Harness } from '../testing/harness.js';
 import { CHROMIUM_SKIP, launchChromium } from '../testing/browser.js';
+import { encodeInstruction } from '../guac/index.js';
 
 const SKIP = CHROMIUM_SKIP;
 const SCREENS = 'test-artifacts/screens';
@@ -69,21 +70,23 @@ function rhythm(i: number): { hold: number; pause: number } {
 const keyOf = (i: number): number => 97 + ((i * 7) % 26);
 
 /**
- * Keys as the page sends them, in the rhythm alice enrolled with, so the scorer forms windows and
- * trusts them. Each goes at its own time from the start rather than a sleep after the last one: a
- * timer that fires late beside a busy neighbour then shortens the next gap instead of lengthening
- * every hold and pause, which moved the typing off alice's rhythm and got the session challenged.
+ * Keys as the page sends them, each after its event time (gateway/page/client-times.js), in the
+ * rhythm alice enrolled with, so the scorer forms windows and trusts them. The times are the
+ * rhythm's own: typed on arrival times, a test process loaded by its neighbours in CI sent late
+ * and moved the rhythm enough to get the session challenged. Each key still goes at its time from
+ * the start, so that arrivals stay within the scorer's envelope of the times.
  */
 async function type(client: TunnelClient, keys: number): Promise<void> {
   const start = performance.now();
   const at = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, Math.max(0, start + ms - performance.now())));
+  const key = (keysym: number, pressed: 0 | 1, ms: number): void =>
+    client.send(encodeInstruction('vdiguard', 'time', String(Math.round((start + ms) * 1000) / 1000)) + encodeInstruction('key', keysym, pressed));
   for (let i = 0, t = 0; i < keys; i++) {
-    const k = String(keyOf(i));
     await at(t);
-    client.send(`3.key,${k.length}.${k},1.1;`);
+    key(keyOf(i), 1, t);
     t += rhythm(i).hold;
     await at(t);
-    client.send(`3.key,${k.length}.${k},1.0;`);
+    key(keyOf(i), 0, t);
     t += rhythm(i).pause;
   }
 }
@@ -155,7 +158,12 @@ test('sessions and a session page: trust lines drawn, never empty boxes; a dropp
   assert.equal(await page.locator('svg.curve line.threshold').count(), 2, 'challenge and terminate lines');
   assert.match((await page.textContent('svg.curve')) ?? '', /challenge at 0\.5.*terminate at 0/);
   assert.match((await page.textContent('.facts')) ?? '', /State\s*active\s*Trust\d\.\d\d/, 'facts as label and value');
-  assert.match((await page.textContent('.facts')) ?? '', /Event times\s*arrival times \(this client sends no event times\)/, 'this test client sends no event times, and the scorer said so');
+  assert.match((await page.textContent('.facts')) ?? '', /Event times\s*100% from the browser, 0 inconsistent stretches \(envelope 250 ms\)/, 'every time from the page, within the envelope (the cap, until 256 events are seen)');
+  const noTimes = await page.evaluate(async (url) => {
+    const lib = (await import(url)) as { eventTimesText: (t: object) => { summary: string } | null };
+    return lib.eventTimesText({ client: 0, missing: 240, backwards: 0, future: 0, outsideEnvelope: 0, distrusted: 0, inconsistentStretches: 0, envelopeMs: 250 })?.summary;
+  }, '/admin-lib.js');
+  assert.equal(noTimes, 'arrival times (this client sends no event times)', 'a client that sends no event times is said to');
   assert.equal(await page.locator('svg.curve g.stretch').count(), 0, 'nothing inconsistent to mark');
   await shot('session');
 

@@ -16,6 +16,7 @@ import { VdiguardError, type ErrorCode } from '../../lib/errors.js';
 import type { JsonValue } from '../../lib/json.js';
 import type { Logger } from '../../lib/log.js';
 import type { Modality } from '../features/types.js';
+import { MODALITIES } from '../profile/profile.js';
 import { PopulationSample, type AgentSample } from './population.js';
 import type { TfModelJson } from './tf/artifacts.js';
 
@@ -56,12 +57,12 @@ export type ToWorker =
   | { readonly sample: { readonly agentId: string; readonly windows: Readonly<Record<Modality, PackedWindows>> | null } };
 
 function packSample(sample: AgentSample): Record<Modality, PackedWindows> {
-  return { keystroke: packWindows(sample.get('keystroke') ?? []), mouse: packWindows(sample.get('mouse') ?? []) };
+  return Object.fromEntries(MODALITIES.map((m) => [m, packWindows(sample.get(m) ?? [])])) as Record<Modality, PackedWindows>;
 }
 
 /** An agent's sample as a worker keeps it. */
 export function unpackSample(packed: Readonly<Record<Modality, PackedWindows>>): AgentSample {
-  return new Map((['keystroke', 'mouse'] as const).map((m) => [m, unpackWindows(packed[m])]));
+  return new Map(MODALITIES.map((m) => [m, unpackWindows(packed[m])]));
 }
 
 /** What a worker posts back. */
@@ -144,12 +145,14 @@ export class FitPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
+  private readonly heapMb: number;
   private closed = false;
   /** Workers replaced after a crash (for tests and logs). */
   restarts = 0;
 
   constructor(private readonly o: FitPoolOptions) {
     if (!Number.isInteger(o.size) || o.size < 1) throw new VdiguardError('invalid-argument', `a fit pool needs at least one worker (got ${o.size})`);
+    this.heapMb = o.heapMb ?? DEFAULT_FIT_HEAP_MB;
   }
 
   fit(req: FitRequest): Promise<FittedTemplate> {
@@ -199,7 +202,7 @@ export class FitPool {
 
   private spawn(): Slot {
     const workerData: NetworkArtifacts = this.o.networks ?? { keyEmbedding: null, actionNetwork: null };
-    const worker = new Worker(this.o.workerUrl ?? DEFAULT_WORKER, { workerData, resourceLimits: { maxOldGenerationSizeMb: this.o.heapMb ?? DEFAULT_FIT_HEAP_MB } });
+    const worker = new Worker(this.o.workerUrl ?? DEFAULT_WORKER, { workerData, resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
     const slot: Slot = { worker, job: undefined };
     this.slots.push(slot);
     // Messages arrive in order: the whole sample before the first fit.
@@ -214,7 +217,7 @@ export class FitPool {
       this.dispatch();
     });
     worker.on('error', (err: Error & { code?: string }) =>
-      this.crashed(slot, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `${err.message}; its heap is ${this.o.heapMb ?? DEFAULT_FIT_HEAP_MB} MiB, raise VDIGUARD_FIT_WORKER_HEAP_MB` : err.message),
+      this.crashed(slot, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `${err.message}; its heap is ${this.heapMb} MiB, raise VDIGUARD_FIT_WORKER_HEAP_MB` : err.message),
     );
     worker.on('exit', (code) => this.crashed(slot, `it exited with code ${code}`));
     return slot;

@@ -4,7 +4,7 @@
  * agent A gets everyone else's windows as its background (never A's own), so per-agent classifiers
  * learn "A versus the other agents of this deployment" and no weights trained elsewhere ship.
  */
-import type { ProfileBody } from '../profile/profile.js';
+import { MODALITIES, type ProfileBody } from '../profile/profile.js';
 import type { Modality } from '../features/types.js';
 import type { Background } from './types.js';
 
@@ -18,7 +18,7 @@ export interface PopulationOptions {
    * 4,000 negative units anyway).
    */
   readonly windowsPerAgent?: number;
-  /** Agents kept; beyond this, the earliest added are dropped (default 500). */
+  /** Agents kept; beyond this, the earliest added are dropped (default POPULATION_MAX_AGENTS). */
   readonly maxAgents?: number;
   /**
    * Called with each agent's new sample, and with undefined when an agent leaves the sample
@@ -47,7 +47,7 @@ export class PopulationSample {
   /** Records (or replaces) an agent's sample from its profile. */
   set(agentId: string, body: ProfileBody): void {
     const byModality = new Map<Modality, readonly (readonly number[])[]>();
-    for (const m of ['keystroke', 'mouse'] as const) byModality.set(m, evenSample(body[m].windows, this.perAgent));
+    for (const m of MODALITIES) byModality.set(m, evenSample(body[m].windows, this.perAgent));
     this.put(agentId, byModality);
   }
 

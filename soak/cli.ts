@@ -73,7 +73,7 @@ function mkdirAll(dir: string): string {
 
 /** Each process over the run: resident and heap MiB, sessions held and worst loop delay, per step. */
 function timelineLines(r: SoakReport): string[] {
-  const lines = ['  over the run (s: resident MiB / heap MiB / sessions / worst event loop delay p99 ms):'];
+  const lines = ['  over the run (s: resident MiB / live heap MiB / sessions / worst event loop delay p99 ms):'];
   const num = (v: number | null, f: (x: number) => string) => (v === null ? '-' : f(v));
   for (const p of r.processes) {
     const points = p.timeline.map((t) => `${t.atS}: ${num(t.rssBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.heapBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.sessions, String)}/${num(t.loopDelayP99Ms, (ms) => ms.toFixed(0))}`);
@@ -84,6 +84,6 @@ function timelineLines(r: SoakReport): string[] {
 
 function processLine(p: ProcessFigures): string {
   const kib = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '?' : `${(bytes / 1024).toFixed(0)} KiB`);
-  return `up to ${p.sessionsHeld ?? '?'} sessions; resident ${mib(p.rss?.meanBytes)} on average, ${kib(p.rss?.perSessionBytes)} and heap ${kib(p.heap?.perSessionBytes)} per session held`
+  return `up to ${p.sessionsHeld ?? '?'} sessions; resident ${mib(p.rss?.meanBytes)} on average, ${kib(p.rss?.perSessionBytes)} and live heap ${kib(p.heap?.perSessionBytes)} per session held`
     + (p.writesPendingMax === null ? '' : `; at most ${p.writesPendingMax} writes waiting`);
 }

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { metrics } from '@opentelemetry/sdk-node';
+import { observeRuntime } from './runtime.js';
+
+// A full collection on demand, without starting the test runner with --expose-gc.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** The last value of each gauge the runtime reports, by name. */
+async function gauges(reader: metrics.MetricReader): Promise<Map<string, number>> {
+  const { resourceMetrics } = await reader.collect();
+  const out = new Map<string, number>();
+  for (const scope of resourceMetrics.scopeMetrics)
+    for (const m of scope.metrics) {
+      const point = m.dataPoints.at(-1);
+      if (point && typeof point.value === 'number') out.set(m.descriptor.name, point.value);
+    }
+  return out;
+}
+
+/** After a full collection, once the GC observer has run. */
+async function collected(): Promise<void> {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+test('the live heap is what survives a full collection: it follows retained memory, not garbage', async () => {
+  const reader = new metrics.PeriodicExportingMetricReader({ exporter: new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+  const provider = new metrics.MeterProvider({ readers: [reader] });
+  const stop = observeRuntime(provider.getMeter('runtime-test'));
+  try {
+    await collected();
+    const before = (await gauges(reader)).get('vdiguard.runtime.heap.live');
+    assert.ok(before !== undefined && before > 1e6, `a live heap after the first full collection (${before} B)`);
+
+    // 64 MiB of garbage: the heap in use grows, what is live does not.
+    const heapWithGarbage = await (async () => {
+      const garbage = Array.from({ length: 64 }, () => new Array<number>(131_072).fill(1.5));
+      const used = (await gauges(reader)).get('v8js.memory.heap.used')!;
+      assert.equal(garbage.length, 64);
+      return used;
+    })();
+    assert.ok(heapWithGarbage > before + 48 * 2 ** 20, 'the heap in use counts the garbage');
+    await collected();
+    const afterGarbage = (await gauges(reader)).get('vdiguard.runtime.heap.live')!;
+    assert.ok(Math.abs(afterGarbage - before) < 16 * 2 ** 20, `garbage is not live: ${before} B, then ${afterGarbage} B`);
+
+    // 64 MiB kept: the live heap grows by it.
+    const kept = Array.from({ length: 64 }, () => new Array<number>(131_072).fill(2.5));
+    await collected();
+    const retained = (await gauges(reader)).get('vdiguard.runtime.heap.live')!;
+    assert.ok(retained > afterGarbage + 56 * 2 ** 20, `what is retained is live: ${afterGarbage} B, then ${retained} B`);
+    assert.equal(kept.length, 64);
+  } finally {
+    stop();
+    await provider.shutdown();
+  }
+});

@@ -107,3 +107,17 @@ test('per-event cost stays small over a long session', () => {
   assert.equal(windows, Math.floor(n / 2 / 50));
   assert.ok(perEventNs < 5000, `${perEventNs.toFixed(0)} ns per event`);
 });
+
+test('a live session holds fewer keystrokes than a window, besides those still pressed, however long it runs', () => {
+  const letters = Array.from({ length: 5000 }, (_, i) => 0x61 + ((i * 7) % 26));
+  const events = typing(letters, 180, 90);
+  const ex = new KeystrokeExtractor({ windowKeys: 50, hopKeys: 10 });
+  let windows = 0;
+  let mostHeld = 0;
+  for (const e of events) {
+    windows += ex.push(e).length;
+    mostHeld = Math.max(mostHeld, ex.heldKeys);
+  }
+  assert.ok(windows > 490, `the windows kept coming (${windows})`);
+  assert.ok(mostHeld <= 51, `at most a window of keystrokes and the one pressed held, ${mostHeld} were`);
+});

@@ -110,6 +110,11 @@ export class KeystrokeExtractor implements WindowExtractor {
   private readonly groupBufs: Float64Array[];
   private readonly groupN = new Int32Array(GROUPS);
 
+  /** Keystrokes held for windows to come: fewer than windowKeys, and those still pressed (what a live session costs). */
+  get heldKeys(): number {
+    return this.press.length;
+  }
+
   constructor(options: KeystrokeOptions = {}) {
     this.options = keystrokeOptions(options);
     const n = this.options.windowKeys;
@@ -167,10 +172,13 @@ export class KeystrokeExtractor implements WindowExtractor {
     return out ?? NONE;
   }
 
-  /** Drops keystrokes no future window needs (amortised, in blocks). */
+  /**
+   * Drops keystrokes no future window needs, once a window is out (mouse.ts says why not in blocks:
+   * a session may take an hour to type a block of 1,024).
+   */
   private trim(): void {
     const drop = Math.min(this.windowStart, this.resolved) - this.base;
-    if (drop < 1024) return;
+    if (drop < 1) return;
     this.press.splice(0, drop);
     this.release.splice(0, drop);
     this.cls.splice(0, drop);

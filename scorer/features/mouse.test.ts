@@ -126,3 +126,20 @@ test('real SapiMouse users: genuine windows score below other users (baseline AU
   // Measured about 0.78 on all 72 users; chance is 0.5.
   assert.ok(r.auc > 0.65, `per-window AUC ${r.auc}`);
 });
+
+test('a live session holds fewer completed actions than a window, however long it runs', () => {
+  // 2,000 moves apart, as a shift's pointer makes them; windows of 20 actions with a hop of 5.
+  const events = Array.from({ length: 2000 }, (_, i) => stroke(i * 1000, 0, 3 + (i % 7), 8 + (i % 5))).flat();
+  const ex = new MouseExtractor({ windowActions: 20, hopActions: 5, actionVectors: true });
+  const windows: number[][] = [];
+  let mostHeld = 0;
+  for (const e of events) {
+    for (const w of ex.push(e)) windows.push(w.vector);
+    mostHeld = Math.max(mostHeld, ex.heldActions);
+  }
+  assert.ok(windows.length > 390, `the windows kept coming (${windows.length})`);
+  assert.ok(mostHeld <= 20, `at most one window of actions held, ${mostHeld} were`);
+  // Dropping actions after every window must not shift them: each window's last 15 actions are the next one's first 15.
+  const nf = ACTION_FEATURES.length;
+  for (let k = 1; k < windows.length; k++) assert.deepEqual(windows[k]!.slice(0, 15 * nf), windows[k - 1]!.slice(5 * nf), `window ${k} follows window ${k - 1}`);
+});

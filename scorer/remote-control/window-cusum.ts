@@ -18,15 +18,22 @@ export interface WindowCusumPolicy {
 export interface CusumAlarm {
   /** Windows since the sum last stood at 0. */
   readonly windows: number;
-  /** The median of their measures. */
+  /** The median of their measures (of the last MEDIAN_WINDOWS of them). */
   readonly measure: number;
 }
+
+/**
+ * Measures kept for the alarm's median. The sum can stay above 0 and below its limit for a whole
+ * shift, one window after another: keeping every measure since would grow with the session.
+ */
+export const MEDIAN_WINDOWS = 1024;
 
 export class WindowCusum {
   private readonly current: number[] = [];
   private sum = 0;
-  /** The measures of the windows since the sum last stood at 0. */
+  /** The measures of the windows since the sum last stood at 0, the last MEDIAN_WINDOWS of them, and how many there were. */
   private readonly since: number[] = [];
+  private sinceCount = 0;
   private judged = 0;
 
   constructor(
@@ -49,10 +56,16 @@ export class WindowCusum {
     // A measure of 0 (a window wholly local) gives -Infinity, clipped to the largest step down.
     const step = Math.max(-this.policy.maxStep, Math.min(this.policy.maxStep, Math.log2(m / this.policy.neutral)));
     this.sum = Math.max(0, this.sum + step);
-    if (this.sum === 0) this.since.length = 0;
-    else this.since.push(m);
+    if (this.sum === 0) {
+      this.since.length = 0;
+      this.sinceCount = 0;
+    } else {
+      this.since.push(m);
+      this.sinceCount++;
+      if (this.since.length > MEDIAN_WINDOWS) this.since.shift();
+    }
     if (this.sum < this.policy.limit) return undefined;
     const sorted = [...this.since].sort((x, y) => x - y);
-    return { windows: sorted.length, measure: sorted[sorted.length >> 1] as number };
+    return { windows: this.sinceCount, measure: sorted[sorted.length >> 1] as number };
   }
 }

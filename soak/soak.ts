@@ -293,8 +293,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const out = new Map<ServiceProcess, { bytes: number; summary: HeapSummary; atMs: number }>();
       if (!o.heapSnapshotDir) return out;
       for (const svc of [...scorers, ...gateways]) {
-        const { summary } = await takeHeapSnapshot(svc.child, o.heapSnapshotDir);
-        out.set(svc, { bytes: summary.bytes, summary, atMs: Date.now() });
+        // A service a fault stops while it is being snapshotted writes none: it is left out of the
+        // comparison, and the soak goes on.
+        const taken = await takeHeapSnapshot(svc.child, o.heapSnapshotDir).catch((err: Error) => {
+          o.progress(`no heap snapshot of ${instanceOf.get(svc.child.pid) ?? 'a service'}: ${err.message}`);
+          return undefined;
+        });
+        if (taken) out.set(svc, { bytes: taken.summary.bytes, summary: taken.summary, atMs: Date.now() });
       }
       return out;
     };

@@ -76,7 +76,7 @@ function timelineLines(r: SoakReport): string[] {
   const lines = ['  over the run (s: resident MiB / live heap MiB / sessions / worst event loop delay p99 ms):'];
   const num = (v: number | null, f: (x: number) => string) => (v === null ? '-' : f(v));
   for (const p of r.processes) {
-    const points = p.timeline.map((t) => `${t.atS}: ${num(t.rssBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.heapBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.sessions, String)}/${num(t.loopDelayP99Ms, (ms) => ms.toFixed(0))}`);
+    const points = p.timeline.map((t) => `${t.atS}: ${num(t.rssBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.liveHeapBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.sessions, String)}/${num(t.loopDelayP99Ms, (ms) => ms.toFixed(0))}`);
     lines.push(`    ${p.instance}: ${points.join('  ')}`);
   }
   return lines;
@@ -84,6 +84,6 @@ function timelineLines(r: SoakReport): string[] {
 
 function processLine(p: ProcessFigures): string {
   const kib = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '?' : `${(bytes / 1024).toFixed(0)} KiB`);
-  return `up to ${p.sessionsHeld ?? '?'} sessions; resident ${mib(p.rss?.meanBytes)} on average, ${kib(p.rss?.perSessionBytes)} and live heap ${kib(p.heap?.perSessionBytes)} per session held`
+  return `up to ${p.sessionsHeld ?? '?'} sessions; resident ${mib(p.rss?.meanBytes)} on average, ${kib(p.rss?.perSessionBytes)} and live heap ${kib(p.liveHeap?.perSessionBytes)} per session held`
     + (p.writesPendingMax === null ? '' : `; at most ${p.writesPendingMax} writes waiting`);
 }

@@ -63,7 +63,8 @@ export interface TimelinePoint {
   readonly atS: number;
   /** The last readings in the step; null when there was none. */
   readonly rssBytes: number | null;
-  readonly heapBytes: number | null;
+  /** The live heap: what survived the last full collection (lib/telemetry/runtime.ts). */
+  readonly liveHeapBytes: number | null;
   readonly sessions: number | null;
   /** The worst 99th percentile of event loop delay reported in the step, ms. */
   readonly loopDelayP99Ms: number | null;
@@ -76,19 +77,19 @@ export interface TimelinePoint {
 export function timeline(
   startMs: number,
   stepMs: number,
-  series: { readonly rss: readonly MemorySample[]; readonly heap: readonly MemorySample[]; readonly sessions: readonly MemorySample[]; readonly loopMs: readonly MemorySample[] },
+  series: { readonly rss: readonly MemorySample[]; readonly liveHeap: readonly MemorySample[]; readonly sessions: readonly MemorySample[]; readonly loopMs: readonly MemorySample[] },
 ): TimelinePoint[] {
   const step = (t: number) => Math.floor((t - startMs) / stepMs);
-  const steps = new Map<number, { rss: number | null; heap: number | null; sessions: number | null; loop: number | null }>();
+  const steps = new Map<number, { rss: number | null; liveHeap: number | null; sessions: number | null; loop: number | null }>();
   const at = (t: number) => {
     const k = step(t);
     let p = steps.get(k);
-    if (!p) steps.set(k, (p = { rss: null, heap: null, sessions: null, loop: null }));
+    if (!p) steps.set(k, (p = { rss: null, liveHeap: null, sessions: null, loop: null }));
     return p;
   };
   const byTime = (xs: readonly MemorySample[]) => [...xs].sort((a, b) => a.timeMs - b.timeMs);
   for (const x of byTime(series.rss)) at(x.timeMs).rss = x.value;
-  for (const x of byTime(series.heap)) at(x.timeMs).heap = x.value;
+  for (const x of byTime(series.liveHeap)) at(x.timeMs).liveHeap = x.value;
   for (const x of byTime(series.sessions)) at(x.timeMs).sessions = x.value;
   for (const x of series.loopMs) {
     const p = at(x.timeMs);
@@ -96,7 +97,7 @@ export function timeline(
   }
   return [...steps]
     .sort((a, b) => a[0] - b[0])
-    .map(([k, p]) => ({ atS: (k * stepMs) / 1000, rssBytes: p.rss, heapBytes: p.heap, sessions: p.sessions, loopDelayP99Ms: p.loop }));
+    .map(([k, p]) => ({ atS: (k * stepMs) / 1000, rssBytes: p.rss, liveHeapBytes: p.liveHeap, sessions: p.sessions, loopDelayP99Ms: p.loop }));
 }
 
 /** The last count at or before `timeMs` (0 before the first), of counts in time order. */

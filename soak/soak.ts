@@ -78,7 +78,7 @@ export interface ProcessFigures {
   readonly instance: string;
   readonly rss: Growth | null;
   /** Of the live heap (lib/telemetry/runtime.ts): what survives full collections, where a leak shows. */
-  readonly heap: Growth | null;
+  readonly liveHeap: Growth | null;
   /** The process over the run, a point per TIMELINE_STEP_MS (report.ts timeline). */
   readonly timeline: readonly TimelinePoint[];
   /** The most sessions it held at once. */
@@ -507,8 +507,8 @@ async function report(
     return {
       instance,
       rss: growthAfterWarmup(steadySamples('process.memory.usage'), 0, held),
-      heap: growthAfterWarmup(steadySamples(LIVE_HEAP), 0, held),
-      timeline: timeline(start, TIMELINE_STEP_MS, { rss: of('process.memory.usage'), heap: of(LIVE_HEAP), loopMs: delays.map((d) => ({ timeMs: d.timeMs, value: d.ms })), sessions: held }),
+      liveHeap: growthAfterWarmup(steadySamples(LIVE_HEAP), 0, held),
+      timeline: timeline(start, TIMELINE_STEP_MS, { rss: of('process.memory.usage'), liveHeap: of(LIVE_HEAP), loopMs: delays.map((d) => ({ timeMs: d.timeMs, value: d.ms })), sessions: held }),
       sessionsHeld: worst(held.map((h) => h.value)),
       loopDelayP99Ms: worst(delays.map((d) => d.ms)),
       loopDelaySteadyP99Ms: worst(delays.filter((d) => steady(d.timeMs)).map((d) => d.ms)),
@@ -534,9 +534,9 @@ async function report(
     ...processes.flatMap((p) => [
       {
         name: `${p.instance}: memory growth in steady time, the sessions held aside, at most ${MAX_GROWTH * 100}%`,
-        passed: p.rss === null || (p.rss.growth <= MAX_GROWTH && (p.heap?.growth ?? 0) <= MAX_GROWTH),
+        passed: p.rss === null || (p.rss.growth <= MAX_GROWTH && (p.liveHeap?.growth ?? 0) <= MAX_GROWTH),
         detail: p.rss === null ? 'too short-lived to say'
-          : `resident ${(p.rss.growth * 100).toFixed(1)}%, live heap ${((p.heap?.growth ?? 0) * 100).toFixed(1)}%${p.rss.perSessionBytes === null ? ' (the sessions held did not change enough to set apart)' : ''}`,
+          : `resident ${(p.rss.growth * 100).toFixed(1)}%, live heap ${((p.liveHeap?.growth ?? 0) * 100).toFixed(1)}%${p.rss.perSessionBytes === null ? ' (the sessions held did not change enough to set apart)' : ''}`,
       },
       {
         name: `${p.instance}: event loop delay p99 at most ${MAX_LOOP_DELAY_P99_MS} ms, steady`,

@@ -58,7 +58,7 @@ export interface SoakOptions {
   readonly logsDir?: string;
   /** A directory for a V8 CPU profile of each service process (node --cpu-prof), written when it stops. */
   readonly profileDir?: string;
-  /** A directory for heap snapshots of each service at the start of steady time and at its end. */
+  /** A directory for heap snapshots of each service at the start of steady time and at its end (the faults wait for the first). */
   readonly heapSnapshotDir?: string;
 }
 
@@ -330,6 +330,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     try {
       if (o.faults) {
         await at(0.3);
+        // A heap snapshot stops its process for seconds: a scorer stopped meanwhile left its
+        // sessions nowhere to go (the other scorer was writing one), and 490 of them ended
+        // fail-closed. The faults wait for the snapshots.
+        if (o.heapSnapshotDir) await steadyStart;
         await disturbance(async () => {
           const stopped = await (scorers[0] as ServiceProcess).stop();
           note(`scorer 0 stopped with SIGTERM (exit ${stopped.code ?? stopped.signal}) and started again`);

@@ -43,6 +43,7 @@ import { validateBatch } from './validate.js';
 import type { Db } from '../../lib/db/db.js';
 import type { Context, Span } from '@opentelemetry/api';
 import { ScorerTelemetry } from './telemetry.js';
+import { ProfileCache } from './profile-cache.js';
 import type { Modality } from '../profile/profile.js';
 import { requireId } from '../../lib/ids.js';
 import type { TimingReport } from '../timing/client-times.js';
@@ -72,6 +73,8 @@ export interface EngineOptions {
   readonly spillDir?: string;
   /** Milliseconds between sweeps for contributions no scorer is applying (another's that stopped); 0: only at start. */
   readonly contributionSweepMs?: number;
+  /** Bytes of profiles kept for sessions opened while the database is down (default PROFILE_CACHE_BYTES). */
+  readonly profileCacheBytes?: number;
 }
 
 export interface SessionIdentity {
@@ -139,12 +142,15 @@ const APPLIED_CONTRIBUTIONS_KEPT_MS = 30 * 86_400_000;
 /** Agents whose contributions are applied at once on a scorer: one reads while another fits. */
 const APPLY_CONCURRENCY = 2;
 
-/** Profiles kept in memory for sessions opened while the database is down. */
-const PROFILE_CACHE_SIZE = 5000;
+/**
+ * Bytes of profiles kept in memory for sessions opened while the database is down (ProfileCache):
+ * some 1,400 agents with fitted templates, more than a scorer holds sessions of at the soak's load.
+ */
+export const PROFILE_CACHE_BYTES = 64 * 1024 * 1024;
 
 export class ScorerEngine {
   private readonly sessions = new Map<string, LiveSession>();
-  private readonly profileCache = new Map<string, ProfileRecord | null>();
+  private readonly profileCache: ProfileCache;
   readonly profiles: ProfileStore;
   readonly audit: AuditLog;
   /** Session starts and ends, decisions, profile contributions: small, in order, never behind a fit. */
@@ -168,6 +174,7 @@ export class ScorerEngine {
 
   constructor(private readonly options: EngineOptions) {
     this.profiles = new ProfileStore(options.db, options.profileVersions);
+    this.profileCache = new ProfileCache(options.profileCacheBytes ?? PROFILE_CACHE_BYTES);
     this.audit = new AuditLog(options.db);
     this.writes = new WriteQueue<ScorerRecord>({
       log: options.log,
@@ -400,7 +407,7 @@ export class ScorerEngine {
 
   async resetProfile(agentId: string): Promise<ProfileStatus> {
     const record = await this.profiles.reset(agentId);
-    this.cacheProfile(agentId, record);
+    this.profileCache.refresh(agentId, record);
     return this.status(record);
   }
 
@@ -564,28 +571,19 @@ export class ScorerEngine {
   private async loadProfile(agentId: string): Promise<ProfileRecord | null> {
     try {
       const record = await this.profiles.forScoring(agentId);
-      this.cacheProfile(agentId, record);
+      this.profileCache.put(agentId, record);
       return record;
     } catch (err) {
-      if (this.profileCache.has(agentId)) {
+      const kept = this.profileCache.get(agentId);
+      if (kept !== undefined) {
         this.options.log.warn({ agentId, err: (err as Error).message }, 'database unavailable: using the profile held in memory');
-        return this.profileCache.get(agentId) ?? null;
+        return kept;
       }
       throw new VdiguardError(
         'unavailable',
         `cannot load the profile of agent ${agentId}: ${(err as Error).message}`,
         { cause: err },
       );
-    }
-  }
-
-  /** Keeps what a session opened while the database is down would score with: no windows. */
-  private cacheProfile(agentId: string, record: ProfileRecord | null): void {
-    this.profileCache.delete(agentId);
-    this.profileCache.set(agentId, record && { ...record, body: withoutWindows(record.body) });
-    if (this.profileCache.size > PROFILE_CACHE_SIZE) {
-      const oldest = this.profileCache.keys().next().value as string;
-      this.profileCache.delete(oldest);
     }
   }
 
@@ -629,7 +627,7 @@ export class ScorerEngine {
   }
 
   private profileChanged(record: ProfileRecord, reason: string): void {
-    this.cacheProfile(record.agentId, record);
+    this.profileCache.refresh(record.agentId, record);
     this.fits.population.set(record.agentId, record.body);
     this.options.log.info({ agentId: record.agentId, version: record.version, state: record.state, reason }, 'profile updated');
   }
@@ -642,10 +640,6 @@ export class ScorerEngine {
     this.telemetry.decision(live.span, decision, live.identity.desktopId);
     this.options.log.info({ sessionId, agentId, action, trust, reason }, 'decision');
   }
-}
-
-function withoutWindows(body: ProfileBody): ProfileBody {
-  return { keystroke: { ...body.keystroke, windows: [] }, mouse: { ...body.mouse, windows: [] } };
 }
 
 /** Enough of a profile body to compute what is still required from a summary row. */

@@ -90,12 +90,20 @@ describe('a database outage', { skip: TEST_STORES[1]!.skip }, () => {
     const scorer = await startTestScorer(db, { matureKeystrokes: '300' });
     const dir = mkdtempSync(join(tmpdir(), 'vdiguard-outage-'));
     try {
-      const file = join(dir, 'enrol.jsonl');
-      await writeRecording(file, { format: 'vdiguard.recording.v1', agent: 'alice', source: 'test' }, typing(ALICE, 800, 1));
-      await enroll({ address: scorer.address, adminTokenFile: scorer.adminTokenFile, agent: 'alice', file });
+      // Both are enrolled through this scorer (it fits both); only Alice has a session here before the outage.
+      for (const [agent, seed] of [['alice', 1], ['bob', 3]] as const) {
+        const file = join(dir, `enrol-${agent}.jsonl`);
+        await writeRecording(file, { format: 'vdiguard.recording.v1', agent, source: 'test' }, typing(ALICE, 800, seed));
+        await enroll({ address: scorer.address, adminTokenFile: scorer.adminTokenFile, agent, file });
+      }
+      const before = openStream(scorer.address);
+      before.call.write(openRequest('before-outage', 'alice'));
+      before.call.write({ kind: { $case: 'close', value: { reason: 'done' } } });
+      before.call.end();
+      assert.equal(await before.ended, null);
 
       proxy.cut();
-      // A profile loaded before the outage still serves a session opened during it.
+      // The profile her last session loaded still serves a session opened during the outage.
       const s = openStream(scorer.address);
       s.call.write(openRequest('during-outage', 'alice'));
       s.call.write(eventsRequest(1, typing(MALLORY, 400, 2)));
@@ -108,9 +116,13 @@ describe('a database outage', { skip: TEST_STORES[1]!.skip }, () => {
         responses.some((r) => r.kind?.$case === 'verdict' && r.kind.value.action === Action.ACTION_TERMINATE),
         'the impostor is terminated without the database',
       );
-      // An agent never loaded cannot be scored: the gateway's fail policy takes over.
+      // An agent with no session here cannot be scored, though this scorer fitted his profile (a
+      // scorer keeps only its own sessions' profiles: scorer/service/profile-cache.ts): the
+      // gateway's fail policy takes over.
       const unknown = openStream(scorer.address);
       unknown.call.write(openRequest('unknown-during-outage', 'bob'));
+      unknown.call.write({ kind: { $case: 'close', value: { reason: 'done' } } });
+      unknown.call.end();
       const err = await unknown.ended;
       assert.equal(err?.code, status.UNAVAILABLE);
       assert.match(err!.details, /cannot load the profile of agent bob: database .* is unavailable/);

@@ -21,7 +21,7 @@ export function registerSoak(program: Command): void {
     .option('--json', 'also print the report as one JSON line')
     .option('--logs <dir>', "write each service process's log there")
     .option('--profile <dir>', 'write a V8 CPU profile of each service process there (open it in Chrome DevTools)')
-    .option('--heap-snapshots <dir>', 'snapshot each service\'s heap at the start of steady time and at its end, and print what grew (best with --no-faults: the sessions held stay the same)')
+    .option('--heap-snapshots <dir>', 'snapshot each service\'s heap at the start of steady time (the faults wait for it) and at its end, and print what grew')
     .action(async (f: { sessions: string; minutes: string; enrolled: string; absent: string; gateways: string; faults: boolean; databaseUrl?: string; json?: boolean; logs?: string; profile?: string; heapSnapshots?: string }) => {
       const serverUrl = f.databaseUrl ?? process.env.DATABASE_URL;
       if (!serverUrl) throw new VdiguardError('invalid-argument', 'the soak needs a PostgreSQL server: give --database-url or DATABASE_URL (a user that may create databases; the soak makes one and drops it)');

@@ -71,12 +71,13 @@ function mkdirAll(dir: string): string {
   return dir;
 }
 
-/** Each process over the run: resident and heap MiB, sessions held and worst loop delay, per step. */
+/** Each process over the run: resident, committed and live heap MiB, sessions held and worst loop delay, per step. */
 function timelineLines(r: SoakReport): string[] {
-  const lines = ['  over the run (s: resident MiB / live heap MiB / sessions / worst event loop delay p99 ms):'];
+  const lines = ['  over the run (s: resident MiB / heap committed MiB / live heap MiB / sessions / worst event loop delay p99 ms):'];
   const num = (v: number | null, f: (x: number) => string) => (v === null ? '-' : f(v));
   for (const p of r.processes) {
-    const points = p.timeline.map((t) => `${t.atS}: ${num(t.rssBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.liveHeapBytes, (b) => (b / 1048576).toFixed(0))}/${num(t.sessions, String)}/${num(t.loopDelayP99Ms, (ms) => ms.toFixed(0))}`);
+    const mebi = (b: number) => (b / 1048576).toFixed(0);
+    const points = p.timeline.map((t) => `${t.atS}: ${num(t.rssBytes, mebi)}/${num(t.heapCommittedBytes, mebi)}/${num(t.liveHeapBytes, mebi)}/${num(t.sessions, String)}/${num(t.loopDelayP99Ms, (ms) => ms.toFixed(0))}`);
     lines.push(`    ${p.instance}: ${points.join('  ')}`);
   }
   return lines;

@@ -63,6 +63,8 @@ export interface TimelinePoint {
   readonly atS: number;
   /** The last readings in the step; null when there was none. */
   readonly rssBytes: number | null;
+  /** The heap V8 has reserved, live data and room for garbage: resident memory follows it when V8 sizes its heap up. */
+  readonly heapCommittedBytes: number | null;
   /** The live heap: what survived the last full collection (lib/telemetry/runtime.ts). */
   readonly liveHeapBytes: number | null;
   readonly sessions: number | null;
@@ -77,18 +79,25 @@ export interface TimelinePoint {
 export function timeline(
   startMs: number,
   stepMs: number,
-  series: { readonly rss: readonly MemorySample[]; readonly liveHeap: readonly MemorySample[]; readonly sessions: readonly MemorySample[]; readonly loopMs: readonly MemorySample[] },
+  series: {
+    readonly rss: readonly MemorySample[];
+    readonly heapCommitted: readonly MemorySample[];
+    readonly liveHeap: readonly MemorySample[];
+    readonly sessions: readonly MemorySample[];
+    readonly loopMs: readonly MemorySample[];
+  },
 ): TimelinePoint[] {
   const step = (t: number) => Math.floor((t - startMs) / stepMs);
-  const steps = new Map<number, { rss: number | null; liveHeap: number | null; sessions: number | null; loop: number | null }>();
+  const steps = new Map<number, { rss: number | null; heapCommitted: number | null; liveHeap: number | null; sessions: number | null; loop: number | null }>();
   const at = (t: number) => {
     const k = step(t);
     let p = steps.get(k);
-    if (!p) steps.set(k, (p = { rss: null, liveHeap: null, sessions: null, loop: null }));
+    if (!p) steps.set(k, (p = { rss: null, heapCommitted: null, liveHeap: null, sessions: null, loop: null }));
     return p;
   };
   const byTime = (xs: readonly MemorySample[]) => [...xs].sort((a, b) => a.timeMs - b.timeMs);
   for (const x of byTime(series.rss)) at(x.timeMs).rss = x.value;
+  for (const x of byTime(series.heapCommitted)) at(x.timeMs).heapCommitted = x.value;
   for (const x of byTime(series.liveHeap)) at(x.timeMs).liveHeap = x.value;
   for (const x of byTime(series.sessions)) at(x.timeMs).sessions = x.value;
   for (const x of series.loopMs) {
@@ -97,7 +106,7 @@ export function timeline(
   }
   return [...steps]
     .sort((a, b) => a[0] - b[0])
-    .map(([k, p]) => ({ atS: (k * stepMs) / 1000, rssBytes: p.rss, liveHeapBytes: p.liveHeap, sessions: p.sessions, loopDelayP99Ms: p.loop }));
+    .map(([k, p]) => ({ atS: (k * stepMs) / 1000, rssBytes: p.rss, heapCommittedBytes: p.heapCommitted, liveHeapBytes: p.liveHeap, sessions: p.sessions, loopDelayP99Ms: p.loop }));
 }
 
 /** The last count at or before `timeMs` (0 before the first), of counts in time order. */

@@ -27,7 +27,7 @@ async function collected(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-test('the live heap is what survives a full collection: it follows retained memory, not garbage', async () => {
+test('the live heap is what survives a full collection: it follows retained memory, not garbage; the committed heap holds both', async () => {
   const reader = new metrics.PeriodicExportingMetricReader({ exporter: new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
   const provider = new metrics.MeterProvider({ readers: [reader] });
   const stop = observeRuntime(provider.getMeter('runtime-test'));
@@ -39,11 +39,12 @@ test('the live heap is what survives a full collection: it follows retained memo
     // 64 MiB of garbage: the heap in use grows, what is live does not.
     const heapWithGarbage = await (async () => {
       const garbage = Array.from({ length: 64 }, () => new Array<number>(131_072).fill(1.5));
-      const used = (await gauges(reader)).get('v8js.memory.heap.used')!;
+      const read = await gauges(reader);
       assert.equal(garbage.length, 64);
-      return used;
+      return { used: read.get('v8js.memory.heap.used')!, committed: read.get('vdiguard.runtime.heap.committed')! };
     })();
-    assert.ok(heapWithGarbage > before + 48 * 2 ** 20, 'the heap in use counts the garbage');
+    assert.ok(heapWithGarbage.used > before + 48 * 2 ** 20, 'the heap in use counts the garbage');
+    assert.ok(heapWithGarbage.committed >= heapWithGarbage.used, `the committed heap holds what is in use: ${heapWithGarbage.committed} B, ${heapWithGarbage.used} B in use`);
     await collected();
     const afterGarbage = (await gauges(reader)).get('vdiguard.runtime.heap.live')!;
     assert.ok(Math.abs(afterGarbage - before) < 16 * 2 ** 20, `garbage is not live: ${before} B, then ${afterGarbage} B`);

@@ -8,7 +8,9 @@
  * pile up to a share of the memory it believes it has (a 1 GiB container: a heap limit of some
  * 512 MiB; a 24 GiB machine: 4 GiB), so it rises and falls by a hundred MiB with no leak at all.
  * What a process holds on to is the heap left right after a full (mark-compact) collection:
- * `vdiguard.runtime.heap.live`, the figure a leak makes grow.
+ * `vdiguard.runtime.heap.live`, the figure a leak makes grow. The heap V8 has reserved
+ * (`vdiguard.runtime.heap.committed`: live data and room for garbage) is what resident memory
+ * follows when V8 sizes its heap up under load, with nothing more held.
  */
 import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
@@ -26,6 +28,7 @@ export function observeRuntime(meter: Meter): () => void {
   collections.observe({ entryTypes: ['gc'] });
   const rss = meter.createObservableGauge('process.memory.usage', { description: 'Resident memory of the process', unit: 'By' });
   const heap = meter.createObservableGauge('v8js.memory.heap.used', { description: 'V8 heap in use', unit: 'By' });
+  const committed = meter.createObservableGauge('vdiguard.runtime.heap.committed', { description: 'V8 heap reserved by the process: what is live and room for garbage', unit: 'By' });
   const live = meter.createObservableGauge('vdiguard.runtime.heap.live', { description: 'V8 heap in use right after the last full collection: what the process holds on to (none before its first)', unit: 'By' });
   const p99 = meter.createObservableGauge('nodejs.eventloop.delay.p99', { description: "99th percentile of the event loop's delay since the last export", unit: 's' });
   const max = meter.createObservableGauge('nodejs.eventloop.delay.max', { description: "Longest event loop delay since the last export", unit: 's' });
@@ -34,6 +37,7 @@ export function observeRuntime(meter: Meter): () => void {
       const memory = process.memoryUsage();
       r.observe(rss, memory.rss);
       r.observe(heap, memory.heapUsed);
+      r.observe(committed, memory.heapTotal);
       if (liveBytes !== undefined) r.observe(live, liveBytes);
       // In nanoseconds, measured by a timer of the resolution's period: the delay is how late it fired.
       if (delay.count > 0) {
@@ -42,7 +46,7 @@ export function observeRuntime(meter: Meter): () => void {
       }
       delay.reset();
     },
-    [rss, heap, live, p99, max],
+    [rss, heap, committed, live, p99, max],
   );
   return () => {
     delay.disable();

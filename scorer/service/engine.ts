@@ -146,7 +146,7 @@ const APPLY_CONCURRENCY = 2;
  * Bytes of profiles kept in memory for sessions opened while the database is down (ProfileCache):
  * some 1,400 agents with fitted templates, more than a scorer holds sessions of at the soak's load.
  */
-export const PROFILE_CACHE_BYTES = 64 * 1024 * 1024;
+const PROFILE_CACHE_BYTES = 64 * 1024 * 1024;
 
 export class ScorerEngine {
   private readonly sessions = new Map<string, LiveSession>();

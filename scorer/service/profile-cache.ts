@@ -17,19 +17,25 @@ function withoutWindows(body: ProfileBody): ProfileBody {
   return { keystroke: { ...body.keystroke, windows: [] }, mouse: { ...body.mouse, windows: [] } };
 }
 
-/** A cached profile's size in the heap, roughly: its JSON text (V8 keeps these strings one byte a character) and the agent id. */
-function sizeOf(agentId: string, record: ProfileRecord | null): number {
-  return agentId.length + (record ? JSON.stringify(record.body).length : 0) + 64;
+interface Entry {
+  readonly record: ProfileRecord | null;
+  /** Its size in the heap, roughly: its JSON text (V8 keeps these strings one byte a character) and the agent id. */
+  readonly bytes: number;
+}
+
+function entryOf(agentId: string, record: ProfileRecord | null): Entry {
+  const kept = record && { ...record, body: withoutWindows(record.body) };
+  return { record: kept, bytes: agentId.length + (kept ? JSON.stringify(kept.body).length : 0) + 64 };
 }
 
 export class ProfileCache {
   /** Least recently used first (a Map keeps insertion order; a use inserts again). */
-  private readonly entries = new Map<string, { record: ProfileRecord | null; bytes: number }>();
+  private readonly entries = new Map<string, Entry>();
   private held = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  /** Bytes held, as sizeOf counts them. */
+  /** Bytes held, as entries count them. */
   get bytes(): number {
     return this.held;
   }
@@ -54,24 +60,18 @@ export class ProfileCache {
   /** Keeps what a session of the agent opened with, dropping the least recently used beyond the bound. */
   put(agentId: string, record: ProfileRecord | null): void {
     this.delete(agentId);
-    const kept = record && { ...record, body: withoutWindows(record.body) };
-    const entry = { record: kept, bytes: sizeOf(agentId, kept) };
+    const entry = entryOf(agentId, record);
     if (entry.bytes > this.maxBytes) return;
-    this.entries.set(agentId, entry);
-    this.held += entry.bytes;
-    this.evict();
+    this.set(agentId, entry);
   }
 
   /** Replaces a kept profile with its new version (a fit, a reset); an agent not kept stays out. */
   refresh(agentId: string, record: ProfileRecord): void {
-    const entry = this.entries.get(agentId);
-    if (!entry) return;
-    this.held -= entry.bytes;
-    const kept = { ...record, body: withoutWindows(record.body) };
-    entry.record = kept;
-    entry.bytes = sizeOf(agentId, kept);
-    this.held += entry.bytes;
-    this.evict();
+    const old = this.entries.get(agentId);
+    if (!old) return;
+    // Set in place: a fit is not a use, so the agent keeps its place in the order.
+    this.held -= old.bytes;
+    this.set(agentId, entryOf(agentId, record));
   }
 
   delete(agentId: string): void {
@@ -79,6 +79,13 @@ export class ProfileCache {
     if (!entry) return;
     this.entries.delete(agentId);
     this.held -= entry.bytes;
+  }
+
+  /** Sets the entry (in place when the agent is kept) and drops the least recently used until the bound holds. */
+  private set(agentId: string, entry: Entry): void {
+    this.entries.set(agentId, entry);
+    this.held += entry.bytes;
+    this.evict();
   }
 
   /** Drops the least recently used until the bound holds. */

@@ -238,9 +238,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     // Two scorers behind one address, as a Deployment behind its Service: a stopping one's
     // sessions resume on the other.
     const scorerPorts = [await freePort(), await freePort()];
+    // Node's options for each service: the pod's heap, and the profiler and snapshots when asked for.
     // Node takes --cpu-prof-name as it is (no ${pid} in it is expanded): each profile is named after
     // its instance, so that a restarted service does not write over the profile of the one it replaced.
-    const profiled = (instance: string) => ({
+    const nodeArgsOf = (instance: string) => ({
       nodeArgs: [
         ...POD_HEAP_ARGS,
         ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=${instance}.cpuprofile`] : []),
@@ -248,7 +249,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       ],
     });
     const startScorer = (i: number): Promise<ServiceProcess> =>
-      named(`scorer${i}`, (env, instance) => startServiceProcess(['scorer', '--listen', `127.0.0.1:${scorerPorts[i]}`, '--data', join(dir, `scorer-${i}`)], env, /^vdiguard scorer listening on (\S+)/, profiled(instance)));
+      named(`scorer${i}`, (env, instance) => startServiceProcess(['scorer', '--listen', `127.0.0.1:${scorerPorts[i]}`, '--data', join(dir, `scorer-${i}`)], env, /^vdiguard scorer listening on (\S+)/, nodeArgsOf(instance)));
     scorerService = await startTcpBalancer(scorerPorts.map((port) => ({ host: '127.0.0.1', port })));
     const scorerAddress = `127.0.0.1:${scorerService.port}`;
     const gatewayPorts = await Promise.all(Array.from({ length: o.gateways }, freePort));
@@ -265,7 +266,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           VDIGUARD_TUNNEL_IDLE_SECONDS: '3600',
         },
         /vdiguard gateway on (\S+) is running/,
-        profiled(instance),
+        nodeArgsOf(instance),
       ));
     // Enrolment on a scorer of its own, before the soak's scorers start, so that they load the
     // population sample the store then holds; it exports no metrics, so it is not in the report.

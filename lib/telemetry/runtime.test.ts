@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { metrics } from '@opentelemetry/sdk-node';
 import { observeRuntime } from './runtime.js';
 
@@ -55,6 +56,33 @@ test('the live heap is what survives a full collection: it follows retained memo
     const retained = (await gauges(reader)).get('vdiguard.runtime.heap.live')!;
     assert.ok(retained > afterGarbage + 56 * 2 ** 20, `what is retained is live: ${afterGarbage} B, then ${retained} B`);
     assert.equal(kept.length, 64);
+  } finally {
+    stop();
+    await provider.shutdown();
+  }
+});
+
+test("the event loop's delay: Node's histogram counts the sampling period, which the gauges leave out", async () => {
+  // What the gauges rely on: an idle loop's shortest interval is the period itself (10 ms), not 0.
+  const raw = monitorEventLoopDelay({ resolution: 10 });
+  raw.enable();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  raw.disable();
+  assert.ok(raw.min >= 9e6, `the shortest interval is the period: ${raw.min / 1e6} ms`);
+
+  const reader = new metrics.PeriodicExportingMetricReader({ exporter: new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+  const provider = new metrics.MeterProvider({ readers: [reader] });
+  const stop = observeRuntime(provider.getMeter('runtime-test'));
+  try {
+    await gauges(reader);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const blockedUntil = performance.now() + 120;
+    while (performance.now() < blockedUntil);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const read = await gauges(reader);
+    const max = read.get('nodejs.eventloop.delay.max')!;
+    assert.ok(max >= 0.1, `a loop blocked for 120 ms is seen, in seconds: ${max}`);
+    assert.ok(read.get('nodejs.eventloop.delay.p99')! <= max);
   } finally {
     stop();
     await provider.shutdown();

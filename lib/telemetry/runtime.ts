@@ -18,7 +18,7 @@ import type { Meter } from '@opentelemetry/api';
 
 /** Registers the runtime gauges on `meter`; returns a function that stops measuring. */
 export function observeRuntime(meter: Meter): () => void {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
+  const delay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   delay.enable();
   let liveBytes: number | undefined;
   const collections = new PerformanceObserver((list) => {
@@ -39,10 +39,9 @@ export function observeRuntime(meter: Meter): () => void {
       r.observe(heap, memory.heapUsed);
       r.observe(committed, memory.heapTotal);
       if (liveBytes !== undefined) r.observe(live, liveBytes);
-      // In nanoseconds, measured by a timer of the resolution's period: the delay is how late it fired.
       if (delay.count > 0) {
-        r.observe(p99, delay.percentile(99) / 1e9);
-        r.observe(max, delay.max / 1e9);
+        r.observe(p99, lateness(delay.percentile(99)));
+        r.observe(max, lateness(delay.max));
       }
       delay.reset();
     },
@@ -52,6 +51,18 @@ export function observeRuntime(meter: Meter): () => void {
     delay.disable();
     collections.disconnect();
   };
+}
+
+/** The period of the timer that samples the event loop, ms. */
+const LOOP_SAMPLE_MS = 10;
+
+/**
+ * How late the sampling timer fired, in seconds, from the histogram's nanoseconds. Node records the
+ * whole interval between the timer's runs, period included (an idle loop reads 10 ms, not 0: see
+ * nodejs/node#34661, and Elastic's APM agent, which subtracts it likewise).
+ */
+function lateness(intervalNs: number): number {
+  return Math.max(0, intervalNs / 1e6 - LOOP_SAMPLE_MS) / 1e3;
 }
 
 function isFullCollection(entry: PerformanceEntry): boolean {

@@ -145,7 +145,7 @@ test("a session's span joins the gateway's trace, its decisions are correlated l
   // The process's own health, for memory per session and a stalling loop (lib/telemetry/runtime.ts).
   const [rss, heap] = ['process.memory.usage', 'v8js.memory.heap.used'].map((n) => receiver.gaugeValues(n).at(-1)?.value ?? 0);
   assert.ok(heap! > 1e6 && rss! > heap!, `resident ${rss} B, heap ${heap} B`);
-  assert.ok(receiver.gaugeValues('nodejs.eventloop.delay.p99').every((p) => p.value > 0 && p.value < 60), 'event loop delay in seconds');
+  assert.ok(receiver.gaugeValues('nodejs.eventloop.delay.p99').every((p) => p.value >= 0 && p.value < 60), 'event loop delay in seconds');
   assert.equal(receiver.counterTotal('vdiguard.scorer.events'), events.length, 'every event received is counted');
 
   const exported = receiver.raw.join('\n');

@@ -8,6 +8,7 @@
  * page does; one whose login was ended (a terminate) stops.
  */
 import { request } from 'node:http';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { encodeInstruction, GuacParser } from '../gateway/guac/index.js';
 import { startFakeGuacd } from '../gateway/testing/fake-guacd.js';
@@ -49,6 +50,12 @@ export interface LoadStats {
   /** Identity checks the gateway asked for, how many the agents answered (an impostor cannot), and how many resumed the session. */
   readonly challenges: { readonly asked: number; readonly answered: number; readonly passed: number };
   readonly failures: Record<string, number>;
+  /**
+   * How late the clients sent their input since the last report, against the schedule of the work
+   * they replay: the 99th percentile, ms (null when none was due). A load process starved of CPU
+   * sends late and so less than planned, and the services would be measured under a lighter load.
+   */
+  readonly sentLateP99Ms: number | null;
 }
 
 export type FromLoad = { ready: { guacdPort: number } } | { stats: LoadStats } | { stopped: LoadStats };
@@ -118,6 +125,8 @@ interface Counts {
   failures: Map<string, number>;
   endings: Map<string, number>;
   challenges: { asked: number; answered: number; passed: number };
+  /** How late each instruction was sent, ms (at least 1: the histogram records positive integers). */
+  sentLate: RecordableHistogram;
 }
 
 /** How long an agent takes to read the code off their phone and type it, ms. */
@@ -135,6 +144,8 @@ class Client {
   private challenged = false;
   private token: string | undefined;
   private queue: Due[] = [];
+  /** The client could not send at its last tick (not connected yet, or an identity check open). */
+  private paused = true;
   private origin = 0;
   private nextStretchAt = 0;
   private stretch = 0;
@@ -286,7 +297,14 @@ class Client {
   /** Sends what is due by `now` (ms on this process's clock), each after its time as the page sends it. */
   tick(now: number): void {
     const ws = this.ws;
-    if (this.stopped || !ws || !this.connected || this.challenged || ws.readyState !== WebSocket.OPEN) return;
+    if (this.stopped || !ws || !this.connected || this.challenged || ws.readyState !== WebSocket.OPEN) {
+      this.paused = true;
+      return;
+    }
+    // What fell due while the client could not send (a reconnect, an identity check) goes now, as
+    // the page would send what the agent does next: late by the pause, not by the load's own delay.
+    const resumedAt = this.paused ? now : 0;
+    this.paused = false;
     if (this.queue.length === 0 && now >= this.nextStretchAt) {
       // Each client works from its own point in the track, so the agents do not move in step.
       const from = this.index * 7_919_000 + this.stretch * STRETCH_MS;
@@ -299,6 +317,7 @@ class Client {
       const at = Math.round((this.origin + due.atMs) * 1000) / 1000;
       ws.send(encodeInstruction('vdiguard', 'time', String(at)) + due.instruction);
       this.counts.events++;
+      this.counts.sentLate.record(Math.max(1, Math.round(now - Math.max(at, resumedAt))));
     }
   }
 
@@ -312,26 +331,32 @@ async function main(): Promise<void> {
   const tracks = await loadMouseTracks(TRACK_USERS);
   const guacd = await startFakeGuacd({ syncMs: 1000, record: false });
   const send = (m: FromLoad): void => void process.send?.(m);
-  const counts: Counts = { tunnels: 0, reconnects: 0, retries: 0, busy: 0, events: 0, failures: new Map<string, number>(), endings: new Map<string, number>(), challenges: { asked: 0, answered: 0, passed: 0 } };
+  const counts: Counts = { tunnels: 0, reconnects: 0, retries: 0, busy: 0, events: 0, failures: new Map<string, number>(), endings: new Map<string, number>(), challenges: { asked: 0, answered: 0, passed: 0 }, sentLate: createHistogram() };
   let clients: Client[] = [];
-  const stats = (): LoadStats => ({
-    tunnels: counts.tunnels,
-    reconnects: counts.reconnects,
-    retries: counts.retries,
-    busy: counts.busy,
-    events: counts.events,
-    signedIn: clients.filter((c) => c.signedIn).length,
-    active: clients.filter((c) => !c.stopped).length,
-    ended: clients.filter((c) => c.ended).length,
-    failures: Object.fromEntries(counts.failures),
-    endings: Object.fromEntries(counts.endings),
-    challenges: { ...counts.challenges },
-  });
+  /** The counts so far, and how late input went since the last report (which starts over). */
+  const report = (): LoadStats => {
+    const sentLateP99Ms = counts.sentLate.count > 0 ? counts.sentLate.percentile(99) : null;
+    counts.sentLate.reset();
+    return {
+      tunnels: counts.tunnels,
+      reconnects: counts.reconnects,
+      retries: counts.retries,
+      busy: counts.busy,
+      events: counts.events,
+      signedIn: clients.filter((c) => c.signedIn).length,
+      active: clients.filter((c) => !c.stopped).length,
+      ended: clients.filter((c) => c.ended).length,
+      failures: Object.fromEntries(counts.failures),
+      endings: Object.fromEntries(counts.endings),
+      challenges: { ...counts.challenges },
+      sentLateP99Ms,
+    };
+  };
   const ticker = setInterval(() => {
     const now = performance.now();
     for (const c of clients) c.tick(now);
   }, TICK_MS);
-  const reporter = setInterval(() => send({ stats: stats() }), 5000);
+  const reporter = setInterval(() => send({ stats: report() }), 5000);
   process.on('message', (m: ToLoad) => {
     if ('start' in m) {
       const { gateways, desktopId, agents, rampMs } = m.start;
@@ -342,7 +367,7 @@ async function main(): Promise<void> {
       clearInterval(ticker);
       clearInterval(reporter);
       for (const c of clients) c.stop();
-      send({ stopped: stats() });
+      send({ stopped: report() });
       setTimeout(() => void guacd.close().then(() => process.exit(0)), 2000);
     }
   });

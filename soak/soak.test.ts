@@ -28,6 +28,7 @@ test('100 sessions for a minute, through a scorer restart, a database cut and a 
   }
   assert.ok(r.load.tunnels >= 100 && r.load.events > 10_000, `the load ran: ${r.load.tunnels} tunnels, ${r.load.events} events`);
   assert.ok(r.load.reconnects > 0, 'clients of the restarted gateway reconnected');
+  assert.ok(r.sentLateP99Ms.run !== null && r.sentLateP99Ms.run >= 1, `the load timed how late it sent its input: ${r.sentLateP99Ms.run} ms`);
   assert.deepEqual(r.load.failures, {});
   assert.equal(r.load.signedIn, 100, 'every agent signed in');
   for (const name of ['decisions', 'sessionsStarted', 'sessionsEnded', 'contributions'] as const) {

@@ -6,6 +6,7 @@ import { VdiguardError } from '../lib/errors.js';
 import { numberFlag } from '../scorer/eval/command.js';
 import { POPULATION_MAX_AGENTS } from '../scorer/models/population.js';
 import { runSoak, type ProcessFigures, type SoakReport } from './soak.js';
+import type { TimelinePoint } from './report.js';
 
 export function registerSoak(program: Command): void {
   program
@@ -73,11 +74,12 @@ function mkdirAll(dir: string): string {
 
 /** Each process over the run: resident, committed and live heap MiB, sessions held and worst loop delay, per step. */
 function timelineLines(r: SoakReport): string[] {
-  const lines = ['  over the run (s: resident MiB / heap committed MiB / live heap MiB / sessions / worst event loop delay p99 ms):'];
+  const lines = ['  over the run (s: resident MiB / heap committed MiB (+ fit workers\' for a scorer) / live heap MiB / sessions / worst event loop delay p99 ms):'];
   const num = (v: number | null, f: (x: number) => string) => (v === null ? '-' : f(v));
   for (const p of r.processes) {
     const mebi = (b: number) => (b / 1048576).toFixed(0);
-    const points = p.timeline.map((t) => `${t.atS}: ${num(t.rssBytes, mebi)}/${num(t.heapCommittedBytes, mebi)}/${num(t.liveHeapBytes, mebi)}/${num(t.sessions, String)}/${num(t.loopDelayP99Ms, (ms) => ms.toFixed(0))}`);
+    const fit = (t: TimelinePoint) => (t.fitHeapCommittedBytes === null ? '' : `+${mebi(t.fitHeapCommittedBytes)}`);
+    const points = p.timeline.map((t) => `${t.atS}: ${num(t.rssBytes, mebi)}/${num(t.heapCommittedBytes, mebi)}${fit(t)}/${num(t.liveHeapBytes, mebi)}/${num(t.sessions, String)}/${num(t.loopDelayP99Ms, (ms) => ms.toFixed(0))}`);
     lines.push(`    ${p.instance}: ${points.join('  ')}`);
   }
   return lines;

@@ -67,13 +67,14 @@ test('a timeline keeps the last readings and the worst loop delay of each step, 
   const points = timeline(1_000_000, 30_000, {
     rss: [at(5, 100), at(25, 110), at(35, 120), at(95, 130)],
     heapCommitted: [at(5, 90), at(26, 95)],
+    fitHeapCommitted: [at(36, 40)],
     liveHeap: [at(25, 50), at(35, 60)],
     sessions: [at(10, 3), at(40, 4)],
     loopMs: [at(5, 12), at(20, 80), at(29, 15), at(95, 7)],
   });
   assert.deepEqual(points, [
-    { atS: 0, rssBytes: 110, heapCommittedBytes: 95, liveHeapBytes: 50, sessions: 3, loopDelayP99Ms: 80 },
-    { atS: 30, rssBytes: 120, heapCommittedBytes: null, liveHeapBytes: 60, sessions: 4, loopDelayP99Ms: null },
-    { atS: 90, rssBytes: 130, heapCommittedBytes: null, liveHeapBytes: null, sessions: null, loopDelayP99Ms: 7 },
+    { atS: 0, rssBytes: 110, heapCommittedBytes: 95, fitHeapCommittedBytes: null, liveHeapBytes: 50, sessions: 3, loopDelayP99Ms: 80 },
+    { atS: 30, rssBytes: 120, heapCommittedBytes: null, fitHeapCommittedBytes: 40, liveHeapBytes: 60, sessions: 4, loopDelayP99Ms: null },
+    { atS: 90, rssBytes: 130, heapCommittedBytes: null, fitHeapCommittedBytes: null, liveHeapBytes: null, sessions: null, loopDelayP99Ms: 7 },
   ]);
 });

@@ -65,12 +65,23 @@ export interface TimelinePoint {
   readonly rssBytes: number | null;
   /** The heap V8 has reserved, live data and room for garbage: resident memory follows it when V8 sizes its heap up. */
   readonly heapCommittedBytes: number | null;
+  /** A scorer's fit workers' heaps, reserved (their own isolates, not in the figure above); null for a gateway. */
+  readonly fitHeapCommittedBytes: number | null;
   /** The live heap: what survived the last full collection (lib/telemetry/runtime.ts). */
   readonly liveHeapBytes: number | null;
   readonly sessions: number | null;
   /** The worst 99th percentile of event loop delay reported in the step, ms. */
   readonly loopDelayP99Ms: number | null;
 }
+
+/** The readings a timeline keeps the last of in each step, by the point's field they fill. */
+const LAST_READINGS = {
+  rss: 'rssBytes',
+  heapCommitted: 'heapCommittedBytes',
+  fitHeapCommitted: 'fitHeapCommittedBytes',
+  liveHeap: 'liveHeapBytes',
+  sessions: 'sessions',
+} as const;
 
 /**
  * A process's readings in steps of `stepMs` from `startMs`, to see when it grew or stalled; steps
@@ -79,34 +90,24 @@ export interface TimelinePoint {
 export function timeline(
   startMs: number,
   stepMs: number,
-  series: {
-    readonly rss: readonly MemorySample[];
-    readonly heapCommitted: readonly MemorySample[];
-    readonly liveHeap: readonly MemorySample[];
-    readonly sessions: readonly MemorySample[];
-    readonly loopMs: readonly MemorySample[];
-  },
+  series: { readonly [K in keyof typeof LAST_READINGS]: readonly MemorySample[] } & { readonly loopMs: readonly MemorySample[] },
 ): TimelinePoint[] {
-  const step = (t: number) => Math.floor((t - startMs) / stepMs);
-  const steps = new Map<number, { rss: number | null; heapCommitted: number | null; liveHeap: number | null; sessions: number | null; loop: number | null }>();
-  const at = (t: number) => {
-    const k = step(t);
+  type Point = { -readonly [K in keyof TimelinePoint]: TimelinePoint[K] };
+  const steps = new Map<number, Point>();
+  const at = (t: number): Point => {
+    const k = Math.floor((t - startMs) / stepMs);
     let p = steps.get(k);
-    if (!p) steps.set(k, (p = { rss: null, heapCommitted: null, liveHeap: null, sessions: null, loop: null }));
+    if (!p) steps.set(k, (p = { atS: (k * stepMs) / 1000, rssBytes: null, heapCommittedBytes: null, fitHeapCommittedBytes: null, liveHeapBytes: null, sessions: null, loopDelayP99Ms: null }));
     return p;
   };
-  const byTime = (xs: readonly MemorySample[]) => [...xs].sort((a, b) => a.timeMs - b.timeMs);
-  for (const x of byTime(series.rss)) at(x.timeMs).rss = x.value;
-  for (const x of byTime(series.heapCommitted)) at(x.timeMs).heapCommitted = x.value;
-  for (const x of byTime(series.liveHeap)) at(x.timeMs).liveHeap = x.value;
-  for (const x of byTime(series.sessions)) at(x.timeMs).sessions = x.value;
+  for (const [name, field] of Object.entries(LAST_READINGS) as [keyof typeof LAST_READINGS, (typeof LAST_READINGS)[keyof typeof LAST_READINGS]][]) {
+    for (const x of [...series[name]].sort((a, b) => a.timeMs - b.timeMs)) at(x.timeMs)[field] = x.value;
+  }
   for (const x of series.loopMs) {
     const p = at(x.timeMs);
-    p.loop = Math.max(p.loop ?? 0, x.value);
+    p.loopDelayP99Ms = Math.max(p.loopDelayP99Ms ?? 0, x.value);
   }
-  return [...steps]
-    .sort((a, b) => a[0] - b[0])
-    .map(([k, p]) => ({ atS: (k * stepMs) / 1000, rssBytes: p.rss, heapCommittedBytes: p.heapCommitted, liveHeapBytes: p.liveHeap, sessions: p.sessions, loopDelayP99Ms: p.loop }));
+  return [...steps].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
 }
 
 /** The last count at or before `timeMs` (0 before the first), of counts in time order. */

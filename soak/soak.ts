@@ -546,6 +546,7 @@ async function report(
       timeline: timeline(start, TIMELINE_STEP_MS, {
         rss: of('process.memory.usage'),
         heapCommitted: of('vdiguard.runtime.heap.committed'),
+        fitHeapCommitted: of('vdiguard.scorer.fit.heap.committed'),
         liveHeap: of(LIVE_HEAP),
         loopMs: delays.map((d) => ({ timeMs: d.timeMs, value: d.ms })),
         sessions: held,

@@ -103,6 +103,20 @@ test('too few windows is no template yet; an unknown modality is a typed error f
   }
 });
 
+test("each fit reports the worker's own heap: unknown before the first fit, within the worker's limit after it", async () => {
+  const pool = new FitPool({ size: 1, log: silentLogger(), heapMb: 128 });
+  try {
+    pool.start();
+    assert.equal(pool.heapCommittedBytes, undefined, 'no fit yet: not reported as 0');
+    await pool.fit({ modality: 'keystroke', windows: [] });
+    const bytes = pool.heapCommittedBytes;
+    // TensorFlow.js and the pipelines take some MiB; the old generation is capped at 128 MiB, the young one adds at most tens.
+    assert.ok(bytes !== undefined && bytes > 2 ** 20 && bytes < 192 * 2 ** 20, `the worker's heap after a fit: ${bytes} B`);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a worker that crashes fails its fit with a clear error, and a fresh worker takes the next one', async () => {
   const pool = new FitPool({ size: 1, log: silentLogger(), workerUrl: new URL('../testing/crashing-fit-worker.js', import.meta.url) });
   try {

@@ -65,10 +65,16 @@ export function unpackSample(packed: Readonly<Record<Modality, PackedWindows>>):
   return new Map(MODALITIES.map((m) => [m, unpackWindows(packed[m])]));
 }
 
-/** What a worker posts back. */
-export type FitReply =
+/** A fit's result, or why there is none. */
+export type FitOutcome =
   | { readonly id: number; readonly ok: true; readonly result: FittedTemplate }
   | { readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+/** What a worker posts back. */
+export type FitReply = FitOutcome & {
+  /** The worker's V8 heap after the fit, bytes reserved: a worker's memory is its own isolate's, not in the scorer's heap figures. */
+  readonly heapCommittedBytes: number;
+};
 
 export function packWindows(windows: readonly (readonly number[])[]): PackedWindows {
   const offsets = new Uint32Array(windows.length + 1);
@@ -126,6 +132,8 @@ interface Job {
 interface Slot {
   readonly worker: Worker;
   job: Job | undefined;
+  /** The worker's heap as of its last fit; undefined before its first. */
+  heapCommittedBytes: number | undefined;
 }
 
 const DEFAULT_WORKER = new URL('./fit-worker.js', import.meta.url);
@@ -177,6 +185,15 @@ export class FitPool {
     while (this.slots.length < this.o.size) this.spawn().worker.unref();
   }
 
+  /**
+   * The V8 heap the workers have reserved, bytes, each as of its last fit (a worker's heap grows
+   * during fits and is not in the scorer's own heap figures); undefined before any worker's first fit.
+   */
+  get heapCommittedBytes(): number | undefined {
+    const known = this.slots.flatMap((s) => (s.heapCommittedBytes === undefined ? [] : [s.heapCommittedBytes]));
+    return known.length === 0 ? undefined : known.reduce((a, b) => a + b, 0);
+  }
+
   /** Fails queued and running fits and stops the workers. */
   async close(): Promise<void> {
     this.closed = true;
@@ -203,12 +220,13 @@ export class FitPool {
   private spawn(): Slot {
     const workerData: NetworkArtifacts = this.o.networks ?? { keyEmbedding: null, actionNetwork: null };
     const worker = new Worker(this.o.workerUrl ?? DEFAULT_WORKER, { workerData, resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
-    const slot: Slot = { worker, job: undefined };
+    const slot: Slot = { worker, job: undefined, heapCommittedBytes: undefined };
     this.slots.push(slot);
     // Messages arrive in order: the whole sample before the first fit.
     for (const [agentId, sample] of this.population.entries()) worker.postMessage({ sample: { agentId, windows: packSample(sample) } } satisfies ToWorker);
     worker.on('message', (reply: FitReply) => {
       const job = slot.job;
+      slot.heapCommittedBytes = reply.heapCommittedBytes;
       if (!job || job.message.id !== reply.id) return;
       slot.job = undefined;
       worker.unref();

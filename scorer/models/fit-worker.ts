@@ -4,11 +4,12 @@
  * the pool sends it, and fits one template per fit message, in order.
  */
 import { setPriority } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { VdiguardError } from '../../lib/errors.js';
 import { defaultPipelines } from './pipelines.js';
 import { initTf } from './tf/runtime.js';
-import { unpackSample, unpackWindows, type FitMessage, type FitReply, type FittedTemplate, type NetworkArtifacts, type ToWorker } from './fit-pool.js';
+import { unpackSample, unpackWindows, type FitMessage, type FitOutcome, type FitReply, type FittedTemplate, type NetworkArtifacts, type ToWorker } from './fit-pool.js';
 import { PopulationSample } from './population.js';
 import { KeyEmbeddingNetwork } from './keystroke-embedding.js';
 import { ActionNetwork } from './action-network.js';
@@ -62,13 +63,13 @@ port.on('message', (message: ToWorker) => {
     return;
   }
   const m = message.fit;
-  let reply: FitReply;
+  let outcome: FitOutcome;
   try {
-    reply = { id: m.id, ok: true, result: fit(m) };
+    outcome = { id: m.id, ok: true, result: fit(m) };
   } catch (err) {
-    reply = err instanceof VdiguardError
+    outcome = err instanceof VdiguardError
       ? { id: m.id, ok: false, code: err.code, message: err.message }
       : { id: m.id, ok: false, code: 'internal', message: `template fit failed: ${(err as Error).message}` };
   }
-  port.postMessage(reply);
+  port.postMessage({ ...outcome, heapCommittedBytes: getHeapStatistics().total_heap_size } satisfies FitReply);
 });

@@ -193,7 +193,7 @@ export class ScorerEngine {
       ...(options.spillDir ? { spill: new Spill({ dir: options.spillDir, queue: SCORER_QUEUE, isRecord: isScorerRecord }) } : {}),
     });
     this.now = options.now ?? (() => new Date());
-    this.telemetry = new ScorerTelemetry(() => this.pendingWrites);
+    this.telemetry = new ScorerTelemetry({ pendingWrites: () => this.pendingWrites, fitHeapCommittedBytes: () => this.fits.heapCommittedBytes });
     this.fits = new FitPool({
       size: options.fitWorkers ?? 1,
       log: options.log,

@@ -145,6 +145,9 @@ test("a session's span joins the gateway's trace, its decisions are correlated l
   // The process's own health, for memory per session and a stalling loop (lib/telemetry/runtime.ts).
   const [rss, heap] = ['process.memory.usage', 'v8js.memory.heap.used'].map((n) => receiver.gaugeValues(n).at(-1)?.value ?? 0);
   assert.ok(heap! > 1e6 && rss! > heap!, `resident ${rss} B, heap ${heap} B`);
+  // The enrolment's fit ran on a worker thread, whose heap is its own: reported beside the scorer's.
+  const fitHeap = receiver.gaugeValues('vdiguard.scorer.fit.heap.committed').at(-1)?.value;
+  assert.ok(fitHeap !== undefined && fitHeap > 2 ** 20, `the fit worker's heap: ${fitHeap} B`);
   assert.ok(receiver.gaugeValues('nodejs.eventloop.delay.p99').every((p) => p.value >= 0 && p.value < 60), 'event loop delay in seconds');
   assert.equal(receiver.counterTotal('vdiguard.scorer.events'), events.length, 'every event received is counted');
 

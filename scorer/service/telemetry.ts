@@ -40,10 +40,16 @@ export class ScorerTelemetry {
   private readonly batchDuration = this.meter.createHistogram('vdiguard.scorer.batch.duration', { description: 'Time to score one batch of events', unit: 'ms' });
   private readonly activeSessions = this.meter.createUpDownCounter('vdiguard.scorer.sessions.active', { description: 'Sessions held by this scorer', unit: '{session}' });
 
-  constructor(pendingWrites: () => number) {
+  constructor(read: { pendingWrites: () => number; fitHeapCommittedBytes: () => number | undefined }) {
     this.meter
       .createObservableGauge('vdiguard.scorer.writes.pending', { description: 'Audit and profile writes waiting for the database', unit: '{write}' })
-      .addCallback((r) => r.observe(pendingWrites()));
+      .addCallback((r) => r.observe(read.pendingWrites()));
+    this.meter
+      .createObservableGauge('vdiguard.scorer.fit.heap.committed', { description: "V8 heap reserved by the template fit workers, each as of its last fit (not in the scorer's own heap figures)", unit: 'By' })
+      .addCallback((r) => {
+        const bytes = read.fitHeapCommittedBytes();
+        if (bytes !== undefined) r.observe(bytes);
+      });
   }
 
   sessionOpened(ids: { sessionId: string; agentId: string; desktopId: string; clientAddress: string }, parent: Context | undefined): Span {

@@ -1,17 +1,15 @@
 /**
- * The soak's agents and desktops, in a process of their own (forked by soak.ts, so the services'
- * CPU and memory are theirs alone): a guacd stand-in (gateway/testing/fake-guacd.ts: it answers
- * the handshake like guacd and draws nothing), and one Guacamole client per agent that signs in
- * with password and TOTP, opens the tunnel, and sends what the agent page sends at the rates of
- * real office work (soak/workday.ts): each key and mouse instruction after its `vdiguard,time`. A client whose tunnel drops
- * (a gateway restarting) asks another gateway for a ticket with its login and goes on, as the
- * page does; one whose login was ended (a terminate) stops.
+ * The soak's agents, in a process of their own (forked by soak.ts, so the services' CPU and memory
+ * are theirs alone): one Guacamole client per agent that signs in with password and TOTP, opens the
+ * tunnel, and sends what the agent page sends at the rates of real office work (soak/workday.ts):
+ * each key and mouse instruction after its `vdiguard,time`. A client whose tunnel drops (a gateway
+ * restarting) asks another gateway for a ticket with its login and goes on, as the page does; one
+ * whose login was ended (a terminate) stops.
  */
 import { request } from 'node:http';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { encodeInstruction, GuacParser } from '../gateway/guac/index.js';
-import { startFakeGuacd } from '../gateway/testing/fake-guacd.js';
 import { totpCode } from '../gateway/auth/totp.js';
 import { LOGIN_COOKIE } from '../gateway/http/login-cookie.js';
 import { ALICE, MALLORY, type Typist } from '../scorer/testing/typist.js';
@@ -58,7 +56,7 @@ export interface LoadStats {
   readonly sentLateP99Ms: number | null;
 }
 
-export type FromLoad = { ready: { guacdPort: number } } | { stats: LoadStats } | { stopped: LoadStats };
+export type FromLoad = { ready: true } | { stats: LoadStats } | { stopped: LoadStats };
 
 /** Busy answers a client waits out before it gives up signing in (a 503's Retry-After is some 10 s: 5 minutes in all). */
 const MAX_BUSY_ANSWERS = 30;
@@ -326,7 +324,6 @@ class Client {
 
 async function main(): Promise<void> {
   const tracks = await loadMouseTracks(TRACK_USERS);
-  const guacd = await startFakeGuacd({ syncMs: 1000, record: false });
   const send = (m: FromLoad): void => void process.send?.(m);
   const counts: Counts = { tunnels: 0, reconnects: 0, retries: 0, busy: 0, events: 0, failures: new Map<string, number>(), endings: new Map<string, number>(), challenges: { asked: 0, answered: 0, passed: 0 }, sentLate: createHistogram() };
   let clients: Client[] = [];
@@ -365,10 +362,10 @@ async function main(): Promise<void> {
       clearInterval(reporter);
       for (const c of clients) c.stop();
       send({ stopped: report() });
-      setTimeout(() => void guacd.close().then(() => process.exit(0)), 2000);
+      setTimeout(() => process.exit(0), 2000);
     }
   });
-  send({ ready: { guacdPort: guacd.port } });
+  send({ ready: true });
 }
 
 if (process.argv[2] === 'load') await main();

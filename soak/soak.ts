@@ -4,8 +4,8 @@
  *
  * The real scorers and gateways (`vdiguard scorer`, `vdiguard gateway`, child processes; two
  * scorers behind one address, as a Service) on a PostgreSQL database of their own, reached through
- * a TCP proxy the soak can cut; the agents and
- * desktops in soak/load.ts (Guacamole clients over WebSockets, a guacd stand-in). The services
+ * a TCP proxy the soak can cut; the agents in soak/load.ts (Guacamole clients over WebSockets),
+ * the desktops played by a guacd stand-in (gateway/testing/fake-guacd.ts) here. The services
  * export their metrics over OTLP to a receiver here: memory and the event loop's delay
  * (lib/telemetry/runtime.ts), verdict latency (the gateway's histogram). During the run a scorer
  * is restarted (SIGTERM), the database cut, and one gateway restarted; afterwards every record the
@@ -26,6 +26,7 @@ import { startOtlpReceiver, type OtlpReceiver } from '../lib/testing/otlp-receiv
 import { heapGrowth, heapSnapshotArgs, takeHeapSnapshot, type HeapChange, type HeapSummary } from '../lib/testing/heap-snapshot.js';
 import { startServiceProcess, type LogLine, type ServiceProcess } from '../lib/testing/service-process.js';
 import { freePort } from '../gateway/testing/guacd.js';
+import { startFakeGuacd } from '../gateway/testing/fake-guacd.js';
 import { GatewayStore } from '../gateway/store/gateway-store.js';
 import { SecretBox } from '../gateway/auth/secret-box.js';
 import { hashPassword } from '../gateway/auth/password.js';
@@ -192,10 +193,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
   const otlp = await startOtlpReceiver();
-  // The agents' browsers and desktops are other machines in a deployment; here they share the
-  // services' two cores, at a lower priority (every thread of theirs: nice is per thread), so that
-  // the services are measured with the CPU they would have. A load starved by it sends late, and
-  // the report's check on that says so.
+  // The desktops' stand-in runs here, at the services' priority: guacamole-lite closes a tunnel
+  // whose guacd sends nothing for 10 s, and a starved stand-in would end sessions no real guacd
+  // would (it did, during the sign-in ramp, while it ran with the clients below).
+  const guacd = await startFakeGuacd({ syncMs: 1000, record: false });
+  // The agents' browsers are other machines in a deployment; here they share the services' two
+  // cores, at a lower priority (every thread of theirs: nice is per thread), so that the services
+  // are measured with the CPU they would have. A load starved by it sends late, and the report's
+  // check on that says so.
   const load = fork(fileURLToPath(new URL('./load.js', import.meta.url)), ['load'], {
     execPath: 'nice',
     execArgv: ['-n', String(LOAD_NICE), process.execPath],
@@ -220,7 +225,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           load.on('message', on);
         }),
       ]);
-    const ready = (await fromLoad((m) => 'ready' in m)) as { ready: { guacdPort: number } };
+    await fromLoad((m) => 'ready' in m);
 
     const secretKey = randomBytes(32);
     const adminTokenFile = join(dir, 'admin-token');
@@ -278,7 +283,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           VDIGUARD_GATEWAY_LISTEN: `127.0.0.1:${gatewayPorts[i]}`,
           VDIGUARD_GATEWAY_SCORER: scorerAddress,
           VDIGUARD_GATEWAY_BRIDGE: 'off',
-          VDIGUARD_GUACD: `127.0.0.1:${ready.ready.guacdPort}`,
+          VDIGUARD_GUACD: `127.0.0.1:${guacd.port}`,
           VDIGUARD_GATEWAY_SECRET_KEY: secretKey.toString('base64'),
           VDIGUARD_TUNNEL_IDLE_SECONDS: '3600',
         },
@@ -427,6 +432,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
     for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
     if (load.exitCode === null) load.kill();
+    await guacd.close();
     await otlp.close();
     await scorerService?.close();
     await proxy.close();

@@ -65,10 +65,10 @@ test('steady time excludes warm-up, the end, and each fault with its recovery; a
 test('a timeline keeps the last readings and the worst loop delay of each step, and leaves out steps with none', () => {
   const at = (s: number, value: number) => ({ timeMs: 1_000_000 + s * 1000, value });
   const points = timeline(1_000_000, 30_000, {
-    rss: [at(5, 100), at(25, 110), at(35, 120), at(95, 130)],
-    heapCommitted: [at(5, 90), at(26, 95)],
-    fitHeapCommitted: [at(36, 40)],
-    liveHeap: [at(25, 50), at(35, 60)],
+    rssBytes: [at(5, 100), at(25, 110), at(35, 120), at(95, 130)],
+    heapCommittedBytes: [at(5, 90), at(26, 95)],
+    fitHeapCommittedBytes: [at(36, 40)],
+    liveHeapBytes: [at(25, 50), at(35, 60)],
     sessions: [at(10, 3), at(40, 4)],
     loopMs: [at(5, 12), at(20, 80), at(29, 15), at(95, 7)],
   });

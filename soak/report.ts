@@ -74,14 +74,8 @@ export interface TimelinePoint {
   readonly loopDelayP99Ms: number | null;
 }
 
-/** The readings a timeline keeps the last of in each step, by the point's field they fill. */
-const LAST_READINGS = {
-  rss: 'rssBytes',
-  heapCommitted: 'heapCommittedBytes',
-  fitHeapCommitted: 'fitHeapCommittedBytes',
-  liveHeap: 'liveHeapBytes',
-  sessions: 'sessions',
-} as const;
+/** The readings a timeline keeps the last of in each step. */
+const LAST_READINGS = ['rssBytes', 'heapCommittedBytes', 'fitHeapCommittedBytes', 'liveHeapBytes', 'sessions'] as const;
 
 /**
  * A process's readings in steps of `stepMs` from `startMs`, to see when it grew or stalled; steps
@@ -90,7 +84,7 @@ const LAST_READINGS = {
 export function timeline(
   startMs: number,
   stepMs: number,
-  series: { readonly [K in keyof typeof LAST_READINGS]: readonly MemorySample[] } & { readonly loopMs: readonly MemorySample[] },
+  series: { readonly [K in (typeof LAST_READINGS)[number]]: readonly MemorySample[] } & { readonly loopMs: readonly MemorySample[] },
 ): TimelinePoint[] {
   type Point = { -readonly [K in keyof TimelinePoint]: TimelinePoint[K] };
   const steps = new Map<number, Point>();
@@ -100,8 +94,8 @@ export function timeline(
     if (!p) steps.set(k, (p = { atS: (k * stepMs) / 1000, rssBytes: null, heapCommittedBytes: null, fitHeapCommittedBytes: null, liveHeapBytes: null, sessions: null, loopDelayP99Ms: null }));
     return p;
   };
-  for (const [name, field] of Object.entries(LAST_READINGS) as [keyof typeof LAST_READINGS, (typeof LAST_READINGS)[keyof typeof LAST_READINGS]][]) {
-    for (const x of [...series[name]].sort((a, b) => a.timeMs - b.timeMs)) at(x.timeMs)[field] = x.value;
+  for (const field of LAST_READINGS) {
+    for (const x of [...series[field]].sort((a, b) => a.timeMs - b.timeMs)) at(x.timeMs)[field] = x.value;
   }
   for (const x of series.loopMs) {
     const p = at(x.timeMs);

@@ -310,7 +310,11 @@ class Client {
     while (this.queue.length > 0 && this.origin + (this.queue[0] as Due).atMs <= now) {
       const due = this.queue.shift() as Due;
       const at = Math.round((this.origin + due.atMs) * 1000) / 1000;
-      ws.send(encodeInstruction('vdiguard', 'time', String(at)) + due.instruction);
+      // Two messages, as the page sends them (gateway/page/client-times.js wraps the tunnel's
+      // sendMessage, and guacamole-common-js sends each instruction as a message of its own): the
+      // gateway reads, parses and taps each, and forwards the input as it came.
+      ws.send(encodeInstruction('vdiguard', 'time', String(at)));
+      ws.send(due.instruction);
       this.counts.events++;
       this.counts.sentLate.record(Math.max(1, Math.round(now - at)));
     }

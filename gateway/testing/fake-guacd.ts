@@ -27,8 +27,12 @@ export interface FakeGuacd {
   close(): Promise<void>;
 }
 
-/** `record: false` keeps nothing of what arrives (a long soak would hold it all in memory). */
-export async function startFakeGuacd(o: { syncMs?: number; echo?: boolean; record?: boolean } = {}): Promise<FakeGuacd> {
+/**
+ * `record: false` keeps nothing of what arrives (a long soak would hold it all in memory).
+ * `readyDelayMs` answers `connect` that much later, as a desktop slow to log in: what arrives
+ * meanwhile is not recorded (guacd would read it as a broken handshake).
+ */
+export async function startFakeGuacd(o: { syncMs?: number; echo?: boolean; record?: boolean; readyDelayMs?: number } = {}): Promise<FakeGuacd> {
   const record = o.record ?? true;
   const connections: FakeConnection[] = [];
   const server = net.createServer((socket) => {
@@ -51,9 +55,14 @@ export async function startFakeGuacd(o: { syncMs?: number; echo?: boolean; recor
           if (ins.opcode === 'select') socket.write(encodeInstruction('args', ...FAKE_ARGS));
           if (ins.opcode === 'connect') {
             FAKE_ARGS.forEach((name, i) => (conn.connectArgs[name] = ins.args[i] ?? ''));
-            ready = true;
-            socket.write(encodeInstruction('ready', `$fake-${connections.length}`) + encodeInstruction('size', 0, 1024, 768));
-            timer = setInterval(() => socket.write(encodeInstruction('sync', Date.now())), o.syncMs ?? 200);
+            const answer = (): void => {
+              if (socket.destroyed) return;
+              ready = true;
+              socket.write(encodeInstruction('ready', `$fake-${connections.length}`) + encodeInstruction('size', 0, 1024, 768));
+              timer = setInterval(() => socket.write(encodeInstruction('sync', Date.now())), o.syncMs ?? 200);
+            };
+            if (o.readyDelayMs) setTimeout(answer, o.readyDelayMs);
+            else answer();
           }
           continue;
         }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { VdiguardError } from '../lib/errors.js';
 import { numberFlag } from '../scorer/eval/command.js';
 import { POPULATION_MAX_AGENTS } from '../scorer/models/population.js';
-import { runSoak, type ProcessFigures, type SoakReport } from './soak.js';
+import { runSoak, type GcPauses, type ProcessFigures, type SoakReport } from './soak.js';
 import type { TimelinePoint } from './report.js';
 
 export function registerSoak(program: Command): void {
@@ -88,5 +88,11 @@ function timelineLines(r: SoakReport): string[] {
 function processLine(p: ProcessFigures): string {
   const kib = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '?' : `${(bytes / 1024).toFixed(0)} KiB`);
   return `up to ${p.sessionsHeld ?? '?'} sessions; resident ${mib(p.rss?.meanBytes)} on average, ${kib(p.rss?.perSessionBytes)} and live heap ${kib(p.liveHeap?.perSessionBytes)} per session held`
-    + (p.writesPendingMax === null ? '' : `; at most ${p.writesPendingMax} writes waiting`);
+    + (p.writesPendingMax === null ? '' : `; at most ${p.writesPendingMax} writes waiting`)
+    + `; in steady time ${gcLine('major', p.gc.steady.major)}, ${gcLine('minor', p.gc.steady.minor)}`
+    + ` (the whole run: longest major <= ${p.gc.run.major?.longestMs ?? '?'} ms, minor <= ${p.gc.run.minor?.longestMs ?? '?'} ms)`;
+}
+
+function gcLine(kind: string, g: GcPauses | null): string {
+  return g === null ? `no ${kind} collection` : `${g.collections} ${kind} collections, p99 <= ${g.p99Ms} ms, longest <= ${g.longestMs} ms`;
 }

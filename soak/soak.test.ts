@@ -36,6 +36,9 @@ test('100 sessions for a minute, through a scorer restart, a database cut and a 
     assert.equal(r.records[name].written, r.records[name].expected, `every one of the ${name} in the store`);
   }
   assert.ok(r.verdictLatencyMs.verdicts > 0, 'verdicts were timed');
+  for (const p of r.processes.filter((x) => (x.sessionsHeld ?? 0) > 0)) {
+    assert.ok((p.gc.run.minor?.collections ?? 0) > 0, `${p.instance}, which held sessions, timed its collections`);
+  }
   assert.deepEqual(
     [...new Set(r.processes.map((p) => p.instance.replace(/-\d+$/, '')))].sort(),
     ['gateway0', 'gateway1', 'scorer0', 'scorer1'],

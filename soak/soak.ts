@@ -27,6 +27,7 @@ import { heapGrowth, heapSnapshotArgs, takeHeapSnapshot, type HeapChange, type H
 import { startServiceProcess, type LogLine, type ServiceProcess } from '../lib/testing/service-process.js';
 import { freePort } from '../gateway/testing/guacd.js';
 import { startFakeGuacd } from '../gateway/testing/fake-guacd.js';
+import type { GcType } from '../lib/telemetry/runtime.js';
 import { GatewayStore } from '../gateway/store/gateway-store.js';
 import { SecretBox } from '../gateway/auth/secret-box.js';
 import { hashPassword } from '../gateway/auth/password.js';
@@ -90,6 +91,16 @@ export interface ProcessFigures {
   readonly loopDelayP99Ms: number | null;
   /** The same over the steady part of the run only (report.ts, Phases). */
   readonly loopDelaySteadyP99Ms: number | null;
+  /** Its garbage collections by kind (lib/telemetry/runtime.ts), over the run and in steady time; null: none reported. */
+  readonly gc: Readonly<Record<'run' | 'steady', Readonly<Record<'major' | 'minor', GcPauses | null>>>>;
+}
+
+/** Collections of one kind, and the longest, as far as the histogram's buckets tell. */
+export interface GcPauses {
+  readonly collections: number;
+  /** The bound of the bucket the longest pause fell in, ms (Infinity: beyond the last bound). */
+  readonly longestMs: number;
+  readonly p99Ms: number;
 }
 
 export interface SoakReport {
@@ -133,6 +144,7 @@ const TIMELINE_STEP_MS = 30_000;
  * (lib/telemetry/runtime.ts).
  */
 const LIVE_HEAP = 'vdiguard.runtime.heap.live';
+const GC_DURATION = 'v8js.gc.duration';
 /** Memory may grow this much after warm-up (a fraction of its mean). */
 export const MAX_GROWTH = 0.05;
 export interface LatencyFigures {
@@ -545,6 +557,11 @@ async function report(
     const delays = of('nodejs.eventloop.delay.p99').map((d) => ({ timeMs: d.timeMs, ms: d.value * 1000 }));
     const pending = of('vdiguard.scorer.writes.pending').map((d) => d.value);
     const steadySamples = (name: string) => of(name).filter((x) => steady(x.timeMs));
+    const pauses = (b: Buckets | null | undefined): GcPauses | null => {
+      const collections = b ? b.bucketCounts.reduce((a, c) => a + c, 0) : 0;
+      return b && collections > 0 ? { collections, longestMs: quantileBound(b, 1) * 1000, p99Ms: quantileBound(b, 0.99) * 1000 } : null;
+    };
+    const gcPoints = (type: GcType) => otlp.histogramPoints(GC_DURATION, { 'v8js.gc.type': type }).filter((x) => x.instance === instance);
     return {
       instance,
       rss: growthAfterWarmup(steadySamples('process.memory.usage'), 0, held),
@@ -561,6 +578,11 @@ async function report(
       loopDelayP99Ms: worst(delays.map((d) => d.ms)),
       loopDelaySteadyP99Ms: worst(delays.filter((d) => steady(d.timeMs)).map((d) => d.ms)),
       writesPendingMax: worst(pending),
+      gc: {
+        // Cumulative: the last point holds the whole run.
+        run: { major: pauses(gcPoints('major').at(-1)), minor: pauses(gcPoints('minor').at(-1)) },
+        steady: { major: pauses(steadyBuckets(gcPoints('major'), phases)), minor: pauses(steadyBuckets(gcPoints('minor'), phases)) },
+      },
     };
   });
   const points = otlp.histogramPoints('vdiguard.gateway.verdict.latency');

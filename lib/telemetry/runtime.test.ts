@@ -4,7 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { metrics } from '@opentelemetry/sdk-node';
-import { observeRuntime } from './runtime.js';
+import { GC_PAUSE_BUCKETS_S, observeRuntime } from './runtime.js';
 
 // A full collection on demand, without starting the test runner with --expose-gc.
 setFlagsFromString('--expose-gc');
@@ -22,6 +22,19 @@ async function gauges(reader: metrics.MetricReader): Promise<Map<string, number>
   return out;
 }
 
+/** Runs `body` with the runtime's metrics observed, read on demand from `reader`. */
+async function withRuntimeMetrics(body: (reader: metrics.MetricReader) => Promise<void>): Promise<void> {
+  const reader = new metrics.PeriodicExportingMetricReader({ exporter: new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+  const provider = new metrics.MeterProvider({ readers: [reader] });
+  const stop = observeRuntime(provider.getMeter('runtime-test'));
+  try {
+    await body(reader);
+  } finally {
+    stop();
+    await provider.shutdown();
+  }
+}
+
 /** After a full collection, once the GC observer has run. */
 async function collected(): Promise<void> {
   gc();
@@ -29,10 +42,7 @@ async function collected(): Promise<void> {
 }
 
 test('the live heap is what survives a full collection: it follows retained memory, not garbage; the committed heap holds both', async () => {
-  const reader = new metrics.PeriodicExportingMetricReader({ exporter: new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
-  const provider = new metrics.MeterProvider({ readers: [reader] });
-  const stop = observeRuntime(provider.getMeter('runtime-test'));
-  try {
+  await withRuntimeMetrics(async (reader) => {
     await collected();
     const before = (await gauges(reader)).get('vdiguard.runtime.heap.live');
     assert.ok(before !== undefined && before > 1e6, `a live heap after the first full collection (${before} B)`);
@@ -56,10 +66,7 @@ test('the live heap is what survives a full collection: it follows retained memo
     const retained = (await gauges(reader)).get('vdiguard.runtime.heap.live')!;
     assert.ok(retained > afterGarbage + 56 * 2 ** 20, `what is retained is live: ${afterGarbage} B, then ${retained} B`);
     assert.equal(kept.length, 64);
-  } finally {
-    stop();
-    await provider.shutdown();
-  }
+  });
 });
 
 test("the event loop's delay: Node's histogram counts the sampling period, which the gauges leave out", async () => {
@@ -70,10 +77,7 @@ test("the event loop's delay: Node's histogram counts the sampling period, which
   raw.disable();
   assert.ok(raw.min >= 9e6, `the shortest interval is the period: ${raw.min / 1e6} ms`);
 
-  const reader = new metrics.PeriodicExportingMetricReader({ exporter: new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
-  const provider = new metrics.MeterProvider({ readers: [reader] });
-  const stop = observeRuntime(provider.getMeter('runtime-test'));
-  try {
+  await withRuntimeMetrics(async (reader) => {
     await gauges(reader);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const blockedUntil = performance.now() + 120;
@@ -83,8 +87,28 @@ test("the event loop's delay: Node's histogram counts the sampling period, which
     const max = read.get('nodejs.eventloop.delay.max')!;
     assert.ok(max >= 0.1, `a loop blocked for 120 ms is seen, in seconds: ${max}`);
     assert.ok(read.get('nodejs.eventloop.delay.p99')! <= max);
-  } finally {
-    stop();
-    await provider.shutdown();
-  }
+  });
+});
+
+test('each collection is timed by its kind: a forced full collection is a major one, garbage makes minor ones', async () => {
+  await withRuntimeMetrics(async (reader) => {
+    await collected();
+    // Short-lived garbage, well past a young generation's size: scavenges.
+    let kept = 0;
+    for (let i = 0; i < 2000; i++) kept += new Array<number>(16_384).fill(i).length;
+    assert.equal(kept, 2000 * 16_384);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { resourceMetrics } = await reader.collect();
+    const gc = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'v8js.gc.duration');
+    assert.ok(gc, 'the pauses are exported');
+    assert.equal(gc.descriptor.unit, 's');
+    const byType = new Map(gc.dataPoints.map((p) => [p.attributes['v8js.gc.type'], p.value as metrics.Histogram]));
+    const major = byType.get('major');
+    const minor = byType.get('minor');
+    assert.ok(major && major.count >= 1, `the forced collection was timed as major: ${JSON.stringify([...byType.keys()])}`);
+    assert.ok(minor && minor.count >= 1, 'the garbage made minor collections');
+    assert.deepEqual(major.buckets.boundaries, GC_PAUSE_BUCKETS_S);
+    // Seconds, not milliseconds: a pause of a second on a test's heap would be absurd.
+    assert.ok((major.sum ?? 0) > 0 && (major.max ?? 0) < 1, `a full collection of a small heap takes a fraction of a second: ${major.max} s`);
+  });
 });

@@ -11,6 +11,10 @@
  * `vdiguard.runtime.heap.live`, the figure a leak makes grow. The heap V8 has reserved
  * (`vdiguard.runtime.heap.committed`: live data and room for garbage) is what resident memory
  * follows when V8 sizes its heap up under load, with nothing more held.
+ *
+ * Each collection's pause is `v8js.gc.duration` (seconds, by `v8js.gc.type`): a loop that stalls
+ * while its process is busy collecting says so there, and a long mark-compact tells apart a heap
+ * too big for the CPU it has from work that blocks the loop.
  */
 import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
@@ -21,9 +25,19 @@ export function observeRuntime(meter: Meter): () => void {
   const delay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   delay.enable();
   let liveBytes: number | undefined;
+  const pauses = meter.createHistogram('v8js.gc.duration', {
+    description: 'Time the process spent in each garbage collection',
+    unit: 's',
+    advice: { explicitBucketBoundaries: GC_PAUSE_BUCKETS_S },
+  });
   const collections = new PerformanceObserver((list) => {
+    const entries = list.getEntries();
+    for (const e of entries) {
+      const type = gcType(e);
+      if (type) pauses.record(e.duration / 1000, { 'v8js.gc.type': type });
+    }
     // Read when the observer runs, a moment after the collection: what was allocated since is small beside what survived.
-    if (list.getEntries().some(isFullCollection)) liveBytes = getHeapStatistics().used_heap_size;
+    if (entries.some((e) => gcType(e) === 'major')) liveBytes = getHeapStatistics().used_heap_size;
   });
   collections.observe({ entryTypes: ['gc'] });
   const rss = meter.createObservableGauge('process.memory.usage', { description: 'Resident memory of the process', unit: 'By' });
@@ -65,6 +79,19 @@ function lateness(intervalNs: number): number {
   return Math.max(0, intervalNs / 1e6 - LOOP_SAMPLE_MS) / 1e3;
 }
 
-function isFullCollection(entry: PerformanceEntry): boolean {
-  return (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
+/** From a millisecond to the event-loop target (50 ms) and well past it. */
+export const GC_PAUSE_BUCKETS_S = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
+
+/** The collection's kind, as the semantic conventions name it. */
+export type GcType = 'major' | 'minor' | 'incremental' | 'weakcb';
+
+const GC_TYPES: Readonly<Record<number, GcType>> = {
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+function gcType(entry: PerformanceEntry): GcType | undefined {
+  return GC_TYPES[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1];
 }

@@ -18,8 +18,11 @@ export interface OtlpReceiver {
   gaugeValues(name: string): { service: string; instance: string; value: number; timeMs: number }[];
   /** Every exported value of a sum (a counter's total, an up-down counter's level), in the order exported, with the exporting process. */
   sumValues(name: string): { service: string; instance: string; value: number; timeMs: number }[];
-  /** Every exported data point of a histogram (cumulative since its process started), in the order exported. */
-  histogramPoints(name: string): HistogramPoint[];
+  /**
+   * Every exported data point of a histogram (cumulative since its process started), in the order
+   * exported; with `attributes`, only the series that carry them.
+   */
+  histogramPoints(name: string, attributes?: Readonly<Record<string, string>>): HistogramPoint[];
   close(): Promise<void>;
 }
 
@@ -97,8 +100,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     },
     gaugeValues: (name) => valuesOf(name, 'gauge'),
     sumValues: (name) => valuesOf(name, 'sum'),
-    histogramPoints(name) {
-      return pointsOf(all('/v1/metrics'), name, 'histogram').map(({ service, instance, p }) => ({
+    histogramPoints(name, attributes = {}) {
+      const wanted = Object.entries(attributes);
+      const carries = (p: Json): boolean => wanted.every(([key, value]) => attribute(p.attributes, key) === value);
+      return pointsOf(all('/v1/metrics'), name, 'histogram').filter(({ p }) => carries(p)).map(({ service, instance, p }) => ({
         service,
         instance,
         count: Number(p.count ?? 0),

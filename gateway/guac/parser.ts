@@ -67,8 +67,11 @@ export class GuacParser {
   private elementLength = 0;
   /** Code points of the current element's value still to read. */
   private remaining = 0;
-  /** Pieces of the current element's value (joined when it completes). */
-  private pieces: string[] = [];
+  /**
+   * The current element's value so far. A value within one chunk is that chunk's slice (V8 returns
+   * it as is from '' + slice); one split across chunks is joined as it arrives.
+   */
+  private value = '';
   /** Completed elements of the current instruction. */
   private elements: string[] = [];
   /** Number of elements started in the current instruction (kept while skipping). */
@@ -128,7 +131,7 @@ export class GuacParser {
   private fail(error: GuacProtocolError): ParseResult {
     this.failure = error;
     this._state = 'failed';
-    this.pieces = [];
+    this.value = '';
     this.elements = [];
     return { error };
   }
@@ -186,7 +189,7 @@ export class GuacParser {
             left--;
           }
           this.remaining = left;
-          if (!this.skipError) this.pieces.push(text.slice(start, i));
+          if (!this.skipError) this.value += text.slice(start, i);
           if (left === 0) this._state = 'terminator';
           break;
         }
@@ -199,10 +202,8 @@ export class GuacParser {
           }
           i++;
           this.instructionLength++;
-          if (!this.skipError) {
-            this.elements.push(this.pieces.length === 1 ? (this.pieces[0] as string) : this.pieces.join(''));
-          }
-          this.pieces = [];
+          if (!this.skipError) this.elements.push(this.value);
+          this.value = '';
           this.lengthDigits = 0;
           this.elementLength = 0;
           this._state = 'length';
@@ -210,7 +211,9 @@ export class GuacParser {
             if (this.skipError) {
               out.push({ error: this.skipError });
             } else {
-              const [opcode, ...args] = this.elements as [string, ...string[]];
+              // The elements become the arguments once the opcode is taken off: no copy per instruction.
+              const args = this.elements;
+              const opcode = args.shift() as string;
               out.push({ instruction: { opcode, args } });
             }
             this.elements = [];
@@ -230,7 +233,7 @@ export class GuacParser {
   /** Drops what was buffered of this instruction and skips the rest of it, reporting `error` at its end. */
   private skip(error: GuacProtocolError): void {
     this.skipError = error;
-    this.pieces = [];
+    this.value = '';
     this.elements = [];
   }
 

@@ -31,13 +31,14 @@ export function observeRuntime(meter: Meter): () => void {
     advice: { explicitBucketBoundaries: GC_PAUSE_BUCKETS_S },
   });
   const collections = new PerformanceObserver((list) => {
-    const entries = list.getEntries();
-    for (const e of entries) {
+    let full = false;
+    for (const e of list.getEntries()) {
       const type = gcType(e);
       if (type) pauses.record(e.duration / 1000, { 'v8js.gc.type': type });
+      full ||= type === 'major';
     }
     // Read when the observer runs, a moment after the collection: what was allocated since is small beside what survived.
-    if (entries.some((e) => gcType(e) === 'major')) liveBytes = getHeapStatistics().used_heap_size;
+    if (full) liveBytes = getHeapStatistics().used_heap_size;
   });
   collections.observe({ entryTypes: ['gc'] });
   const rss = meter.createObservableGauge('process.memory.usage', { description: 'Resident memory of the process', unit: 'By' });

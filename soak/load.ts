@@ -6,7 +6,8 @@
  * restarting) asks another gateway for a ticket with its login and goes on, as the page does; one
  * whose login was ended (a terminate) stops.
  */
-import { request } from 'node:http';
+import { request, type ClientRequestArgs } from 'node:http';
+import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { encodeInstruction, GuacParser } from '../gateway/guac/index.js';
@@ -61,8 +62,13 @@ export type FromLoad = { ready: true } | { stats: LoadStats } | { stopped: LoadS
 /** Busy answers a client waits out before it gives up signing in (a 503's Retry-After is some 10 s: 5 minutes in all). */
 const MAX_BUSY_ANSWERS = 30;
 
-/** How often the clients send what is due, ms; each instruction carries its own scheduled time. */
-const TICK_MS = 20;
+/**
+ * How often the clients send what is due, ms; each instruction carries its own scheduled time.
+ * Short, because a thousand agents' browsers send each event when it happens, independently: a
+ * longer tick would send everyone's input in one burst per tick, and every service would wake and
+ * contend for the cores at the same instants, which no population of agents does.
+ */
+const TICK_MS = 2;
 
 /** Length of the stretches of work a client schedules at a time, ms. */
 const STRETCH_MS = 60_000;
@@ -134,6 +140,8 @@ const TOTP_STEP_MS = 30_000;
 
 class Client {
   private ws: WebSocket | undefined;
+  /** The tunnel's TCP connection, corked while a tick sends (see tick()). */
+  private socket: Socket | undefined;
   /** The desktop session is up (the gateway said which it is): input may go, as the page waits for it. */
   private connected = false;
   /** The session the gateway named, for answering its identity checks. */
@@ -210,7 +218,11 @@ class Client {
   }
 
   private open(url: string, ticket: string): void {
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/tunnel?ticket=${encodeURIComponent(ticket)}`, 'guacamole', { localAddress: this.address });
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/tunnel?ticket=${encodeURIComponent(ticket)}`, 'guacamole', {
+      localAddress: this.address,
+      // ws's own connect, keeping the socket (ws passes net.connect the request's options).
+      createConnection: (options: ClientRequestArgs) => (this.socket = connect(options as NetConnectOpts)),
+    });
     this.ws = ws;
     this.connected = false;
     const parser = new GuacParser({ maxElementLength: 1 << 20, maxInstructionLength: 1 << 21 });
@@ -297,7 +309,7 @@ class Client {
       // The page sends nothing it cannot: guacamole-common-js drops input while the tunnel is not
       // connected, and an identity check takes the keyboard. What falls due meanwhile is not sent
       // later in a burst either.
-      while (this.queue.length > 0 && this.origin + (this.queue[0] as Due).atMs <= now) this.queue.shift();
+      while (this.dueBy(now)) this.queue.shift();
       return;
     }
     if (this.queue.length === 0 && now >= this.nextStretchAt) {
@@ -307,7 +319,12 @@ class Client {
       this.nextStretchAt = now + STRETCH_MS;
       this.queue = workStretch(this.track, this.who, this.index * 100_003 + this.stretch++, from, STRETCH_MS);
     }
-    while (this.queue.length > 0 && this.origin + (this.queue[0] as Due).atMs <= now) {
+    if (!this.dueBy(now)) return;
+    // Chromium writes the WebSocket frames that are waiting as one TCP write (net/websockets'
+    // WebSocketBasicStream::WriteFrames), and the page's time and input, sent in one task, are
+    // mostly waiting together: the gateway then reads both in one go. So do the clients.
+    this.socket?.cork();
+    while (this.dueBy(now)) {
       const due = this.queue.shift() as Due;
       const at = Math.round((this.origin + due.atMs) * 1000) / 1000;
       // Two messages, as the page sends them (gateway/page/client-times.js wraps the tunnel's
@@ -318,6 +335,11 @@ class Client {
       this.counts.events++;
       this.counts.sentLate.record(Math.max(1, Math.round(now - at)));
     }
+    this.socket?.uncork();
+  }
+
+  private dueBy(now: number): boolean {
+    return this.queue.length > 0 && this.origin + (this.queue[0] as Due).atMs <= now;
   }
 
   stop(): void {

@@ -156,8 +156,8 @@ export interface LatencyFigures {
 export const MAX_VERDICT_P99_MS = 250;
 export const MAX_LOOP_DELAY_P99_MS = 50;
 /**
- * The load's own budget: the clients send what is due every 20 ms, and a load that fell further
- * behind would measure the services under less input than the workday it replays.
+ * The load's own budget: the clients send what is due every 2 ms, and a load that fell further
+ * behind would measure the services under less input than the workday it replays, and in bursts.
  */
 export const MAX_SENT_LATE_P99_MS = 50;
 /** The load process's nice value: below the services', which run at the default 0. */
